@@ -1,0 +1,109 @@
+/**
+ * The composition root: builds every part from the config and wires them together. main.ts calls it for the real
+ * process; the end-to-end tests call it with fakes on loopback.
+ */
+import type { Logger } from 'pino';
+import { createBackend } from './backends/registry.js';
+import type { BackendClient } from './backends/types.js';
+import type { Config } from './config/load.js';
+import { ApprovalPolicy } from './requests/policy.js';
+import { RequestService, requestIndexKeys } from './requests/service.js';
+import type { AccountRequest } from './requests/types.js';
+import { createSlackApp } from './slack/app.js';
+import { passwordText } from './slack/blocks/messages.js';
+import { SlackDirectory } from './slack/directory.js';
+import { registerListeners } from './slack/listeners/index.js';
+import { AuditPublisher } from './slack/publisher.js';
+import { SlackSurface } from './slack/surface.js';
+import { openStore, type Store } from './store/index.js';
+
+export interface RunningAccountDesk {
+  service: RequestService;
+  store: Store;
+  publisher: AuditPublisher;
+  /** Runs one expiry and recovery pass now (the timer runs it every minute). */
+  sweep(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger: Logger;
+  env?: NodeJS.ProcessEnv;
+  /** Backends built elsewhere (tests); default: from the config. */
+  backends?: Map<string, BackendClient>;
+  sweepIntervalMs?: number;
+  publishIntervalMs?: number;
+}
+
+export async function startAccountDesk(config: Config, options: StartOptions): Promise<RunningAccountDesk> {
+  const { logger } = options;
+  const store = await openStore(config.storeUrl, { logger });
+  const backends =
+    options.backends ??
+    new Map(Object.entries(config.backends).map(([name, { config: backend, secret }]) => [name, createBackend(name, backend, secret, { logger, env: options.env ?? process.env })]));
+
+  const app = createSlackApp({
+    settings: config.slack,
+    coordination: store.coordination,
+    logger,
+    healthy: async () => (await store.cursors.get('audit-channel')) >= 0,
+  });
+  const surface = new SlackSurface(app.client, { approvals: config.slack.approvalsChannel, audit: config.slack.auditChannel }, logger);
+  const policy = new ApprovalPolicy(config.policy, new SlackDirectory(app.client));
+  for (const warning of policy.warnings()) logger.warn(warning);
+
+  const service = new RequestService({
+    requests: store.records<AccountRequest>('requests', requestIndexKeys),
+    audit: store.audit,
+    backends,
+    policy,
+    deliverPassword: (request, password) => surface.showOnce(request.requester, passwordText(request, password)),
+    logger,
+  });
+  const publisher = new AuditPublisher({
+    audit: store.audit,
+    cursors: store.cursors,
+    coordination: store.coordination,
+    service,
+    surface,
+    logger,
+    intervalMs: options.publishIntervalMs,
+  });
+  registerListeners(app, { service, surface, publisher, command: config.slack.command, logger });
+
+  if (config.slack.mode === 'http') await app.start(config.slack.port);
+  else await app.start();
+  logger.info({ mode: config.slack.mode, backends: [...backends.keys()], store: store.engine }, `AccountDesk is ready (${config.slack.mode === 'http' ? `HTTP on port ${config.slack.port}` : 'Socket Mode'})`);
+
+  const owner = `sweeper-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  const sweep = async () => {
+    // One replica at a time expires and recovers, so two do not reconcile the same request at once.
+    if (!(await store.coordination.acquireLease('sweeper', owner, 120_000))) return;
+    const expired = await service.expireDue();
+    const { reconciled, applied } = await service.recover();
+    if (expired.length + reconciled.length + applied.length > 0) {
+      logger.info({ expired: expired.length, reconciled: reconciled.length, applied: applied.length }, 'sweep finished');
+      publisher.kick();
+    }
+  };
+  const runSweep = () => sweep().catch((err) => logger.error({ err }, 'expiry/recovery sweep failed'));
+  await runSweep();
+  publisher.start();
+  const sweeper = setInterval(runSweep, options.sweepIntervalMs ?? 60_000);
+  sweeper.unref();
+
+  return {
+    service,
+    store,
+    publisher,
+    sweep,
+    async stop() {
+      clearInterval(sweeper);
+      await publisher.stop();
+      await app.stop().catch((err) => logger.warn({ err }, 'Bolt did not stop cleanly'));
+      await Promise.all([...backends.values()].map((b) => b.close().catch((err) => logger.warn({ err, backend: b.name }, 'backend did not close cleanly'))));
+      await store.coordination.releaseLease('sweeper', owner).catch(() => undefined);
+      await store.close();
+    },
+  };
+}

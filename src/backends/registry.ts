@@ -1,0 +1,48 @@
+/**
+ * The catalogue of backend kinds: each kind's config schema and how to build its client. src/config composes the
+ * schemas; src/main.ts builds one client per configured backend. Adding a kind = one folder + one entry here.
+ */
+import { z } from 'zod';
+import type { Logger } from 'pino';
+import { createNextcloudClient } from './nextcloud/client.js';
+import { nextcloudConfigSchema } from './nextcloud/config.js';
+import { createNmcuserOidcClient } from './nextcloud-oidc/nmcuser-oidc-client.js';
+import { nmcuserOidcConfigSchema } from './nextcloud-oidc/nmcuser-oidc-config.js';
+import { createUserOidcClient } from './nextcloud-oidc/user-oidc-client.js';
+import { userOidcConfigSchema } from './nextcloud-oidc/user-oidc-config.js';
+import { createSynologyClient } from './synology/client.js';
+import { synologyConfigSchema } from './synology/config.js';
+import type { BackendClient } from './types.js';
+
+export const backendConfigSchema = z.discriminatedUnion('kind', [
+  nextcloudConfigSchema,
+  nmcuserOidcConfigSchema,
+  userOidcConfigSchema,
+  synologyConfigSchema,
+]);
+
+export type BackendConfig = z.infer<typeof backendConfigSchema>;
+
+export interface BackendDeps {
+  logger: Logger;
+  env: NodeJS.ProcessEnv;
+}
+
+export function createBackend(name: string, config: BackendConfig, secret: string, deps: BackendDeps): BackendClient {
+  if (config.insecureTls) {
+    deps.logger.warn({ backend: name }, `TLS certificate checks are OFF for backend "${name}" (insecureTls: true): use caFile instead`);
+  }
+  switch (config.kind) {
+    case 'nextcloud':
+      return createNextcloudClient(name, config, secret);
+    case 'nmcuser_oidc':
+      return createNmcuserOidcClient(name, config, secret);
+    case 'user_oidc':
+      return createUserOidcClient(name, config, secret);
+    case 'synology':
+      return createSynologyClient(name, config, secret, {
+        logger: deps.logger,
+        deviceId: config.deviceIdEnv ? deps.env[config.deviceIdEnv] : undefined,
+      });
+  }
+}

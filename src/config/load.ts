@@ -1,0 +1,166 @@
+/**
+ * loadConfig: reads the environment and the config file once, at start-up, and fails fast with every problem
+ * listed: which variable or field, what is wrong, how to fix it. A secret's value is never part of a message.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import type { BackendConfig } from '../backends/registry.js';
+import type { ActionPolicy, PolicySettings } from '../requests/policy.js';
+import { ACTIONS, type ActionName } from '../requests/types.js';
+import { ACTION_KINDS } from '../requests/actions/index.js';
+import { configFileSchema, envSchema, type ActionPolicyInput } from './schema.js';
+
+export interface SlackSettings {
+  mode: 'socket' | 'http';
+  botToken: string;
+  appToken?: string;
+  signingSecret?: string;
+  port: number;
+  apiUrl?: string;
+  command: string;
+  approvalsChannel: string;
+  auditChannel: string;
+}
+
+export interface Config {
+  slack: SlackSettings;
+  storeUrl?: string;
+  log: { level: string; pretty: boolean };
+  policy: PolicySettings;
+  /** Each backend's config with the secret read from the env var it names. */
+  backends: Record<string, { config: BackendConfig; secret: string }>;
+  /** Every secret value, so the logger can scrub it wherever it appears. */
+  secrets: string[];
+  configFile: string;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`AccountDesk cannot start:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+const WHERE_SLACK = 'see manifest/ to create the Slack app and .env.example for every variable';
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const envResult = envSchema.safeParse(env);
+  if (!envResult.success) throw new ConfigError(describeIssues(envResult.error, 'environment variable ', true));
+  const e = envResult.data;
+
+  const problems: string[] = [];
+  if (!e.SLACK_BOT_TOKEN) problems.push(`SLACK_BOT_TOKEN is not set: the bot token (xoxb-...) from the Slack app's OAuth & Permissions page; ${WHERE_SLACK}`);
+  const mode = e.SLACK_MODE ?? (e.SLACK_APP_TOKEN || !e.SLACK_SIGNING_SECRET ? 'socket' : 'http');
+  if (mode === 'socket' && !e.SLACK_APP_TOKEN) {
+    problems.push(
+      `SLACK_APP_TOKEN is not set: Socket Mode (the default) needs an app-level token (xapp-...) with connections:write from Basic Information > App-Level Tokens. For HTTP mode set SLACK_SIGNING_SECRET instead; ${WHERE_SLACK}`,
+    );
+  }
+  if (mode === 'http' && !e.SLACK_SIGNING_SECRET) {
+    problems.push(`SLACK_SIGNING_SECRET is not set: HTTP mode needs the signing secret from Basic Information > App Credentials; ${WHERE_SLACK}`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const configFile = resolve(e.CONFIG_FILE);
+  const file = readConfigFile(configFile);
+  const parsed = configFileSchema.safeParse(file);
+  if (!parsed.success) throw new ConfigError(describeIssues(parsed.error, `${e.CONFIG_FILE}: `, false));
+  const config = parsed.data;
+
+  const backends: Config['backends'] = {};
+  for (const [name, backend] of Object.entries(config.backends)) {
+    const secret = env[backend.secretEnv];
+    if (!secret) {
+      problems.push(`${backend.secretEnv} is not set: ${e.CONFIG_FILE} says it holds the password of "${backend.user}" on backend "${name}". Put it in .env.`);
+      continue;
+    }
+    backends[name] = { config: backend, secret };
+  }
+  for (const [action, policy] of Object.entries(config.policy)) {
+    if (action === 'defaults' || !policy || !('rules' in policy)) continue;
+    for (const [i, rule] of (policy as ActionPolicyInput).rules.entries()) {
+      for (const name of rule.backends ?? []) {
+        if (!(name in config.backends)) problems.push(`${e.CONFIG_FILE}: policy.${action}.rules.${i}.backends names "${name}", which is not under backends.`);
+      }
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const policyInput = config.policy as { defaults: { approvals: number; expiresAfter: number } } & Partial<Record<ActionName, ActionPolicyInput>>;
+  const actions = Object.fromEntries(
+    ACTIONS.map((action): [ActionName, ActionPolicy] => {
+      const own = policyInput[action];
+      return [
+        action,
+        {
+          enabled: own?.enabled ?? ACTION_KINDS[action].enabledByDefault,
+          approvals: own?.approvals ?? policyInput.defaults.approvals,
+          expiresAfterMs: own?.expiresAfter ?? policyInput.defaults.expiresAfter,
+          rules: (own?.rules ?? []).map((r) => ({ approvals: r.approvals, quotaAboveBytes: r.quotaAbove ?? undefined, backends: r.backends })),
+        },
+      ];
+    }),
+  ) as Record<ActionName, ActionPolicy>;
+
+  const secrets = [e.SLACK_BOT_TOKEN, e.SLACK_APP_TOKEN, e.SLACK_SIGNING_SECRET, ...Object.values(backends).map((b) => b.secret)].filter(
+    (s): s is string => Boolean(s),
+  );
+
+  return {
+    slack: {
+      mode,
+      botToken: e.SLACK_BOT_TOKEN!,
+      appToken: e.SLACK_APP_TOKEN,
+      signingSecret: e.SLACK_SIGNING_SECRET,
+      port: e.PORT,
+      apiUrl: e.SLACK_API_URL,
+      command: config.slack.command,
+      approvalsChannel: config.slack.approvalsChannel,
+      auditChannel: config.slack.auditChannel,
+    },
+    storeUrl: e.STORE_URL,
+    log: { level: e.LOG_LEVEL, pretty: e.LOG_PRETTY === '1' || e.LOG_PRETTY === 'true' },
+    policy: { approvers: config.approvers, requesters: config.requesters, actions },
+    backends,
+    secrets,
+    configFile,
+  };
+}
+
+function readConfigFile(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError([
+      code === 'ENOENT'
+        ? `The config file ${path} does not exist. Copy config/accountdesk.example.yaml there (or set CONFIG_FILE) and fill it in.`
+        : `The config file ${path} cannot be read (${code}).`,
+    ]);
+  }
+  try {
+    // YAML is a superset of JSON: one parser reads both.
+    return parseYaml(text, { prettyErrors: true });
+  } catch (err) {
+    throw new ConfigError([`${path} is not valid YAML/JSON: ${(err as Error).message.split('\n')[0]}`]);
+  }
+}
+
+/** One readable line per problem: where, what is wrong. Secrets (env values) are never quoted. */
+function describeIssues(error: z.ZodError, prefix: string, isEnv: boolean): string[] {
+  return error.issues.map((issue) => {
+    const path = issue.path.map(String).join('.');
+    let message = issue.message;
+    if (issue.code === 'unrecognized_keys') {
+      message = `unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}: check the spelling against config/accountdesk.example.yaml`;
+    } else if (issue.code === 'invalid_union' && path.startsWith('backends.')) {
+      message = 'kind must be one of nextcloud, nmcuser_oidc, user_oidc, synology (and the fields must fit that kind)';
+    } else if (issue.code === 'invalid_type' && issue.input === undefined) {
+      message = 'is missing';
+    }
+    return isEnv ? `${prefix}${path} ${message}` : `${prefix}${path || '(top level)'}: ${message}`;
+  });
+}

@@ -1,0 +1,90 @@
+/**
+ * The config file's shape (YAML or JSON; config/accountdesk.example.yaml documents every key). Every object is
+ * strict: an unknown key is an error, because a typo such as `aprovals:` must not silently drop a rule.
+ */
+import { z } from 'zod';
+import { backendConfigSchema } from '../backends/registry.js';
+import { parseQuota } from '../requests/quota.js';
+import { ACTIONS } from '../requests/types.js';
+
+const slackUserId = z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'must be a Slack user ID such as U0123ABCD (profile > ... > Copy member ID)');
+const slackGroupId = z.string().regex(/^S[A-Z0-9]{2,}$/, 'must be a Slack user-group ID such as S0123ABCD');
+const slackChannelId = z.string().regex(/^[CG][A-Z0-9]{2,}$/, 'must be a channel ID such as C0123ABCD (channel details > About), not a #name');
+
+const people = z.strictObject({
+  users: z.array(slackUserId).default([]),
+  groups: z.array(slackGroupId).default([]),
+});
+
+/** "72h", "3d", "30m" -> milliseconds. */
+const duration = z
+  .string()
+  .regex(/^\d+\s*[mhd]$/, 'must be a duration such as 30m, 72h or 7d')
+  .transform((text) => Number.parseInt(text, 10) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[text.trim().slice(-1) as 'm' | 'h' | 'd'])
+  .refine((ms) => ms >= 60_000 && ms <= 90 * 86_400_000, 'must be between 1 minute and 90 days');
+
+const size = z.string().transform((text, ctx) => {
+  const parsed = parseQuota(text);
+  if (!parsed.ok) {
+    ctx.addIssue({ code: 'custom', message: parsed.message });
+    return z.NEVER;
+  }
+  return parsed.bytes;
+});
+
+const approvals = z.number().int('must be a whole number').min(1, 'must be at least 1').max(10, 'must be at most 10');
+
+const rule = z.strictObject({
+  /** The rule applies when the requested quota is above this size (or unlimited). */
+  quotaAbove: size.optional(),
+  /** The rule applies to these backends only. */
+  backends: z.array(z.string()).optional(),
+  approvals,
+});
+
+const actionPolicy = z.strictObject({
+  enabled: z.boolean().optional(),
+  approvals: approvals.optional(),
+  expiresAfter: duration.optional(),
+  rules: z.array(rule).default([]),
+});
+
+export const configFileSchema = z.strictObject({
+  slack: z.strictObject({
+    /** The slash command, as in the manifest (at most 32 characters, reference/slack.md "Manifest"). */
+    command: z.string().regex(/^\/[a-z0-9_-]{1,31}$/, 'must be a slash command such as /account (lower case, at most 32 characters)').default('/account'),
+    approvalsChannel: slackChannelId,
+    auditChannel: slackChannelId,
+  }),
+  approvers: people,
+  /** Who may ask for changes. Leave out to let everyone in the workspace ask. */
+  requesters: people.optional(),
+  policy: z
+    .strictObject({
+      defaults: z
+        .strictObject({ approvals: approvals.default(1), expiresAfter: duration.default(72 * 3_600_000) })
+        .default({ approvals: 1, expiresAfter: 72 * 3_600_000 }),
+      ...Object.fromEntries(ACTIONS.map((action) => [action, actionPolicy.optional()])),
+    })
+    .default({ defaults: { approvals: 1, expiresAfter: 72 * 3_600_000 } }),
+  backends: z
+    .record(z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'backend names are lower case letters, digits, - and _ (at most 32), e.g. cloud or nas'), backendConfigSchema)
+    .refine((backends) => Object.keys(backends).length > 0, 'name at least one backend'),
+});
+
+export type ConfigFile = z.infer<typeof configFileSchema>;
+export type ActionPolicyInput = z.infer<typeof actionPolicy>;
+
+/** The environment: only names and shapes; values of secrets are never echoed in an error. */
+export const envSchema = z.object({
+  SLACK_BOT_TOKEN: z.string().regex(/^xoxb-/, 'must be a bot token starting with xoxb- (OAuth & Permissions page)').optional(),
+  SLACK_APP_TOKEN: z.string().regex(/^xapp-/, 'must be an app-level token starting with xapp- (Basic Information > App-Level Tokens, scope connections:write)').optional(),
+  SLACK_SIGNING_SECRET: z.string().min(16, 'looks too short for a signing secret (Basic Information > App Credentials)').optional(),
+  SLACK_MODE: z.enum(['socket', 'http']).optional(),
+  SLACK_API_URL: z.url({ protocol: /^https?$/ }).optional(),
+  PORT: z.coerce.number().int().min(1).max(65_535).default(3000),
+  CONFIG_FILE: z.string().default('config/accountdesk.yaml'),
+  STORE_URL: z.string().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_PRETTY: z.string().optional(),
+});

@@ -1,0 +1,18 @@
+import type { ActionKind } from './kind.js';
+
+export const disableAction: ActionKind = {
+  name: 'disable',
+  done: 'disabled',
+  destructive: true,
+  enabledByDefault: true,
+  usage: 'disable <backend> <username> [reason]',
+  checkParams: () => ({ ok: true, params: {} }),
+  describe: ({ username }) => `disable ${username}`,
+  assess(_request, current) {
+    if (!current.exists) return { change: 'enabled -> disabled', blocker: 'user does not exist' };
+    if (current.enabled === false) return { change: 'disabled -> disabled', noOp: 'already disabled' };
+    return { change: 'enabled -> disabled' };
+  },
+  apply: (backend, request) => backend.disableUser(request.username),
+  isDone: (_request, current) => current.exists && current.enabled === false,
+};

@@ -1,0 +1,78 @@
+/**
+ * Field rules checked before a request is stored, so an approver never approves something the backend will
+ * refuse for its shape. Each rule cites the backend fact it mirrors.
+ */
+import type { BackendKind } from '../backends/types.js';
+
+export type FieldCheck = { ok: true; value: string } | { ok: false; message: string };
+
+/** DSM's reserved names (reference/synology.md: SYNO.Core.User.UsernamePolicy lists root, admin, ...). */
+const DSM_RESERVED = new Set(['root', 'admin', 'administrator', 'user', 'users', 'guest', 'system', 'daemon', 'nobody']);
+
+// Control characters and the Unicode line/paragraph separators never belong in an account name.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f\u2028\u2029]/;
+
+const USERNAME_RULES: Record<BackendKind, (name: string) => string | undefined> = {
+  // Nextcloud user ids: letters, digits, space and _.@-' , at most 64 characters (provisioning_api, addUser
+  // answers 101 for others: "invalid user id", observed for `bad/name`).
+  nextcloud: (name) => {
+    if (name.length > 64) return 'is longer than 64 characters (Nextcloud allows 64)';
+    if (!/^[A-Za-z0-9 _.@\-']+$/.test(name)) return "may only contain letters, digits, spaces and _ . @ - ' on Nextcloud";
+    return undefined;
+  },
+  // nmcuser_oidc and user_oidc take the OpenID Connect subject as it comes and hash ids over 64 characters
+  // (reference/nextcloud.md), so only the length of a sane subject is limited.
+  nmcuser_oidc: (name) => (name.length > 255 ? 'is longer than 255 characters' : undefined),
+  user_oidc: (name) => (name.length > 255 ? 'is longer than 255 characters' : undefined),
+  // DSM: at most 64 characters, not a reserved name (reference/synology.md "Limits").
+  synology: (name) => {
+    if (name.length > 64) return 'is longer than 64 characters (DSM allows 64)';
+    if (DSM_RESERVED.has(name.toLowerCase())) return 'is a name DSM reserves for itself; pick another';
+    if (/[/\\:*?"<>|]/.test(name)) return 'may not contain / \\ : * ? " < > | on DSM';
+    return undefined;
+  },
+};
+
+export function checkUsername(kind: BackendKind, input: string): FieldCheck {
+  const name = input.trim();
+  if (name === '') return { ok: false, message: 'The username is empty.' };
+  if (CONTROL.test(name)) return { ok: false, message: 'The username contains control characters.' };
+  if (name === '.' || name === '..') return { ok: false, message: `"${name}" is not a username.` };
+  const problem = USERNAME_RULES[kind](name);
+  return problem ? { ok: false, message: `The username "${name}" ${problem}.` } : { ok: true, value: name };
+}
+
+/**
+ * A pragmatic address check (one @, a dot in the domain, no spaces): strict enough to catch typos before an
+ * invitation mail goes nowhere, loose enough for every real address.
+ */
+export function checkEmail(input: string): FieldCheck {
+  const email = input.trim();
+  if (email.length > 254) return { ok: false, message: 'The email address is longer than 254 characters.' };
+  if (!/^[^\s@<>()]+@[^\s@<>()]+\.[^\s@<>().]{2,}$/.test(email)) {
+    return { ok: false, message: `"${email}" is not an email address (expected name@example.com).` };
+  }
+  return { ok: true, value: email };
+}
+
+export function checkDisplayName(input: string): FieldCheck {
+  const name = input.trim();
+  if (CONTROL.test(name)) return { ok: false, message: 'The display name contains control characters.' };
+  if (name.length > 64) return { ok: false, message: 'The display name is longer than 64 characters.' };
+  return { ok: true, value: name };
+}
+
+export function checkGroup(input: string): FieldCheck {
+  const group = input.trim();
+  if (group === '' || CONTROL.test(group)) return { ok: false, message: `"${input}" is not a group name.` };
+  if (group.length > 64) return { ok: false, message: `The group "${group}" is longer than 64 characters.` };
+  return { ok: true, value: group };
+}
+
+export function checkReason(input: string): FieldCheck {
+  const reason = input.trim();
+  // Stays well inside Slack's 3000-character section text once quoted on a card (reference/slack.md "Limits").
+  if (reason.length > 500) return { ok: false, message: 'The reason is longer than 500 characters; shorten it.' };
+  return { ok: true, value: reason };
+}

@@ -1,0 +1,118 @@
+/**
+ * Who may ask, who may approve, how many approvals each request needs and when it expires.
+ *
+ * Fails closed: an empty approver list means nobody can approve (reference/slack.md "An empty approver list must
+ * fail closed"), and start-up warns about it.
+ */
+import type { AccountRequest, ActionName, ActorId, RequestParams } from './types.js';
+
+export interface PeopleSelector {
+  users: string[];
+  /** User-group ids; their members count as listed. */
+  groups: string[];
+}
+
+export interface ContentRule {
+  /** Applies when the requested quota is above this many bytes (or unlimited). */
+  quotaAboveBytes?: number;
+  /** Applies to these backend names only. */
+  backends?: string[];
+  approvals: number;
+}
+
+export interface ActionPolicy {
+  enabled: boolean;
+  approvals: number;
+  expiresAfterMs: number;
+  rules: ContentRule[];
+}
+
+export interface PolicySettings {
+  approvers: PeopleSelector;
+  /** undefined = everyone in the workspace may ask. */
+  requesters?: PeopleSelector;
+  actions: Record<ActionName, ActionPolicy>;
+}
+
+/** Resolves user-group membership (the Slack layer implements it with usergroups.users.list). */
+export interface Directory {
+  membersOf(groupId: string): Promise<string[]>;
+}
+
+export type VoteCheck = { ok: true } | { ok: false; code: 'not_approver' | 'self_approval' | 'already_voted'; message: string };
+
+export class ApprovalPolicy {
+  constructor(
+    readonly settings: PolicySettings,
+    private readonly directory: Directory,
+  ) {}
+
+  isEnabled(action: ActionName): boolean {
+    return this.settings.actions[action].enabled;
+  }
+
+  /** The highest count among the action's base and every content rule that matches. */
+  approvalsRequired(action: ActionName, backend: string, params: RequestParams): number {
+    const policy = this.settings.actions[action];
+    let required = policy.approvals;
+    for (const rule of policy.rules) {
+      if (rule.backends && !rule.backends.includes(backend)) continue;
+      if (rule.quotaAboveBytes !== undefined) {
+        const quota = params.quotaBytes;
+        if (quota === undefined) continue;
+        if (quota !== null && quota <= rule.quotaAboveBytes) continue;
+      }
+      required = Math.max(required, rule.approvals);
+    }
+    return required;
+  }
+
+  expiresAt(action: ActionName, now: Date): Date {
+    return new Date(now.getTime() + this.settings.actions[action].expiresAfterMs);
+  }
+
+  async isApprover(user: ActorId): Promise<boolean> {
+    return this.includes(this.settings.approvers, user);
+  }
+
+  async mayRequest(user: ActorId): Promise<boolean> {
+    return this.settings.requesters === undefined || this.includes(this.settings.requesters, user);
+  }
+
+  async checkVote(request: AccountRequest, user: ActorId): Promise<VoteCheck> {
+    if (user === request.requester) {
+      return { ok: false, code: 'self_approval', message: 'You asked for this change, so someone else has to approve it.' };
+    }
+    if (request.approvals.some((vote) => vote.by === user)) {
+      return { ok: false, code: 'already_voted', message: 'You have already approved this request; it needs another approver.' };
+    }
+    if (!(await this.isApprover(user))) {
+      return { ok: false, code: 'not_approver', message: 'Only the approvers named in the AccountDesk config can approve or reject requests.' };
+    }
+    return { ok: true };
+  }
+
+  /** Problems an operator should see at start-up. */
+  warnings(): string[] {
+    const warnings: string[] = [];
+    const { users, groups } = this.settings.approvers;
+    if (users.length === 0 && groups.length === 0) {
+      warnings.push('No approvers are configured: every request will wait until it expires. Add approvers.users or approvers.groups to the config.');
+    }
+    for (const [action, policy] of Object.entries(this.settings.actions)) {
+      const most = Math.max(policy.approvals, ...policy.rules.map((r) => r.approvals));
+      if (policy.enabled && groups.length === 0 && most > users.length) {
+        warnings.push(`"${action}" can need ${most} approvals but only ${users.length} approver(s) are listed: such requests can never be approved.`);
+      }
+    }
+    return warnings;
+  }
+
+  private async includes(selector: PeopleSelector, user: ActorId): Promise<boolean> {
+    if (selector.users.includes(user)) return true;
+    for (const group of selector.groups) {
+      if ((await this.directory.membersOf(group)).includes(user)) return true;
+    }
+    return false;
+  }
+}

@@ -1,0 +1,486 @@
+/**
+ * The request service: submit, decide, apply, expire and recover account requests.
+ *
+ * Every state change is one `RecordStore.update` (an atomic compare-and-swap), followed by one audit entry. The
+ * Slack layer renders what this returns and what the audit log records; this file knows no Slack, no HTTP and no
+ * storage engine.
+ */
+import { randomInt } from 'node:crypto';
+import type { Logger } from 'pino';
+import { BackendError, type BackendClient, type UserState } from '../backends/types.js';
+import type { AuditLog, RecordStore, Refusal } from '../store/types.js';
+import { ACTION_KINDS, type Assessment, type Draft } from './actions/index.js';
+import { checkReason, checkUsername } from './fields.js';
+import { OPEN_STATES, canMove, refusalFor } from './lifecycle.js';
+import type { ApprovalPolicy } from './policy.js';
+import type { AccountRequest, ActorId, Failure, Outcome, RequestState } from './types.js';
+
+export interface RequestServiceDeps {
+  requests: RecordStore<AccountRequest>;
+  audit: AuditLog;
+  backends: ReadonlyMap<string, BackendClient>;
+  policy: ApprovalPolicy;
+  /**
+   * Shows a generated password once, to the requester only (backends whose passwordHandling is
+   * 'show-to-requester'). It is never stored or logged.
+   */
+  deliverPassword: (request: AccountRequest, password: string) => Promise<void>;
+  logger: Logger;
+  clock?: () => Date;
+  newId?: () => string;
+  generatePassword?: () => string;
+  /** An `applying` request older than this was interrupted (no backend call takes this long). */
+  interruptedAfterMs?: number;
+}
+
+/** Index keys of a request: its open state, and its requester. */
+export function requestIndexKeys(request: AccountRequest): string[] {
+  const keys = [`requester:${request.requester}`];
+  if (OPEN_STATES.includes(request.state)) keys.push(`state:${request.state}`);
+  return keys;
+}
+
+export type DecisionCode =
+  | 'not_found'
+  | 'not_approver'
+  | 'self_approval'
+  | 'already_voted'
+  | 'already_decided'
+  | 'confirmation_mismatch'
+  | 'not_requester'
+  | 'reason_required';
+
+export interface Preview {
+  current?: UserState;
+  assessment?: Assessment;
+  /** Why the current state could not be read. */
+  error?: string;
+}
+
+export class RequestService {
+  private readonly clock: () => Date;
+  private readonly newId: () => string;
+  private readonly generatePassword: () => string;
+  private readonly interruptedAfterMs: number;
+
+  constructor(private readonly deps: RequestServiceDeps) {
+    this.clock = deps.clock ?? (() => new Date());
+    this.newId = deps.newId ?? newRequestId;
+    this.generatePassword = deps.generatePassword ?? generateStrongPassword;
+    this.interruptedAfterMs = deps.interruptedAfterMs ?? 5 * 60_000;
+  }
+
+  get policy(): ApprovalPolicy {
+    return this.deps.policy;
+  }
+
+  backend(name: string): BackendClient | undefined {
+    return this.deps.backends.get(name);
+  }
+
+  backendNames(): string[] {
+    return [...this.deps.backends.keys()];
+  }
+
+  async get(id: string): Promise<AccountRequest | undefined> {
+    return this.deps.requests.get(normaliseId(id));
+  }
+
+  /** Validates and stores a new request. Nothing touches a backend here. */
+  async submit(draft: Draft, requester: ActorId): Promise<Outcome<{ request: AccountRequest }, 'invalid' | 'not_allowed'>> {
+    const backend = this.deps.backends.get(draft.backend);
+    if (!backend) {
+      return invalid('backend', `There is no backend named "${draft.backend}". Known: ${this.backendNames().join(', ')}.`);
+    }
+    const kind = ACTION_KINDS[draft.action];
+    if (!this.deps.policy.isEnabled(draft.action)) {
+      return invalid('action', `"${draft.action}" requests are turned off in the AccountDesk config.`);
+    }
+    if (kind.capability && !backend.capabilities.has(kind.capability)) {
+      return invalid('action', `${backend.name} (${backend.kind}) cannot ${draft.action} users.`);
+    }
+    if (!(await this.deps.policy.mayRequest(requester))) {
+      return { ok: false, code: 'not_allowed', message: 'You are not among the people allowed to request account changes. Ask an AccountDesk admin.' };
+    }
+    const username = checkUsername(backend.kind, draft.username);
+    if (!username.ok) return invalid('username', username.message);
+    const params = kind.checkParams(draft, backend);
+    if (!params.ok) return invalid(params.field, params.message);
+    const reason = checkReason(draft.reason ?? '');
+    if (!reason.ok) return invalid('reason', reason.message);
+
+    const now = this.clock();
+    const base = {
+      action: draft.action,
+      backend: backend.name,
+      username: username.value,
+      params: params.params,
+      reason: reason.value,
+      requester,
+      state: 'pending' as const,
+      createdAt: now.toISOString(),
+      expiresAt: this.deps.policy.expiresAt(draft.action, now).toISOString(),
+      approvalsRequired: this.deps.policy.approvalsRequired(draft.action, backend.name, params.params),
+      approvals: [],
+      attempts: 0,
+    };
+    const request = await this.insertWithFreshId(base);
+    await this.record('requested', request, requester, { reason: request.reason });
+    return { ok: true, request };
+  }
+
+  /**
+   * One approval vote. When the vote reaches the threshold the request becomes `approved`; the caller then
+   * runs `apply` (after acknowledging the click). Destructive actions need the username typed as confirmation.
+   */
+  async approve(
+    id: string,
+    approver: ActorId,
+    confirmation?: string,
+  ): Promise<Outcome<{ request: AccountRequest; complete: boolean }, DecisionCode>> {
+    const request = await this.get(id);
+    if (!request) return notFound(id);
+    if (request.state !== 'pending') return alreadyDecided(request);
+    const vote = await this.deps.policy.checkVote(request, approver);
+    if (!vote.ok) return { ...vote, request };
+    if (ACTION_KINDS[request.action].destructive && confirmation?.trim() !== request.username) {
+      return {
+        ok: false,
+        code: 'confirmation_mismatch',
+        message: `To ${request.action} this account, type its username exactly: ${request.username}`,
+        field: 'confirmation',
+        request,
+      };
+    }
+    const at = this.clock().toISOString();
+    const result = await this.deps.requests.update<Failure<DecisionCode>>(request.id, (current) => {
+      if (current.state !== 'pending') return { refuse: alreadyDecided(current) };
+      if (current.approvals.some((v) => v.by === approver)) {
+        return { refuse: { ok: false, code: 'already_voted', message: 'You have already approved this request.', request: current } };
+      }
+      const approvals = [...current.approvals, { by: approver, at }];
+      const state: RequestState = approvals.length >= current.approvalsRequired ? 'approved' : 'pending';
+      return { ...current, approvals, state };
+    });
+    if (!result.ok) return 'notFound' in result ? notFound(id) : result.refusal;
+    const complete = result.record.state === 'approved';
+    await this.record('approved', result.record, approver, {
+      approvals: result.record.approvals.length,
+      required: result.record.approvalsRequired,
+      complete,
+    });
+    return { ok: true, request: result.record, complete };
+  }
+
+  async reject(id: string, approver: ActorId, reasonText: string): Promise<Outcome<{ request: AccountRequest }, DecisionCode>> {
+    const request = await this.get(id);
+    if (!request) return notFound(id);
+    if (request.state !== 'pending') return alreadyDecided(request);
+    if (!(await this.deps.policy.isApprover(approver))) {
+      return { ok: false, code: 'not_approver', message: 'Only the approvers named in the AccountDesk config can reject requests.', request };
+    }
+    const reason = checkReason(reasonText);
+    if (!reason.ok) return { ok: false, code: 'reason_required', message: reason.message, field: 'reason', request };
+    if (reason.value === '') {
+      return { ok: false, code: 'reason_required', message: 'Say why the request is rejected; the requester will read it.', field: 'reason', request };
+    }
+    return this.finish(request.id, 'rejected', approver, reason.value, ['pending']);
+  }
+
+  /** The requester withdraws a pending request, or anyone involved gives up on a failed one. */
+  async cancel(id: string, actor: ActorId): Promise<Outcome<{ request: AccountRequest }, DecisionCode>> {
+    const request = await this.get(id);
+    if (!request) return notFound(id);
+    const mayCancel = actor === request.requester || (request.state === 'failed' && (await this.deps.policy.isApprover(actor)));
+    if (!mayCancel) {
+      return { ok: false, code: 'not_requester', message: `Only the person who asked (or, once it failed, an approver) can cancel ${request.id}.`, request };
+    }
+    if (request.state !== 'pending' && request.state !== 'failed') return alreadyDecided(request);
+    return this.finish(request.id, 'cancelled', actor, undefined, ['pending', 'failed']);
+  }
+
+  /**
+   * Claims an approved request (exactly one caller wins, across replicas) and applies it on the backend.
+   * Returns the final record, or a refusal if someone else claimed it first.
+   */
+  async apply(id: string): Promise<Outcome<{ request: AccountRequest }, DecisionCode>> {
+    return this.claimAndRun(id, 'approved', 'system');
+  }
+
+  /** An approver's Retry of a failed request. */
+  async retry(id: string, approver: ActorId): Promise<Outcome<{ request: AccountRequest }, DecisionCode>> {
+    const request = await this.get(id);
+    if (!request) return notFound(id);
+    if (!(await this.deps.policy.isApprover(approver))) {
+      return { ok: false, code: 'not_approver', message: 'Only approvers can retry a failed request.', request };
+    }
+    if (request.state !== 'failed') return alreadyDecided(request);
+    return this.claimAndRun(request.id, 'failed', approver);
+  }
+
+  /** The backend's current view of the user beside the proposed change: the approval card's live preview. */
+  async preview(request: AccountRequest): Promise<Preview> {
+    const backend = this.deps.backends.get(request.backend);
+    if (!backend) return { error: `backend "${request.backend}" is no longer in the config` };
+    try {
+      const current = await backend.getUser(request.username);
+      return { current, assessment: ACTION_KINDS[request.action].assess(request, current) };
+    } catch (err) {
+      return { error: describeFailure(err).message };
+    }
+  }
+
+  /** A user's current state, for approvers only (`/account info`). */
+  async info(backendName: string, username: string, actor: ActorId): Promise<Outcome<{ state: UserState; backend: BackendClient }, 'not_approver' | 'invalid' | 'backend_error'>> {
+    if (!(await this.deps.policy.isApprover(actor))) {
+      return { ok: false, code: 'not_approver', message: 'Only approvers can look up accounts.' };
+    }
+    const backend = this.deps.backends.get(backendName);
+    if (!backend) return invalid('backend', `There is no backend named "${backendName}". Known: ${this.backendNames().join(', ')}.`);
+    const name = checkUsername(backend.kind, username);
+    if (!name.ok) return invalid('username', name.message);
+    try {
+      return { ok: true, state: await backend.getUser(name.value), backend };
+    } catch (err) {
+      return { ok: false, code: 'backend_error', message: describeFailure(err).message };
+    }
+  }
+
+  listPending(): Promise<AccountRequest[]> {
+    return this.deps.requests.listByIndex('state:pending');
+  }
+
+  listOpen(): Promise<AccountRequest[]> {
+    return Promise.all(OPEN_STATES.map((s) => this.deps.requests.listByIndex(`state:${s}`))).then((lists) => lists.flat());
+  }
+
+  async listForRequester(user: ActorId, limit = 20): Promise<AccountRequest[]> {
+    const all = await this.deps.requests.listByIndex(`requester:${user}`);
+    return all.slice(-limit).reverse();
+  }
+
+  /** Remembers where the approval card was posted, once. */
+  async attachCard(id: string, cardRef: string): Promise<void> {
+    await this.deps.requests.update<string>(id, (current) => (current.cardRef ? { refuse: 'has card' } : { ...current, cardRef }));
+  }
+
+  /** Moves every pending request past its expiry to `expired`. Returns the ones it expired. */
+  async expireDue(): Promise<AccountRequest[]> {
+    const now = this.clock();
+    const expired: AccountRequest[] = [];
+    for (const request of await this.listPending()) {
+      if (new Date(request.expiresAt) > now) continue;
+      const result = await this.finish(request.id, 'expired', 'system', 'no decision before the expiry', ['pending'], (r) => new Date(r.expiresAt) <= now);
+      if (result.ok) expired.push(result.request);
+    }
+    return expired;
+  }
+
+  /**
+   * After a crash: requests left `applying` are reconciled by READING the backend (is the change in place?),
+   * never by sending the call again; approved requests nobody claimed are applied.
+   */
+  async recover(): Promise<{ reconciled: AccountRequest[]; applied: AccountRequest[] }> {
+    const now = this.clock().getTime();
+    const reconciled: AccountRequest[] = [];
+    for (const request of await this.deps.requests.listByIndex('state:applying')) {
+      const since = Date.parse(request.applyingSince ?? request.createdAt);
+      if (now - since < this.interruptedAfterMs) continue; // another replica may still be applying it
+      const outcome = await this.reconcile(request);
+      if (outcome) reconciled.push(outcome);
+    }
+    const applied: AccountRequest[] = [];
+    for (const request of await this.deps.requests.listByIndex('state:approved')) {
+      const result = await this.apply(request.id);
+      if (result.ok) applied.push(result.request);
+    }
+    return { reconciled, applied };
+  }
+
+  private async reconcile(request: AccountRequest): Promise<AccountRequest | undefined> {
+    const backend = this.deps.backends.get(request.backend);
+    const kind = ACTION_KINDS[request.action];
+    let outcome: { state: 'applied'; summary: string } | { state: 'failed'; code: string; message: string };
+    try {
+      if (!backend) throw new Error(`backend "${request.backend}" is no longer in the config`);
+      const current = await backend.getUser(request.username);
+      outcome = kind.isDone(request, current)
+        ? { state: 'applied', summary: `${request.username} ${kind.done} (confirmed by reading ${request.backend} after AccountDesk restarted)` }
+        : {
+            state: 'failed',
+            code: 'interrupted',
+            message: `AccountDesk stopped while applying this and ${request.backend} shows the change is not in place. Retry to apply it.`,
+          };
+    } catch (err) {
+      outcome = {
+        state: 'failed',
+        code: 'interrupted',
+        message: `AccountDesk stopped while applying this and could not check ${request.backend} (${describeFailure(err).message}). Check the account by hand, then Retry or Cancel.`,
+      };
+    }
+    const at = this.clock().toISOString();
+    const result = await this.deps.requests.update<string>(request.id, (current) => {
+      // Only the interrupted attempt we looked at: a replica that re-claimed it since owns it now.
+      if (current.state !== 'applying' || current.applyingSince !== request.applyingSince) return { refuse: 'moved on' };
+      return outcome.state === 'applied'
+        ? { ...current, state: 'applied', applyingSince: undefined, result: { at, summary: outcome.summary } }
+        : { ...current, state: 'failed', applyingSince: undefined, error: { at, code: outcome.code, message: outcome.message, retryable: true } };
+    });
+    if (!result.ok) return undefined;
+    await this.record(outcome.state, result.record, 'system', outcome.state === 'applied' ? { summary: outcome.summary, recovered: true } : { error: outcome.message, code: outcome.code, recovered: true });
+    return result.record;
+  }
+
+  private async claimAndRun(id: string, from: 'approved' | 'failed', actor: ActorId): Promise<Outcome<{ request: AccountRequest }, DecisionCode>> {
+    const at = this.clock().toISOString();
+    const claim = await this.deps.requests.update<Failure<DecisionCode>>(normaliseId(id), (current) => {
+      if (current.state !== from) return { refuse: alreadyDecided(current) };
+      return { ...current, state: 'applying', applyingSince: at, attempts: current.attempts + 1, error: undefined };
+    });
+    if (!claim.ok) return 'notFound' in claim ? notFound(id) : claim.refusal;
+    if (from === 'failed') await this.record('retried', claim.record, actor, { attempt: claim.record.attempts });
+    return { ok: true, request: await this.run(claim.record) };
+  }
+
+  /** Calls the backend for a request this process has claimed, and records the outcome. */
+  private async run(request: AccountRequest): Promise<AccountRequest> {
+    const backend = this.deps.backends.get(request.backend);
+    const kind = ACTION_KINDS[request.action];
+    const password = request.action === 'create' && backend && backend.passwordHandling !== 'invitation' ? this.generatePassword() : undefined;
+    let outcome: { state: 'applied'; summary: string } | { state: 'failed'; code: string; message: string; retryable: boolean };
+    try {
+      if (!backend) throw new BackendError(request.backend, 'unsupported', `backend "${request.backend}" is no longer in the config`);
+      const result = await kind.apply(backend, request, password);
+      outcome = { state: 'applied', summary: result.summary };
+    } catch (err) {
+      const failure = describeFailure(err);
+      if (failure.code === 'unexpected') this.deps.logger.error({ err, request: request.id }, 'unexpected error while applying');
+      outcome = { state: 'failed', ...failure };
+    }
+    if (outcome.state === 'applied' && password && backend?.passwordHandling === 'show-to-requester') {
+      try {
+        await this.deps.deliverPassword(request, password);
+      } catch (err) {
+        this.deps.logger.error({ err, request: request.id }, 'could not show the generated password to the requester');
+        outcome.summary += '. The generated password could NOT be shown to the requester: reset it on the backend';
+      }
+    }
+    const at = this.clock().toISOString();
+    const result = await this.deps.requests.update<string>(request.id, (current) => {
+      if (current.state !== 'applying' || current.applyingSince !== request.applyingSince) return { refuse: 'moved on' };
+      return outcome.state === 'applied'
+        ? { ...current, state: 'applied', applyingSince: undefined, result: { at, summary: outcome.summary } }
+        : {
+            ...current,
+            state: 'failed',
+            applyingSince: undefined,
+            error: { at, code: outcome.code, message: outcome.message, retryable: outcome.retryable },
+          };
+    });
+    if (!result.ok) {
+      // Recovery already took it over (this apply outlived interruptedAfterMs): its record stands.
+      return 'record' in result ? result.record : request;
+    }
+    await this.record(
+      outcome.state,
+      result.record,
+      'system',
+      outcome.state === 'applied' ? { summary: outcome.summary } : { error: outcome.message, code: outcome.code },
+    );
+    return result.record;
+  }
+
+  /** pending|failed -> rejected|cancelled|expired, with who and why. */
+  private async finish(
+    id: string,
+    to: 'rejected' | 'cancelled' | 'expired',
+    actor: ActorId,
+    reason: string | undefined,
+    from: RequestState[],
+    stillDue: (r: AccountRequest) => boolean = () => true,
+  ): Promise<Outcome<{ request: AccountRequest }, DecisionCode>> {
+    const at = this.clock().toISOString();
+    const result = await this.deps.requests.update<Failure<DecisionCode>>(id, (current): AccountRequest | Refusal<Failure<DecisionCode>> => {
+      if (!from.includes(current.state) || !canMove(current.state, to) || !stillDue(current)) return { refuse: alreadyDecided(current) };
+      return { ...current, state: to, decision: { by: actor, at, ...(reason ? { reason } : {}) } };
+    });
+    if (!result.ok) return 'notFound' in result ? notFound(id) : result.refusal;
+    await this.record(to, result.record, actor, reason ? { reason } : {});
+    return { ok: true, request: result.record };
+  }
+
+  private async insertWithFreshId(base: Omit<AccountRequest, 'id' | 'version'>): Promise<AccountRequest> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.deps.requests.insert({ ...base, id: this.newId() });
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'exists' || attempt >= 5) throw err;
+      }
+    }
+  }
+
+  /** One audit entry per event. The Slack layer posts the audit channel line, updates the card and DMs from it. */
+  private async record(event: string, request: AccountRequest, actor: ActorId, data: Record<string, unknown>): Promise<void> {
+    try {
+      await this.deps.audit.append({
+        event,
+        subject: request.id,
+        actor,
+        data: { action: request.action, backend: request.backend, username: request.username, state: request.state, ...data },
+      });
+    } catch (err) {
+      // The transition is already stored; losing its audit line is bad but must not undo it or hide the result.
+      this.deps.logger.error({ err, request: request.id, event }, 'could not append to the audit log');
+    }
+  }
+}
+
+/** Turns whatever a backend threw into the words stored on the request and shown to approvers. */
+export function describeFailure(err: unknown): { code: string; message: string; retryable: boolean } {
+  if (err instanceof BackendError) return { code: err.code, message: err.message, retryable: err.retryable };
+  return {
+    code: 'unexpected',
+    message: `Unexpected error in AccountDesk (${err instanceof Error ? err.name : 'unknown'}); the logs have details. Check the account, then Retry.`,
+    retryable: true,
+  };
+}
+
+function invalid(field: string, message: string): Failure<'invalid'> {
+  return { ok: false, code: 'invalid', field, message };
+}
+
+function notFound(id: string): Failure<'not_found'> {
+  return { ok: false, code: 'not_found', message: `There is no request ${id}. Check the id in your receipt.` };
+}
+
+function alreadyDecided(request: AccountRequest): Failure<'already_decided'> {
+  return { ok: false, code: 'already_decided', message: `${request.id}: ${refusalFor(request.state, 'approved')}.`, request };
+}
+
+/** Request ids people can read out and type: "AD-" and six characters without look-alikes (0/O, 1/I/L). */
+const ID_ALPHABET = '23456789ABCDEFGHJKMNPQRSTUVWXYZ';
+export function newRequestId(): string {
+  let id = 'AD-';
+  for (let i = 0; i < 6; i++) id += ID_ALPHABET[randomInt(ID_ALPHABET.length)];
+  return id;
+}
+
+function normaliseId(id: string): string {
+  return id.trim().toUpperCase();
+}
+
+/**
+ * 20 characters with upper case, lower case, digits and a symbol: passes DSM's strength rules (3123 "not strong
+ * enough") and stays far below its 127-character limit (reference/synology.md).
+ */
+export function generateStrongPassword(): string {
+  const sets = ['ABCDEFGHJKLMNPQRSTUVWXYZ', 'abcdefghijkmnopqrstuvwxyz', '23456789', '!#%+-=?@_'];
+  const all = sets.join('');
+  const chars = sets.map((set) => set[randomInt(set.length)]!);
+  for (let i = 0; i < 16; i++) chars.push(all[randomInt(all.length)]!);
+  for (let i = chars.length - 1; i > 0; i--) {
+    const j = randomInt(i + 1);
+    [chars[i], chars[j]] = [chars[j]!, chars[i]!];
+  }
+  return chars.join('');
+}

@@ -1,0 +1,79 @@
+/**
+ * Builds the Bolt App: Socket Mode by default (the NAS and Nextcloud usually sit on a LAN with no inbound access),
+ * HTTP mode with POST /slack/events and GET /healthz. The only file that constructs Bolt objects.
+ */
+import { App, HTTPReceiver, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
+import type { Logger } from 'pino';
+import type { SlackSettings } from '../config/load.js';
+import type { Coordination } from '../store/types.js';
+import { refuseReplays, signedRequestProperties } from './replay.js';
+
+export interface SlackAppOptions {
+  settings: SlackSettings;
+  coordination: Coordination;
+  logger: Logger;
+  /** Answers GET /healthz in HTTP mode: true = 200. */
+  healthy: () => Promise<boolean>;
+}
+
+export function createSlackApp({ settings, coordination, logger, healthy }: SlackAppOptions): App {
+  const clientOptions = {
+    ...(settings.apiUrl ? { slackApiUrl: settings.apiUrl.endsWith('/') ? settings.apiUrl : `${settings.apiUrl}/` } : {}),
+    // @slack/web-api has no timeout by default and retries for about 30 minutes (reference/slack.md "Web API"):
+    // calls made while someone waits must fail in seconds; the publisher retries its own work later.
+    timeout: 10_000,
+    retryConfig: { retries: 2, factor: 2, minTimeout: 500, maxTimeout: 3_000 },
+  };
+  const boltLogger = toBoltLogger(logger.child({ component: 'bolt' }));
+  let app: App;
+  if (settings.mode === 'http') {
+    const receiver = new HTTPReceiver({
+      signingSecret: settings.signingSecret!,
+      endpoints: '/slack/events',
+      customPropertiesExtractor: signedRequestProperties,
+      customRoutes: [
+        {
+          path: '/healthz',
+          method: ['GET'],
+          handler: (_req, res) => {
+            void healthy().then(
+              (ok) => {
+                res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' });
+                res.end(ok ? 'ok\n' : 'store unavailable\n');
+              },
+              () => {
+                res.writeHead(503, { 'content-type': 'text/plain' });
+                res.end('store unavailable\n');
+              },
+            );
+          },
+        },
+      ],
+      logger: boltLogger,
+    });
+    app = new App({ token: settings.botToken, receiver, clientOptions, logger: boltLogger });
+  } else {
+    app = new App({ token: settings.botToken, appToken: settings.appToken, socketMode: true, clientOptions, logger: boltLogger });
+  }
+  // Before every listener: refuse replayed and out-of-window requests (reference/slack.md "Receivers").
+  app.use(refuseReplays(coordination));
+  app.error(async (error) => {
+    logger.error({ err: error }, 'a Slack listener failed');
+  });
+  return app;
+}
+
+/** Bolt's Logger interface on top of pino, so Bolt's lines get the same redaction as ours. */
+function toBoltLogger(logger: Logger): BoltLogger {
+  let level: LogLevel = LogLevel.INFO;
+  const line = (method: 'debug' | 'info' | 'warn' | 'error') => (...msg: unknown[]) => logger[method](msg.map((m) => (typeof m === 'string' ? m : JSON.stringify(m))).join(' '));
+  return {
+    debug: line('debug'),
+    info: line('info'),
+    warn: line('warn'),
+    error: line('error'),
+    setLevel: (l) => void (level = l),
+    getLevel: () => level,
+    setName: () => undefined,
+  };
+}

@@ -1,0 +1,100 @@
+/** Short texts: help, receipts, lists, audit-channel lines and DMs to requesters. Pure builders. */
+import type { UserState } from '../../backends/types.js';
+import { ACTION_KINDS } from '../../requests/actions/index.js';
+import type { AuditEntry } from '../../store/types.js';
+import type { AccountRequest, ActionName } from '../../requests/types.js';
+import { esc, mention, truncate, when, LIMITS } from '../text.js';
+import { describeRequest, describeState } from './card.js';
+
+export function helpText(command: string, actions: ActionName[], backends: string[]): string {
+  const usage = actions.map((a) => `• \`${command} ${ACTION_KINDS[a].usage}\``);
+  return [
+    `*AccountDesk* asks an approver before changing an account. Backends: ${backends.map((b) => `\`${esc(b)}\``).join(', ')}.`,
+    ...usage,
+    `• \`${command} cancel <request id>\` withdraw your request`,
+    `• \`${command} status <request id>\` where a request stands`,
+    `• \`${command} pending\` your open requests, or (approvers) everything waiting`,
+    `• \`${command} info <backend> <username>\` (approvers) an account's current state`,
+    `• \`${command}\` alone opens a form.`,
+    'Sizes: 50GB, 1.5 TB, 500 MiB or unlimited (1 GB = 1024 MB, as Nextcloud and DSM count). Groups: groups:staff,sales. Quote values with spaces: name:"Alice Smith".',
+  ].join('\n');
+}
+
+export function receiptText(request: AccountRequest): string {
+  const approvals = request.approvalsRequired === 1 ? 'an approver' : `${request.approvalsRequired} approvers`;
+  return `:inbox_tray: Request *${request.id}* is in: ${esc(describeRequest(request))} on *${esc(request.backend)}*. It waits for ${approvals}; you will get a DM when it is decided and when it is done. Cancel it with \`cancel ${request.id}\`.`;
+}
+
+export function requestLine(request: AccountRequest): string {
+  return truncate(
+    `*${request.id}* ${esc(describeRequest(request))} on *${esc(request.backend)}* · ${request.state} · asked by ${mention(request.requester)} ${when(request.createdAt)}` +
+      (request.state === 'pending' ? ` · ${request.approvals.length}/${request.approvalsRequired} approvals` : ''),
+    LIMITS.sectionText,
+  );
+}
+
+export function listText(title: string, requests: AccountRequest[]): string {
+  if (requests.length === 0) return `${title}: none.`;
+  const shown = requests.slice(0, 20);
+  const more = requests.length > shown.length ? `\n…and ${requests.length - shown.length} more.` : '';
+  return truncate(`*${title}*\n${shown.map(requestLine).join('\n')}${more}`, LIMITS.sectionText);
+}
+
+export function infoText(backend: string, kind: string, username: string, state: UserState): string {
+  return `*${esc(username)}* on *${esc(backend)}* (${esc(kind)}): ${esc(describeState(state))}`;
+}
+
+const AUDIT_ICON: Record<string, string> = {
+  requested: ':inbox_tray:',
+  approved: ':ballot_box_with_check:',
+  applied: ':white_check_mark:',
+  failed: ':x:',
+  rejected: ':no_entry:',
+  expired: ':alarm_clock:',
+  cancelled: ':heavy_multiplication_x:',
+  retried: ':repeat:',
+};
+
+/** One audit-channel line per audit-log entry. Only data the domain recorded (never a secret) is shown. */
+export function auditLine(entry: AuditEntry): string {
+  const d = entry.data as Record<string, unknown>;
+  const what = `${esc(String(d.action ?? ''))} ${esc(String(d.username ?? ''))} on ${esc(String(d.backend ?? ''))}`;
+  const actor = entry.actor === 'system' ? 'AccountDesk' : mention(entry.actor);
+  let detail = '';
+  if (entry.event === 'approved') detail = ` (${d.approvals}/${d.required})`;
+  if (entry.event === 'applied') detail = `: ${esc(String(d.summary ?? ''))}`;
+  if (entry.event === 'failed') detail = `: ${esc(String(d.error ?? ''))}`;
+  if ((entry.event === 'rejected' || entry.event === 'requested' || entry.event === 'cancelled') && d.reason) detail = `: “${esc(String(d.reason))}”`;
+  if (entry.event === 'retried') detail = ` (attempt ${d.attempt})`;
+  const by = ['applied', 'failed', 'expired'].includes(entry.event) ? '' : ` by ${actor}`;
+  return truncate(`${AUDIT_ICON[entry.event] ?? '•'} \`${entry.subject}\` *${entry.event}*${by} — ${what}${detail} · #${entry.seq}`, LIMITS.sectionText);
+}
+
+/** What the requester is told in a DM, per event; undefined = no DM for that event. */
+export function requesterDm(entry: AuditEntry, request: AccountRequest): string | undefined {
+  const what = `${request.id} (${esc(describeRequest(request))} on ${esc(request.backend)})`;
+  switch (entry.event) {
+    case 'approved':
+      return (entry.data as { complete?: boolean }).complete ? `:ballot_box_with_check: Your request ${what} was approved by ${mention(entry.actor)}; applying it now.` : undefined;
+    case 'applied':
+      return `:white_check_mark: Done: ${what}. ${esc(String((entry.data as { summary?: string }).summary ?? ''))}`;
+    case 'failed':
+      return `:x: Your request ${what} failed: ${esc(String((entry.data as { error?: string }).error ?? ''))} An approver can retry it.`;
+    case 'rejected':
+      return `:no_entry: Your request ${what} was rejected by ${mention(entry.actor)}: “${esc(String((entry.data as { reason?: string }).reason ?? ''))}”`;
+    case 'expired':
+      return `:alarm_clock: Your request ${what} expired: nobody decided in time. Ask again if it is still needed.`;
+    case 'cancelled':
+      return entry.actor === request.requester ? undefined : `:heavy_multiplication_x: Your request ${what} was given up by ${mention(entry.actor)}.`;
+    default:
+      return undefined;
+  }
+}
+
+export function passwordText(request: AccountRequest, password: string): string {
+  return (
+    `:key: The account *${esc(request.username)}* on *${esc(request.backend)}* (${request.id}) was created with this one-time password:\n` +
+    `\`${esc(password)}\`\n` +
+    'This message is shown once, only to you, and is stored nowhere. Pass it on privately and ask the person to change it at first login.'
+  );
+}

@@ -1,0 +1,119 @@
+/** Modals: the request form, the reject reason, the typed confirmation for destructive actions. Pure builders. */
+import type { types } from '@slack/bolt';
+import type { AccountRequest, ActionName } from '../../requests/types.js';
+import { CONFIRM_USERNAME_BLOCK, INPUT, REJECT_REASON_BLOCK, REQUEST_FIELD, VIEW } from '../ids.js';
+import { LIMITS, esc, truncate } from '../text.js';
+import { describeRequest } from './card.js';
+
+type ModalView = types.ModalView;
+
+const ACTION_LABEL: Record<ActionName, string> = {
+  create: 'Create a user',
+  disable: 'Disable a user',
+  enable: 'Re-enable a user',
+  quota: 'Change a storage quota',
+  delete: 'Delete a user and their files',
+};
+
+/** What the modal carries between open and submit: only ids (reference/slack.md: private_metadata holds ids). */
+export interface RequestModalMetadata {
+  /** Where /account was typed, for the ephemeral receipt. */
+  channel?: string;
+}
+
+export function requestModal(options: { actions: ActionName[]; backends: { name: string; kind: string }[]; metadata: RequestModalMetadata }): ModalView {
+  const option = (text: string, value: string): types.PlainTextOption => ({ text: { type: 'plain_text', text: truncate(text, 75) }, value });
+  const textInput = (blockId: string, label: string, opts: { optional?: boolean; hint?: string; placeholder?: string; multiline?: boolean; maxLength?: number } = {}): types.InputBlock => ({
+    type: 'input',
+    block_id: blockId,
+    optional: opts.optional ?? true,
+    label: { type: 'plain_text', text: label },
+    ...(opts.hint ? { hint: { type: 'plain_text', text: opts.hint } } : {}),
+    element: {
+      type: 'plain_text_input',
+      action_id: INPUT,
+      multiline: opts.multiline ?? false,
+      max_length: opts.maxLength ?? 256,
+      ...(opts.placeholder ? { placeholder: { type: 'plain_text', text: opts.placeholder } } : {}),
+    },
+  });
+  return {
+    type: 'modal',
+    callback_id: VIEW.request,
+    title: { type: 'plain_text', text: 'Account request' },
+    submit: { type: 'plain_text', text: 'Send for approval' },
+    close: { type: 'plain_text', text: 'Cancel' },
+    private_metadata: JSON.stringify(options.metadata).slice(0, LIMITS.privateMetadata),
+    blocks: [
+      {
+        type: 'input',
+        block_id: REQUEST_FIELD.action,
+        label: { type: 'plain_text', text: 'What should change?' },
+        element: { type: 'static_select', action_id: INPUT, options: options.actions.map((a) => option(ACTION_LABEL[a], a)) },
+      },
+      {
+        type: 'input',
+        block_id: REQUEST_FIELD.backend,
+        label: { type: 'plain_text', text: 'Where' },
+        element: {
+          type: 'static_select',
+          action_id: INPUT,
+          // At most 100 options in a select (reference/slack.md "Limits").
+          options: options.backends.slice(0, 100).map((b) => option(`${b.name} (${b.kind})`, b.name)),
+        },
+      },
+      textInput(REQUEST_FIELD.username, 'Username', { optional: false, maxLength: 255 }),
+      textInput(REQUEST_FIELD.email, 'Email (new users)', { hint: 'Nextcloud mails the invitation here.', placeholder: 'alice@example.com' }),
+      textInput(REQUEST_FIELD.displayName, 'Display name (new users)', { maxLength: 64 }),
+      textInput(REQUEST_FIELD.quota, 'Quota', { hint: 'For new users and quota changes: 50GB, 1.5 TB, 500 MiB or unlimited.', placeholder: '50GB' }),
+      textInput(REQUEST_FIELD.groups, 'Groups (new users)', { hint: 'Comma-separated.', placeholder: 'staff, sales' }),
+      textInput(REQUEST_FIELD.reason, 'Why', { multiline: true, maxLength: 500, hint: 'Approvers see this.' }),
+    ],
+  };
+}
+
+export function rejectModal(request: AccountRequest): ModalView {
+  return {
+    type: 'modal',
+    callback_id: VIEW.reject,
+    title: { type: 'plain_text', text: `Reject ${request.id}` },
+    submit: { type: 'plain_text', text: 'Reject' },
+    close: { type: 'plain_text', text: 'Back' },
+    private_metadata: request.id,
+    blocks: [
+      { type: 'section', text: { type: 'mrkdwn', text: truncate(`Reject *${esc(describeRequest(request))}* on *${esc(request.backend)}*?`, LIMITS.sectionText) } },
+      {
+        type: 'input',
+        block_id: REJECT_REASON_BLOCK,
+        label: { type: 'plain_text', text: 'Reason (the requester reads it)' },
+        element: { type: 'plain_text_input', action_id: INPUT, multiline: true, min_length: 1, max_length: 500 },
+      },
+    ],
+  };
+}
+
+export function confirmModal(request: AccountRequest): ModalView {
+  return {
+    type: 'modal',
+    callback_id: VIEW.confirm,
+    title: { type: 'plain_text', text: `Approve ${request.id}` },
+    submit: { type: 'plain_text', text: 'Approve' },
+    close: { type: 'plain_text', text: 'Back' },
+    private_metadata: request.id,
+    blocks: [
+      {
+        type: 'section',
+        text: {
+          type: 'mrkdwn',
+          text: truncate(`:warning: This will *${esc(describeRequest(request))}* on *${esc(request.backend)}*. Type the username to confirm.`, LIMITS.sectionText),
+        },
+      },
+      {
+        type: 'input',
+        block_id: CONFIRM_USERNAME_BLOCK,
+        label: { type: 'plain_text', text: 'Username' },
+        element: { type: 'plain_text_input', action_id: INPUT, max_length: 255 },
+      },
+    ],
+  };
+}

@@ -1,0 +1,32 @@
+/** Every action_id, block_id and callback_id the app uses; builders and listeners import them from here. */
+
+export const ACTION = {
+  approve: 'request_approve',
+  reject: 'request_reject',
+  retry: 'request_retry',
+  cancel: 'request_cancel',
+} as const;
+
+export const VIEW = {
+  request: 'request_modal',
+  reject: 'reject_modal',
+  confirm: 'confirm_modal',
+} as const;
+
+/** Blocks of the request modal: one per field, so inline errors land on the right input. */
+export const REQUEST_FIELD = {
+  action: 'field_action',
+  backend: 'field_backend',
+  username: 'field_username',
+  email: 'field_email',
+  displayName: 'field_display_name',
+  quota: 'field_quota',
+  groups: 'field_groups',
+  reason: 'field_reason',
+} as const;
+
+/** Each input block holds one element; its action_id is always this. */
+export const INPUT = 'value';
+
+export const REJECT_REASON_BLOCK = 'reject_reason';
+export const CONFIRM_USERNAME_BLOCK = 'confirm_username';

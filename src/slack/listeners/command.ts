@@ -1,0 +1,81 @@
+/** The slash command: parse, ack at once, then do the work and answer ephemerally (reference/slack.md: ack < 3 s). */
+import type { App, RespondFn } from '@slack/bolt';
+import { ACTIONS } from '../../requests/types.js';
+import { infoText, helpText, listText, receiptText, requestLine } from '../blocks/messages.js';
+import { requestModal } from '../blocks/modals.js';
+import { parseCommand } from '../parse.js';
+import { esc } from '../text.js';
+import { failureText, type ListenerDeps } from './shared.js';
+
+export function registerCommand(app: App, deps: ListenerDeps): void {
+  const { service, command } = deps;
+
+  app.command(command, async ({ ack, command: body, respond, client }) => {
+    const parsed = parseCommand(body.text ?? '', command);
+    if (parsed.kind === 'error') {
+      await ack({ response_type: 'ephemeral', text: `:warning: ${esc(parsed.message)}` });
+      return;
+    }
+    if (parsed.kind === 'modal') {
+      // trigger_id is valid 3 s and usable once: open the modal before anything slow (reference/slack.md).
+      await ack();
+      await client.views.open({ trigger_id: body.trigger_id, view: requestModal({ actions: offeredActions(deps), backends: backendsFor(deps), metadata: { channel: body.channel_id } }) });
+      return;
+    }
+    await ack();
+    const reply = (text: string) => say(respond, text, deps);
+    const user = body.user_id;
+    switch (parsed.kind) {
+      case 'help':
+        return reply(helpText(command, offeredActions(deps), service.backendNames()));
+      case 'request': {
+        const result = await service.submit(parsed.draft, user);
+        if (!result.ok) return reply(`:warning: ${esc(result.message)}\nSee \`${command} help\`.`);
+        deps.publisher.kick();
+        return reply(receiptText(result.request));
+      }
+      case 'cancel': {
+        const result = await service.cancel(parsed.id, user);
+        if (!result.ok) return reply(failureText(result));
+        deps.publisher.kick();
+        return reply(`Cancelled ${result.request.id}.`);
+      }
+      case 'status': {
+        const request = await service.get(parsed.id);
+        return reply(request ? requestLine(request) : `:warning: There is no request ${esc(parsed.id)}.`);
+      }
+      case 'pending': {
+        const own = (await service.listForRequester(user)).filter((r) => r.state === 'pending' || r.state === 'failed');
+        const lines = [listText('Your open requests', own)];
+        if (await service.policy.isApprover(user)) lines.push(listText('Waiting for approvers', await service.listPending()));
+        return reply(lines.join('\n\n'));
+      }
+      case 'info': {
+        const result = await service.info(parsed.backend, parsed.username, user);
+        if (!result.ok) return reply(`:warning: ${esc(result.message)}`);
+        return reply(infoText(result.backend.name, result.backend.kind, parsed.username, result.state));
+      }
+    }
+  });
+}
+
+/** Only the actions the policy enables and at least one backend can do. */
+export function offeredActions(deps: ListenerDeps) {
+  return ACTIONS.filter((action) => {
+    if (!deps.service.policy.isEnabled(action)) return false;
+    if (action !== 'delete') return true;
+    return deps.service.backendNames().some((name) => deps.service.backend(name)?.capabilities.has('delete'));
+  });
+}
+
+export function backendsFor(deps: ListenerDeps) {
+  return deps.service.backendNames().map((name) => ({ name, kind: deps.service.backend(name)!.kind }));
+}
+
+async function say(respond: RespondFn, text: string, deps: ListenerDeps): Promise<void> {
+  try {
+    await respond({ response_type: 'ephemeral', text });
+  } catch (err) {
+    deps.logger.warn({ err }, 'could not answer through response_url');
+  }
+}

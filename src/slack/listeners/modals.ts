@@ -1,0 +1,100 @@
+/**
+ * Modal submissions. Validation runs BEFORE ack so problems come back inline on the field
+ * (response_action: 'errors', reference/slack.md "ack and the 3-second window").
+ */
+import type { App, ViewOutput } from '@slack/bolt';
+import type { Draft } from '../../requests/actions/index.js';
+import type { ActionName } from '../../requests/types.js';
+import { receiptText } from '../blocks/messages.js';
+import type { RequestModalMetadata } from '../blocks/modals.js';
+import { CONFIRM_USERNAME_BLOCK, INPUT, REJECT_REASON_BLOCK, REQUEST_FIELD, VIEW } from '../ids.js';
+import { applyInBackground, failureText, type ListenerDeps } from './shared.js';
+
+export function registerModals(app: App, deps: ListenerDeps): void {
+  const { service } = deps;
+
+  app.view(VIEW.request, async ({ ack, view, body }) => {
+    const user = body.user.id;
+    const draft = draftFrom(view);
+    const result = await service.submit(draft, user);
+    if (!result.ok) {
+      const block = fieldBlock(result.field);
+      await ack({ response_action: 'errors', errors: { [block]: result.message } });
+      return;
+    }
+    await ack();
+    deps.publisher.kick();
+    const metadata = parseMetadata(view.private_metadata);
+    const receipt = receiptText(result.request);
+    try {
+      if (metadata.channel) await deps.surface.ephemeral(metadata.channel, user, receipt);
+      else await deps.surface.dm(user, receipt);
+    } catch {
+      // The modal may have been opened in a channel the app is not in: the DM always works.
+      await deps.surface.dm(user, receipt).catch((err) => deps.logger.warn({ err }, 'could not send the receipt'));
+    }
+  });
+
+  app.view(VIEW.reject, async ({ ack, view, body }) => {
+    const reason = textValue(view, REJECT_REASON_BLOCK) ?? '';
+    const result = await service.reject(view.private_metadata, body.user.id, reason);
+    if (!result.ok && result.code === 'reason_required') {
+      await ack({ response_action: 'errors', errors: { [REJECT_REASON_BLOCK]: result.message } });
+      return;
+    }
+    await ack();
+    if (!result.ok) return void (await deps.surface.dm(body.user.id, failureText(result)).catch(() => undefined));
+    deps.publisher.kick();
+  });
+
+  app.view(VIEW.confirm, async ({ ack, view, body }) => {
+    const typed = textValue(view, CONFIRM_USERNAME_BLOCK) ?? '';
+    const result = await service.approve(view.private_metadata, body.user.id, typed);
+    if (!result.ok && result.code === 'confirmation_mismatch') {
+      await ack({ response_action: 'errors', errors: { [CONFIRM_USERNAME_BLOCK]: `That is not the username. Type ${result.request?.username ?? 'it'} exactly.` } });
+      return;
+    }
+    await ack();
+    if (!result.ok) return void (await deps.surface.dm(body.user.id, failureText(result)).catch(() => undefined));
+    if (result.complete) applyInBackground(deps, result.request);
+    else deps.publisher.kick();
+  });
+}
+
+function draftFrom(view: ViewOutput): Draft {
+  const groups = textValue(view, REQUEST_FIELD.groups);
+  return {
+    action: (selectedValue(view, REQUEST_FIELD.action) ?? 'create') as ActionName,
+    backend: selectedValue(view, REQUEST_FIELD.backend) ?? '',
+    username: textValue(view, REQUEST_FIELD.username) ?? '',
+    email: textValue(view, REQUEST_FIELD.email),
+    displayName: textValue(view, REQUEST_FIELD.displayName),
+    quota: textValue(view, REQUEST_FIELD.quota),
+    groups: groups ? groups.split(',').map((g) => g.trim()).filter(Boolean) : undefined,
+    reason: textValue(view, REQUEST_FIELD.reason),
+  };
+}
+
+/** The modal block that shows a domain field's error. */
+function fieldBlock(field: string | undefined): string {
+  const known: Record<string, string> = REQUEST_FIELD;
+  return (field && known[field]) || REQUEST_FIELD.action;
+}
+
+function textValue(view: ViewOutput, block: string): string | undefined {
+  return view.state.values[block]?.[INPUT]?.value ?? undefined;
+}
+
+function selectedValue(view: ViewOutput, block: string): string | undefined {
+  return view.state.values[block]?.[INPUT]?.selected_option?.value ?? undefined;
+}
+
+function parseMetadata(text: string): RequestModalMetadata {
+  try {
+    const parsed = JSON.parse(text) as RequestModalMetadata;
+    return typeof parsed.channel === 'string' ? { channel: parsed.channel } : {};
+  } catch {
+    return {};
+  }
+}
+

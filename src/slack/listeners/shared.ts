@@ -1,0 +1,51 @@
+/** What every listener needs, and the few helpers they share. */
+import type { Logger } from 'pino';
+import type { RequestService } from '../../requests/service.js';
+import type { AccountRequest, Failure } from '../../requests/types.js';
+import type { AuditPublisher } from '../publisher.js';
+import type { SlackSurface } from '../surface.js';
+import { mention, when } from '../text.js';
+
+export interface ListenerDeps {
+  service: RequestService;
+  surface: SlackSurface;
+  publisher: AuditPublisher;
+  /** The slash command as configured ("/account"). */
+  command: string;
+  logger: Logger;
+}
+
+/** Words for a refused decision; "already approved by X at T" is rendered from the stored request. */
+export function failureText(failure: Failure): string {
+  const request = failure.request;
+  if (failure.code === 'already_decided' && request) return alreadyDecidedText(request);
+  return `:warning: ${failure.message}`;
+}
+
+function alreadyDecidedText(request: AccountRequest): string {
+  const lastVote = request.approvals.at(-1);
+  switch (request.state) {
+    case 'approved':
+    case 'applying':
+    case 'applied':
+      return `${request.id} was already approved by ${lastVote ? `${mention(lastVote.by)} ${when(lastVote.at)}` : 'an approver'}${request.state === 'applied' ? ' and is applied' : ''}. Nothing more to do.`;
+    case 'rejected':
+    case 'cancelled':
+      return `${request.id} was already ${request.state} by ${request.decision ? `${mention(request.decision.by)} ${when(request.decision.at)}` : 'someone'}.`;
+    case 'expired':
+      return `${request.id} expired ${request.decision ? when(request.decision.at) : ''} before anyone decided.`;
+    case 'failed':
+      return `${request.id} failed; an approver can Retry it from the card.`;
+    default:
+      return `${request.id} is ${request.state}.`;
+  }
+}
+
+/** Applies a request that just reached its approvals, after the click was acknowledged. */
+export function applyInBackground(deps: ListenerDeps, request: AccountRequest): void {
+  deps.publisher.kick();
+  void deps.service
+    .apply(request.id)
+    .catch((err) => deps.logger.error({ err, request: request.id }, 'apply failed unexpectedly; the request stays applying until recovery reconciles it'))
+    .finally(() => deps.publisher.kick());
+}

@@ -1,0 +1,111 @@
+/**
+ * Parses the text after the slash command into what the person asked for. Pure; every error names the exact
+ * problem and the usage, so the person can fix the line and send it again.
+ */
+import { ACTION_KINDS, type Draft } from '../requests/actions/index.js';
+import { ACTIONS, type ActionName } from '../requests/types.js';
+import { unescapeSlack } from './text.js';
+
+export type ParsedCommand =
+  | { kind: 'help' }
+  | { kind: 'modal' }
+  | { kind: 'request'; draft: Draft }
+  | { kind: 'cancel'; id: string }
+  | { kind: 'status'; id: string }
+  | { kind: 'pending' }
+  | { kind: 'info'; backend: string; username: string }
+  | { kind: 'error'; message: string };
+
+/** Splits on white space; "double quotes" (also Slack's “smart quotes”) keep spaces inside one value. */
+export function tokenize(text: string): string[] | { error: string } {
+  const tokens: string[] = [];
+  const normalised = text.replace(/[“”„]/g, '"').replace(/[‘’]/g, "'");
+  const pattern = /"([^"]*)"|(\S*"[^"]*"\S*)|(\S+)/g;
+  let match: RegExpExecArray | null;
+  while ((match = pattern.exec(normalised)) !== null) {
+    const token = match[1] ?? match[2]?.replace(/"/g, '') ?? match[3]!;
+    if (match[3]?.includes('"')) return { error: 'A quote is not closed. Put "double quotes" around values with spaces.' };
+    tokens.push(token);
+  }
+  return tokens;
+}
+
+const SIZE_NUMBER = /^[+-]?\d+(?:[.,]\d+)?$/;
+const SIZE_UNIT = /^[kmgtp]?i?b$|^[kmgtp]$/i;
+const SIZE = /^[+-]?\d+(?:[.,]\d+)?\s*[a-z]*$/i;
+const UNLIMITED = /^(unlimited|none)$/i;
+const KEYED = /^(email|name|display|displayname|quota|groups?|reason):(.*)$/i;
+
+export function parseCommand(rawText: string, command: string): ParsedCommand {
+  const tokenized = tokenize(unescapeSlack(rawText).trim());
+  if ('error' in tokenized) return { kind: 'error', message: tokenized.error };
+  const [verbToken, ...args] = tokenized;
+  if (verbToken === undefined) return { kind: 'modal' };
+  const verb = verbToken.toLowerCase();
+
+  if (verb === 'help' || verb === '?') return { kind: 'help' };
+  if (verb === 'pending' || verb === 'list') return { kind: 'pending' };
+  if (verb === 'cancel' || verb === 'status') {
+    if (args.length !== 1) return { kind: 'error', message: `Usage: \`${command} ${verb} <request id>\`, e.g. \`${command} ${verb} AD-7K2M9Q\`.` };
+    return { kind: verb, id: args[0]!.toUpperCase() };
+  }
+  if (verb === 'info') {
+    if (args.length !== 2) return { kind: 'error', message: `Usage: \`${command} info <backend> <username>\`.` };
+    return { kind: 'info', backend: args[0]!, username: args[1]! };
+  }
+  if (!(ACTIONS as readonly string[]).includes(verb)) {
+    return { kind: 'error', message: `"${verbToken}" is not something AccountDesk does. Try \`${command} help\`.` };
+  }
+  const action = verb as ActionName;
+  const usage = `Usage: \`${command} ${ACTION_KINDS[action].usage}\``;
+  const [backend, username, ...rest] = args;
+  if (backend === undefined) return { kind: 'error', message: `Say which backend. ${usage}` };
+  if (username === undefined) return { kind: 'error', message: `Say which username. ${usage}` };
+  const draft: Draft = { action, backend, username };
+
+  const reasonWords: string[] = [];
+  for (let i = 0; i < rest.length; i++) {
+    const token = rest[i]!;
+    if (reasonWords.length > 0) {
+      reasonWords.push(token);
+      continue;
+    }
+    const keyed = KEYED.exec(token);
+    if (keyed) {
+      const key = keyed[1]!.toLowerCase();
+      const value = keyed[2]!;
+      if (key === 'email') draft.email = value;
+      else if (key === 'name' || key === 'display' || key === 'displayname') draft.displayName = value;
+      else if (key === 'quota') draft.quota = value;
+      else if (key === 'group' || key === 'groups') draft.groups = splitList(value);
+      else reasonWords.push(value); // reason: takes the rest of the line (the loop appends it)
+      continue;
+    }
+    const wantsSize = (action === 'create' || action === 'quota') && draft.quota === undefined;
+    if (wantsSize && SIZE_NUMBER.test(token) && rest[i + 1] !== undefined && SIZE_UNIT.test(rest[i + 1]!)) {
+      draft.quota = `${token} ${rest[i + 1]}`;
+      i++;
+      continue;
+    }
+    if (wantsSize && (SIZE.test(token) || UNLIMITED.test(token))) {
+      draft.quota = token;
+      continue;
+    }
+    if (action === 'create' && draft.email === undefined && token.includes('@')) {
+      draft.email = token;
+      continue;
+    }
+    if (action === 'create' && draft.groups === undefined && token.includes(',') && !/\s/.test(token)) {
+      draft.groups = splitList(token);
+      continue;
+    }
+    reasonWords.push(token);
+  }
+  if (action === 'quota' && draft.quota === undefined) return { kind: 'error', message: `Say the new size, e.g. 50GB or unlimited. ${usage}` };
+  if (reasonWords.length > 0) draft.reason = reasonWords.join(' ');
+  return { kind: 'request', draft };
+}
+
+function splitList(value: string): string[] {
+  return value.split(',').map((v) => v.trim()).filter(Boolean);
+}

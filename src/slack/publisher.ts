@@ -1,0 +1,163 @@
+/**
+ * The outbox: everything Slack learns about a request after the click that caused it comes from the durable
+ * audit log. Three consumers read it in order, each with its own cursor in the store:
+ *   audit-channel  one line per entry in the audit channel
+ *   cards          posts the approval card for a new request, updates it in place after every other event
+ *   requester-dm   tells the requester when their request is decided, applied or failed
+ * A consumer advances its cursor only after Slack accepted the entry, so a Slack outage delays a line and never
+ * loses it. One replica at a time runs the loop (a lease in the store), so two replicas do not post twice.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { RequestService } from '../requests/service.js';
+import type { AuditEntry, AuditLog, Coordination, Cursors } from '../store/types.js';
+import { renderCard } from './blocks/card.js';
+import { auditLine, requesterDm } from './blocks/messages.js';
+import { slackErrorCode, type SlackSurface } from './surface.js';
+
+export interface PublisherDeps {
+  audit: AuditLog;
+  cursors: Cursors;
+  coordination: Coordination;
+  service: RequestService;
+  surface: SlackSurface;
+  logger: Logger;
+  /** How often the loop looks for new entries even without a kick. */
+  intervalMs?: number;
+}
+
+interface Consumer {
+  name: string;
+  handle(entry: AuditEntry, batch: AuditEntry[]): Promise<void>;
+  /** Errors after which the entry is skipped rather than retried (the recipient cannot receive it, ever). */
+  skippable?: ReadonlySet<string>;
+}
+
+const LEASE = 'slack-publisher';
+const BATCH = 50;
+
+/** Slack errors that no retry will fix for a DM: the person is gone or the app may not write to them. */
+const UNREACHABLE_RECIPIENT = new Set(['user_not_found', 'user_disabled', 'cannot_dm_bot', 'account_inactive', 'user_not_visible']);
+
+export class AuditPublisher {
+  private readonly owner = randomUUID();
+  private readonly consumers: Consumer[];
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopped = false;
+  /** Consumers' last error, so a stuck outbox is logged once per cause, not every tick. */
+  private readonly lastError = new Map<string, string>();
+
+  constructor(private readonly deps: PublisherDeps) {
+    this.consumers = [
+      { name: 'audit-channel', handle: (entry) => deps.surface.postAuditLine(auditLine(entry)) },
+      { name: 'cards', handle: (entry, batch) => this.refreshCard(entry, batch) },
+      { name: 'requester-dm', handle: (entry) => this.notifyRequester(entry), skippable: UNREACHABLE_RECIPIENT },
+    ];
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.timer = setInterval(() => this.kick(), this.deps.intervalMs ?? 2_000);
+    this.timer.unref();
+    this.kick();
+  }
+
+  /** Runs the consumers now (coalescing concurrent kicks into one more pass). */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.drain()
+      .catch((err) => this.deps.logger.error({ err }, 'audit publisher pass failed'))
+      .finally(() => {
+        this.running = undefined;
+        if (this.again && !this.stopped) {
+          this.again = false;
+          this.kick();
+        }
+      });
+  }
+
+  /** Resolves when no pass is running (tests and shutdown). */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.idle();
+    await this.deps.coordination.releaseLease(LEASE, this.owner).catch(() => undefined);
+  }
+
+  private async drain(): Promise<void> {
+    if (!(await this.deps.coordination.acquireLease(LEASE, this.owner, 30_000))) return;
+    for (const consumer of this.consumers) await this.drainConsumer(consumer);
+  }
+
+  private async drainConsumer(consumer: Consumer): Promise<void> {
+    for (;;) {
+      const from = await this.deps.cursors.get(consumer.name);
+      const batch = await this.deps.audit.readAfter(from, BATCH);
+      if (batch.length === 0) return;
+      let at = from;
+      for (const entry of batch) {
+        try {
+          await consumer.handle(entry, batch);
+          this.lastError.delete(consumer.name);
+        } catch (err) {
+          const code = slackErrorCode(err) ?? (err as Error).message;
+          if (!consumer.skippable?.has(code)) {
+            this.reportStuck(consumer.name, entry, code, err);
+            if (at > from) await this.deps.cursors.advance(consumer.name, from, at);
+            return;
+          }
+          this.deps.logger.warn({ consumer: consumer.name, seq: entry.seq, request: entry.subject, slackError: code }, 'skipped an audit entry Slack can never deliver');
+        }
+        at = entry.seq;
+      }
+      // Another replica moved the cursor (it took the lease over): stop, it owns the work now.
+      if (!(await this.deps.cursors.advance(consumer.name, from, at))) return;
+      if (batch.length < BATCH) return;
+    }
+  }
+
+  private reportStuck(consumer: string, entry: AuditEntry, code: string, err: unknown): void {
+    if (this.lastError.get(consumer) === code) return;
+    this.lastError.set(consumer, code);
+    const hint =
+      code === 'not_in_channel' || code === 'channel_not_found'
+        ? ' Invite the AccountDesk app to the approvals and audit channels (/invite @AccountDesk), and check the channel IDs in the config.'
+        : code === 'invalid_auth' || code === 'token_revoked'
+          ? ' The bot token was refused: reinstall the app and update SLACK_BOT_TOKEN.'
+          : ' It will be retried.';
+    this.deps.logger.error({ err, consumer, seq: entry.seq, request: entry.subject, slackError: code }, `Slack did not accept an update (${code}); nothing is lost, later updates wait.${hint}`);
+  }
+
+  private async refreshCard(entry: AuditEntry, batch: AuditEntry[]): Promise<void> {
+    // A later entry about the same request in this batch renders the same current state: skip this one.
+    if (batch.some((later) => later.seq > entry.seq && later.subject === entry.subject)) return;
+    const request = await this.deps.service.get(entry.subject);
+    if (!request) return;
+    const backend = this.deps.service.backend(request.backend);
+    const preview = request.state === 'pending' ? await this.deps.service.preview(request) : undefined;
+    const card = renderCard({ request, backendKind: backend?.kind, preview });
+    if (request.cardRef) {
+      await this.deps.surface.updateCard(request.cardRef, card);
+      return;
+    }
+    const ref = await this.deps.surface.postCard(card);
+    await this.deps.service.attachCard(request.id, ref);
+  }
+
+  private async notifyRequester(entry: AuditEntry): Promise<void> {
+    const request = await this.deps.service.get(entry.subject);
+    if (!request) return;
+    const text = requesterDm(entry, request);
+    if (text) await this.deps.surface.dm(request.requester, text);
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * SlackSurface: the few Web API calls AccountDesk makes, behind names that say what they are for. Everything
+ * that talks to Slack outside a listener's ack/respond goes through here.
+ */
+import type { types, webApi } from '@slack/bolt';
+import type { Logger } from 'pino';
+import type { SlackMessage } from './blocks/card.js';
+import { LIMITS } from './text.js';
+
+type WebClient = webApi.WebClient;
+
+export interface CardRef {
+  channel: string;
+  ts: string;
+}
+
+export class SlackSurface {
+  private readonly dmChannels = new Map<string, string>();
+
+  constructor(
+    readonly client: WebClient,
+    private readonly channels: { approvals: string; audit: string },
+    private readonly logger: Logger,
+  ) {}
+
+  async postCard(message: SlackMessage): Promise<string> {
+    const res = await this.client.chat.postMessage({ channel: this.channels.approvals, ...limited(message) });
+    return `${res.channel ?? this.channels.approvals}/${res.ts}`;
+  }
+
+  async updateCard(cardRef: string, message: SlackMessage): Promise<void> {
+    const { channel, ts } = parseCardRef(cardRef);
+    await this.client.chat.update({ channel, ts, ...limited(message) });
+  }
+
+  async postAuditLine(text: string): Promise<void> {
+    // mrkdwn text, never link_names/parse:full: user text inside is already escaped (reference/slack.md).
+    await this.client.chat.postMessage({ channel: this.channels.audit, text, unfurl_links: false, unfurl_media: false });
+  }
+
+  async dm(user: string, text: string): Promise<void> {
+    await this.client.chat.postMessage({ channel: await this.dmChannel(user), text, unfurl_links: false });
+  }
+
+  /** Visible once, to `user` only, in their DM with the app; Slack keeps no copy in the conversation history. */
+  async showOnce(user: string, text: string): Promise<void> {
+    await this.client.chat.postEphemeral({ channel: await this.dmChannel(user), user, text });
+  }
+
+  async ephemeral(channel: string, user: string, text: string): Promise<void> {
+    await this.client.chat.postEphemeral({ channel, user, text });
+  }
+
+  async openView(triggerId: string, view: types.ModalView): Promise<void> {
+    await this.client.views.open({ trigger_id: triggerId, view });
+  }
+
+  async publishHome(user: string, view: types.HomeView): Promise<void> {
+    await this.client.views.publish({ user_id: user, view });
+  }
+
+  private async dmChannel(user: string): Promise<string> {
+    const known = this.dmChannels.get(user);
+    if (known) return known;
+    const res = await this.client.conversations.open({ users: user });
+    const id = res.channel?.id;
+    if (!id) throw new Error(`conversations.open returned no channel for ${user}`);
+    this.dmChannels.set(user, id);
+    return id;
+  }
+}
+
+export function parseCardRef(cardRef: string): CardRef {
+  const slash = cardRef.indexOf('/');
+  return { channel: cardRef.slice(0, slash), ts: cardRef.slice(slash + 1) };
+}
+
+/** At most 50 blocks per message (reference/slack.md "Limits"); builders stay far below, this is the last guard. */
+function limited(message: SlackMessage): SlackMessage {
+  return message.blocks.length <= LIMITS.blocksPerMessage ? message : { ...message, blocks: message.blocks.slice(0, LIMITS.blocksPerMessage) };
+}
+
+/** The Slack error code of a failed Web API call ('channel_not_found', 'ratelimited', ...), if any. */
+export function slackErrorCode(err: unknown): string | undefined {
+  const data = (err as { data?: { error?: string } }).data;
+  if (data?.error) return data.error;
+  const code = (err as { code?: string }).code;
+  return code === 'slack_webapi_rate_limited_error' ? 'ratelimited' : code;
+}
