@@ -25,6 +25,11 @@ export function parseQuota(input: string): QuotaParse {
   if (UNLIMITED_WORDS.has(text)) return { ok: true, bytes: null };
   const match = /^([+-]?\d+(?:[.,]\d+)?)\s*([bkmgtp])?(?:i?b)?$/.exec(text);
   if (!match) return { ok: false, message: `"${input.trim()}" is not a size: ${EXAMPLES}.` };
+  // "1,5 TB" is a decimal comma, but "1,000 GB" is a thousands separator: read as a decimal it would silently
+  // become 1 GB. A comma followed by exactly three digits is ambiguous, so it is refused rather than guessed.
+  if (/,\d{3}$/.test(match[1]!)) {
+    return { ok: false, message: `"${input.trim()}" is ambiguous: write whole numbers without separators (1000 GB) and decimals with a dot (1.5 TB).` };
+  }
   const value = Number(match[1]!.replace(',', '.'));
   if (!Number.isFinite(value)) return { ok: false, message: `"${input.trim()}" is not a finite size: ${EXAMPLES}.` };
   if (value < 0) return { ok: false, message: `A quota cannot be negative ("${input.trim()}"): ${EXAMPLES}.` };

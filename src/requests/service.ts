@@ -346,7 +346,8 @@ export class RequestService {
   private async run(request: AccountRequest): Promise<AccountRequest> {
     const backend = this.deps.backends.get(request.backend);
     const kind = ACTION_KINDS[request.action];
-    const password = request.action === 'create' && backend && backend.passwordHandling !== 'invitation' ? this.generatePassword() : undefined;
+    const needsPassword = backend?.passwordHandling === 'show-to-requester' || backend?.passwordHandling === 'mailed-by-backend';
+    const password = request.action === 'create' && needsPassword ? this.generatePassword() : undefined;
     let outcome: { state: 'applied'; summary: string } | { state: 'failed'; code: string; message: string; retryable: boolean };
     try {
       if (!backend) throw new BackendError(request.backend, 'unsupported', `backend "${request.backend}" is no longer in the config`);

@@ -16,7 +16,7 @@ export const createAction: ActionKind = {
       const email = checkEmail(draft.email);
       if (!email.ok) return { ok: false, field: 'email', message: email.message };
       params.email = email.value;
-    } else if (backend.passwordHandling === 'invitation' && backend.kind === 'nextcloud') {
+    } else if (backend.passwordHandling === 'invitation') {
       // Nextcloud creates a password-less user only with an email, to which it mails the set-password link
       // (reference/nextcloud.md addUser 108 "no password and no email"). AccountDesk never sends passwords there.
       return {

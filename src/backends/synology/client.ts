@@ -1,0 +1,417 @@
+/**
+ * BackendClient for Synology DSM local users (reference/synology.md "SYNO.Core.User", "Groups", "Quota"). The
+ * session (login, SynoToken, re-login) lives in session.ts; this file turns AccountDesk operations into DSM calls
+ * and reads every change back, because DSM's answers are not always the truth (delete returns errors on success,
+ * accepted group joins go missing).
+ */
+import type { Logger } from '../../log.js';
+import { httpOptionsFor } from '../config.js';
+import { HttpClient } from '../http.js';
+import {
+  BackendError,
+  type ApplyResult,
+  type BackendClient,
+  type Capability,
+  type CreateUserInput,
+  type UserState,
+} from '../types.js';
+import type { SynologyConfig } from './config.js';
+import { isExpired } from './expiry.js';
+import { DSM_MAX_PASSWORD_LENGTH, generateDsmPassword } from './password.js';
+import { bytesToDsmMb, dsmMbToBytes } from './quota.js';
+import { DsmSession, isRecord } from './session.js';
+
+export interface SynologyClientDeps {
+  /** An HttpClient to use instead of one built from the config (tests); the caller then owns closing it. */
+  http?: HttpClient;
+  /** The 2FA device id (value of config.deviceIdEnv). Defaults to process.env[config.deviceIdEnv]. */
+  deviceId?: string;
+  logger?: Logger;
+  /** Used only when DSM mails the password (mailPassword) and the caller passed none. */
+  generatePassword?: () => string;
+  /** Waits between join_status polls; tests pass a fake. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Clock for "expiry date in the past" (tests pass a fixed one). */
+  now?: () => Date;
+}
+
+/** DSM's limit (reference: "username <= 64 chars"). */
+const MAX_USERNAME_LENGTH = 64;
+/** Built-in accounts DSM refuses to delete (reference: "admin and guest cannot be deleted"). */
+const UNDELETABLE = new Set(['admin', 'guest']);
+/** Every DSM user is in `users` (reference); it can be neither joined nor left. */
+const EVERYONE_GROUP = 'users';
+const USER_FIELDS = ['email', 'expired', 'description'];
+
+export function createSynologyClient(
+  name: string,
+  config: SynologyConfig,
+  secret: string,
+  deps: SynologyClientDeps = {},
+): BackendClient {
+  return new SynologyClient(name, config, secret, deps);
+}
+
+/** Refuses http:// unless the config opts in (see allowPlainHttp in config.ts for why). */
+export function assertTransportAllowed(name: string, config: Pick<SynologyConfig, 'url' | 'allowPlainHttp'>): void {
+  if (new URL(config.url).protocol !== 'https:' && !config.allowPlainHttp) {
+    throw new BackendError(
+      name,
+      'invalid_input',
+      `${name}: refusing http:// for DSM: passwords would cross the network in clear text. Use https:// (port 5001 by default) or set allowPlainHttp: true for a trusted LAN`,
+    );
+  }
+}
+
+/** A session wired to the config: shared by the client and 2FA enrollment. */
+export function sessionFor(
+  name: string,
+  config: SynologyConfig,
+  secret: string,
+  http: HttpClient,
+  extras: { deviceId?: string | undefined; logger?: Logger | undefined } = {},
+): DsmSession {
+  return new DsmSession(http, {
+    backend: name,
+    account: config.user,
+    password: secret,
+    sessionName: config.sessionName,
+    deviceName: config.deviceName,
+    deviceId: extras.deviceId,
+    secretEnv: config.secretEnv,
+    deviceIdEnv: config.deviceIdEnv,
+    logger: extras.logger,
+  });
+}
+
+class SynologyClient implements BackendClient {
+  readonly kind = 'synology' as const;
+  readonly capabilities: ReadonlySet<Capability> = new Set<Capability>(['delete', 'groups']);
+  readonly passwordHandling: 'mailed-by-backend' | 'show-to-requester';
+
+  private readonly http: HttpClient;
+  private readonly ownsHttp: boolean;
+  private readonly session: DsmSession;
+  private readonly logger: Logger | undefined;
+  private readonly generatePassword: () => string;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly now: () => Date;
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    readonly name: string,
+    private readonly config: SynologyConfig,
+    secret: string,
+    deps: SynologyClientDeps,
+  ) {
+    assertTransportAllowed(name, config);
+    this.passwordHandling = config.mailPassword ? 'mailed-by-backend' : 'show-to-requester';
+    this.http = deps.http ?? new HttpClient(httpOptionsFor(name, config));
+    this.ownsHttp = deps.http === undefined;
+    this.logger = deps.logger;
+    this.generatePassword = deps.generatePassword ?? (() => generateDsmPassword());
+    this.sleep = deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.now = deps.now ?? (() => new Date());
+    const deviceId = deps.deviceId ?? (config.deviceIdEnv ? process.env[config.deviceIdEnv] : undefined);
+    this.session = sessionFor(name, config, secret, this.http, { deviceId: deviceId || undefined, logger: deps.logger });
+  }
+
+  async getUser(username: string): Promise<UserState> {
+    this.checkUsername(username);
+    let data: unknown;
+    try {
+      data = await this.session.call('SYNO.Core.User', 'get', { name: username, additional: USER_FIELDS }, { read: true, subject: username });
+    } catch (err) {
+      if (err instanceof BackendError && err.code === 'not_found') return { userId: username, exists: false };
+      throw err;
+    }
+    const users = isRecord(data) && Array.isArray(data.users) ? data.users : [];
+    const user = users.find((u): u is Record<string, unknown> => isRecord(u) && sameName(u.name, username));
+    if (!user) return { userId: username, exists: false };
+    const [groups, quota] = await Promise.all([this.readGroups(username), this.readQuota(username)]);
+    return {
+      userId: typeof user.name === 'string' ? user.name : username,
+      exists: true,
+      enabled: !isExpired(user.expired, this.now()),
+      email: typeof user.email === 'string' && user.email !== '' ? user.email : null,
+      displayName: typeof user.description === 'string' && user.description !== '' ? user.description : null,
+      quota,
+      groups,
+    };
+  }
+
+  async createUser(input: CreateUserInput): Promise<ApplyResult> {
+    const username = input.username;
+    this.checkUsername(username);
+    const mail = this.config.mailPassword;
+    if (mail && !input.email) {
+      throw this.invalid(`DSM mails the first password to the new user (mailPassword), so ${username} needs an email address`);
+    }
+    let password = input.password;
+    if (!password) {
+      if (!mail) {
+        throw this.invalid(`DSM needs a first password for ${username}: AccountDesk must generate one and pass it to createUser`);
+      }
+      password = this.generatePassword(); // DSM mails it; nobody else needs to see it
+    }
+    if (password.length > DSM_MAX_PASSWORD_LENGTH) {
+      throw this.invalid(`the first password is longer than DSM's limit of ${DSM_MAX_PASSWORD_LENGTH} characters`);
+    }
+    const quotaMb = input.quotaBytes === undefined ? undefined : this.toMb(input.quotaBytes);
+
+    await this.session.call(
+      'SYNO.Core.User',
+      'create',
+      {
+        name: username,
+        password,
+        email: input.email,
+        description: input.displayName,
+        // Only when DSM mails the password; never "expired" (defaults to normal; reference: do not send "never").
+        ...(mail ? { notify_by_email: true, send_password: true } : {}),
+      },
+      { subject: username },
+    );
+
+    // The user exists from here on. Later steps report problems in the summary instead of throwing: a thrown
+    // error would hide that the account (and, for show-to-requester, its password) now exists.
+    const problems: string[] = [];
+    const groups = uniqueGroups(input.groups ?? []).filter((g) => !sameName(g, EVERYONE_GROUP));
+    if (groups.length > 0) {
+      try {
+        const dropped = await this.changeGroups(username, groups, []);
+        if (dropped.length > 0) problems.push(`DSM accepted but dropped the group(s) ${dropped.join(', ')}: add them again`);
+      } catch (err) {
+        problems.push(`groups ${groups.join(', ')} not set: ${messageOf(err)}`);
+      }
+    }
+    if (quotaMb !== undefined && quotaMb !== 0) {
+      // A new DSM user has no quota (0 = unlimited): only a limit needs a call.
+      try {
+        await this.writeQuota(username, quotaMb);
+      } catch (err) {
+        problems.push(`quota NOT set, the account is unlimited until it is: ${messageOf(err)}`);
+      }
+    }
+    for (const problem of problems) this.logger?.warn({ backend: this.name, user: username }, `DSM create: ${problem}`);
+
+    const after = await this.getUser(username);
+    const how = mail ? `DSM mailed the password to ${input.email}` : 'show the password once to the requester';
+    const summary = problems.length === 0
+      ? `created ${username} on ${this.name}; ${how}`
+      : `created ${username} on ${this.name} (${how}), BUT ${problems.join('; ')}`;
+    return { summary, after };
+  }
+
+  async disableUser(username: string): Promise<ApplyResult> {
+    this.checkUsername(username);
+    // Only `expired`: re-sending other fields clobbers settings, and a `disabled` param is ignored (reference).
+    await this.session.call('SYNO.Core.User', 'set', { name: username, expired: 'now' }, { subject: username });
+    const after = await this.getUser(username);
+    return { summary: `disabled ${username} on ${this.name} (DSM expiry set to now)`, after };
+  }
+
+  async enableUser(username: string): Promise<ApplyResult> {
+    this.checkUsername(username);
+    await this.session.call('SYNO.Core.User', 'set', { name: username, expired: 'normal' }, { subject: username });
+    const after = await this.getUser(username);
+    return { summary: `enabled ${username} on ${this.name}`, after };
+  }
+
+  async setQuota(username: string, quotaBytes: number | null): Promise<ApplyResult> {
+    this.checkUsername(username);
+    const mb = this.toMb(quotaBytes);
+    await this.writeQuota(username, mb);
+    const after = await this.getUser(username);
+    const what = mb === 0 ? 'unlimited' : `${mb} MB`;
+    return { summary: `set the quota of ${username} on ${this.name} (${this.config.volume}) to ${what}`, after };
+  }
+
+  async deleteUser(username: string): Promise<ApplyResult> {
+    this.checkUsername(username);
+    if (UNDELETABLE.has(username.toLowerCase())) {
+      throw new BackendError(this.name, 'forbidden', `${this.name}: DSM does not allow deleting the built-in account "${username}"`);
+    }
+    const before = await this.getUser(username);
+    if (!before.exists) throw new BackendError(this.name, 'not_found', `${this.name}: DSM has no user "${username}"`);
+    // name is a JSON array (a plain string -> 3101); the answer lists errors even on success, so read back.
+    const data = await this.session.call('SYNO.Core.User', 'delete', { name: [username] }, { subject: username });
+    const after = await this.getUser(username);
+    if (after.exists) {
+      const codes = isRecord(data) && Array.isArray(data.errors)
+        ? data.errors.map((e) => (isRecord(e) && e.code !== undefined ? String(e.code) : '?')).join(', ')
+        : '';
+      throw new BackendError(
+        this.name,
+        'unknown',
+        `${this.name}: DSM did not delete ${username}${codes ? ` (DSM errors: ${codes})` : ''}: it still exists; see DSM's system log`,
+        { retryable: true },
+      );
+    }
+    return { summary: `deleted ${username} on ${this.name}`, after };
+  }
+
+  async addToGroup(username: string, group: string): Promise<ApplyResult> {
+    this.checkUsername(username);
+    this.checkGroup(group);
+    if (sameName(group, EVERYONE_GROUP)) {
+      return { summary: `${username} is in ${EVERYONE_GROUP} already: every DSM user is`, after: await this.getUser(username) };
+    }
+    const dropped = await this.changeGroups(username, [group], []);
+    if (dropped.length > 0) {
+      throw new BackendError(
+        this.name,
+        'unknown',
+        `${this.name}: DSM reported adding ${username} to ${group} as done, but ${username} is not in ${group} when read back (DSM is known to drop group joins): retry`,
+        { retryable: true },
+      );
+    }
+    return { summary: `added ${username} to ${group} on ${this.name}`, after: await this.getUser(username) };
+  }
+
+  async removeFromGroup(username: string, group: string): Promise<ApplyResult> {
+    this.checkUsername(username);
+    this.checkGroup(group);
+    if (sameName(group, EVERYONE_GROUP)) {
+      throw this.invalid(`every DSM user is in ${EVERYONE_GROUP}; ${username} cannot leave it`);
+    }
+    const kept = await this.changeGroups(username, [], [group]);
+    if (kept.length > 0) {
+      throw new BackendError(
+        this.name,
+        'unknown',
+        `${this.name}: DSM reported removing ${username} from ${group} as done, but ${username} is still in ${group} when read back: retry`,
+        { retryable: true },
+      );
+    }
+    return { summary: `removed ${username} from ${group} on ${this.name}`, after: await this.getUser(username) };
+  }
+
+  /** Logs out and releases the pool. Idempotent: shutdown paths may call it more than once. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.session.logout();
+      if (this.ownsHttp) await this.http.close();
+    })();
+    return this.closing;
+  }
+
+  /**
+   * Joins/leaves groups: DSM answers with a task id and does the work later (reference: "ASYNCHRONOUS"). Polls
+   * join_status a bounded number of times, then reads membership back. Returns the groups whose change is NOT
+   * visible afterwards.
+   */
+  private async changeGroups(username: string, join: string[], leave: string[]): Promise<string[]> {
+    const { maxPolls, pollIntervalMs } = this.config.groupJoin;
+    const started = await this.session.call(
+      'SYNO.Core.User.Group',
+      'join',
+      { name: username, join_group: join, leave_group: leave },
+      { subject: [...join, ...leave].join(', ') },
+    );
+    const taskId = isRecord(started) ? started.task_id : undefined;
+    if (typeof taskId !== 'string' || taskId === '') {
+      throw new BackendError(this.name, 'protocol', `${this.name}: DSM accepted the group change for ${username} but returned no task id`);
+    }
+    for (let poll = 1; ; poll++) {
+      const status = await this.session.call('SYNO.Core.User.Group', 'join_status', { task_id: taskId }, { read: true });
+      if (isRecord(status) && status.finish === true) {
+        if (status.success === false) {
+          throw new BackendError(this.name, 'unknown', `${this.name}: DSM finished the group change for ${username} with a failure: see DSM's system log`);
+        }
+        break;
+      }
+      if (poll >= maxPolls) {
+        throw new BackendError(
+          this.name,
+          'ambiguous',
+          `${this.name}: DSM had not finished the group change for ${username} after ${maxPolls} checks: look at ${username}'s groups in DSM before retrying`,
+        );
+      }
+      await this.sleep(pollIntervalMs);
+    }
+    const now = await this.readGroups(username);
+    const isMember = (g: string): boolean => now.some((m) => sameName(m, g));
+    return [...join.filter((g) => !isMember(g)), ...leave.filter(isMember)];
+  }
+
+  private async readGroups(username: string): Promise<string[]> {
+    const data = await this.session.call('SYNO.Core.User.Group', 'get', { name: username }, { read: true, subject: username });
+    const groups = isRecord(data) && Array.isArray(data.groups) ? data.groups : [];
+    const names: string[] = [];
+    for (const g of groups) {
+      if (typeof g === 'string') names.push(g);
+      // Some DSM listings carry every group with an is_member flag: keep only memberships.
+      else if (isRecord(g) && typeof g.name === 'string' && g.is_member !== false) names.push(g.name);
+    }
+    return names;
+  }
+
+  private async readQuota(username: string): Promise<UserState['quota']> {
+    const data = await this.session.call(
+      'SYNO.Core.Quota',
+      'get',
+      { name: username, support_share_quota: true },
+      { read: true, subject: username },
+    );
+    const volumes = isRecord(data) && Array.isArray(data.user_quota) ? data.user_quota.filter(isRecord) : [];
+    const entry = volumes.find((v) => v.volume === this.config.volume);
+    if (!entry) {
+      const known = volumes.map((v) => v.volume).filter((v): v is string => typeof v === 'string');
+      throw new BackendError(
+        this.name,
+        'invalid_input',
+        `${this.name}: DSM has no volume ${this.config.volume}${known.length ? ` (it has ${known.join(', ')})` : ''}: fix "volume" for this backend in the config`,
+      );
+    }
+    if (typeof entry.quota !== 'number') {
+      throw new BackendError(this.name, 'protocol', `${this.name}: DSM's quota answer for ${username} has no number`);
+    }
+    return { limitBytes: dsmMbToBytes(entry.quota) };
+  }
+
+  private async writeQuota(username: string, mb: number): Promise<void> {
+    await this.session.call(
+      'SYNO.Core.Quota',
+      'set',
+      { name: username, user_quota: [{ volume: this.config.volume, quota: mb }] },
+      { subject: username },
+    );
+  }
+
+  private toMb(bytes: number | null): number {
+    try {
+      return bytesToDsmMb(bytes);
+    } catch (err) {
+      throw this.invalid(messageOf(err));
+    }
+  }
+
+  private checkUsername(username: string): void {
+    if (username.length === 0 || username.length > MAX_USERNAME_LENGTH || /[\u0000-\u001f\u007f]/.test(username)) {
+      throw this.invalid(`a DSM user name must be 1-${MAX_USERNAME_LENGTH} printable characters`);
+    }
+  }
+
+  private checkGroup(group: string): void {
+    if (group.length === 0 || /[\u0000-\u001f\u007f]/.test(group)) throw this.invalid('a DSM group name must be printable and not empty');
+  }
+
+  private invalid(message: string): BackendError {
+    return new BackendError(this.name, 'invalid_input', `${this.name}: ${message}`);
+  }
+}
+
+/** DSM user and group names are case-insensitive. */
+function sameName(a: unknown, b: string): boolean {
+  return typeof a === 'string' && a.toLowerCase() === b.toLowerCase();
+}
+
+function uniqueGroups(groups: string[]): string[] {
+  const seen = new Set<string>();
+  return groups.filter((g) => (seen.has(g.toLowerCase()) ? false : (seen.add(g.toLowerCase()), true)));
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

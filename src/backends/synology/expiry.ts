@@ -1,0 +1,17 @@
+/**
+ * DSM's `expired` field (reference: disable = "now", enable = "normal", expire on a day = "YYYY/M/D").
+ */
+
+/** True when the account cannot log in: "now", or an expiry day that is already in the past. */
+export function isExpired(expired: unknown, now: Date): boolean {
+  if (expired === 'now') return true;
+  if (typeof expired !== 'string') return false;
+  const match = /^(\d{4})\/(\d{1,2})\/(\d{1,2})$/.exec(expired);
+  if (!match) return false; // "normal" and anything unknown: DSM lets the user in
+  const [, y, m, d] = match;
+  // The account still works on its expiry day; from the next day on it is disabled. Compared as local calendar
+  // days because DSM shows and stores the day in the NAS's local time.
+  const expiryDay = new Date(Number(y), Number(m) - 1, Number(d)).getTime();
+  const today = new Date(now.getFullYear(), now.getMonth(), now.getDate()).getTime();
+  return expiryDay < today;
+}
