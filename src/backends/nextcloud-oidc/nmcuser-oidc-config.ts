@@ -1,0 +1,33 @@
+/** Config of a `kind: nmcuser_oidc` backend: Nextcloud users pre-provisioned for OpenID Connect login. */
+import { z } from 'zod';
+import { commonBackendFields } from '../config.js';
+
+/**
+ * What Nextcloud's setQuota accepts (reference/nextcloud.md "editUser" quota): none, default, digits (bytes) or a
+ * human size in 1024 multiples. `GiB`/`GB` with an `i` is refused by the server, so it is refused here first.
+ */
+const NEXTCLOUD_QUOTA = /^(none|default|\d+(\.\d+)?\s*[kmgtp]?b?)$/i;
+
+export const nmcuserOidcConfigSchema = z.strictObject({
+  kind: z.literal('nmcuser_oidc'),
+  ...commonBackendFields,
+  /**
+   * The OpenID Connect provider identifier as configured in Nextcloud's user_oidc settings (matched ignoring case).
+   * It is part of every URL: nmcusers/{provider}/...
+   */
+  provider: z
+    .string()
+    .trim()
+    .min(1, 'name the OpenID Connect provider identifier, as shown in Nextcloud > Settings > OpenID Connect'),
+  /**
+   * Quota for new users when the request names none. Omitted: the API's own default, 3GB (seed 001 README:
+   * "3GB if not given, we don't want to have unlimited quota").
+   */
+  defaultQuota: z
+    .string()
+    .trim()
+    .regex(NEXTCLOUD_QUOTA, 'must be a Nextcloud quota such as 3GB, 500 MB, 1TB, none or default (GiB is not accepted)')
+    .optional(),
+});
+
+export type NmcuserOidcConfig = z.infer<typeof nmcuserOidcConfigSchema>;

@@ -1,0 +1,309 @@
+import { createHash } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { HttpClient } from '../../src/backends/http.js';
+import { httpOptionsFor } from '../../src/backends/config.js';
+import { BackendError } from '../../src/backends/types.js';
+import type { BackendClient } from '../../src/backends/types.js';
+import {
+  createNmcuserOidcClient,
+  nmcuserOidcConfigSchema,
+  type NmcuserOidcConfig,
+} from '../../src/backends/nextcloud-oidc/index.js';
+import { NMCUSER_API_ROOT, startFakeNmcuserOidc, type FakeNmcuserOidc } from '../fakes/nmcuser-oidc.js';
+
+const GiB = 1024 ** 3;
+const cleanups: Array<() => Promise<void>> = [];
+
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!();
+});
+
+async function setup(
+  fakeOptions: Parameters<typeof startFakeNmcuserOidc>[0] = {},
+  configOverrides: Partial<NmcuserOidcConfig> = {},
+  secretOverride?: string,
+): Promise<{ fake: FakeNmcuserOidc; client: BackendClient; sleeps: number[] }> {
+  const fake = await startFakeNmcuserOidc(fakeOptions);
+  cleanups.push(() => fake.close());
+  const config = nmcuserOidcConfigSchema.parse({
+    kind: 'nmcuser_oidc',
+    url: fake.url,
+    user: fake.adminUser,
+    secretEnv: 'NMC_APP_PASSWORD',
+    provider: 'keycloak',
+    ...configOverrides,
+  });
+  const sleeps: number[] = [];
+  // Injected sleep: retries of 429/503 wait for nothing, and the test can see how long they would have waited.
+  const http = new HttpClient(httpOptionsFor('cloud', config), async (ms) => void sleeps.push(ms));
+  const client = createNmcuserOidcClient('cloud', config, secretOverride ?? fake.adminPassword, http);
+  cleanups.push(() => client.close());
+  return { fake, client, sleeps };
+}
+
+async function failure(promise: Promise<unknown>): Promise<BackendError> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(BackendError);
+  return err as BackendError;
+}
+
+describe('nmcuser_oidc config', () => {
+  it('accepts a minimal config and refuses unknown keys and GiB quotas', () => {
+    const base = { kind: 'nmcuser_oidc', url: 'https://cloud.example.com', user: 'admin', secretEnv: 'NMC_PW', provider: 'Keycloak' };
+    expect(nmcuserOidcConfigSchema.parse(base).provider).toBe('Keycloak');
+    expect(nmcuserOidcConfigSchema.safeParse({ ...base, defaultQuota: '5 GB' }).success).toBe(true);
+    expect(nmcuserOidcConfigSchema.safeParse({ ...base, defaultQuota: '5GiB' }).success).toBe(false);
+    expect(nmcuserOidcConfigSchema.safeParse({ ...base, providr: 'x' }).success).toBe(false);
+    expect(nmcuserOidcConfigSchema.safeParse({ ...base, provider: '' }).success).toBe(false);
+  });
+});
+
+describe('nmcuser_oidc client', () => {
+  it('reads an existing user and reports a missing one as not existing', async () => {
+    const { client, fake } = await setup({
+      users: [{ username: 'alice', email: 'alice@example.com', quota: '25 GB', enabled: false, displayname: 'Alice' }],
+    });
+    await expect(client.getUser('alice')).resolves.toEqual({
+      userId: 'alice',
+      exists: true,
+      enabled: false,
+      email: 'alice@example.com',
+      displayName: 'Alice',
+      quota: { limitBytes: 25 * GiB },
+    });
+    await expect(client.getUser('nobody')).resolves.toEqual({ userId: 'nobody', exists: false });
+    expect(fake.requests.map((r) => `${r.method} ${r.rawPath}`)).toEqual([
+      `GET ${NMCUSER_API_ROOT}/nmcusers/keycloak/alice`,
+      `GET ${NMCUSER_API_ROOT}/nmcusers/keycloak/nobody`,
+    ]);
+    expect(client.passwordHandling).toBe('identity-provider');
+    expect([...client.capabilities]).toEqual(['delete']);
+  });
+
+  it('creates a user with the quota the request asked for, enabled, and reads it back', async () => {
+    const { client, fake } = await setup();
+    const result = await client.createUser({ username: 'bob', email: 'bob@example.com', displayName: 'Bob B', quotaBytes: 10 * GiB });
+    const post = fake.requests.find((r) => r.method === 'POST');
+    expect(post?.rawPath).toBe(`${NMCUSER_API_ROOT}/nmcusers/keycloak`);
+    expect(post?.body).toEqual({ username: 'bob', displayname: 'Bob B', email: 'bob@example.com', quota: '10GB', enabled: true });
+    expect(fake.users.get('bob')).toMatchObject({ quota: '10 GB', enabled: true, email: 'bob@example.com' });
+    expect(result.summary).toContain('created bob');
+    expect(result.after).toMatchObject({ exists: true, enabled: true, quota: { limitBytes: 10 * GiB } });
+  });
+
+  it('leaves the quota to the API default (3GB) unless the request or the config names one', async () => {
+    const { client, fake } = await setup();
+    await client.createUser({ username: 'dflt' });
+    expect(fake.requests.find((r) => r.method === 'POST')?.body).not.toHaveProperty('quota');
+    expect(fake.users.get('dflt')?.quota).toBe('3 GB');
+    await client.createUser({ username: 'unlimited', quotaBytes: null });
+    expect(fake.users.get('unlimited')?.quota).toBe('none');
+    await client.createUser({ username: 'odd', quotaBytes: 1536 * 1024 * 1024 });
+    expect(fake.users.get('odd')?.quota).toBe('1.5 GB');
+
+    const configured = await setup({}, { defaultQuota: '50GB' });
+    await configured.client.createUser({ username: 'carol' });
+    expect(configured.fake.users.get('carol')?.quota).toBe('50 GB');
+  });
+
+  it('refuses to create a user that exists, and refuses groups before sending anything', async () => {
+    const { client, fake } = await setup({ users: [{ username: 'alice' }] });
+    expect((await failure(client.createUser({ username: 'alice' }))).code).toBe('already_exists');
+    const before = fake.requests.length;
+    expect((await failure(client.createUser({ username: 'dan', groups: ['staff'] }))).code).toBe('unsupported');
+    expect(fake.requests.length).toBe(before);
+  });
+
+  it('tells the admin to check `provider` when the provider is unknown', async () => {
+    const { client, fake } = await setup({}, { provider: 'NoSuchIdp' });
+    const createErr = await failure(client.createUser({ username: 'erin' }));
+    expect(createErr.code).toBe('invalid_input');
+    expect(createErr.message).toMatch(/provider 'NoSuchIdp'/);
+    expect(createErr.retryable).toBe(false);
+    // The create answered 500; a read-back told the cause apart (the show route says "No oidc provider").
+    expect(fake.requests.map((r) => r.method)).toEqual(['POST', 'GET']);
+    expect((await failure(client.getUser('erin'))).message).toMatch(/check provider in the config/);
+  });
+
+  it('matches the provider ignoring case', async () => {
+    const { client } = await setup({ providers: [{ id: 7, identifier: 'MyProvider' }] }, { provider: 'myprovider' });
+    await client.createUser({ username: 'frank' });
+    await expect(client.getUser('frank')).resolves.toMatchObject({ exists: true });
+  });
+
+  it('reports a failed home-folder set-up on create (403) and that the user now exists', async () => {
+    const { client, fake } = await setup();
+    fake.failNext({ method: 'POST', status: 403, applyFirst: true, body: '{"message":"home folder"}' });
+    const err = await failure(client.createUser({ username: 'gina' }));
+    expect(err.message).toMatch(/home folder/);
+    expect(err.message).toMatch(/was created/);
+    expect(fake.users.has('gina')).toBe(true);
+  });
+
+  it('reads back a create whose answer was lost instead of sending it again', async () => {
+    const { client, fake } = await setup();
+    fake.failNext({ method: 'POST', drop: 'after' });
+    const result = await client.createUser({ username: 'hank', email: 'hank@example.com' });
+    expect(result.summary).toMatch(/confirmed by reading back/);
+    expect(fake.requests.filter((r) => r.method === 'POST')).toHaveLength(1);
+
+    fake.failNext({ method: 'POST', drop: 'before' });
+    const err = await failure(client.createUser({ username: 'ivy' }));
+    expect(err.code).toBe('unavailable');
+    expect(fake.users.has('ivy')).toBe(false);
+    expect(fake.requests.filter((r) => r.method === 'POST')).toHaveLength(2);
+  });
+
+  it('disables and enables, always stating `enabled`', async () => {
+    const { client, fake } = await setup({ users: [{ username: 'alice' }] });
+    const disabled = await client.disableUser('alice');
+    expect(fake.users.get('alice')?.enabled).toBe(false);
+    expect(disabled.after).toMatchObject({ enabled: false });
+    await client.enableUser('alice');
+    expect(fake.users.get('alice')?.enabled).toBe(true);
+    expect(fake.requests.filter((r) => r.method === 'PUT').map((r) => r.body)).toEqual([{ enabled: false }, { enabled: true }]);
+    expect((await failure(client.disableUser('nobody'))).code).toBe('not_found');
+  });
+
+  it('keeps a DISABLED user disabled when its quota changes', async () => {
+    const { client, fake } = await setup({ users: [{ username: 'alice', enabled: false, quota: '10 GB' }] });
+    // The fake really has the trap: a PUT that does not say enabled=false re-enables the user.
+    const probe = await fetch(`${fake.url}${NMCUSER_API_ROOT}/nmcusers/keycloak/alice`, {
+      method: 'PUT',
+      headers: { authorization: `Basic ${Buffer.from(`${fake.adminUser}:${fake.adminPassword}`).toString('base64')}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ quota: '10GB' }),
+    });
+    expect(probe.status).toBe(200);
+    expect(fake.users.get('alice')?.enabled).toBe(true);
+    fake.users.get('alice')!.enabled = false;
+
+    const result = await client.setQuota('alice', 50 * GiB);
+    expect(fake.users.get('alice')).toMatchObject({ enabled: false, quota: '50 GB' });
+    expect(result.after).toMatchObject({ enabled: false, quota: { limitBytes: 50 * GiB } });
+    expect(result.summary).toMatch(/stays disabled/);
+    expect(fake.requests.at(-2)?.body).toEqual({ quota: '50GB', enabled: false });
+  });
+
+  it('keeps an enabled user enabled on a quota change, and sets unlimited as none', async () => {
+    const { client, fake } = await setup({ users: [{ username: 'alice' }] });
+    await client.setQuota('alice', null);
+    expect(fake.users.get('alice')).toMatchObject({ enabled: true, quota: 'none' });
+  });
+
+  it('does not PUT a quota for a missing user', async () => {
+    const { client, fake } = await setup();
+    expect((await failure(client.setQuota('nobody', GiB))).code).toBe('not_found');
+    expect(fake.requests.map((r) => r.method)).toEqual(['GET']);
+  });
+
+  it('deletes a user, and says not_found for a missing one', async () => {
+    const { client, fake } = await setup({ users: [{ username: 'alice' }] });
+    const result = await client.deleteUser!('alice');
+    expect(result.after).toEqual({ userId: 'alice', exists: false });
+    expect(fake.users.has('alice')).toBe(false);
+    expect((await failure(client.deleteUser!('alice'))).code).toBe('not_found');
+  });
+
+  it('confirms a delete whose answer was lost by reading back', async () => {
+    const { client, fake } = await setup({ users: [{ username: 'alice' }] });
+    fake.failNext({ method: 'DELETE', drop: 'after' });
+    const result = await client.deleteUser!('alice');
+    expect(result.summary).toMatch(/confirmed/);
+    expect(fake.requests.filter((r) => r.method === 'DELETE')).toHaveLength(1);
+  });
+
+  it('never lets a username reach another route', async () => {
+    const { client, fake } = await setup({ users: [{ username: 'bob' }] });
+    for (const name of ['../bob', 'alice/../bob', '..', '.', 'a/b', 'a\\b', '']) {
+      expect((await failure(client.disableUser(name))).code).toBe('invalid_input');
+    }
+    // Nothing was sent for any of them: the server would resolve '..' or match the decoded '/'.
+    expect(fake.requests).toHaveLength(0);
+    expect(fake.users.get('bob')?.enabled).toBe(true);
+
+    await expect(client.getUser('a?b#c%d')).resolves.toMatchObject({ exists: false });
+    await expect(client.getUser('...')).resolves.toMatchObject({ exists: false });
+    expect(fake.requests.map((r) => r.rawPath)).toEqual([
+      `${NMCUSER_API_ROOT}/nmcusers/keycloak/a%3Fb%23c%25d`,
+      // pathSegment encodes an all-dot segment; the server decodes it to the literal id '...'.
+      `${NMCUSER_API_ROOT}/nmcusers/keycloak/%2E%2E%2E`,
+    ]);
+  });
+
+  it('uses sha256(username) as the id of a username longer than 64 characters', async () => {
+    const { client, fake } = await setup();
+    const longName = `${'x'.repeat(60)}.long@example.com`;
+    const expectedId = createHash('sha256').update(longName).digest('hex');
+    const created = await client.createUser({ username: longName });
+    expect(created.after?.userId).toBe(expectedId);
+    expect(fake.users.has(expectedId)).toBe(true);
+    await client.disableUser(longName);
+    expect(fake.requests.at(-2)?.rawPath).toBe(`${NMCUSER_API_ROOT}/nmcusers/keycloak/${expectedId}`);
+    expect(fake.users.get(expectedId)?.enabled).toBe(false);
+    // 64 characters exactly stay as they are.
+    const sixtyFour = 'y'.repeat(64);
+    await client.createUser({ username: sixtyFour });
+    expect(fake.users.has(sixtyFour)).toBe(true);
+  });
+
+  it('spends exactly one request on wrong credentials and never shows the password', async () => {
+    const wrongPassword = 'wrong-secret-value-42';
+    const { client, fake } = await setup({}, {}, wrongPassword);
+    const err = await failure(client.setQuota('alice', GiB));
+    expect(err.code).toBe('auth_failed');
+    expect(err.message).toMatch(/NMC_APP_PASSWORD/);
+    expect(err.message).not.toContain(wrongPassword);
+    expect(fake.requests).toHaveLength(1);
+    const createErr = await failure(client.createUser({ username: 'x' }));
+    expect(createErr.code).toBe('auth_failed');
+    expect(fake.requests).toHaveLength(2);
+    expect(JSON.stringify(createErr)).not.toContain(wrongPassword);
+  });
+
+  it('says forbidden when the account is not an admin', async () => {
+    const { client } = await setup({ nonAdmins: { helper: 'helper-pw-123' } }, { user: 'helper' }, 'helper-pw-123');
+    expect((await failure(client.getUser('alice'))).code).toBe('forbidden');
+    const createErr = await failure(client.createUser({ username: 'alice' }));
+    expect(createErr.code).toBe('forbidden');
+  });
+
+  it('says locked_out once the server blocks the address after bad logins', async () => {
+    const { client } = await setup({ bruteForceThreshold: 0 });
+    const err = await failure(client.getUser('alice'));
+    expect(err.code).toBe('locked_out');
+  });
+
+  it('says the app is missing when the route does not exist', async () => {
+    const fake = await startFakeNmcuserOidc();
+    cleanups.push(() => fake.close());
+    const config = nmcuserOidcConfigSchema.parse({
+      kind: 'nmcuser_oidc', url: `${fake.url}/wrong-prefix`, user: fake.adminUser, secretEnv: 'NMC_PW', provider: 'keycloak',
+    });
+    const client = createNmcuserOidcClient('cloud', config, fake.adminPassword);
+    cleanups.push(() => client.close());
+    const err = await failure(client.getUser('alice'));
+    expect(err.code).toBe('unsupported');
+    expect(err.message).toMatch(/nmcuser_oidc app is installed/);
+  });
+
+  it('retries a 503 a bounded number of times, then reports unavailable', async () => {
+    const { client, fake, sleeps } = await setup({ users: [{ username: 'alice' }] });
+    fake.failNext({ status: 503, times: 5 });
+    const err = await failure(client.disableUser('alice'));
+    expect(err.code).toBe('unavailable');
+    expect(fake.requests).toHaveLength(3);
+    expect(sleeps).toHaveLength(2);
+    expect(fake.users.get('alice')?.enabled).toBe(true);
+  });
+
+  it('reports a rate limit with its Retry-After', async () => {
+    const { client, fake } = await setup({ users: [{ username: 'alice' }] });
+    fake.failNext({ status: 429, headers: { 'retry-after': '600' }, times: 1 });
+    const err = await failure(client.enableUser('alice'));
+    expect(err.code).toBe('rate_limited');
+    expect(err.retryAfterMs).toBe(600_000);
+  });
+});
