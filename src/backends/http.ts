@@ -112,6 +112,10 @@ export class HttpClient {
       }
       if (response.status !== 429 && response.status !== 503) return response;
       const retryAfterMs = parseRetryAfter(response.headers['retry-after']);
+      // A 429 without Retry-After gives no hint when the window ends; quick retries only spend calls. Nextcloud's
+      // editUser limit answers exactly so for its 10-minute window, and its brute-force lockout 429 lasts up to
+      // 30 minutes (reference/nextcloud.md "Rate limit", "Login throttling"): the caller reports it instead.
+      if (response.status === 429 && retryAfterMs === undefined) return response;
       const waitMs = retryAfterMs ?? backoffMs * 2 ** (attempt - 1);
       if (attempt >= maxAttempts || waitMs > maxRetryWaitMs) return response;
       await this.sleep(waitMs);
@@ -140,7 +144,7 @@ export class HttpClient {
       headers,
       body,
     } as Dispatcher.RequestOptions);
-    const text = await readBounded(res.body, this.opts.maxBodyBytes);
+    const text = await readBounded(res.body, this.opts.maxBodyBytes, this.opts.backend);
     return { status: res.statusCode, headers: res.headers, text };
   }
 
@@ -183,14 +187,20 @@ export function parseRetryAfter(value: string | string[] | undefined, now = Date
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
-async function readBounded(body: Dispatcher.ResponseData['body'], maxBytes: number): Promise<string> {
+async function readBounded(body: Dispatcher.ResponseData['body'], maxBytes: number, backend: string): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
     size += (chunk as Buffer).length;
     if (size > maxBytes) {
       body.destroy();
-      throw new Error(`response body larger than ${maxBytes} bytes`);
+      // A coded, non-retryable error: sending the same request again would fetch the same oversized answer.
+      throw new BackendError(
+        backend,
+        'protocol',
+        `${backend} answered with more than ${maxBytes} bytes, far more than its API returns: check that its url points at the right server`,
+        { retryable: false },
+      );
     }
     chunks.push(chunk as Buffer);
   }

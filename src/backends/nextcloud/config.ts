@@ -1,0 +1,28 @@
+/**
+ * Config of one Nextcloud backend (OCS provisioning API). Hosted Nextclouds such as Leviia Drive Pro are the same
+ * kind with apiVersion v2 (reference/nextcloud.md "Leviia Drive Pro").
+ */
+import { z } from 'zod';
+import { commonBackendFields } from '../config.js';
+
+export const nextcloudConfigSchema = z.strictObject({
+  kind: z.literal('nextcloud'),
+  ...commonBackendFields,
+  /**
+   * Which OCS endpoint to call: v2 (/ocs/v2.php, real HTTP statuses) or v1 (/ocs/v1.php, HTTP 200 with the outcome
+   * only in meta.statuscode). Every route exists under both (reference "Transport").
+   */
+  apiVersion: z.enum(['v1', 'v2']).default('v2'),
+  /** Groups every new user joins, besides those named in the request. They must already exist in Nextcloud. */
+  defaultGroups: z.array(z.string().min(1, 'a group name cannot be empty')).default([]),
+  /**
+   * Language of new users and of their invitation mail (lowercase ISO code such as "fr"). Unset = the server's
+   * default. An unknown code makes Nextcloud answer an error AFTER creating the user (reference "addUser codes").
+   */
+  language: z
+    .string()
+    .regex(/^[a-z]{2,3}(_[A-Za-z]{2,4})?$/, 'must be a language code such as "en", "fr" or "de_DE"')
+    .optional(),
+});
+
+export type NextcloudConfig = z.infer<typeof nextcloudConfigSchema>;

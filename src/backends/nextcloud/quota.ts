@@ -1,0 +1,71 @@
+/**
+ * Quota values as Nextcloud's provisioning API reads and writes them (reference/nextcloud.md "editUser", "get user").
+ */
+
+/**
+ * The value AccountDesk sends for a quota: bytes as plain digits (never a human size: `GiB` is refused and human
+ * sizes are parsed with 1024 multiples), or `none` for unlimited.
+ */
+export function quotaParam(quotaBytes: number | null): string {
+  if (quotaBytes === null) return 'none';
+  if (!Number.isSafeInteger(quotaBytes) || quotaBytes < 0) {
+    throw new RangeError(`a quota must be a whole number of bytes, got ${String(quotaBytes)}`);
+  }
+  return String(quotaBytes);
+}
+
+/**
+ * The limit Nextcloud will report after storing `quotaBytes`: it keeps the quota as a human string with one decimal
+ * (3042824 -> "2.9 MB", read back as 3040870), so a read-back only matches after the same rounding.
+ */
+export function storedQuotaBytes(quotaBytes: number | null): number | null {
+  if (quotaBytes === null) return null;
+  return fromHumanSize(toHumanSize(quotaBytes));
+}
+
+/** Nextcloud's humanFileSize: KB rounded to whole units, MB and above to one decimal. */
+function toHumanSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  let value = Math.round(bytes / 1024);
+  if (value < 1024) return `${value} KB`;
+  for (const unit of ['MB', 'GB', 'TB', 'PB']) {
+    value = roundHalfUp1(value / 1024);
+    if (value < 1024 || unit === 'PB') return `${value} ${unit}`;
+  }
+  return `${value} PB`;
+}
+
+function fromHumanSize(human: string): number {
+  const [num, unit] = human.split(' ') as [string, string];
+  const factor = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4, PB: 1024 ** 5 }[unit] ?? 1;
+  return Math.round(Number(num) * factor);
+}
+
+function roundHalfUp1(value: number): number {
+  return Math.round(value * 10) / 10;
+}
+
+/**
+ * Reads the `quota` object of GET /users/{id}: `quota` is bytes, or negative (-3 = unlimited, also what a fresh
+ * user without a quota reports), or on old servers the string 'none'. `used` is negative until the user's home
+ * exists (a fresh user's fields are all -3).
+ */
+export function readQuota(raw: unknown): { limitBytes: number | null; usedBytes?: number } | undefined {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return undefined;
+  const { quota, used } = raw as { quota?: unknown; used?: unknown };
+  let limitBytes: number | null;
+  if (quota === 'none') limitBytes = null;
+  else {
+    const n = typeof quota === 'number' ? quota : typeof quota === 'string' && /^-?\d+(\.\d+)?$/.test(quota) ? Number(quota) : NaN;
+    if (Number.isNaN(n)) return undefined;
+    limitBytes = n < 0 ? null : n;
+  }
+  const usedN = typeof used === 'number' ? used : typeof used === 'string' ? Number(used) : NaN;
+  return Number.isFinite(usedN) && usedN >= 0 ? { limitBytes, usedBytes: usedN } : { limitBytes };
+}
+
+/** A size in words for summaries: 10737418240 -> "10 GB", null -> "unlimited". */
+export function formatQuota(quotaBytes: number | null): string {
+  if (quotaBytes === null) return 'unlimited';
+  return toHumanSize(quotaBytes);
+}

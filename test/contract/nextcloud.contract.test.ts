@@ -1,0 +1,129 @@
+/**
+ * Contract suite: the Nextcloud client against a REAL server (or the fake, to prove the two agree).
+ *
+ *   NEXTCLOUD_TEST_URL=https://cloud.example.com NEXTCLOUD_TEST_USER=admin NEXTCLOUD_TEST_PASSWORD=<app password> \
+ *     [NEXTCLOUD_TEST_API_VERSION=v1|v2] npm run test:contract
+ *
+ * Use an admin APP password on a test instance. Subset covered: getUser (present / missing), createUser (invitation,
+ * quota, display name, group), setQuota (round and odd sizes, read back after the server's rounding), disable,
+ * enable, addToGroup / removeFromGroup on a group the suite creates, resendInvite (a server without a mail server
+ * answers 102, accepted as such), deleteUser, and exactly ONE login with a wrong password (far below the ~11 that
+ * trigger the brute-force lockout). About 4 user edits are spent from the 50-per-10-minutes budget. Every user is
+ * named accountdesk-contract-<random> and deleted in afterAll, with the group, even when a test fails.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createNextcloudClient } from '../../src/backends/nextcloud/client.js';
+import type { NextcloudClient } from '../../src/backends/nextcloud/client.js';
+import { nextcloudConfigSchema } from '../../src/backends/nextcloud/config.js';
+import { pathSegment } from '../../src/backends/http.js';
+import { BackendError } from '../../src/backends/types.js';
+
+const url = process.env['NEXTCLOUD_TEST_URL'];
+const user = process.env['NEXTCLOUD_TEST_USER'];
+const password = process.env['NEXTCLOUD_TEST_PASSWORD'];
+const configured = Boolean(url && user && password);
+if (!configured) {
+  console.log('Nextcloud contract suite skipped: set NEXTCLOUD_TEST_URL, NEXTCLOUD_TEST_USER and NEXTCLOUD_TEST_PASSWORD to run it');
+}
+
+const GB = 1024 ** 3;
+const suffix = randomBytes(4).toString('hex');
+const username = `accountdesk-contract-${suffix}`;
+const group = `accountdesk-contract-${suffix}`;
+const email = `${username}@example.invalid`;
+
+describe.skipIf(!configured)(`Nextcloud contract (${process.env['NEXTCLOUD_TEST_URL'] ?? 'unset'})`, () => {
+  let client: NextcloudClient;
+  const config = () =>
+    nextcloudConfigSchema.parse({
+      kind: 'nextcloud',
+      url,
+      user,
+      secretEnv: 'NEXTCLOUD_TEST_PASSWORD',
+      apiVersion: process.env['NEXTCLOUD_TEST_API_VERSION'] ?? 'v2',
+    });
+
+  beforeAll(async () => {
+    client = createNextcloudClient('contract', config(), password!);
+    await client.ocs('POST', '/cloud/groups', { body: { groupid: group } });
+  });
+
+  afterAll(async () => {
+    if (!client) return;
+    await client.deleteUser(username).catch(() => undefined);
+    await client.ocs('DELETE', `/cloud/groups/${pathSegment(group)}`).catch(() => undefined);
+    await client.close();
+  });
+
+  it('reads the admin account and reports a missing user as absent', async () => {
+    const admin = await client.getUser(user!);
+    expect(admin.exists).toBe(true);
+    expect(admin.enabled).toBe(true);
+    expect(await client.getUser(`${username}-missing`)).toEqual({ userId: `${username}-missing`, exists: false });
+  });
+
+  it('creates a user without a password, with display name, quota and group', async () => {
+    const result = await client.createUser({ username, email, displayName: 'AccountDesk Contract', quotaBytes: 2 * GB, groups: [group] });
+    expect(result.summary).toMatch(new RegExp(`^created ${username} on contract`));
+    expect(result.after).toMatchObject({
+      userId: username,
+      exists: true,
+      enabled: true,
+      email,
+      displayName: 'AccountDesk Contract',
+      quota: { limitBytes: 2 * GB },
+      groups: [group],
+    });
+  });
+
+  it('refuses to create the same user again', async () => {
+    const err = await client.createUser({ username, email }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BackendError);
+    expect((err as BackendError).code).toBe('already_exists');
+  });
+
+  it('sets a quota and reads it back after the server rounding', async () => {
+    expect((await client.setQuota(username, 10 * GB)).after?.quota?.limitBytes).toBe(10 * GB);
+    // Stored as "2.9 MB", read back as 3040870 (reference "Stored as a human string").
+    expect((await client.setQuota(username, 3042824)).after?.quota?.limitBytes).toBe(3040870);
+  });
+
+  it('disables and enables', async () => {
+    expect((await client.disableUser(username)).after?.enabled).toBe(false);
+    expect((await client.enableUser(username)).after?.enabled).toBe(true);
+  });
+
+  it('removes from and adds to a group', async () => {
+    expect((await client.removeFromGroup(username, group)).after?.groups).toEqual([]);
+    expect((await client.addToGroup(username, group)).after?.groups).toEqual([group]);
+    const err = await client.addToGroup(username, `${group}-missing`).catch((e: unknown) => e);
+    expect((err as BackendError).code).toBe('not_found');
+  });
+
+  it('resends the invitation, or says the server could not send mail', async () => {
+    try {
+      expect((await client.resendInvite(username)).summary).toMatch(/sent .* a new invitation mail/);
+    } catch (err) {
+      expect(err).toBeInstanceOf(BackendError);
+      expect([(err as BackendError).code, (err as BackendError).remoteCode]).toEqual(['unavailable', 102]);
+    }
+  });
+
+  it('maps a wrong password to auth_failed without retrying', async () => {
+    const wrong = createNextcloudClient('contract', config(), `not-the-password-${suffix}`);
+    try {
+      const err = await wrong.getUser(username).catch((e: unknown) => e);
+      expect((err as BackendError).code).toBe('auth_failed');
+      expect((err as BackendError).message).toMatch(/NEXTCLOUD_TEST_PASSWORD/);
+      expect((err as BackendError).message).not.toContain(`not-the-password-${suffix}`);
+    } finally {
+      await wrong.close();
+    }
+  });
+
+  it('deletes the user', async () => {
+    expect((await client.deleteUser(username)).after).toEqual({ userId: username, exists: false });
+    expect((await client.getUser(username)).exists).toBe(false);
+  });
+});

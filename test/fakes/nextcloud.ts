@@ -1,0 +1,744 @@
+/**
+ * A fake Nextcloud OCS provisioning API on 127.0.0.1, following /work/shared/reference/nextcloud.md. Each behaviour
+ * names the reference fact it follows ("ref: <section>"). State is plain data tests can seed and inspect; faults are
+ * injected per route with failNext().
+ *
+ * Other fakes mount routes on the same server with addRoute() (user_oidc's /ocs/v2.php/apps/user_oidc/...), using
+ * checkAuth() and writeOcs() so they answer exactly like this one.
+ */
+import { createServer } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+export type OcsVersion = 'v1' | 'v2';
+export type OcsFormat = 'json' | 'xml';
+
+export interface FakeNextcloudUser {
+  id: string;
+  enabled: boolean;
+  email: string | null;
+  displayname: string;
+  /** As the server stores it: 'default', 'none' or a human size ("2.9 MB"). ref: editUser "Stored as a human string". */
+  quota: string;
+  /** Bytes used; undefined = never logged in (home not set up: quota fields report -3). */
+  usedBytes?: number;
+  groups: string[];
+  language: string;
+}
+
+export type FakeRoute =
+  | 'listUsers'
+  | 'getUser'
+  | 'createUser'
+  | 'editUser'
+  | 'disableUser'
+  | 'enableUser'
+  | 'deleteUser'
+  | 'getUserGroups'
+  | 'addToGroup'
+  | 'removeFromGroup'
+  | 'welcome'
+  | 'listGroups'
+  | 'createGroup'
+  | 'deleteGroup'
+  | 'currentUser';
+
+export type FakeFault =
+  /** createUser: creates the user in its groups only, then answers 101 "Bad request" (ref: "Observed ... circles app locks the database"). */
+  | 'ambiguous-create'
+  /** createUser: answers 101 "Bad request" at once; the full user appears just before the next request (ref: "a retry then gets 102"). */
+  | 'commit-late'
+  /** 101 "Bad request" with no effect (ref: addUser "Bad request for other exceptions"). */
+  | 'bad-request'
+  /** Does the work, then never answers (a lost answer). */
+  | 'timeout-after-work'
+  /** Does the work, then drops the connection without an answer (a lost answer, without waiting for a timeout). */
+  | 'reset-after-work'
+  /** Never answers and does nothing. */
+  | 'hang'
+  /** Destroys the connection without an answer, doing nothing. */
+  | 'reset'
+  /** 503 with the HTML maintenance page. */
+  | 'maintenance'
+  /** 500 with an HTML error page. */
+  | 'server-error'
+  /** 429 with an empty body and no Retry-After (ref: editUser "Rate limit"). */
+  | 'rate-limit'
+  /** HTTP 200 with an HTML page instead of JSON (a captive portal, a wrong URL). */
+  | 'not-json'
+  /** welcome: 102 "Sending email failed" (ref: endpoint table "resend welcome"). */
+  | 'mail-fails';
+
+export interface FakeRequestLogEntry {
+  method: string;
+  /** Path as received, without the query string. */
+  path: string;
+  route: FakeRoute | 'other';
+  /** HTTP status answered; 0 = no answer (hang, reset). */
+  status: number;
+  authenticated: boolean;
+}
+
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse, body: unknown) => boolean | Promise<boolean>;
+
+export interface FakeNextcloudOptions {
+  adminUser?: string;
+  adminPassword?: string;
+  /** Which of /ocs/v1.php and /ocs/v2.php exist (ref: "Every OCS route exists twice"). Default both. */
+  apiVersions?: OcsVersion[];
+  /** editUser throttle per account. ref: "Rate limit": 50 calls per 600 s observed. */
+  editLimit?: { calls: number; windowMs: number };
+  /** Failed logins before every request gets 429 "Reached maximum delay". ref: "Login throttling": about 11. */
+  bruteForceAfter?: number;
+  /** ref: editUser "none (unlimited, refused when allow_unlimited_quota is off)". */
+  allowUnlimitedQuota?: boolean;
+  /** ref: editUser "above max_quota". Undefined = no maximum. */
+  maxQuotaBytes?: number;
+  /** The clock for rate-limit windows; tests advance it instead of waiting. */
+  now?: () => number;
+}
+
+export interface FakeNextcloud {
+  url: string;
+  readonly adminUser: string;
+  readonly adminPassword: string;
+  users: Map<string, FakeNextcloudUser>;
+  groups: Set<string>;
+  requests: FakeRequestLogEntry[];
+  /** Invitation mails the server sent (ref: "No password + email: ... mails a set-password link"). */
+  mails: { to: string; userId: string }[];
+  failNext(route: FakeRoute, fault: FakeFault, options?: { times?: number; afterReply?: () => void }): void;
+  addRoute(handler: RouteHandler): void;
+  /** Adds a user as the server would store it; returns the stored record. */
+  seedUser(user: Partial<FakeNextcloudUser> & { id: string }): FakeNextcloudUser;
+  /**
+   * The gate every OCS request passes: brute-force lockout, Basic auth, CSRF header. Writes the refusal and returns
+   * false when the request must not go on.
+   */
+  checkAuth(req: IncomingMessage, res: ServerResponse): boolean;
+  /** Forgets failed logins and the edit throttle (what `occ security:bruteforce:reset` and a new window do). */
+  resetThrottles(): void;
+  close(): Promise<void>;
+}
+
+const ALLOWED_EDIT_KEYS = new Set([
+  'display', 'displayname', 'email', 'additional_mail', 'password', 'language', 'locale', 'phone', 'address', 'website',
+  'twitter', 'fediverse', 'organisation', 'role', 'headline', 'biography', 'profile_enabled', 'quota', 'notify_email', 'manager',
+]);
+const LANGUAGES = new Set(['en', 'en_GB', 'fr', 'de', 'de_DE', 'es', 'it', 'nl']);
+
+export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Promise<FakeNextcloud> {
+  const adminUser = options.adminUser ?? 'admin';
+  const adminPassword = options.adminPassword ?? 'fake-admin-app-password';
+  const versions = new Set(options.apiVersions ?? ['v1', 'v2']);
+  const editLimit = options.editLimit ?? { calls: 50, windowMs: 600_000 };
+  const bruteForceAfter = options.bruteForceAfter ?? 11;
+  const now = options.now ?? Date.now;
+
+  const users = new Map<string, FakeNextcloudUser>();
+  const groups = new Set<string>(['admin']);
+  const requests: FakeRequestLogEntry[] = [];
+  const mails: { to: string; userId: string }[] = [];
+  const handlers: RouteHandler[] = [];
+  const faults: { route: FakeRoute; fault: FakeFault; times: number; afterReply?: () => void }[] = [];
+  const pendingCommits: (() => void)[] = [];
+  const editTimes = new Map<string, number[]>();
+  let failedLogins = 0;
+  const sockets = new Set<Socket>();
+
+  const seedUser = (user: Partial<FakeNextcloudUser> & { id: string }): FakeNextcloudUser => {
+    const stored: FakeNextcloudUser = {
+      enabled: true,
+      email: null,
+      displayname: user.id, // ref: "displayname = uid" for a fresh user
+      quota: 'default',
+      groups: [],
+      language: 'en',
+      ...user,
+    };
+    for (const g of stored.groups) groups.add(g);
+    users.set(stored.id, stored);
+    return stored;
+  };
+  seedUser({ id: adminUser, groups: ['admin'], usedBytes: 0 });
+
+  const checkAuth = (req: IncomingMessage, res: ServerResponse): boolean => {
+    const ctx = contextOf(req);
+    // ref: "Login throttling": after ~11 failures every request from the address gets 429, good credentials too.
+    if (failedLogins >= bruteForceAfter) {
+      writeOcs(res, { ...ctx, statuscode: 429, message: 'Reached maximum delay', httpStatus: 429 });
+      return false;
+    }
+    const credentials = basicCredentials(req);
+    if (!credentials || credentials.user !== adminUser || credentials.password !== adminPassword) {
+      if (credentials) failedLogins++;
+      // ref: "Transport": 997 -> HTTP 401 in both versions.
+      writeOcs(res, { ...ctx, statuscode: 997, message: 'Current user is not logged in' });
+      return false;
+    }
+    // ref: "Transport": without OCS-APIRequest: 412 {"message":"CSRF check failed"}, no envelope.
+    if (req.headers['ocs-apirequest'] !== 'true') {
+      res.writeHead(412, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify({ message: 'CSRF check failed' }));
+      return false;
+    }
+    (req as IncomingMessage & { authUser?: string }).authUser = credentials.user;
+    return true;
+  };
+
+  const server = createServer((req, res) => {
+    void handle(req, res).catch((err: unknown) => {
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end(`fake nextcloud crashed: ${String(err)}`);
+    });
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const rawPath = (req.url ?? '/').split('?')[0] ?? '/';
+    const entry: FakeRequestLogEntry = { method: req.method ?? 'GET', path: rawPath, route: 'other', status: 0, authenticated: false };
+    requests.push(entry);
+    res.on('finish', () => (entry.status = res.statusCode));
+    const body = await readBody(req);
+
+    for (const handler of handlers) if (await handler(req, res, body)) return;
+
+    // A commit that landed late becomes visible before the next request is served (ref: concurrent creates).
+    while (pendingCommits.length > 0) pendingCommits.shift()!();
+
+    const segments = resolveSegments(rawPath);
+    const version = segments[0] === 'ocs' && (segments[1] === 'v1.php' || segments[1] === 'v2.php') ? (segments[1].slice(0, 2) as OcsVersion) : undefined;
+    if (!version || !versions.has(version)) {
+      res.writeHead(404, { 'content-type': 'text/html' }).end('<html><body><h1>Page not found</h1><p>The page could not be found on the server.</p></body></html>');
+      return;
+    }
+    const route = matchRoute(req.method ?? 'GET', segments.slice(2));
+    if (route) entry.route = route.name;
+    if (!checkAuth(req, res)) return;
+    entry.authenticated = true;
+    const authUser = (req as IncomingMessage & { authUser?: string }).authUser ?? adminUser;
+    const ctx = contextOf(req);
+    const params = { ...queryParams(req), ...(body && typeof body === 'object' ? (body as Record<string, unknown>) : {}) };
+    if (!route) {
+      writeOcs(res, { ...ctx, statuscode: 998, message: 'Invalid query, please check the syntax. API specifications are here: http://www.freedesktop.org/wiki/Specifications/open-collaboration-services.' });
+      return;
+    }
+
+    // editUser throttle is middleware: it runs before the controller, whatever the target (ref: "Rate limit").
+    if (route.name === 'editUser') {
+      const times = (editTimes.get(authUser) ?? []).filter((t) => t > now() - editLimit.windowMs);
+      if (times.length >= editLimit.calls) {
+        editTimes.set(authUser, times);
+        res.writeHead(429).end(); // ref: "HTTP 429 with an EMPTY body and NO Retry-After header"
+        return;
+      }
+      times.push(now());
+      editTimes.set(authUser, times);
+    }
+
+    const faultIndex = faults.findIndex((f) => f.route === route.name);
+    const fault = faultIndex >= 0 ? faults[faultIndex] : undefined;
+    if (fault) {
+      fault.times--;
+      if (fault.times <= 0) faults.splice(faultIndex, 1);
+      if (fault.afterReply) res.on('finish', fault.afterReply);
+      if (applyFault(fault.fault, route, params, ctx, res, req)) return;
+    }
+    runRoute(route, params, ctx, res, authUser);
+  }
+
+  /** Returns true when the fault answered (or swallowed) the request. */
+  function applyFault(fault: FakeFault, route: MatchedRoute, params: Record<string, unknown>, ctx: OcsContext, res: ServerResponse, req: IncomingMessage): boolean {
+    switch (fault) {
+      case 'ambiguous-create': {
+        const id = String(params['userid'] ?? '');
+        seedUser({ id, groups: asList(params['groups']).filter((g) => groups.has(g)) });
+        writeOcs(res, { ...ctx, statuscode: 101, message: 'Bad request' });
+        return true;
+      }
+      case 'commit-late': {
+        // Same end state as ambiguous-create (the request failed before email and mail), only visible later.
+        const id = String(params['userid'] ?? '');
+        const wanted = asList(params['groups']).filter((g) => groups.has(g));
+        pendingCommits.push(() => {
+          if (!users.has(id)) seedUser({ id, groups: wanted });
+        });
+        writeOcs(res, { ...ctx, statuscode: 101, message: 'Bad request' });
+        return true;
+      }
+      case 'bad-request':
+        writeOcs(res, { ...ctx, statuscode: 101, message: 'Bad request' });
+        return true;
+      case 'timeout-after-work': {
+        const discard = silentResponse();
+        runRoute(route, params, ctx, discard, adminUser);
+        return true; // no answer: the socket stays open until the client gives up or close()
+      }
+      case 'reset-after-work':
+        runRoute(route, params, ctx, silentResponse(), adminUser);
+        req.socket.destroy();
+        return true;
+      case 'hang':
+        return true;
+      case 'reset':
+        req.socket.destroy();
+        return true;
+      case 'maintenance':
+        res
+          .writeHead(503, { 'content-type': 'text/html; charset=utf-8' })
+          .end('<!DOCTYPE html><html><head><title>Nextcloud</title></head><body><div class="guest-box"><h2>Maintenance mode</h2><p>This Nextcloud instance is currently in maintenance mode, which may take a while.</p><p>This page will refresh itself when the instance is available again.</p></div></body></html>');
+        return true;
+      case 'server-error':
+        res.writeHead(500, { 'content-type': 'text/html' }).end('<html><body><h1>Internal Server Error</h1><p>The server encountered an internal error and was unable to complete your request.</p></body></html>');
+        return true;
+      case 'rate-limit':
+        res.writeHead(429).end();
+        return true;
+      case 'not-json':
+        res.writeHead(200, { 'content-type': 'text/html' }).end(`<html><head><title>Welcome</title></head><body>${'<p>Please log in to the hotel Wi-Fi to continue.</p>'.repeat(20)}</body></html>`);
+        return true;
+      case 'mail-fails':
+        writeOcs(res, { ...ctx, statuscode: 102, message: 'Sending email failed' });
+        return true;
+    }
+  }
+
+  function runRoute(route: MatchedRoute, params: Record<string, unknown>, ctx: OcsContext, res: ServerResponse, authUser: string): void {
+    const ok = (data: unknown = []) => writeOcs(res, { ...ctx, statuscode: 100, data });
+    const fail = (statuscode: number, message: string) => writeOcs(res, { ...ctx, statuscode, message });
+    const target = route.userId === undefined ? undefined : users.get(route.userId);
+    switch (route.name) {
+      case 'currentUser':
+        return ok(userData(users.get(authUser)!));
+      case 'listUsers': {
+        const search = String(params['search'] ?? '').toLowerCase();
+        const ids = [...users.keys()].filter((id) => id.toLowerCase().includes(search)).sort();
+        const offset = Number(params['offset'] ?? 0);
+        const limit = params['limit'] === undefined ? ids.length : Number(params['limit']);
+        return ok({ users: ids.slice(offset, offset + limit) });
+      }
+      case 'getUser':
+        // ref: "GET of a missing user -> statuscode 404 (v1 with HTTP 200)".
+        return target ? ok(userData(target)) : fail(404, 'User does not exist');
+      case 'createUser':
+        return addUser(params, ctx, res);
+      case 'editUser':
+        return editUser(target, params, ctx, res);
+      case 'disableUser':
+      case 'enableUser':
+        // ref: "disable / enable: 101 = missing user OR acting on yourself".
+        if (!target || target.id === authUser) return fail(101, '');
+        target.enabled = route.name === 'enableUser';
+        return ok();
+      case 'deleteUser':
+        // ref: "DELETE of a missing user -> 998"; "101 = yourself".
+        if (!target) return fail(998, '');
+        if (target.id === authUser) return fail(101, '');
+        users.delete(target.id);
+        return ok();
+      case 'getUserGroups':
+        if (!target) return fail(998, '');
+        return ok({ groups: target.groups });
+      case 'addToGroup':
+      case 'removeFromGroup': {
+        // ref: "groups of user: 101 no groupid, 102 group missing, 103 user missing"; existing member / non-member succeed.
+        const group = String(params['groupid'] ?? '');
+        if (group === '') return fail(101, '');
+        if (!groups.has(group)) return fail(102, '');
+        if (!target) return fail(103, '');
+        if (route.name === 'addToGroup') {
+          if (!target.groups.includes(group)) target.groups.push(group);
+        } else {
+          if (target.id === authUser && group === 'admin') return fail(105, 'Cannot remove yourself from the admin group');
+          target.groups = target.groups.filter((g) => g !== group);
+        }
+        return ok();
+      }
+      case 'welcome':
+        // ref: "resend welcome: 101 no email, 102 sending failed".
+        if (!target) return fail(998, '');
+        if (!target.email) return fail(101, 'Email address not available');
+        mails.push({ to: target.email, userId: target.id });
+        return ok();
+      case 'listGroups':
+        return ok({ groups: [...groups].sort() });
+      case 'createGroup': {
+        const group = String(params['groupid'] ?? '');
+        if (group === '') return fail(101, 'Invalid group name');
+        if (groups.has(group)) return fail(102, 'group exists'); // ref: "102 group exists"
+        groups.add(group);
+        return ok();
+      }
+      case 'deleteGroup': {
+        // ref: "delete of a missing group -> 101". The route's {groupid} travels in userId.
+        const group = route.userId ?? '';
+        if (!groups.has(group) || group === 'admin') return fail(101, '');
+        groups.delete(group);
+        for (const user of users.values()) user.groups = user.groups.filter((g) => g !== group);
+        return ok();
+      }
+    }
+  }
+
+  /** ref: "addUser codes (check order)" and the notes below it. */
+  function addUser(params: Record<string, unknown>, ctx: OcsContext, res: ServerResponse): void {
+    const fail = (statuscode: number, message: string) => writeOcs(res, { ...ctx, statuscode, message });
+    const id = String(params['userid'] ?? '');
+    const password = String(params['password'] ?? '');
+    const email = String(params['email'] ?? '');
+    const displayName = String(params['displayName'] ?? '');
+    const quota = params['quota'] === undefined ? '' : String(params['quota']);
+    const language = String(params['language'] ?? '');
+    const wantedGroups = asList(params['groups']);
+    if (users.has(id)) return fail(102, 'User already exists');
+    for (const g of wantedGroups) if (!groups.has(g)) return fail(104, `Group ${g} does not exist`);
+    if (password === '' && email === '') return fail(108, 'To send a password link to the user an email address is required.');
+    // ref: "101 ... invalid user id (observed for bad/name)".
+    if (!/^[a-zA-Z0-9 _.@\-']+$/.test(id) || /^\.+$/.test(id) || id.length > 64 || id.trim() !== id) {
+      return fail(101, 'Only the following characters are allowed in a username: "a-z", "A-Z", "0-9", spaces and "_.@-\'"');
+    }
+    if (email !== '' && !isEmail(email)) return fail(101, 'Invalid email address');
+    const user = seedUser({ id });
+    user.groups = [...new Set(wantedGroups)];
+    if (displayName !== '') user.displayname = displayName;
+    // ref: "After creating, quota/language/display name are applied as separate edits: a bad quota returns an
+    // error but the user STAYS created" -- and the invitation mail is the last step, so it is not sent.
+    if (quota !== '') {
+      const refusal = applyQuota(user, quota);
+      if (refusal) return fail(refusal.code, refusal.message);
+    }
+    if (language !== '') {
+      if (!LANGUAGES.has(language)) return fail(101, 'Invalid language'); // ref: observed 400/101, user EXISTS
+      user.language = language;
+    }
+    if (email !== '') {
+      user.email = email;
+      // ref: "No password + email: the server generates a password and mails a set-password link".
+      if (password === '') mails.push({ to: email, userId: id });
+    }
+    writeOcs(res, { ...ctx, statuscode: 100, data: { id } });
+  }
+
+  /** ref: "editUser" codes and quota rules. */
+  function editUser(target: FakeNextcloudUser | undefined, params: Record<string, unknown>, ctx: OcsContext, res: ServerResponse): void {
+    const fail = (statuscode: number, message: string) => writeOcs(res, { ...ctx, statuscode, message });
+    if (!target) return fail(998, ''); // ref: "998 missing user / no rights"
+    const key = String(params['key'] ?? '');
+    const value = String(params['value'] ?? '');
+    if (!ALLOWED_EDIT_KEYS.has(key)) return fail(113, 'Edited field not found');
+    switch (key) {
+      case 'display':
+      case 'displayname':
+        if (value.length > 64) return fail(101, 'Invalid display name');
+        target.displayname = value;
+        break;
+      case 'email':
+        if (value !== '' && !isEmail(value)) return fail(101, 'Invalid email address'); // ref: "101 invalid value (email ...)"
+        target.email = value === '' ? null : value;
+        break;
+      case 'quota': {
+        const refusal = applyQuota(target, value);
+        if (refusal) return fail(refusal.code, refusal.message);
+        break;
+      }
+      case 'language':
+        if (!LANGUAGES.has(value)) return fail(102, 'Invalid language'); // ref: "102 ... bad language/locale"
+        target.language = value;
+        break;
+      case 'password':
+        if (value.length < 10) return fail(107, 'Password needs to be at least 10 characters long'); // ref: "107 password policy"
+        break;
+    }
+    writeOcs(res, { ...ctx, statuscode: 100 });
+  }
+
+  function applyQuota(user: FakeNextcloudUser, value: string): { code: number; message: string } | undefined {
+    if (value === 'default') {
+      user.quota = 'default';
+      return undefined;
+    }
+    let bytes: number | undefined;
+    if (value === 'none') bytes = -1;
+    else bytes = computerFileSize(value);
+    // ref: "value=lots -> 101 'Invalid quota value: lots'"; "GiB is NOT accepted".
+    if (bytes === undefined) return { code: 101, message: `Invalid quota value: ${value}` };
+    if (bytes === -1) {
+      if (options.allowUnlimitedQuota === false) return { code: 102, message: 'Unlimited quota is forbidden on this instance' };
+      user.quota = 'none';
+      return undefined;
+    }
+    if (options.maxQuotaBytes !== undefined && bytes > options.maxQuotaBytes) {
+      return { code: 102, message: `Invalid quota value. ${value} is exceeding the maximum quota` };
+    }
+    user.quota = humanFileSize(bytes); // ref: "Stored as a human string (3042824 -> '2.9 MB')"
+    return undefined;
+  }
+
+  /** ref: "get user" data fields; "A fresh user's quota fields are all -3 (numbers), email null, displayname = uid". */
+  function userData(user: FakeNextcloudUser): Record<string, unknown> {
+    const limit = user.quota === 'none' || user.quota === 'default' ? -3 : computerFileSize(user.quota) ?? -3;
+    const fresh = user.usedBytes === undefined;
+    const used = user.usedBytes ?? -3;
+    const quota = fresh
+      ? { free: -3, used: -3, total: -3, relative: -3, quota: limit }
+      : {
+          free: limit < 0 ? -3 : Math.max(0, limit - used),
+          used,
+          total: limit < 0 ? -3 : limit,
+          relative: limit > 0 ? Math.round((used / limit) * 10000) / 100 : 0,
+          quota: limit,
+        };
+    return {
+      enabled: user.enabled,
+      storageLocation: `/var/www/html/data/${user.id}`,
+      id: user.id,
+      lastLogin: fresh ? 0 : 1_700_000_000_000,
+      backend: 'Database',
+      subadmin: [],
+      quota,
+      manager: '',
+      email: user.email,
+      additional_mail: [],
+      displayname: user.displayname,
+      'display-name': user.displayname,
+      phone: '',
+      address: '',
+      website: '',
+      twitter: '',
+      groups: [...user.groups],
+      language: user.language,
+      locale: '',
+      backendCapabilities: { setDisplayName: true, setPassword: true },
+    };
+  }
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    adminUser,
+    adminPassword,
+    users,
+    groups,
+    requests,
+    mails,
+    failNext(route, fault, opts = {}) {
+      faults.push({ route, fault, times: opts.times ?? 1, ...(opts.afterReply ? { afterReply: opts.afterReply } : {}) });
+    },
+    addRoute(handler) {
+      handlers.push(handler);
+    },
+    seedUser,
+    checkAuth,
+    resetThrottles() {
+      failedLogins = 0;
+      editTimes.clear();
+    },
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Helpers shared with fakes mounted through addRoute().
+
+export interface OcsContext {
+  version: OcsVersion;
+  format: OcsFormat;
+}
+
+/** Version from the path, format from ?format= (wins) or exactly `Accept: application/json` (ref: "Transport"). */
+export function contextOf(req: IncomingMessage): OcsContext {
+  const url = new URL(req.url ?? '/', 'http://fake');
+  const version: OcsVersion = url.pathname.startsWith('/ocs/v1.php') ? 'v1' : 'v2';
+  const format = url.searchParams.get('format');
+  const json = format !== null ? format === 'json' : req.headers.accept === 'application/json';
+  return { version, format: json ? 'json' : 'xml' };
+}
+
+/**
+ * Writes an OCS envelope the way V1Response / V2Response do (ref: "Transport"): `statuscode` is the code a
+ * controller raised, 100 = success. v1: success 100, HTTP 200 except 997 -> 401. v2: success 200; 997 -> 401;
+ * 998 -> 404; 996/999 -> 500; 403/404 as is; other codes below 200 or above 600 -> HTTP 400. Errors carry data [].
+ */
+export function writeOcs(
+  res: ServerResponse,
+  opts: OcsContext & { statuscode: number; message?: string; data?: unknown; httpStatus?: number },
+): void {
+  const ok = opts.statuscode === 100 || opts.statuscode === 200;
+  let statuscode = opts.statuscode;
+  let httpStatus: number;
+  if (opts.version === 'v1') {
+    statuscode = ok ? 100 : statuscode;
+    httpStatus = statuscode === 997 ? 401 : 200;
+  } else {
+    if (ok) statuscode = 200;
+    else if (statuscode === 997) statuscode = 401;
+    else if (statuscode === 998) statuscode = 404;
+    else if (statuscode === 996 || statuscode === 999) statuscode = 500;
+    httpStatus = ok ? 200 : statuscode === 401 || statuscode === 403 || statuscode === 404 || statuscode === 500 ? statuscode : statuscode < 200 || statuscode > 600 ? 400 : statuscode;
+  }
+  if (opts.httpStatus !== undefined) httpStatus = opts.httpStatus;
+  const meta = { status: ok ? 'ok' : 'failure', statuscode, message: opts.message ?? (ok ? 'OK' : ''), totalitems: '', itemsperpage: '' };
+  const data = ok ? (opts.data ?? []) : []; // ref: "Empty success data is [] never {}"; "Errors carry data: []"
+  if (opts.format === 'json') {
+    res.writeHead(httpStatus, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify({ ocs: { meta, data } }));
+  } else {
+    res.writeHead(httpStatus, { 'content-type': 'text/xml; charset=UTF-8' }).end(`<?xml version="1.0"?>\n<ocs>${toXml({ meta, data })}</ocs>\n`);
+  }
+}
+
+/** Basic credentials of a request, or undefined. */
+export function basicCredentials(req: IncomingMessage): { user: string; password: string } | undefined {
+  const header = req.headers.authorization ?? '';
+  const match = /^Basic\s+(.+)$/i.exec(header);
+  if (!match?.[1]) return undefined;
+  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return undefined;
+  return { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+/** Parses a JSON or form body (`groups[]=a&groups[]=b` -> groups: [a, b]); ref: "Request bodies". */
+export async function readBody(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text === '') return undefined;
+  if ((req.headers['content-type'] ?? '').includes('application/json')) {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return undefined;
+    }
+  }
+  return formToObject(new URLSearchParams(text));
+}
+
+function queryParams(req: IncomingMessage): Record<string, unknown> {
+  const params = formToObject(new URL(req.url ?? '/', 'http://fake').searchParams);
+  delete params['format'];
+  return params;
+}
+
+function formToObject(params: URLSearchParams): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of params) {
+    if (key.endsWith('[]')) {
+      const name = key.slice(0, -2);
+      out[name] = [...((out[name] as string[] | undefined) ?? []), value];
+    } else out[key] = value;
+  }
+  return out;
+}
+
+/**
+ * Splits a raw path into decoded segments after resolving literal '.' and '..' segments, as a web server does before
+ * routing: an encoded %2F stays inside its segment, an unencoded '..' walks up.
+ */
+function resolveSegments(rawPath: string): string[] {
+  const out: string[] = [];
+  for (const raw of rawPath.split('/')) {
+    if (raw === '' || raw === '.') continue;
+    if (raw === '..') out.pop();
+    else out.push(safeDecode(raw));
+  }
+  return out;
+}
+
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+interface MatchedRoute {
+  name: FakeRoute;
+  userId?: string;
+}
+
+/** ref: "Endpoints used by this project (root /cloud)". */
+function matchRoute(method: string, s: string[]): MatchedRoute | undefined {
+  if (s[0] !== 'cloud') return undefined;
+  if (s[1] === 'user' && s.length === 2 && method === 'GET') return { name: 'currentUser' };
+  if (s[1] === 'groups' && s.length === 2) return method === 'GET' ? { name: 'listGroups' } : method === 'POST' ? { name: 'createGroup' } : undefined;
+  if (s[1] === 'groups' && s.length === 3 && method === 'DELETE') return { name: 'deleteGroup', userId: s[2]! };
+  if (s[1] !== 'users') return undefined;
+  if (s.length === 2) return method === 'GET' ? { name: 'listUsers' } : method === 'POST' ? { name: 'createUser' } : undefined;
+  const userId = s[2]!;
+  if (s.length === 3) {
+    const name = ({ GET: 'getUser', PUT: 'editUser', DELETE: 'deleteUser' } as const)[method as 'GET'];
+    return name ? { name, userId } : undefined;
+  }
+  if (s.length === 4) {
+    if (method === 'PUT' && s[3] === 'disable') return { name: 'disableUser', userId };
+    if (method === 'PUT' && s[3] === 'enable') return { name: 'enableUser', userId };
+    if (s[3] === 'groups') {
+      const name = ({ GET: 'getUserGroups', POST: 'addToGroup', DELETE: 'removeFromGroup' } as const)[method as 'GET'];
+      return name ? { name, userId } : undefined;
+    }
+    if (method === 'POST' && s[3] === 'welcome') return { name: 'welcome', userId };
+  }
+  return undefined;
+}
+
+/** Nextcloud's Util::computerFileSize, except that 'GiB'-style units are refused (ref: "GiB is NOT accepted"). */
+export function computerFileSize(input: string): number | undefined {
+  const str = input.trim().toLowerCase();
+  if (/^-?\d+(\.\d+)?$/.test(str)) return Math.round(Number(str));
+  const match = /^(\d+(?:\.\d+)?)\s*([kmgtp]?b?)$/.exec(str);
+  if (!match) return undefined;
+  const factors: Record<string, number> = { b: 1, k: 1024, kb: 1024, m: 1024 ** 2, mb: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, t: 1024 ** 4, tb: 1024 ** 4, p: 1024 ** 5, pb: 1024 ** 5 };
+  const factor = factors[match[2]!];
+  if (factor === undefined) return undefined;
+  return Math.round(Number(match[1]) * factor);
+}
+
+/** Nextcloud's Util::humanFileSize: how a quota is stored (ref: "3042824 -> '2.9 MB'"). */
+export function humanFileSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  let n = Math.round(bytes / 1024);
+  if (n < 1024) return `${n} KB`;
+  n = Math.round((n / 1024) * 10) / 10;
+  if (n < 1024) return `${n} MB`;
+  n = Math.round((n / 1024) * 10) / 10;
+  if (n < 1024) return `${n} GB`;
+  n = Math.round((n / 1024) * 10) / 10;
+  if (n < 1024) return `${n} TB`;
+  n = Math.round((n / 1024) * 10) / 10;
+  return `${n} PB`;
+}
+
+function isEmail(value: string): boolean {
+  return /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value);
+}
+
+function asList(value: unknown): string[] {
+  if (Array.isArray(value)) return value.map(String);
+  if (typeof value === 'string' && value !== '') return [value];
+  return [];
+}
+
+/** A response sink for work done without an answer (lost answers, late commits). */
+function silentResponse(): ServerResponse {
+  const sink = { writeHead: () => sink, end: () => sink, on: () => sink, statusCode: 0 };
+  return sink as unknown as ServerResponse;
+}
+
+function toXml(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (Array.isArray(value)) return value.map((v) => `<element>${toXml(v)}</element>`).join('');
+  if (typeof value === 'object') {
+    return Object.entries(value as Record<string, unknown>)
+      .map(([k, v]) => `<${k}>${toXml(v)}</${k}>`)
+      .join('');
+  }
+  return String(value).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
