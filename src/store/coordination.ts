@@ -1,0 +1,44 @@
+/**
+ * Replay protection (once) and single-runner leases, atomic across processes by the engine's own means
+ * (Redis SET NX PX and scripts; SQLite conditional upserts).
+ */
+import { encode } from './codec.js';
+import type { Engine } from './engine.js';
+import { requireKeyText, type KeyLayout } from './keys.js';
+import type { Coordination } from './types.js';
+
+/** How often, at most, expired once-keys are swept where the engine cannot expire them itself (SQLite). */
+const PRUNE_EVERY_MS = 10 * 60_000;
+
+export function coordination(engine: Engine, keys: KeyLayout, now: () => number = Date.now): Coordination {
+  let lastPrune = now();
+
+  function requireTtl(ttlMs: number): void {
+    if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new TypeError('A ttlMs must be a positive number of milliseconds.');
+  }
+
+  return {
+    async once(key, ttlMs) {
+      requireKeyText('once key', key);
+      requireTtl(ttlMs);
+      if (now() - lastPrune >= PRUNE_EVERY_MS) {
+        lastPrune = now();
+        await engine.pruneExpired(keys.onceStart());
+      }
+      return engine.setIfAbsent(keys.once(key), encode({ value: true, expires: now() + ttlMs }), ttlMs);
+    },
+
+    async acquireLease(name, owner, ttlMs) {
+      requireKeyText('lease name', name);
+      requireKeyText('lease owner', owner);
+      requireTtl(ttlMs);
+      return engine.acquireLease(keys.lease(name), owner, ttlMs);
+    },
+
+    async releaseLease(name, owner) {
+      requireKeyText('lease name', name);
+      requireKeyText('lease owner', owner);
+      await engine.releaseLease(keys.lease(name), owner);
+    },
+  };
+}

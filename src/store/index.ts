@@ -1,0 +1,67 @@
+/**
+ * The durable store: versioned records with indexes, the hash-chained audit log, cursors and coordination, on
+ * SQLite (one host) or Redis (several replicas). Everything above this folder sees only the contracts in
+ * ./types.ts and openStore().
+ */
+import type { Logger } from '../log.js';
+import { auditLog } from './audit.js';
+import { coordination } from './coordination.js';
+import { cursors } from './cursors.js';
+import type { Engine } from './engine.js';
+import { openRedisEngine } from './engines/redis.js';
+import { openSqliteEngine } from './engines/sqlite.js';
+import { keyLayout } from './keys.js';
+import { recordStore } from './records.js';
+import type { AuditLog, Coordination, Cursors, RecordStore, VersionedRecord } from './types.js';
+import { parseStoreUrl } from './url.js';
+
+export * from './types.js';
+export { DEFAULT_STORE_URL, parseStoreUrl, type StoreLocation } from './url.js';
+export { canonicalJson, entryHash } from './audit.js';
+
+export interface Store {
+  /** A collection of records; `indexKeys` names the index keys a record is listed under (e.g. 'pending'). */
+  records<T extends VersionedRecord>(collection: string, indexKeys: (record: T) => string[]): RecordStore<T>;
+  audit: AuditLog;
+  cursors: Cursors;
+  coordination: Coordination;
+  engine: 'sqlite' | 'redis';
+  close(): Promise<void>;
+}
+
+export interface OpenStoreOptions {
+  /** Key prefix; lets several deployments (or test suites) share one Redis. Default 'accountdesk'. */
+  namespace?: string;
+  logger?: Logger;
+  /** Clock for audit timestamps and SQLite expiries (tests). Redis expiries use the server's clock. */
+  now?: () => number;
+}
+
+/**
+ * Opens the store named by `url` (STORE_URL; undefined -> sqlite://./data/accountdesk.sqlite). Fails with
+ * StoreError('unavailable') when the URL is not understood, Redis cannot be reached or the SQLite file cannot be
+ * created or written.
+ */
+export async function openStore(url: string | undefined, options: OpenStoreOptions = {}): Promise<Store> {
+  const keys = keyLayout(options.namespace ?? 'accountdesk');
+  const now = options.now ?? Date.now;
+  const location = parseStoreUrl(url);
+  const engine: Engine =
+    location.engine === 'sqlite'
+      ? await openSqliteEngine({ file: location.file, logger: options.logger, now })
+      : await openRedisEngine({ url: location.url, displayUrl: location.displayUrl, logger: options.logger });
+  options.logger?.info(
+    { engine: engine.kind, where: location.engine === 'sqlite' ? location.file : location.displayUrl },
+    'store opened',
+  );
+
+  let closing: Promise<void> | undefined;
+  return {
+    records: (collection, indexKeys) => recordStore(engine, keys, collection, indexKeys),
+    audit: auditLog(engine, keys, now),
+    cursors: cursors(engine, keys),
+    coordination: coordination(engine, keys, now),
+    engine: engine.kind,
+    close: () => (closing ??= engine.close()),
+  };
+}

@@ -1,0 +1,101 @@
+/**
+ * Versioned JSON records with secondary indexes.
+ *
+ * Index design: the record and its index memberships change in ONE atomic step (the engine's commit: a Lua
+ * script / an SQLite transaction), so a listing never misses a record or shows one under a key it just left.
+ * Reads still re-check `indexKeys(record)`, which drops members left behind by an older `indexKeys` definition
+ * (a code change between deploys) or by a record deleted by hand.
+ */
+import { decode, encode } from './codec.js';
+import type { Engine } from './engine.js';
+import { requireKeyText, requireName, type KeyLayout } from './keys.js';
+import { MAX_ATTEMPTS, contention, pauseAfterLostRound } from './retry.js';
+import { StoreError, type RecordStore, type Refusal, type UpdateResult, type VersionedRecord } from './types.js';
+
+export function recordStore<T extends VersionedRecord>(
+  engine: Engine,
+  keys: KeyLayout,
+  collection: string,
+  indexKeys: (record: T) => string[],
+): RecordStore<T> {
+  requireName('collection', collection);
+  const keyOf = (id: string): string => keys.record(collection, id);
+  const indexOf = (indexKey: string): string => keys.index(collection, indexKey);
+  const indexesOf = (record: T): Set<string> => new Set(indexKeys(record));
+
+  async function insert(input: Omit<T, 'version'>): Promise<T> {
+    requireKeyText('record id', input.id);
+    const record = { ...input, version: 1 } as T;
+    const key = keyOf(record.id);
+    // The order number may be skipped if this insert fails; it only sorts listings, gaps do no harm.
+    const order = await engine.increment(keys.order(collection));
+    const applied = await engine.commit({
+      expect: [{ key, raw: null }],
+      set: [{ key, raw: encode({ value: record, order }) }],
+      indexAdd: [...indexesOf(record)].map((k) => ({ index: indexOf(k), member: record.id, score: order })),
+      indexRemove: [],
+    });
+    if (!applied) throw new StoreError('exists', `A ${collection} record with id "${record.id}" already exists.`);
+    return record;
+  }
+
+  async function update<R>(id: string, change: (current: T) => T | Refusal<R>): Promise<UpdateResult<T, R>> {
+    requireKeyText('record id', id);
+    const key = keyOf(id);
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const raw = await engine.getRaw(key);
+      if (raw === undefined) return { ok: false, notFound: true };
+      const stored = decode<T>(raw, key);
+      const current = stored.value;
+      const outcome = change(current);
+      if (isRefusal(outcome)) return { ok: false, refusal: outcome.refuse, record: current };
+      // The store owns id and version: a change cannot move a record or forge its CAS token.
+      const next = { ...outcome, id: current.id, version: current.version + 1 } as T;
+      const before = indexesOf(current);
+      const after = indexesOf(next);
+      const order = stored.order ?? 0;
+      const applied = await engine.commit({
+        expect: [{ key, raw }],
+        set: [{ key, raw: encode({ value: next, order }) }],
+        indexAdd: [...after].filter((k) => !before.has(k)).map((k) => ({ index: indexOf(k), member: id, score: order })),
+        indexRemove: [...before].filter((k) => !after.has(k)).map((k) => ({ index: indexOf(k), member: id })),
+      });
+      if (applied) return { ok: true, record: next };
+      await pauseAfterLostRound(attempt);
+    }
+    throw contention(`The ${collection} record "${id}"`);
+  }
+
+  async function listByIndex(indexKey: string, limit?: number): Promise<T[]> {
+    const wanted = limit ?? Number.POSITIVE_INFINITY;
+    const found: T[] = [];
+    const page = Number.isFinite(wanted) ? Math.max(Math.min(wanted, 500), 20) : 500;
+    for (let offset = 0; found.length < wanted; offset += page) {
+      const ids = await engine.indexRange(indexOf(indexKey), offset, page);
+      const recordKeys = ids.map(keyOf);
+      const raws = await engine.getManyRaw(recordKeys);
+      raws.forEach((raw, i) => {
+        if (raw === undefined || found.length >= wanted) return;
+        const record = decode<T>(raw, recordKeys[i] ?? '').value;
+        if (indexesOf(record).has(indexKey)) found.push(record);
+      });
+      if (ids.length < page) break;
+    }
+    return found;
+  }
+
+  return {
+    insert,
+    get: (id) => {
+      requireKeyText('record id', id);
+      return engine.read<T>(keyOf(id));
+    },
+    update,
+    listByIndex,
+  };
+}
+
+function isRefusal<T, R>(outcome: T | Refusal<R>): outcome is Refusal<R> {
+  // Records always carry an id; a refusal is the bare { refuse } object the contract defines.
+  return typeof outcome === 'object' && outcome !== null && 'refuse' in outcome && !('id' in outcome);
+}

@@ -1,0 +1,143 @@
+import { describe, expect, it } from 'vitest';
+import { StoreError, type VersionedRecord } from '../../src/store/index.js';
+import { ENGINES } from './engines.js';
+
+interface Request extends VersionedRecord {
+  state: 'pending' | 'approved' | 'applying' | 'applied' | 'rejected';
+  requester: string;
+  decidedBy?: string;
+}
+
+const indexKeys = (r: Request) => [`state:${r.state}`, `requester:${r.requester}`];
+
+describe.each(ENGINES)('records on $name', (engine) => {
+  async function requests() {
+    const at = await engine.fresh();
+    const store = await at.open();
+    return { at, store, requests: store.records<Request>('requests', indexKeys) };
+  }
+
+  it('inserts at version 1, reads back, and refuses a taken id', async () => {
+    const { requests: r } = await requests();
+    const inserted = await r.insert({ id: 'req-1', state: 'pending', requester: 'U1' });
+    expect(inserted).toEqual({ id: 'req-1', state: 'pending', requester: 'U1', version: 1 });
+    expect(await r.get('req-1')).toEqual(inserted);
+    expect(await r.get('req-404')).toBeUndefined();
+    const taken = await r.insert({ id: 'req-1', state: 'approved', requester: 'U2' }).catch((e: unknown) => e);
+    expect(taken).toBeInstanceOf(StoreError);
+    expect((taken as StoreError).code).toBe('exists');
+    expect((taken as StoreError).message).toContain('req-1');
+    expect(await r.get('req-1')).toEqual(inserted);
+  });
+
+  it('updates with a version bump, refuses with the current record, and reports a missing record', async () => {
+    const { requests: r } = await requests();
+    await r.insert({ id: 'req-1', state: 'pending', requester: 'U1' });
+    const approve = (by: string) => (current: Request) =>
+      current.state === 'pending'
+        ? { ...current, state: 'approved' as const, decidedBy: by }
+        : { refuse: `already ${current.state} by ${current.decidedBy}` };
+
+    const first = await r.update('req-1', approve('U7'));
+    expect(first).toEqual({ ok: true, record: { id: 'req-1', state: 'approved', requester: 'U1', decidedBy: 'U7', version: 2 } });
+    const second = await r.update('req-1', approve('U8'));
+    expect(second).toEqual({ ok: false, refusal: 'already approved by U7', record: { id: 'req-1', state: 'approved', requester: 'U1', decidedBy: 'U7', version: 2 } });
+    expect(await r.update('nope', approve('U8'))).toEqual({ ok: false, notFound: true });
+    expect((await r.get('req-1'))?.version).toBe(2);
+  });
+
+  it('keeps id and version in the store\'s hands', async () => {
+    const { requests: r } = await requests();
+    await r.insert({ id: 'req-1', state: 'pending', requester: 'U1' });
+    const result = await r.update('req-1', (c) => ({ ...c, id: 'other', version: 99, state: 'approved' }));
+    expect(result).toEqual({ ok: true, record: { id: 'req-1', state: 'approved', requester: 'U1', version: 2 } });
+    expect(await r.get('other')).toBeUndefined();
+  });
+
+  it('lists by index oldest first and follows every transition', async () => {
+    const { requests: r } = await requests();
+    for (const [id, requester] of [['a', 'U1'], ['b', 'U2'], ['c', 'U1'], ['d', 'U1']] as const) {
+      await r.insert({ id, state: 'pending', requester });
+    }
+    const ids = async (key: string, limit?: number) => (await r.listByIndex(key, limit)).map((x) => x.id);
+    expect(await ids('state:pending')).toEqual(['a', 'b', 'c', 'd']);
+    expect(await ids('requester:U1')).toEqual(['a', 'c', 'd']);
+    expect(await ids('state:pending', 2)).toEqual(['a', 'b']);
+
+    await r.update('c', (x) => ({ ...x, state: 'approved' }));
+    await r.update('a', (x) => ({ ...x, state: 'rejected' }));
+    expect(await ids('state:pending')).toEqual(['b', 'd']);
+    expect(await ids('state:approved')).toEqual(['c']);
+    expect(await ids('state:rejected')).toEqual(['a']);
+    await r.update('c', (x) => ({ ...x, state: 'applying' }));
+    await r.update('c', (x) => ({ ...x, state: 'applied' }));
+    expect(await ids('state:approved')).toEqual([]);
+    expect(await ids('state:applying')).toEqual([]);
+    expect(await ids('state:applied')).toEqual(['c']);
+    // Insertion order survives a move between index keys: 'a' was inserted before 'd'.
+    await r.update('d', (x) => ({ ...x, state: 'rejected' }));
+    expect(await ids('state:rejected')).toEqual(['a', 'd']);
+    expect(await ids('requester:U1')).toEqual(['a', 'c', 'd']);
+    expect(await ids('nothing-here')).toEqual([]);
+    const listed = await r.listByIndex('state:applied');
+    expect(listed).toEqual([{ id: 'c', state: 'applied', requester: 'U1', version: 4 }]);
+  });
+
+  it('pages through a long index', async () => {
+    const { requests: r } = await requests();
+    const ids = Array.from({ length: 1_230 }, (_, i) => `r${String(i).padStart(4, '0')}`);
+    for (const id of ids) await r.insert({ id, state: 'pending', requester: 'U1' });
+    await r.update('r0003', (x) => ({ ...x, state: 'approved' }));
+    const pending = (await r.listByIndex('state:pending')).map((x) => x.id);
+    expect(pending).toEqual(ids.filter((id) => id !== 'r0003'));
+    expect((await r.listByIndex('state:pending', 600)).length).toBe(600);
+  }, 60_000);
+
+  it('keeps collections apart', async () => {
+    const { store } = await requests();
+    const one = store.records<Request>('one', indexKeys);
+    const two = store.records<Request>('two', indexKeys);
+    await one.insert({ id: 'x', state: 'pending', requester: 'U1' });
+    expect(await two.get('x')).toBeUndefined();
+    expect(await two.listByIndex('state:pending')).toEqual([]);
+    await two.insert({ id: 'x', state: 'approved', requester: 'U2' });
+    expect((await one.get('x'))?.state).toBe('pending');
+  });
+
+  it('drops index members whose record no longer carries the key, or is gone', async () => {
+    const { at, store, requests: r } = await requests();
+    await r.insert({ id: 'a', state: 'pending', requester: 'U1' });
+    await r.insert({ id: 'b', state: 'pending', requester: 'U1' });
+    // A newer code version that no longer indexes by requester must not list records under the old key.
+    const renamed = store.records<Request>('requests', (x) => [`state:${x.state}`]);
+    await renamed.update('a', (x) => ({ ...x, state: 'approved' }));
+    expect((await r.listByIndex('requester:U1')).map((x) => x.id)).toEqual(['a', 'b']);
+    // Deleted by hand: the member stays in the index but is not listed.
+    await at.raw(`${at.namespace}:rec:requests:b`, undefined);
+    expect((await r.listByIndex('state:pending')).map((x) => x.id)).toEqual([]);
+  });
+
+  it('names the key of a record whose JSON is corrupt', async () => {
+    const { at, requests: r } = await requests();
+    await r.insert({ id: 'req-1', state: 'pending', requester: 'U1' });
+    const key = `${at.namespace}:rec:requests:req-1`;
+    await at.raw(key, '{"value": {"id": "req-1", truncated');
+    for (const attempt of [() => r.get('req-1'), () => r.update('req-1', (x) => x), () => r.listByIndex('state:pending')]) {
+      const error = await attempt().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(StoreError);
+      expect((error as StoreError).code).toBe('corrupt');
+      expect((error as StoreError).message).toContain(key);
+    }
+  });
+
+  it('serialises concurrent updates on one record without losing any', async () => {
+    const at = await engine.fresh();
+    const [a, b] = [await at.open(), await at.open()];
+    interface Counter extends VersionedRecord { n: number }
+    const ca = a.records<Counter>('counters', () => []);
+    const cb = b.records<Counter>('counters', () => []);
+    await ca.insert({ id: 'c', n: 0 });
+    await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? ca : cb).update('c', (x) => ({ ...x, n: x.n + 1 }))));
+    expect(await ca.get('c')).toEqual({ id: 'c', n: 40, version: 41 });
+  });
+});
