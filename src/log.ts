@@ -35,10 +35,46 @@ export function createLogger(options: LogOptions = {}): Logger {
     level: options.level ?? 'info',
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     // Error causes carry request options from undici; pino's default err serializer keeps message and stack.
-    formatters: { level: (label) => ({ level: label }) },
+    formatters: {
+      level: (label) => ({ level: label }),
+      // pino's paths stop at the depth written out above; an object logged deeper (a request body inside call
+      // options, a header inside an error context) would otherwise keep its password. This walk covers any depth
+      // of what is logged. (pino applies no formatter to child() bindings: there only the paths above hold.)
+      log: (object) => redactSecretKeys(object, 0, new WeakSet()) as Record<string, unknown>,
+    },
   };
   const sink = scrubbing(options.destination ?? prettyOrStdout(options.pretty === true), secrets);
   return pino(pinoOptions, sink);
+}
+
+const SECRET_KEYS = new Set(
+  REDACT_PATHS.filter((p) => /^[\w-]+$/.test(p)).map((p) => p.toLowerCase()).concat(['x-syno-token', 'signing_secret', 'app_password']),
+);
+const MAX_REDACT_DEPTH = 10;
+
+/**
+ * A copy of `value` with every secret-named key censored, at any depth (copy-on-write: an object without such
+ * keys is returned as it is). Errors and class instances are left to pino's serializers and the value scrub.
+ */
+function redactSecretKeys(value: unknown, depth: number, seen: WeakSet<object>): unknown {
+  if (typeof value !== 'object' || value === null || depth > MAX_REDACT_DEPTH || value instanceof Error || seen.has(value)) return value;
+  seen.add(value);
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    value.forEach((item, i) => {
+      const next = redactSecretKeys(item, depth + 1, seen);
+      if (next !== item) (copy ??= [...value])[i] = next;
+    });
+    return copy ?? value;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return value;
+  let copy: Record<string, unknown> | undefined;
+  for (const [key, item] of Object.entries(value)) {
+    const next = SECRET_KEYS.has(key.toLowerCase()) ? '[redacted]' : redactSecretKeys(item, depth + 1, seen);
+    if (next !== item) (copy ??= { ...(value as Record<string, unknown>) })[key] = next;
+  }
+  return copy ?? value;
 }
 
 /** Replaces every occurrence of a secret (also JSON-escaped) before the line reaches its destination. */

@@ -158,8 +158,12 @@ function describeIssues(error: z.ZodError, prefix: string, isEnv: boolean): stri
       message = `unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}: check the spelling against config/accountdesk.example.yaml`;
     } else if (issue.code === 'invalid_union' && path.startsWith('backends.')) {
       message = 'kind must be one of nextcloud, nmcuser_oidc, user_oidc, synology (and the fields must fit that kind)';
-    } else if (issue.code === 'invalid_type' && issue.input === undefined) {
-      message = 'is missing';
+    } else if (issue.code === 'invalid_type') {
+      // zod 4 leaves `input` out of issues (good: no value, secret or not, is echoed), so `input === undefined`
+      // held for EVERY type error and `quotaAbove: 100` was reported as "is missing". Its default message says
+      // "received undefined" only when the field is absent.
+      const missing = issue.input !== undefined ? false : /received undefined$/.test(issue.message);
+      message = missing ? 'is missing' : `has the wrong type: ${issue.message.replace(/^Invalid input: /, '')}`;
     }
     return isEnv ? `${prefix}${path} ${message}` : `${prefix}${path || '(top level)'}: ${message}`;
   });

@@ -95,7 +95,8 @@ export function parseCommand(rawText: string, command: string): ParsedCommand {
       draft.email = token;
       continue;
     }
-    if (action === 'create' && draft.groups === undefined && token.includes(',') && !/\s/.test(token)) {
+    // A bare list needs items on both sides of a comma ("staff,sales"): "marketing," opens a reason, not a group.
+    if (action === 'create' && draft.groups === undefined && /^[^,\s]+(,[^,\s]+)+$/.test(token)) {
       draft.groups = splitList(token);
       continue;
     }

@@ -11,8 +11,8 @@ export const deleteAction: ActionKind = {
   checkParams: () => ({ ok: true, params: {} }),
   describe: ({ username }) => `delete ${username} and their files`,
   assess(_request, current) {
-    if (!current.exists) return { change: 'exists -> deleted', noOp: 'user does not exist' };
-    return { change: 'exists -> deleted (files included)' };
+    if (!current.exists) return { change: 'exists → deleted', noOp: 'user does not exist' };
+    return { change: 'exists → deleted (files included)' };
   },
   apply(backend, request) {
     if (!backend.deleteUser) throw new Error(`${backend.name} cannot delete users`);

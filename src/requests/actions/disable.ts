@@ -9,9 +9,9 @@ export const disableAction: ActionKind = {
   checkParams: () => ({ ok: true, params: {} }),
   describe: ({ username }) => `disable ${username}`,
   assess(_request, current) {
-    if (!current.exists) return { change: 'enabled -> disabled', blocker: 'user does not exist' };
-    if (current.enabled === false) return { change: 'disabled -> disabled', noOp: 'already disabled' };
-    return { change: 'enabled -> disabled' };
+    if (!current.exists) return { change: 'enabled → disabled', blocker: 'user does not exist' };
+    if (current.enabled === false) return { change: 'disabled → disabled', noOp: 'already disabled' };
+    return { change: 'enabled → disabled' };
   },
   apply: (backend, request) => backend.disableUser(request.username),
   isDone: (_request, current) => current.exists && current.enabled === false,

@@ -9,9 +9,9 @@ export const enableAction: ActionKind = {
   checkParams: () => ({ ok: true, params: {} }),
   describe: ({ username }) => `enable ${username}`,
   assess(_request, current) {
-    if (!current.exists) return { change: 'disabled -> enabled', blocker: 'user does not exist' };
-    if (current.enabled === true) return { change: 'enabled -> enabled', noOp: 'already enabled' };
-    return { change: 'disabled -> enabled' };
+    if (!current.exists) return { change: 'disabled → enabled', blocker: 'user does not exist' };
+    if (current.enabled === true) return { change: 'enabled → enabled', noOp: 'already enabled' };
+    return { change: 'disabled → enabled' };
   },
   apply: (backend, request) => backend.enableUser(request.username),
   isDone: (_request, current) => current.exists && current.enabled === true,

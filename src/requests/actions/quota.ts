@@ -17,7 +17,7 @@ export const quotaAction: ActionKind = {
   describe: ({ username, params }) => `set the quota of ${username} to ${formatBytes(params.quotaBytes)}`,
   assess({ params }, current) {
     const before = current.quota ? formatBytes(current.quota.limitBytes) : 'unknown';
-    const change = `quota ${before} -> ${formatBytes(params.quotaBytes)}`;
+    const change = `quota ${before} → ${formatBytes(params.quotaBytes)}`;
     if (!current.exists) return { change, blocker: 'user does not exist' };
     if (current.quota && current.quota.limitBytes === params.quotaBytes) return { change, noOp: 'the quota is already that' };
     const used = current.quota?.usedBytes;

@@ -35,9 +35,19 @@ export function requestLine(request: AccountRequest): string {
 
 export function listText(title: string, requests: AccountRequest[]): string {
   if (requests.length === 0) return `${title}: none.`;
-  const shown = requests.slice(0, 20);
-  const more = requests.length > shown.length ? `\n…and ${requests.length - shown.length} more.` : '';
-  return truncate(`*${title}*\n${shown.map(requestLine).join('\n')}${more}`, LIMITS.sectionText);
+  // Whole lines only, at most 20, within one section's 3000 characters (reference/slack.md "Limits"). Cutting the
+  // joined text instead split a line inside its <!date^...> token and dropped the "…and N more" count.
+  const more = (hidden: number): string => `\n…and ${hidden} more.`;
+  const shown: string[] = [];
+  let length = title.length + 2;
+  for (const request of requests.slice(0, 20)) {
+    const line = requestLine(request);
+    if (length + 1 + line.length + more(requests.length).length > LIMITS.sectionText) break;
+    shown.push(line);
+    length += 1 + line.length;
+  }
+  const hidden = requests.length - shown.length;
+  return truncate(`*${title}*\n${shown.join('\n')}${hidden > 0 ? more(hidden) : ''}`, LIMITS.sectionText);
 }
 
 export function infoText(backend: string, kind: string, username: string, state: UserState): string {

@@ -1,0 +1,537 @@
+/**
+ * The request service against a real SQLite store (temp dir) and an in-test backend that records every call and
+ * can be told to fail with a BackendError code, or to hold a call open so two callers overlap.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { BackendError, type ApplyResult, type BackendClient, type BackendErrorCode, type BackendKind, type Capability, type CreateUserInput, type UserState } from '../../src/backends/types.js';
+import { createLogger } from '../../src/log.js';
+import { ApprovalPolicy, type ActionPolicy, type Directory } from '../../src/requests/policy.js';
+import { RequestService, requestIndexKeys } from '../../src/requests/service.js';
+import { ACTIONS, type AccountRequest, type ActionName } from '../../src/requests/types.js';
+import { openStore, type AuditEntry, type Store } from '../../src/store/index.js';
+
+const GiB = 1024 ** 3;
+const REQUESTER = 'UREQUESTER';
+const ADMIN_A = 'UADMINA';
+const ADMIN_B = 'UADMINB';
+const GROUP_ADMIN = 'UGROUPADMIN';
+const T0 = Date.parse('2030-03-01T09:00:00.000Z');
+const GENERATED_PASSWORD = 'Gen3rated-Pw!zq81Xk';
+
+interface Call {
+  op: string;
+  args: unknown[];
+}
+
+/** A backend in memory. `failWith` makes the next write throw; `hold` keeps writes open until released. */
+class RecordingBackend implements BackendClient {
+  readonly calls: Call[] = [];
+  readonly users = new Map<string, UserState>();
+  failWith: BackendError | Error | undefined;
+  failReadsWith: BackendError | undefined;
+  private gate: Promise<void> | undefined;
+  private openGate: (() => void) | undefined;
+  private entered: (() => void) | undefined;
+
+  constructor(
+    readonly name: string,
+    readonly kind: BackendKind,
+    readonly passwordHandling: BackendClient['passwordHandling'],
+    readonly capabilities: ReadonlySet<Capability> = new Set<Capability>(['groups', 'delete']),
+  ) {}
+
+  /** Writes wait until release(); resolves once the first write is inside the backend. */
+  hold(): Promise<void> {
+    this.gate = new Promise((resolve) => (this.openGate = resolve));
+    return new Promise((resolve) => (this.entered = resolve));
+  }
+  release(): void {
+    this.openGate?.();
+    this.gate = undefined;
+  }
+
+  writes(): Call[] {
+    return this.calls.filter((c) => c.op !== 'getUser');
+  }
+
+  async getUser(username: string): Promise<UserState> {
+    this.calls.push({ op: 'getUser', args: [username] });
+    if (this.failReadsWith) throw this.failReadsWith;
+    return this.users.get(username) ?? { userId: username, exists: false };
+  }
+  async createUser(input: CreateUserInput): Promise<ApplyResult> {
+    await this.write('createUser', [input]);
+    this.users.set(input.username, { userId: input.username, exists: true, enabled: true, email: input.email ?? null, quota: input.quotaBytes !== undefined ? { limitBytes: input.quotaBytes } : undefined });
+    return { summary: `created ${input.username}` };
+  }
+  async disableUser(username: string): Promise<ApplyResult> {
+    await this.write('disableUser', [username]);
+    this.users.set(username, { ...this.existing(username), enabled: false });
+    return { summary: `disabled ${username}` };
+  }
+  async enableUser(username: string): Promise<ApplyResult> {
+    await this.write('enableUser', [username]);
+    this.users.set(username, { ...this.existing(username), enabled: true });
+    return { summary: `enabled ${username}` };
+  }
+  async setQuota(username: string, quotaBytes: number | null): Promise<ApplyResult> {
+    await this.write('setQuota', [username, quotaBytes]);
+    this.users.set(username, { ...this.existing(username), quota: { limitBytes: quotaBytes } });
+    return { summary: `quota of ${username} set` };
+  }
+  async deleteUser(username: string): Promise<ApplyResult> {
+    await this.write('deleteUser', [username]);
+    this.users.delete(username);
+    return { summary: `deleted ${username}` };
+  }
+  async close(): Promise<void> {}
+
+  private existing(username: string): UserState {
+    return this.users.get(username) ?? { userId: username, exists: true, enabled: true };
+  }
+  private async write(op: string, args: unknown[]): Promise<void> {
+    this.calls.push({ op, args });
+    this.entered?.();
+    if (this.gate) await this.gate;
+    const failure = this.failWith;
+    if (failure) {
+      this.failWith = undefined;
+      throw failure;
+    }
+  }
+}
+
+class FakeDirectory implements Directory {
+  async membersOf(groupId: string): Promise<string[]> {
+    return groupId === 'SADMINS' ? [GROUP_ADMIN] : [];
+  }
+}
+
+function actionPolicies(overrides: Partial<Record<ActionName, Partial<ActionPolicy>>> = {}): Record<ActionName, ActionPolicy> {
+  return Object.fromEntries(
+    ACTIONS.map((a) => [a, { enabled: a !== 'enable', approvals: 1, expiresAfterMs: 72 * 3_600_000, rules: [], ...overrides[a] }]),
+  ) as Record<ActionName, ActionPolicy>;
+}
+
+interface World {
+  service: RequestService;
+  store: Store;
+  dir: string;
+  cloud: RecordingBackend;
+  nas: RecordingBackend;
+  oidc: RecordingBackend;
+  delivered: { request: AccountRequest; password: string }[];
+  logLines: string[];
+  clock: { now: number };
+  audit(): Promise<AuditEntry[]>;
+}
+
+let world: World;
+
+beforeEach(async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'accountdesk-service-'));
+  const store = await openStore(`sqlite://${join(dir, 'x.sqlite')}`);
+  const cloud = new RecordingBackend('cloud', 'nextcloud', 'invitation');
+  const nas = new RecordingBackend('nas', 'synology', 'show-to-requester', new Set<Capability>(['groups']));
+  const oidc = new RecordingBackend('sso', 'nmcuser_oidc', 'identity-provider', new Set<Capability>());
+  const clock = { now: T0 };
+  const logLines: string[] = [];
+  const logger = createLogger({
+    level: 'debug',
+    destination: new Writable({
+      write(chunk, _enc, done) {
+        logLines.push(String(chunk));
+        done();
+      },
+    }),
+  });
+  const delivered: World['delivered'] = [];
+  const policy = new ApprovalPolicy(
+    {
+      approvers: { users: [ADMIN_A, ADMIN_B], groups: ['SADMINS'] },
+      actions: actionPolicies({ quota: { rules: [{ quotaAboveBytes: 100 * GiB, approvals: 2 }] } }),
+    },
+    new FakeDirectory(),
+  );
+  const service = new RequestService({
+    requests: store.records<AccountRequest>('requests', requestIndexKeys),
+    audit: store.audit,
+    backends: new Map<string, BackendClient>([
+      ['cloud', cloud],
+      ['nas', nas],
+      ['sso', oidc],
+    ]),
+    policy,
+    deliverPassword: async (request, password) => {
+      delivered.push({ request, password });
+    },
+    logger,
+    clock: () => new Date(clock.now),
+    generatePassword: () => GENERATED_PASSWORD,
+    interruptedAfterMs: 5 * 60_000,
+  });
+  world = {
+    service,
+    store,
+    dir,
+    cloud,
+    nas,
+    oidc,
+    delivered,
+    logLines,
+    clock,
+    audit: () => store.audit.readAfter(0, 1000),
+  };
+});
+
+afterEach(async () => {
+  await world.store.close();
+  rmSync(world.dir, { recursive: true, force: true });
+});
+
+async function submitOk(draft: Parameters<RequestService['submit']>[0], requester = REQUESTER): Promise<AccountRequest> {
+  const result = await world.service.submit(draft, requester);
+  if (!result.ok) throw new Error(`submit refused: ${result.message}`);
+  return result.request;
+}
+
+async function approvedQuota(username = 'alice', quota = '50GB'): Promise<AccountRequest> {
+  const request = await submitOk({ action: 'quota', backend: 'cloud', username, quota });
+  const vote = await world.service.approve(request.id, ADMIN_A);
+  if (!vote.ok || !vote.complete) throw new Error('expected a complete approval');
+  return vote.request;
+}
+
+async function events(subject: string): Promise<string[]> {
+  return (await world.audit()).filter((e) => e.subject === subject).map((e) => e.event);
+}
+
+describe('submit', () => {
+  it('stores a pending request with the policy applied and records "requested"', async () => {
+    const request = await submitOk({ action: 'quota', backend: 'cloud', username: ' alice ', quota: '50GB', reason: 'project X' });
+    expect(request).toMatchObject({
+      state: 'pending',
+      action: 'quota',
+      backend: 'cloud',
+      username: 'alice',
+      params: { quotaBytes: 50 * GiB },
+      reason: 'project X',
+      requester: REQUESTER,
+      approvalsRequired: 1,
+      approvals: [],
+      createdAt: new Date(T0).toISOString(),
+      expiresAt: new Date(T0 + 72 * 3_600_000).toISOString(),
+    });
+    expect(request.id).toMatch(/^AD-[2-9A-HJKMNP-Z]{6}$/);
+    expect(await world.service.get(request.id.toLowerCase())).toMatchObject({ id: request.id, state: 'pending' });
+    expect(await world.service.listPending()).toEqual([expect.objectContaining({ id: request.id })]);
+    expect(await events(request.id)).toEqual(['requested']);
+    expect(world.cloud.calls).toEqual([]); // nothing touches a backend before approval
+  });
+
+  it('refuses an unknown backend and lists the known ones', async () => {
+    const result = await world.service.submit({ action: 'disable', backend: 'clod', username: 'alice' }, REQUESTER);
+    expect(result).toMatchObject({ ok: false, code: 'invalid', field: 'backend' });
+    if (!result.ok) expect(result.message).toBe('There is no backend named "clod". Known: cloud, nas, sso.');
+  });
+
+  it('refuses an action the policy turned off', async () => {
+    const result = await world.service.submit({ action: 'enable', backend: 'cloud', username: 'alice' }, REQUESTER);
+    expect(result).toMatchObject({ ok: false, code: 'invalid', field: 'action' });
+    if (!result.ok) expect(result.message).toMatch(/"enable" requests are turned off/);
+  });
+
+  it('refuses an action the backend cannot do', async () => {
+    const result = await world.service.submit({ action: 'delete', backend: 'nas', username: 'alice' }, REQUESTER);
+    expect(result).toMatchObject({ ok: false, field: 'action' });
+    if (!result.ok) expect(result.message).toBe('nas (synology) cannot delete users.');
+  });
+
+  it('needs an email to create a user on an invitation (Nextcloud) backend', async () => {
+    const result = await world.service.submit({ action: 'create', backend: 'cloud', username: 'bob' }, REQUESTER);
+    expect(result).toMatchObject({ ok: false, code: 'invalid', field: 'email' });
+    if (!result.ok) expect(result.message).toMatch(/email address is required.*invitation/);
+  });
+
+  it('refuses a bad quota, a bad email and a bad username with the field at fault', async () => {
+    expect(await world.service.submit({ action: 'quota', backend: 'cloud', username: 'alice', quota: '2 PB' }, REQUESTER)).toMatchObject({ ok: false, field: 'quota' });
+    expect(await world.service.submit({ action: 'quota', backend: 'cloud', username: 'alice' }, REQUESTER)).toMatchObject({ ok: false, field: 'quota' });
+    expect(await world.service.submit({ action: 'create', backend: 'cloud', username: 'bob', email: 'bob@' }, REQUESTER)).toMatchObject({ ok: false, field: 'email' });
+    expect(await world.service.submit({ action: 'disable', backend: 'cloud', username: 'bad/name' }, REQUESTER)).toMatchObject({ ok: false, field: 'username' });
+    expect(await world.service.submit({ action: 'disable', backend: 'cloud', username: 'alice', reason: 'r'.repeat(501) }, REQUESTER)).toMatchObject({ ok: false, field: 'reason' });
+    expect(await world.service.submit({ action: 'create', backend: 'sso', username: 'bob', groups: ['staff'] }, REQUESTER)).toMatchObject({ ok: false, field: 'groups' });
+    expect(await world.service.listPending()).toEqual([]);
+  });
+
+  it('applies the content rule: a quota above 100 GB (or unlimited) needs 2 approvals', async () => {
+    expect((await submitOk({ action: 'quota', backend: 'cloud', username: 'a', quota: '100GB' })).approvalsRequired).toBe(1);
+    expect((await submitOk({ action: 'quota', backend: 'cloud', username: 'b', quota: '200GB' })).approvalsRequired).toBe(2);
+    expect((await submitOk({ action: 'quota', backend: 'cloud', username: 'c', quota: 'unlimited' })).approvalsRequired).toBe(2);
+  });
+});
+
+describe('approve, reject, cancel', () => {
+  it('completes at the threshold, one vote per approver, never the requester', async () => {
+    const request = await submitOk({ action: 'quota', backend: 'cloud', username: 'alice', quota: '200GB' });
+
+    expect(await world.service.approve(request.id, REQUESTER)).toMatchObject({ ok: false, code: 'self_approval' });
+    expect(await world.service.approve(request.id, 'UNOBODY')).toMatchObject({ ok: false, code: 'not_approver' });
+
+    const first = await world.service.approve(request.id, ADMIN_A);
+    expect(first).toMatchObject({ ok: true, complete: false, request: { state: 'pending', approvals: [{ by: ADMIN_A }] } });
+    expect(await world.service.approve(request.id, ADMIN_A)).toMatchObject({ ok: false, code: 'already_voted' });
+
+    const second = await world.service.approve(request.id, GROUP_ADMIN); // an approver through the user group
+    expect(second).toMatchObject({ ok: true, complete: true, request: { state: 'approved' } });
+    expect(await world.service.approve(request.id, ADMIN_B)).toMatchObject({ ok: false, code: 'already_decided' });
+
+    const approvals = (await world.audit()).filter((e) => e.event === 'approved');
+    expect(approvals.map((e) => [e.actor, e.data.approvals, e.data.required, e.data.complete])).toEqual([
+      [ADMIN_A, 1, 2, false],
+      [GROUP_ADMIN, 2, 2, true],
+    ]);
+    expect(world.cloud.writes()).toEqual([]); // approving alone never calls the backend
+  });
+
+  it('a destructive action needs the username typed exactly', async () => {
+    const request = await submitOk({ action: 'disable', backend: 'cloud', username: 'alice' });
+    const none = await world.service.approve(request.id, ADMIN_A);
+    expect(none).toMatchObject({ ok: false, code: 'confirmation_mismatch', field: 'confirmation' });
+    if (!none.ok) expect(none.message).toMatch(/type its username exactly: alice/);
+    expect(await world.service.approve(request.id, ADMIN_A, 'alicE')).toMatchObject({ ok: false, code: 'confirmation_mismatch' });
+    expect(await world.service.approve(request.id, ADMIN_A, ' alice ')).toMatchObject({ ok: true, complete: true });
+  });
+
+  it('reject needs a reason and an approver, and stores who and why', async () => {
+    const request = await submitOk({ action: 'quota', backend: 'cloud', username: 'alice', quota: '50GB' });
+    expect(await world.service.reject(request.id, ADMIN_A, '   ')).toMatchObject({ ok: false, code: 'reason_required', field: 'reason' });
+    expect(await world.service.reject(request.id, 'UNOBODY', 'no')).toMatchObject({ ok: false, code: 'not_approver' });
+    const rejected = await world.service.reject(request.id, ADMIN_B, 'budget is frozen');
+    expect(rejected).toMatchObject({ ok: true, request: { state: 'rejected', decision: { by: ADMIN_B, reason: 'budget is frozen' } } });
+    expect(await world.service.approve(request.id, ADMIN_A)).toMatchObject({ ok: false, code: 'already_decided' });
+    expect(await events(request.id)).toEqual(['requested', 'rejected']);
+  });
+
+  it('only the requester cancels a pending request', async () => {
+    const request = await submitOk({ action: 'quota', backend: 'cloud', username: 'alice', quota: '50GB' });
+    expect(await world.service.cancel(request.id, ADMIN_A)).toMatchObject({ ok: false, code: 'not_requester' });
+    expect(await world.service.cancel(request.id, REQUESTER)).toMatchObject({ ok: true, request: { state: 'cancelled', decision: { by: REQUESTER } } });
+    expect(await world.service.cancel(request.id, REQUESTER)).toMatchObject({ ok: false, code: 'already_decided' });
+    expect(await world.service.listPending()).toEqual([]);
+  });
+
+  it('an approver may give up on a failed request', async () => {
+    const request = await approvedQuota();
+    world.cloud.failWith = new BackendError('cloud', 'invalid_input', 'Nextcloud refused the quota.');
+    await world.service.apply(request.id);
+    expect(await world.service.cancel(request.id, 'UNOBODY')).toMatchObject({ ok: false, code: 'not_requester' });
+    expect(await world.service.cancel(request.id, ADMIN_B)).toMatchObject({ ok: true, request: { state: 'cancelled' } });
+  });
+
+  it('answers not_found for an unknown id', async () => {
+    expect(await world.service.approve('AD-NOPE22', ADMIN_A)).toMatchObject({ ok: false, code: 'not_found' });
+    expect(await world.service.apply('AD-NOPE22')).toMatchObject({ ok: false, code: 'not_found' });
+  });
+});
+
+describe('apply and retry', () => {
+  it('claims once: two concurrent apply() calls reach the backend exactly once', async () => {
+    const request = await approvedQuota();
+    const inside = world.cloud.hold();
+    const first = world.service.apply(request.id);
+    await inside; // the first apply is inside the backend call
+    const second = await world.service.apply(request.id);
+    expect(second).toMatchObject({ ok: false, code: 'already_decided' });
+    if (!second.ok) expect(second.message).toMatch(/being applied right now/);
+    world.cloud.release();
+    expect(await first).toMatchObject({ ok: true, request: { state: 'applied', attempts: 1, result: { summary: 'quota of alice set' } } });
+    expect(world.cloud.writes()).toEqual([{ op: 'setQuota', args: ['alice', 50 * GiB] }]);
+  });
+
+  it('two apply() calls started together still call the backend once', async () => {
+    const request = await approvedQuota();
+    const results = await Promise.all([world.service.apply(request.id), world.service.apply(request.id)]);
+    expect(results.filter((r) => r.ok)).toHaveLength(1);
+    expect(world.cloud.writes()).toHaveLength(1);
+  });
+
+  it('a failure is stored with the backend message; Retry applies it; events are in order', async () => {
+    const request = await approvedQuota();
+    world.cloud.failWith = new BackendError('cloud', 'unavailable', 'cloud is in maintenance mode; try again later.');
+    const failed = await world.service.apply(request.id);
+    expect(failed).toMatchObject({
+      ok: true,
+      request: { state: 'failed', attempts: 1, error: { code: 'unavailable', message: 'cloud is in maintenance mode; try again later.', retryable: true } },
+    });
+    expect(await world.service.retry(request.id, 'UNOBODY')).toMatchObject({ ok: false, code: 'not_approver' });
+    const retried = await world.service.retry(request.id, ADMIN_B);
+    expect(retried).toMatchObject({ ok: true, request: { state: 'applied', attempts: 2 } });
+    if (retried.ok) expect(retried.request.error).toBeUndefined();
+    expect(world.cloud.writes()).toHaveLength(2);
+    expect(await events(request.id)).toEqual(['requested', 'approved', 'failed', 'retried', 'applied']);
+    const audit = (await world.audit()).filter((e) => e.subject === request.id);
+    expect(audit.find((e) => e.event === 'failed')?.data).toMatchObject({ code: 'unavailable', error: 'cloud is in maintenance mode; try again later.' });
+    expect(audit.find((e) => e.event === 'retried')).toMatchObject({ actor: ADMIN_B, data: { attempt: 2 } });
+    expect(await world.store.audit.verify()).toMatchObject({ ok: true });
+  });
+
+  it('an unexpected error is stored in admin words, not the exception text', async () => {
+    const request = await approvedQuota();
+    world.cloud.failWith = new TypeError('Cannot read properties of undefined (reading "ocs")');
+    const failed = await world.service.apply(request.id);
+    expect(failed).toMatchObject({ ok: true, request: { state: 'failed', error: { code: 'unexpected', retryable: true } } });
+    if (failed.ok) expect(failed.request.error?.message).toMatch(/Unexpected error in AccountDesk \(TypeError\).*Retry/);
+  });
+
+  it('retry of a request that is not failed is refused', async () => {
+    const request = await approvedQuota();
+    await world.service.apply(request.id);
+    expect(await world.service.retry(request.id, ADMIN_A)).toMatchObject({ ok: false, code: 'already_decided' });
+    expect(world.cloud.writes()).toHaveLength(1);
+  });
+
+  it('a pending request cannot be applied', async () => {
+    const request = await submitOk({ action: 'quota', backend: 'cloud', username: 'alice', quota: '200GB' });
+    expect(await world.service.apply(request.id)).toMatchObject({ ok: false, code: 'already_decided' });
+    expect(world.cloud.writes()).toEqual([]);
+  });
+});
+
+describe('generated passwords', () => {
+  it('reach deliverPassword for a show-to-requester backend and appear nowhere in the store, audit log or logs', async () => {
+    const request = await submitOk({ action: 'create', backend: 'nas', username: 'bob', quota: '10GB', groups: ['staff'] });
+    await world.service.approve(request.id, ADMIN_A);
+    const applied = await world.service.apply(request.id);
+    expect(applied).toMatchObject({ ok: true, request: { state: 'applied' } });
+
+    expect(world.delivered).toEqual([{ request: expect.objectContaining({ id: request.id }), password: GENERATED_PASSWORD }]);
+    expect(world.nas.writes()).toEqual([{ op: 'createUser', args: [expect.objectContaining({ username: 'bob', password: GENERATED_PASSWORD, quotaBytes: 10 * GiB, groups: ['staff'] })] }]);
+
+    expect(JSON.stringify(await world.service.get(request.id))).not.toContain(GENERATED_PASSWORD);
+    expect(JSON.stringify(await world.audit())).not.toContain(GENERATED_PASSWORD);
+    expect(world.logLines.join('')).not.toContain(GENERATED_PASSWORD);
+    await world.store.close();
+    const files = readdirSync(world.dir).map((file) => readFileSync(join(world.dir, file)));
+    // Control: the raw files are searchable (they do hold the request), so the absence below means something.
+    expect(files.some((bytes) => bytes.includes(request.id))).toBe(true);
+    for (const bytes of files) expect(bytes.includes(GENERATED_PASSWORD)).toBe(false);
+  });
+
+  it('are not generated for an invitation backend or an identity-provider backend', async () => {
+    for (const backend of ['cloud', 'sso'] as const) {
+      const request = await submitOk({ action: 'create', backend, username: 'carol', email: 'carol@example.com' });
+      await world.service.approve(request.id, ADMIN_A);
+      await world.service.apply(request.id);
+    }
+    expect((world.cloud.writes()[0]?.args[0] as CreateUserInput).password).toBeUndefined();
+    expect((world.oidc.writes()[0]?.args[0] as CreateUserInput).password).toBeUndefined();
+    expect(world.delivered).toEqual([]);
+  });
+
+  it('are not delivered when the create failed', async () => {
+    const request = await submitOk({ action: 'create', backend: 'nas', username: 'dave' });
+    await world.service.approve(request.id, ADMIN_A);
+    world.nas.failWith = new BackendError('nas', 'password_policy', 'DSM says the password is not strong enough.');
+    expect(await world.service.apply(request.id)).toMatchObject({ ok: true, request: { state: 'failed', error: { code: 'password_policy', retryable: false } } });
+    expect(world.delivered).toEqual([]);
+  });
+});
+
+describe('expireDue', () => {
+  it('expires pending requests past their expiry, and only those', async () => {
+    const old = await submitOk({ action: 'quota', backend: 'cloud', username: 'alice', quota: '50GB' });
+    world.clock.now = T0 + 48 * 3_600_000;
+    const fresh = await submitOk({ action: 'quota', backend: 'cloud', username: 'bob', quota: '50GB' });
+    world.clock.now = T0 + 72 * 3_600_000; // exactly the first one's expiry
+    const expired = await world.service.expireDue();
+    expect(expired.map((r) => r.id)).toEqual([old.id]);
+    expect(expired[0]).toMatchObject({ state: 'expired', decision: { by: 'system', reason: 'no decision before the expiry' } });
+    expect((await world.service.listPending()).map((r) => r.id)).toEqual([fresh.id]);
+    expect(await events(old.id)).toEqual(['requested', 'expired']);
+    expect(await world.service.approve(old.id, ADMIN_A)).toMatchObject({ ok: false, code: 'already_decided' });
+  });
+});
+
+describe('recover after a crash', () => {
+  /** Claims a request (state applying) the way a process does just before it dies mid-call. */
+  async function interruptedApply(request: AccountRequest): Promise<void> {
+    const requests = world.store.records<AccountRequest>('requests', requestIndexKeys);
+    const claimed = await requests.update<string>(request.id, (current) => ({ ...current, state: 'applying', applyingSince: new Date(world.clock.now).toISOString(), attempts: 1 }));
+    expect(claimed.ok).toBe(true);
+  }
+
+  it('an old applying request whose change is in place becomes applied, by READING the backend', async () => {
+    const request = await approvedQuota('alice', '50GB');
+    await interruptedApply(request);
+    world.cloud.users.set('alice', { userId: 'alice', exists: true, enabled: true, quota: { limitBytes: 50 * GiB } });
+    world.clock.now += 10 * 60_000;
+    const { reconciled, applied } = await world.service.recover();
+    expect(reconciled).toEqual([expect.objectContaining({ id: request.id, state: 'applied' })]);
+    expect(reconciled[0]?.result?.summary).toMatch(/confirmed by reading cloud after AccountDesk restarted/);
+    expect(applied).toEqual([]);
+    expect(world.cloud.calls).toEqual([{ op: 'getUser', args: ['alice'] }]); // read, never re-sent
+    const last = (await world.audit()).at(-1);
+    expect(last).toMatchObject({ event: 'applied', subject: request.id, data: { recovered: true } });
+  });
+
+  it('an old applying request whose change is not in place becomes failed with a Retry message', async () => {
+    const request = await approvedQuota('alice', '50GB');
+    await interruptedApply(request);
+    world.cloud.users.set('alice', { userId: 'alice', exists: true, quota: { limitBytes: 10 * GiB } });
+    world.clock.now += 10 * 60_000;
+    const { reconciled } = await world.service.recover();
+    expect(reconciled).toEqual([expect.objectContaining({ state: 'failed', error: expect.objectContaining({ code: 'interrupted', retryable: true }) })]);
+    expect(reconciled[0]?.error?.message).toMatch(/not in place\. Retry to apply it\./);
+    expect(world.cloud.writes()).toEqual([]);
+    expect(await world.service.retry(request.id, ADMIN_A)).toMatchObject({ ok: true, request: { state: 'applied' } });
+  });
+
+  it('an old applying request whose backend cannot be read becomes failed, asking for a check by hand', async () => {
+    const request = await approvedQuota('alice', '50GB');
+    await interruptedApply(request);
+    world.cloud.failReadsWith = new BackendError('cloud', 'timeout', 'cloud did not answer within 10 s.');
+    world.clock.now += 10 * 60_000;
+    const { reconciled } = await world.service.recover();
+    expect(reconciled[0]?.error?.message).toMatch(/could not check cloud \(cloud did not answer within 10 s\.\)\. Check the account by hand/);
+    expect(world.cloud.writes()).toEqual([]);
+  });
+
+  it('leaves a fresh applying request alone: another replica may still be applying it', async () => {
+    const request = await approvedQuota();
+    await interruptedApply(request);
+    world.clock.now += 60_000;
+    expect(await world.service.recover()).toEqual({ reconciled: [], applied: [] });
+    expect(world.cloud.calls).toEqual([]);
+    expect((await world.service.get(request.id))?.state).toBe('applying');
+  });
+
+  it('applies an approved request nobody claimed', async () => {
+    const request = await approvedQuota();
+    const { reconciled, applied } = await world.service.recover();
+    expect(reconciled).toEqual([]);
+    expect(applied).toEqual([expect.objectContaining({ id: request.id, state: 'applied' })]);
+    expect(world.cloud.writes()).toEqual([{ op: 'setQuota', args: ['alice', 50 * GiB] }]);
+  });
+});
+
+describe('preview and info', () => {
+  it('shows the live state beside the change, with blocker and no-op flags', async () => {
+    const disable = await submitOk({ action: 'disable', backend: 'cloud', username: 'ghost' });
+    expect(await world.service.preview(disable)).toMatchObject({ current: { exists: false }, assessment: { blocker: 'user does not exist' } });
+    world.cloud.users.set('alice', { userId: 'alice', exists: true, enabled: true, quota: { limitBytes: 10 * GiB, usedBytes: 60 * GiB } });
+    const quota = await submitOk({ action: 'quota', backend: 'cloud', username: 'alice', quota: '50GB' });
+    expect(await world.service.preview(quota)).toMatchObject({ assessment: { change: 'quota 10 GB → 50 GB', warning: expect.stringMatching(/already stores 60 GB/) } });
+    world.cloud.failReadsWith = new BackendError('cloud', 'auth_failed', 'cloud refused the app password; fix NC_PASS.');
+    expect(await world.service.preview(quota)).toEqual({ error: 'cloud refused the app password; fix NC_PASS.' });
+  });
+
+  it('lets approvers only look an account up', async () => {
+    expect(await world.service.info('cloud', 'alice', REQUESTER)).toMatchObject({ ok: false, code: 'not_approver' });
+    expect(await world.service.info('cloud', 'alice', ADMIN_A)).toMatchObject({ ok: true, state: { exists: false } });
+    expect(await world.service.info('nope', 'alice', ADMIN_A)).toMatchObject({ ok: false, code: 'invalid', field: 'backend' });
+  });
+});
