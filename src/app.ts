@@ -9,7 +9,7 @@ import type { Config } from './config/load.js';
 import { ApprovalPolicy } from './requests/policy.js';
 import { RequestService, requestIndexKeys } from './requests/service.js';
 import type { AccountRequest } from './requests/types.js';
-import { createSlackApp } from './slack/app.js';
+import { createSlackApp, initSlackApp } from './slack/app.js';
 import { passwordText } from './slack/blocks/messages.js';
 import { SlackDirectory } from './slack/directory.js';
 import { registerListeners } from './slack/listeners/index.js';
@@ -33,6 +33,8 @@ export interface StartOptions {
   backends?: Map<string, BackendClient>;
   sweepIntervalMs?: number;
   publishIntervalMs?: number;
+  /** The domain's clock (request times, expiry); default the system clock. Tests move it to expire requests. */
+  clock?: () => Date;
 }
 
 export async function startAccountDesk(config: Config, options: StartOptions): Promise<RunningAccountDesk> {
@@ -59,6 +61,7 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
     policy,
     deliverPassword: (request, password) => surface.showOnce(request.requester, passwordText(request, password)),
     logger,
+    ...(options.clock ? { clock: options.clock } : {}),
   });
   const publisher = new AuditPublisher({
     audit: store.audit,
@@ -71,6 +74,7 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
   });
   registerListeners(app, { service, surface, publisher, command: config.slack.command, logger });
 
+  await initSlackApp(app, config.slack);
   if (config.slack.mode === 'http') await app.start(config.slack.port);
   else await app.start();
   logger.info({ mode: config.slack.mode, backends: [...backends.keys()], store: store.engine }, `AccountDesk is ready (${config.slack.mode === 'http' ? `HTTP on port ${config.slack.port}` : 'Socket Mode'})`);

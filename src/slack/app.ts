@@ -16,6 +16,26 @@ export interface SlackAppOptions {
   healthy: () => Promise<boolean>;
 }
 
+/**
+ * Checks the bot token with Slack (auth.test, inside Bolt's init) and turns a failure into one sentence an operator
+ * can act on. Without deferInitialization Bolt runs this check in its constructor and a failure surfaces as an
+ * unhandled rejection with a stack trace.
+ */
+export async function initSlackApp(app: App, settings: SlackSettings): Promise<void> {
+  try {
+    await app.init();
+  } catch (err) {
+    const code = (err as { data?: { error?: string } }).data?.error ?? (err as { original?: { cause?: { code?: string } } }).original?.cause?.code ?? (err as Error).message;
+    const where = settings.apiUrl ?? 'https://slack.com/api/';
+    throw new Error(
+      code === 'invalid_auth' || code === 'not_authed' || code === 'token_revoked' || code === 'account_inactive'
+        ? `Slack refused SLACK_BOT_TOKEN (${code}): copy the Bot User OAuth Token (xoxb-...) again from the app's OAuth & Permissions page, and reinstall the app if it was removed.`
+        : `Could not reach Slack at ${where} to check the bot token (${code}). Check this host's network, proxy and DNS${settings.apiUrl ? ', and SLACK_API_URL' : ''}.`,
+      { cause: err },
+    );
+  }
+}
+
 export function createSlackApp({ settings, coordination, logger, healthy }: SlackAppOptions): App {
   const clientOptions = {
     ...(settings.apiUrl ? { slackApiUrl: settings.apiUrl.endsWith('/') ? settings.apiUrl : `${settings.apiUrl}/` } : {}),
@@ -51,9 +71,9 @@ export function createSlackApp({ settings, coordination, logger, healthy }: Slac
       ],
       logger: boltLogger,
     });
-    app = new App({ token: settings.botToken, receiver, clientOptions, logger: boltLogger });
+    app = new App({ token: settings.botToken, receiver, clientOptions, logger: boltLogger, deferInitialization: true });
   } else {
-    app = new App({ token: settings.botToken, appToken: settings.appToken, socketMode: true, clientOptions, logger: boltLogger });
+    app = new App({ token: settings.botToken, appToken: settings.appToken, socketMode: true, clientOptions, logger: boltLogger, deferInitialization: true });
   }
   // Before every listener: refuse replayed and out-of-window requests (reference/slack.md "Receivers").
   app.use(refuseReplays(coordination));
