@@ -6,10 +6,10 @@
  *   npx tsx bench/slack-ack.ts [requests=2000] [concurrency=50]
  */
 import { App, HTTPReceiver } from '@slack/bolt';
-import { createServer } from 'node:net';
 import { startDesk, SIGNING_SECRET, REQUESTER } from '../test/e2e/harness.js';
 import { createSignedSlackClient } from '../test/support/slack-client.js';
 import { drive, row } from './stats.js';
+import { freePort } from '../test/support/net.js';
 
 const total = Number(process.argv[2] ?? 2000);
 const concurrency = Number(process.argv[3] ?? 50);
@@ -56,16 +56,6 @@ async function main(): Promise<void> {
   await desk.stop();
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 main().then(
   () => process.exit(0),

@@ -73,46 +73,49 @@ export function requestModal(options: { actions: ActionName[]; backends: { name:
 }
 
 export function rejectModal(request: AccountRequest): ModalView {
-  return {
-    type: 'modal',
-    callback_id: VIEW.reject,
-    title: { type: 'plain_text', text: `Reject ${request.id}` },
-    submit: { type: 'plain_text', text: 'Reject' },
-    close: { type: 'plain_text', text: 'Back' },
-    private_metadata: request.id,
-    blocks: [
-      { type: 'section', text: { type: 'mrkdwn', text: truncate(`Reject *${esc(describeRequest(request))}* on *${esc(request.backend)}*?`, LIMITS.sectionText) } },
-      {
-        type: 'input',
-        block_id: REJECT_REASON_BLOCK,
-        label: { type: 'plain_text', text: 'Reason (the requester reads it)' },
-        element: { type: 'plain_text_input', action_id: INPUT, multiline: true, min_length: 1, max_length: 500 },
-      },
-    ],
-  };
+  return decisionModal(request, {
+    callbackId: VIEW.reject,
+    title: `Reject ${request.id}`,
+    submit: 'Reject',
+    intro: `Reject *${esc(describeRequest(request))}* on *${esc(request.backend)}*?`,
+    inputBlock: REJECT_REASON_BLOCK,
+    inputLabel: 'Reason (the requester reads it)',
+    input: { multiline: true, min_length: 1, max_length: 500 },
+  });
 }
 
 export function confirmModal(request: AccountRequest): ModalView {
+  return decisionModal(request, {
+    callbackId: VIEW.confirm,
+    title: `Approve ${request.id}`,
+    submit: 'Approve',
+    intro: `:warning: This will *${esc(describeRequest(request))}* on *${esc(request.backend)}*. Type the username to confirm.`,
+    inputBlock: CONFIRM_USERNAME_BLOCK,
+    inputLabel: 'Username',
+    input: { multiline: false, max_length: 255 },
+  });
+}
+
+/** A decision about one request: a sentence, one text input, the request id in private_metadata. */
+function decisionModal(
+  request: AccountRequest,
+  spec: { callbackId: string; title: string; submit: string; intro: string; inputBlock: string; inputLabel: string; input: { multiline: boolean; min_length?: number; max_length: number } },
+): ModalView {
   return {
     type: 'modal',
-    callback_id: VIEW.confirm,
-    title: { type: 'plain_text', text: `Approve ${request.id}` },
-    submit: { type: 'plain_text', text: 'Approve' },
+    callback_id: spec.callbackId,
+    // Modal titles hold at most 24 characters (reference/slack.md "Limits"); "Approve AD-XXXXXX" is 17.
+    title: { type: 'plain_text', text: truncate(spec.title, LIMITS.modalTitle) },
+    submit: { type: 'plain_text', text: spec.submit },
     close: { type: 'plain_text', text: 'Back' },
     private_metadata: request.id,
     blocks: [
-      {
-        type: 'section',
-        text: {
-          type: 'mrkdwn',
-          text: truncate(`:warning: This will *${esc(describeRequest(request))}* on *${esc(request.backend)}*. Type the username to confirm.`, LIMITS.sectionText),
-        },
-      },
+      { type: 'section', text: { type: 'mrkdwn', text: truncate(spec.intro, LIMITS.sectionText) } },
       {
         type: 'input',
-        block_id: CONFIRM_USERNAME_BLOCK,
-        label: { type: 'plain_text', text: 'Username' },
-        element: { type: 'plain_text_input', action_id: INPUT, max_length: 255 },
+        block_id: spec.inputBlock,
+        label: { type: 'plain_text', text: spec.inputLabel },
+        element: { type: 'plain_text_input', action_id: INPUT, ...spec.input },
       },
     ],
   };
