@@ -74,9 +74,18 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
   });
   registerListeners(app, { service, surface, publisher, command: config.slack.command, logger });
 
-  await initSlackApp(app, config.slack);
-  if (config.slack.mode === 'http') await app.start(config.slack.port);
-  else await app.start();
+  const closeBackends = () =>
+    Promise.all([...backends.values()].map((b) => b.close().catch((err) => logger.warn({ err, backend: b.name }, 'backend did not close cleanly'))));
+  try {
+    await initSlackApp(app, config.slack);
+    if (config.slack.mode === 'http') await app.start(config.slack.port);
+    else await app.start();
+  } catch (err) {
+    // Leave nothing open behind a failed start: the caller exits or retries.
+    await closeBackends();
+    await store.close();
+    throw err;
+  }
   logger.info({ mode: config.slack.mode, backends: [...backends.keys()], store: store.engine }, `AccountDesk is ready (${config.slack.mode === 'http' ? `HTTP on port ${config.slack.port}` : 'Socket Mode'})`);
 
   const owner = `sweeper-${process.pid}-${Math.random().toString(36).slice(2)}`;
@@ -105,7 +114,7 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
       clearInterval(sweeper);
       await publisher.stop();
       await app.stop().catch((err) => logger.warn({ err }, 'Bolt did not stop cleanly'));
-      await Promise.all([...backends.values()].map((b) => b.close().catch((err) => logger.warn({ err, backend: b.name }, 'backend did not close cleanly'))));
+      await closeBackends();
       await store.coordination.releaseLease('sweeper', owner).catch(() => undefined);
       await store.close();
     },

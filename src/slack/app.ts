@@ -2,7 +2,7 @@
  * Builds the Bolt App: Socket Mode by default (the NAS and Nextcloud usually sit on a LAN with no inbound access),
  * HTTP mode with POST /slack/events and GET /healthz. The only file that constructs Bolt objects.
  */
-import { App, HTTPReceiver, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
+import { App, HTTPReceiver, LogLevel, SocketModeReceiver, type Logger as BoltLogger } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { SlackSettings } from '../config/load.js';
 import type { Coordination } from '../store/types.js';
@@ -73,7 +73,10 @@ export function createSlackApp({ settings, coordination, logger, healthy }: Slac
     });
     app = new App({ token: settings.botToken, receiver, clientOptions, logger: boltLogger, deferInitialization: true });
   } else {
-    app = new App({ token: settings.botToken, appToken: settings.appToken, socketMode: true, clientOptions, logger: boltLogger, deferInitialization: true });
+    // The receiver Bolt would build for socketMode: true (same app token, logger and Web API options, so
+    // SLACK_API_URL also reaches apps.connections.open), only with readable start-up errors.
+    const receiver = new ReadableSocketModeReceiver(settings, { appToken: settings.appToken!, logger: boltLogger, installerOptions: { clientOptions } });
+    app = new App({ token: settings.botToken, receiver, socketMode: true, clientOptions, logger: boltLogger, deferInitialization: true });
   }
   // Before every listener: refuse replayed and out-of-window requests (reference/slack.md "Receivers").
   app.use(refuseReplays(coordination));
@@ -81,6 +84,42 @@ export function createSlackApp({ settings, coordination, logger, healthy }: Slac
     logger.error({ err: error }, 'a Slack listener failed');
   });
   return app;
+}
+
+/**
+ * Bolt's SocketModeReceiver, whose start() turns a refused or unreachable apps.connections.open into one sentence an
+ * operator can act on. Bolt rejects with "An API error occurred: invalid_auth", which does not say that the app-level
+ * token (not the bot token, already checked by initSlackApp) is the one Slack refused.
+ */
+class ReadableSocketModeReceiver extends SocketModeReceiver {
+  constructor(
+    private readonly settings: SlackSettings,
+    options: ConstructorParameters<typeof SocketModeReceiver>[0],
+  ) {
+    super(options);
+  }
+
+  override async start(): ReturnType<SocketModeReceiver['start']> {
+    try {
+      return await super.start();
+    } catch (err) {
+      throw socketModeStartError(err, this.settings);
+    }
+  }
+}
+
+/** Codes @slack/socket-mode gives up on at once (UnrecoverableSocketModeStartError) that mean "wrong app token". */
+const APP_TOKEN_REFUSED = new Set(['invalid_auth', 'not_authed', 'account_inactive', 'token_revoked']);
+
+function socketModeStartError(err: unknown, settings: SlackSettings): Error {
+  const code = (err as { data?: { error?: string } }).data?.error ?? (err as { original?: { cause?: { code?: string } } }).original?.cause?.code ?? (err as { statusCode?: number }).statusCode ?? (err as Error).message;
+  const where = settings.apiUrl ?? 'https://slack.com/api/';
+  return new Error(
+    typeof code === 'string' && APP_TOKEN_REFUSED.has(code)
+      ? `Slack refused SLACK_APP_TOKEN (${code}): Socket Mode needs an app-level token (xapp-...) with the connections:write scope; create or copy one under Basic Information > App-Level Tokens.`
+      : `Could not open a Socket Mode connection: apps.connections.open at ${where} failed (${code}). Check this host's network, proxy and DNS${settings.apiUrl ? ', and SLACK_API_URL' : ''}.`,
+    { cause: err },
+  );
 }
 
 /** Bolt's Logger interface on top of pino, so Bolt's lines get the same redaction as ours. */

@@ -28,6 +28,13 @@ export interface FakeSlackUser {
 export interface FakeSlackOptions {
   /** The bot token the app must present; anything else is answered invalid_auth. */
   token?: string;
+  /**
+   * The app-level token (xapp-...) Socket Mode presents to apps.connections.open; that method takes no other
+   * token, and no other method takes this one (Slack answers not_allowed_token_type).
+   */
+  appToken?: string;
+  /** The ws:// URL apps.connections.open hands out (see setSocketModeUrl). */
+  socketModeUrl?: string;
   teamId?: string;
   botUserId?: string;
   botId?: string;
@@ -95,6 +102,7 @@ export interface FakeSlack {
   /** Base URL for the WebClient: ends with '/api/'. */
   readonly apiUrl: string;
   readonly token: string;
+  readonly appToken: string;
   readonly teamId: string;
   readonly botUserId: string;
   calls(method?: string): RecordedCall[];
@@ -114,6 +122,8 @@ export interface FakeSlack {
   newResponseUrl(target: { userId: string; channelId: string; messageTs?: string }): string;
   responsesAt(responseUrl: string): RecordedResponse[];
   seedUser(user: FakeSlackUser): void;
+  /** Where apps.connections.open sends Socket Mode clients (a fake Socket Mode server's url). */
+  setSocketModeUrl(url: string): void;
   seedUsergroup(groupId: string, userIds: string[]): void;
   /** Makes the next `count` calls of `method` fail ('response_url' targets the response_url endpoint). */
   failNext(method: string, fault?: Fault): void;
@@ -156,6 +166,8 @@ class SlackApiError extends Error {
 
 export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<FakeSlack> {
   const token = options.token ?? 'xoxb-fake-bot-token';
+  const appToken = options.appToken ?? 'xapp-1-fake-app-token';
+  let socketModeUrl = options.socketModeUrl;
   const teamId = options.teamId ?? 'T0FAKE0001';
   const botUserId = options.botUserId ?? 'U0FAKEBOT1';
   const botId = options.botId ?? 'B0FAKE0001';
@@ -208,6 +220,13 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       bot_id: botId,
       is_enterprise_install: false,
     }),
+
+    'apps.connections.open': () => {
+      // No URL is a broken test, not something Slack answers. Crash loudly (HTTP 500): Socket Mode gives up on an
+      // HTTP error, whereas an ok:false it does not know would make it retry forever and hang app.start().
+      if (socketModeUrl === undefined) throw new Error('apps.connections.open was called before setSocketModeUrl()');
+      return { url: socketModeUrl };
+    },
 
     'chat.postMessage': (args) => {
       const channel = requireString(args, 'channel', 'channel_not_found');
@@ -347,9 +366,12 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       record({ ok: false, error: 'not_authed', status: 200 });
       return { status: 200, body: { ok: false, error: 'not_authed' } };
     }
-    if (presentedToken !== token) {
-      record({ ok: false, error: 'invalid_auth', status: 200 });
-      return { status: 200, body: { ok: false, error: 'invalid_auth' } };
+    // apps.connections.open is the one method that takes the app-level token, and it takes no other.
+    const expectedToken = method === 'apps.connections.open' ? appToken : token;
+    if (presentedToken !== expectedToken) {
+      const error = presentedToken === token || presentedToken === appToken ? 'not_allowed_token_type' : 'invalid_auth';
+      record({ ok: false, error, status: 200 });
+      return { status: 200, body: { ok: false, error } };
     }
     const fault = takeFault(method);
     if (fault) {
@@ -449,6 +471,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   return {
     apiUrl: `${baseUrl}/api/`,
     token,
+    appToken,
     teamId,
     botUserId,
     calls: (method) => (method === undefined ? [...calls] : calls.filter((c) => c.method === method)),
@@ -470,6 +493,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     },
     responsesAt: (url) => [...(responseUrls.get(url)?.posts ?? [])],
     seedUser: (user) => void users.set(user.id, user),
+    setSocketModeUrl: (url) => void (socketModeUrl = url),
     seedUsergroup: (groupId, userIds) => void usergroups.set(groupId, [...userIds]),
     failNext(method, fault = {}) {
       faults.set(method, { ...fault, count: fault.count ?? 1 });
