@@ -7,6 +7,32 @@ import type { Directory } from '../requests/policy.js';
 
 const CACHE_MS = 60_000;
 
+/**
+ * Slack would not list an approver group's members. The policy fails closed (nobody counts as a member), and the
+ * person who clicked is shown this message, so it says what the operator has to fix.
+ */
+export class DirectoryError extends Error {
+  override readonly name = 'DirectoryError';
+  constructor(
+    readonly groupId: string,
+    readonly slackError: string,
+    options?: { cause?: unknown },
+  ) {
+    super(directoryErrorText(groupId, slackError), options);
+  }
+}
+
+function directoryErrorText(groupId: string, code: string): string {
+  const what = `AccountDesk could not check who is in the approver group ${groupId} (Slack said ${code})`;
+  if (code === 'missing_scope' || code === 'not_allowed_token_type') {
+    return `${what}: add the usergroups:read scope to the Slack app and reinstall it. Nothing was changed.`;
+  }
+  if (code === 'no_such_subteam' || code === 'subteam_not_found') {
+    return `${what}: fix approvers.groups in the AccountDesk config (the user group ID, S...). Nothing was changed.`;
+  }
+  return `${what}. Nothing was changed; try again in a minute.`;
+}
+
 export class SlackDirectory implements Directory {
   private readonly cache = new Map<string, { members: string[]; until: number }>();
 
@@ -18,8 +44,14 @@ export class SlackDirectory implements Directory {
   async membersOf(groupId: string): Promise<string[]> {
     const cached = this.cache.get(groupId);
     if (cached && cached.until > this.now()) return cached.members;
-    const res = await this.client.usergroups.users.list({ usergroup: groupId });
-    const members = res.users ?? [];
+    let members: string[];
+    try {
+      const res = await this.client.usergroups.users.list({ usergroup: groupId });
+      members = res.users ?? [];
+    } catch (err) {
+      const data = (err as { data?: { error?: string } }).data;
+      throw new DirectoryError(groupId, data?.error ?? (err as { code?: string }).code ?? 'no answer', { cause: err });
+    }
     this.cache.set(groupId, { members, until: this.now() + CACHE_MS });
     return members;
   }

@@ -39,6 +39,13 @@ const BATCH = 50;
 /** Slack errors that no retry will fix for a DM: the person is gone or the app may not write to them. */
 const UNREACHABLE_RECIPIENT = new Set(['user_not_found', 'user_disabled', 'cannot_dm_bot', 'account_inactive', 'user_not_visible']);
 
+/**
+ * chat.update errors that no retry will fix: the card was deleted (or is no longer the app's to edit). Retrying
+ * would hold back every later card, for every request, for ever; the request itself lives on in the store, the
+ * audit channel and the requester's DMs.
+ */
+const CARD_GONE = new Set(['message_not_found', 'cant_update_message']);
+
 export class AuditPublisher {
   private readonly owner = randomUUID();
   private readonly consumers: Consumer[];
@@ -52,7 +59,7 @@ export class AuditPublisher {
   constructor(private readonly deps: PublisherDeps) {
     this.consumers = [
       { name: 'audit-channel', handle: (entry) => deps.surface.postAuditLine(auditLine(entry)) },
-      { name: 'cards', handle: (entry, batch) => this.refreshCard(entry, batch) },
+      { name: 'cards', handle: (entry, batch) => this.refreshCard(entry, batch), skippable: CARD_GONE },
       { name: 'requester-dm', handle: (entry) => this.notifyRequester(entry), skippable: UNREACHABLE_RECIPIENT },
     ];
   }

@@ -3,9 +3,9 @@ import type { App, RespondFn } from '@slack/bolt';
 import { ACTIONS } from '../../requests/types.js';
 import { infoText, helpText, listText, receiptText, requestLine } from '../blocks/messages.js';
 import { requestModal } from '../blocks/modals.js';
-import { parseCommand } from '../parse.js';
+import { parseCommand, type ParsedCommand } from '../parse.js';
 import { esc } from '../text.js';
-import { failureText, type ListenerDeps } from './shared.js';
+import { failureText, unexpectedFailureText, type ListenerDeps } from './shared.js';
 
 export function registerCommand(app: App, deps: ListenerDeps): void {
   const { service, command } = deps;
@@ -25,6 +25,16 @@ export function registerCommand(app: App, deps: ListenerDeps): void {
     await ack();
     const reply = (text: string) => say(respond, text, deps);
     const user = body.user_id;
+    try {
+      await answer(parsed, user, reply);
+    } catch (err) {
+      // Acked already: without this the person would see nothing at all (e.g. Slack refused usergroups.users.list).
+      deps.logger.error({ err, verb: parsed.kind }, 'a slash command failed');
+      await reply(unexpectedFailureText(err));
+    }
+  });
+
+  async function answer(parsed: Exclude<ParsedCommand, { kind: 'error' | 'modal' }>, user: string, reply: (text: string) => Promise<void>): Promise<void> {
     switch (parsed.kind) {
       case 'help':
         return reply(helpText(command, offeredActions(deps), service.backendNames()));
@@ -56,7 +66,7 @@ export function registerCommand(app: App, deps: ListenerDeps): void {
         return reply(infoText(result.backend.name, result.backend.kind, parsed.username, result.state));
       }
     }
-  });
+  }
 }
 
 /** Only the actions the policy enables and at least one backend can do. */

@@ -5,15 +5,14 @@
 import type { App, BlockAction, ButtonAction, SlackActionMiddlewareArgs, AllMiddlewareArgs } from '@slack/bolt';
 import { confirmModal, rejectModal } from '../blocks/modals.js';
 import { ACTION } from '../ids.js';
-import { applyInBackground, failureText, type ListenerDeps } from './shared.js';
+import { applyInBackground, failureText, unexpectedFailureText, type ListenerDeps } from './shared.js';
 
 type ButtonArgs = SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs;
 
 export function registerDecisionButtons(app: App, deps: ListenerDeps): void {
   const { service, surface } = deps;
 
-  app.action<BlockAction<ButtonAction>>(ACTION.approve, async (args) => {
-    await args.ack();
+  app.action<BlockAction<ButtonAction>>(ACTION.approve, guarded(deps, async (args) => {
     const user = args.body.user.id;
     const result = await service.approve(args.action.value ?? '', user);
     if (!result.ok && result.code === 'confirmation_mismatch' && result.request) {
@@ -24,32 +23,45 @@ export function registerDecisionButtons(app: App, deps: ListenerDeps): void {
     if (!result.ok) return tell(args, deps, failureText(result));
     if (result.complete) applyInBackground(deps, result.request);
     else deps.publisher.kick();
-  });
+  }));
 
-  app.action<BlockAction<ButtonAction>>(ACTION.reject, async (args) => {
-    await args.ack();
+  app.action<BlockAction<ButtonAction>>(ACTION.reject, guarded(deps, async (args) => {
     const user = args.body.user.id;
     const request = await service.get(args.action.value ?? '');
     if (!request) return tell(args, deps, ':warning: That request no longer exists.');
     if (request.state !== 'pending') return tell(args, deps, failureText({ ok: false, code: 'already_decided', message: '', request }));
     if (!(await service.policy.isApprover(user))) return tell(args, deps, ':warning: Only the approvers named in the AccountDesk config can reject requests.');
     await surface.openView(args.body.trigger_id, rejectModal(request));
-  });
+  }));
 
-  app.action<BlockAction<ButtonAction>>(ACTION.retry, async (args) => {
-    await args.ack();
+  app.action<BlockAction<ButtonAction>>(ACTION.retry, guarded(deps, async (args) => {
     const result = await service.retry(args.action.value ?? '', args.body.user.id);
     if (!result.ok) return tell(args, deps, failureText(result));
     deps.publisher.kick();
-  });
+  }));
 
-  app.action<BlockAction<ButtonAction>>(ACTION.cancel, async (args) => {
-    await args.ack();
+  app.action<BlockAction<ButtonAction>>(ACTION.cancel, guarded(deps, async (args) => {
     const result = await service.cancel(args.action.value ?? '', args.body.user.id);
     if (!result.ok) return tell(args, deps, failureText(result));
     deps.publisher.kick();
     if (args.body.view?.type === 'home') await tell(args, deps, `Cancelled ${result.request.id}.`);
-  });
+  }));
+}
+
+/**
+ * Acks at once (reference/slack.md: ack < 3 s), then runs the handler; if it throws (Slack or the store failed
+ * underneath), the clicker is told in words instead of seeing nothing happen.
+ */
+function guarded(deps: ListenerDeps, handler: (args: ButtonArgs) => Promise<void>): (args: ButtonArgs) => Promise<void> {
+  return async (args) => {
+    await args.ack();
+    try {
+      await handler(args);
+    } catch (err) {
+      deps.logger.error({ err, action: args.action.action_id, request: args.action.value }, 'a button click failed');
+      await tell(args, deps, unexpectedFailureText(err));
+    }
+  };
 }
 
 /**

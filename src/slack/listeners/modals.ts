@@ -8,7 +8,7 @@ import type { ActionName } from '../../requests/types.js';
 import { receiptText } from '../blocks/messages.js';
 import type { RequestModalMetadata } from '../blocks/modals.js';
 import { CONFIRM_USERNAME_BLOCK, INPUT, REJECT_REASON_BLOCK, REQUEST_FIELD, VIEW } from '../ids.js';
-import { applyInBackground, failureText, type ListenerDeps } from './shared.js';
+import { applyInBackground, failureText, unexpectedFailureWords, type ListenerDeps } from './shared.js';
 
 export function registerModals(app: App, deps: ListenerDeps): void {
   const { service } = deps;
@@ -37,7 +37,15 @@ export function registerModals(app: App, deps: ListenerDeps): void {
 
   app.view(VIEW.reject, async ({ ack, view, body }) => {
     const reason = textValue(view, REJECT_REASON_BLOCK) ?? '';
-    const result = await service.reject(view.private_metadata, body.user.id, reason);
+    let result: Awaited<ReturnType<typeof service.reject>>;
+    try {
+      result = await service.reject(view.private_metadata, body.user.id, reason);
+    } catch (err) {
+      // Not acked yet: say it on the modal, which stays open so the approver can try again.
+      deps.logger.error({ err, request: view.private_metadata }, 'a reject submission failed');
+      await ack({ response_action: 'errors', errors: { [REJECT_REASON_BLOCK]: unexpectedFailureWords(err) } });
+      return;
+    }
     if (!result.ok && result.code === 'reason_required') {
       await ack({ response_action: 'errors', errors: { [REJECT_REASON_BLOCK]: result.message } });
       return;
@@ -49,7 +57,14 @@ export function registerModals(app: App, deps: ListenerDeps): void {
 
   app.view(VIEW.confirm, async ({ ack, view, body }) => {
     const typed = textValue(view, CONFIRM_USERNAME_BLOCK) ?? '';
-    const result = await service.approve(view.private_metadata, body.user.id, typed);
+    let result: Awaited<ReturnType<typeof service.approve>>;
+    try {
+      result = await service.approve(view.private_metadata, body.user.id, typed);
+    } catch (err) {
+      deps.logger.error({ err, request: view.private_metadata }, 'a confirmation submission failed');
+      await ack({ response_action: 'errors', errors: { [CONFIRM_USERNAME_BLOCK]: unexpectedFailureWords(err) } });
+      return;
+    }
     if (!result.ok && result.code === 'confirmation_mismatch') {
       await ack({ response_action: 'errors', errors: { [CONFIRM_USERNAME_BLOCK]: `That is not the username. Type ${result.request?.username ?? 'it'} exactly.` } });
       return;

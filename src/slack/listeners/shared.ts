@@ -2,6 +2,7 @@
 import type { Logger } from 'pino';
 import type { RequestService } from '../../requests/service.js';
 import type { AccountRequest, Failure } from '../../requests/types.js';
+import { DirectoryError } from '../directory.js';
 import type { AuditPublisher } from '../publisher.js';
 import type { SlackSurface } from '../surface.js';
 import { mention, when } from '../text.js';
@@ -13,6 +14,20 @@ export interface ListenerDeps {
   /** The slash command as configured ("/account"). */
   command: string;
   logger: Logger;
+}
+
+/**
+ * Words for a click or command that failed unexpectedly after it was acknowledged, so the person is not left with
+ * silence. A directory failure already says what to fix (it holds no secret); anything else points at the logs.
+ */
+export function unexpectedFailureText(err: unknown): string {
+  return `:warning: ${unexpectedFailureWords(err)}`;
+}
+
+/** The same words without the emoji, for plain-text places such as a modal's inline field error. */
+export function unexpectedFailureWords(err: unknown): string {
+  if (err instanceof DirectoryError) return err.message;
+  return 'AccountDesk hit an unexpected error and could not finish this. An admin will find the details in its logs.';
 }
 
 /** Words for a refused decision; "already approved by X at T" is rendered from the stored request. */

@@ -1,0 +1,265 @@
+/**
+ * Starts the whole AccountDesk in HTTP mode exactly as `npm start` would (loadConfig -> startAccountDesk), with
+ * config/local-fakes.yaml pointed at fakes on loopback: a fake Slack Web API (SLACK_API_URL), a fake Nextcloud,
+ * a fake DSM and a fake nmcuser_oidc. Requests reach the app signed exactly as Slack signs them.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { parse, stringify } from 'yaml';
+import { startAccountDesk, type RunningAccountDesk } from '../../src/app.js';
+import { loadConfig } from '../../src/config/load.js';
+import { createLogger } from '../../src/log.js';
+import type { AccountRequest } from '../../src/requests/types.js';
+import { startFakeNextcloud, type FakeNextcloud } from '../fakes/nextcloud.js';
+import { startFakeNmcuserOidc, type FakeNmcuserOidc } from '../fakes/nmcuser-oidc.js';
+import { startFakeDsm, type FakeDsm } from '../fakes/synology.js';
+import { createSignedSlackClient, type SentRequest, type SignedSlackClient, type ViewFieldInput } from '../support/slack-client.js';
+import { startFakeSlack, visibleText, type FakeMessage, type FakeSlack, type FakeView } from '../support/slack-fake.js';
+
+export const REQUESTER = 'U0REQUEST1';
+export const APPROVER = 'U0APPROVER1';
+export const APPROVER2 = 'U0APPROVER2';
+export const GROUP_APPROVER = 'U0GROUPADM';
+export const OUTSIDER = 'U0OUTSIDER';
+export const APPROVALS = 'C0APPROVALS';
+export const AUDIT = 'C0AUDITLOG';
+export const SIGNING_SECRET = 'e2e-signing-secret-0123456789abcdef';
+const SECRETS = { NEXTCLOUD_APP_PASSWORD: 'nc-app-password-e2e-9f8e7d', DSM_PASSWORD: 'dsm-password-e2e-6c5b4a', NMC_PASSWORD: 'nmc-password-e2e-3d2c1b' };
+
+export interface Desk {
+  slack: FakeSlack;
+  nextcloud: FakeNextcloud;
+  dsm: FakeDsm;
+  nmc: FakeNmcuserOidc;
+  app: RunningAccountDesk;
+  client: SignedSlackClient;
+  /** Every log line the app wrote. */
+  logs: string[];
+  secrets: string[];
+  /** Types `/account <text>` as `user` in #general; returns what the person sees (ack text or response_url posts). */
+  command(user: string, text: string): Promise<string>;
+  /** Clicks a button on the approval card of `requestId` as `user`; returns the ephemeral answer, if any. */
+  click(user: string, actionId: string, requestId: string): Promise<string | undefined>;
+  /** Clicks and waits (up to 5 s) for the ephemeral answer the click must get, e.g. a refusal; throws if none comes. */
+  clickAnswer(user: string, actionId: string, requestId: string): Promise<string>;
+  /** Like click, but also returns the exact signed request sent, so a test can replay it. */
+  clickSigned(user: string, actionId: string, requestId: string): Promise<{ answer: string | undefined; sent: SentRequest }>;
+  submitView(user: string, callbackId: string, privateMetadata: string, values: Record<string, Record<string, ViewFieldInput>>): Promise<unknown>;
+  /** Types `/account` alone as `user` and returns the modal the app opened with that person's trigger id. */
+  openRequestModal(user: string): Promise<FakeView>;
+  /** The newest modal opened (views.open / push) for `user` with this callback_id, once it appears. */
+  waitForModal(user: string, callbackId: string, opened?: number): Promise<FakeView>;
+  /** Waits until the stored request reaches one of `states`; returns it. */
+  waitForState(id: string, ...states: AccountRequest['state'][]): Promise<AccountRequest>;
+  /** Moves the app's domain clock forward (request times, expiry); Slack and the fakes keep real time. */
+  advanceClock(ms: number): void;
+  /** Everything the app ever sent towards Slack: every Web API call's arguments and every response_url post, as JSON text. */
+  everythingSentToSlack(): string;
+  /** The folder holding the config file and the SQLite store. */
+  dataDir: string;
+  card(requestId: string): Promise<string>;
+  cardMessage(requestId: string): FakeMessage | undefined;
+  auditLines(): string[];
+  dms(user: string): string[];
+  request(id: string): Promise<AccountRequest>;
+  /** Waits until the publisher has caught up with the audit log. */
+  settle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startDesk(options: { policy?: Record<string, unknown>; env?: Record<string, string> } = {}): Promise<Desk> {
+  let clockOffsetMs = 0;
+  const responseUrls: string[] = [];
+  const slack = await startFakeSlack({ usergroups: { S0ITADMINS: [GROUP_APPROVER] } });
+  const nextcloud = await startFakeNextcloud({ adminUser: 'admin', adminPassword: SECRETS.NEXTCLOUD_APP_PASSWORD });
+  const dsm = await startFakeDsm({ account: 'accountdesk', password: SECRETS.DSM_PASSWORD, joinPollsUntilFinished: 1 });
+  const nmc = await startFakeNmcuserOidc({ adminUser: 'admin', adminPassword: SECRETS.NMC_PASSWORD, providers: [{ id: 1, identifier: 'keycloak' }] });
+
+  const dir = mkdtempSync(join(tmpdir(), 'accountdesk-e2e-'));
+  const config = parse(readFileSync(new URL('../../config/local-fakes.yaml', import.meta.url), 'utf8')) as Record<string, any>;
+  config.backends.cloud.url = nextcloud.url;
+  config.backends.nas.url = dsm.url;
+  config.backends.sso.url = nmc.url;
+  if (options.policy) config.policy = { ...config.policy, ...options.policy };
+  const configFile = join(dir, 'accountdesk.yaml');
+  writeFileSync(configFile, stringify(config));
+
+  const port = await freePort();
+  const loaded = loadConfig({
+    SLACK_BOT_TOKEN: slack.token,
+    SLACK_MODE: 'http',
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: slack.apiUrl,
+    PORT: String(port),
+    CONFIG_FILE: configFile,
+    STORE_URL: `sqlite://${join(dir, 'store.sqlite')}`,
+    ...SECRETS,
+    ...options.env,
+  });
+  const logs: string[] = [];
+  const destination = new Writable({
+    write(chunk, _enc, done) {
+      logs.push(String(chunk));
+      done();
+    },
+  });
+  const logger = createLogger({ level: 'debug', secrets: loaded.secrets, destination: { write: (line: string) => void destination.write(line) } });
+  const app = await startAccountDesk(loaded, {
+    logger,
+    publishIntervalMs: 50,
+    sweepIntervalMs: 3_600_000,
+    clock: () => new Date(Date.now() + clockOffsetMs),
+  });
+  const client = createSignedSlackClient({ url: `http://127.0.0.1:${port}/slack/events`, signingSecret: SIGNING_SECRET, slack });
+
+  const settle = async () => {
+    // Twice: a pass may kick another (an apply finishing after a vote).
+    for (let i = 0; i < 3; i++) {
+      app.publisher.kick();
+      await app.publisher.idle();
+      const last = (await app.store.audit.readAfter(0, 100_000)).at(-1)?.seq ?? 0;
+      const cursors = await Promise.all(['audit-channel', 'cards', 'requester-dm'].map((c) => app.store.cursors.get(c)));
+      if (cursors.every((c) => c >= last)) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+
+  const newResponseUrl = (target: { userId: string; channelId: string; messageTs?: string }) => {
+    const url = slack.newResponseUrl(target);
+    responseUrls.push(url);
+    return url;
+  };
+
+  const clickSigned = async (user: string, actionId: string, requestId: string, waitMs = 300) => {
+    const message = cardMessage(requestId);
+    if (!message) throw new Error(`no card for ${requestId}`);
+    const responseUrl = newResponseUrl({ userId: user, channelId: APPROVALS, messageTs: message.ts });
+    const result = await client.blockAction({
+      userId: user,
+      actionId,
+      value: requestId,
+      message: { ts: message.ts, channel: APPROVALS },
+      triggerId: slack.issueTriggerId(user),
+      responseUrl,
+    });
+    if (result.status !== 200) throw new Error(`click answered HTTP ${result.status}: ${result.body}`);
+    const answer = await slack.waitFor(() => slack.responsesAt(responseUrl)[0], waitMs).catch(() => undefined);
+    return { answer: answer ? visibleText(answer.body as { text?: string }) : undefined, sent: result.request };
+  };
+
+  const waitForModal = (user: string, callbackId: string, opened = 0) =>
+    slack.waitFor(() => slack.viewsOpenedFor(user).filter((v) => v.view.callback_id === callbackId)[opened], 5_000);
+
+  const cardMessage = (requestId: string) => slack.messagesIn(APPROVALS).find((m) => visibleText(m).includes(`Account request ${requestId}`));
+
+  const desk: Desk = {
+    slack,
+    nextcloud,
+    dsm,
+    nmc,
+    app,
+    client,
+    logs,
+    secrets: [...Object.values(SECRETS), SIGNING_SECRET, slack.token],
+    async command(user, text) {
+      const responseUrl = newResponseUrl({ userId: user, channelId: 'C0GENERAL' });
+      const result = await client.slashCommand({ command: '/account', text, userId: user, channelId: 'C0GENERAL', responseUrl, triggerId: slack.issueTriggerId(user) });
+      if (result.status !== 200) throw new Error(`slash command answered HTTP ${result.status}: ${result.body}`);
+      const acked = result.json ? visibleText(result.json as { text?: string }) : result.body;
+      if (acked.trim()) return acked;
+      const answer = await slack.waitFor(() => slack.responsesAt(responseUrl)[0], 5_000).catch(() => undefined);
+      return answer ? visibleText(answer.body as { text?: string }) : '';
+    },
+    async click(user, actionId, requestId) {
+      return (await clickSigned(user, actionId, requestId)).answer;
+    },
+    clickSigned: (user, actionId, requestId) => clickSigned(user, actionId, requestId),
+    async clickAnswer(user, actionId, requestId) {
+      const { answer } = await clickSigned(user, actionId, requestId, 5_000);
+      if (answer === undefined) throw new Error(`${user} clicked ${actionId} on ${requestId} and got no answer within 5 s`);
+      return answer;
+    },
+    async submitView(user, callbackId, privateMetadata, values) {
+      const result = await client.viewSubmission({ userId: user, callbackId, privateMetadata, values });
+      if (result.status !== 200) throw new Error(`view submission answered HTTP ${result.status}: ${result.body}`);
+      return result.json;
+    },
+    async card(requestId) {
+      await settle();
+      const message = cardMessage(requestId);
+      if (!message) throw new Error(`no card for ${requestId} in the approvals channel`);
+      return visibleText(message);
+    },
+    cardMessage,
+    auditLines: () => slack.messagesIn(AUDIT).map((m) => m.text),
+    dms: (user) => slack.dmsTo(user).map((m) => visibleText(m)),
+    async request(id) {
+      const found = await app.service.get(id);
+      if (!found) throw new Error(`no request ${id}`);
+      return found;
+    },
+    async openRequestModal(user) {
+      const before = slack.viewsOpenedFor(user).filter((v) => v.view.callback_id === 'request_modal').length;
+      const responseUrl = newResponseUrl({ userId: user, channelId: 'C0GENERAL' });
+      const result = await client.slashCommand({ command: '/account', text: '', userId: user, channelId: 'C0GENERAL', responseUrl, triggerId: slack.issueTriggerId(user) });
+      if (result.status !== 200) throw new Error(`slash command answered HTTP ${result.status}: ${result.body}`);
+      return waitForModal(user, 'request_modal', before);
+    },
+    waitForModal,
+    async waitForState(id, ...states) {
+      let last: AccountRequest | undefined;
+      return poll(async () => {
+        last = await app.service.get(id);
+        return last && states.includes(last.state) ? last : undefined;
+      }, () => `${id} did not reach ${states.join(' or ')} within 5 s (it is ${last?.state ?? 'missing'})`);
+    },
+    advanceClock(ms) {
+      clockOffsetMs += ms;
+    },
+    everythingSentToSlack() {
+      const calls = slack.calls().map((c) => JSON.stringify({ method: c.method, args: c.args }));
+      const responses = responseUrls.flatMap((url) => slack.responsesAt(url).map((r) => JSON.stringify(r.body)));
+      return [...calls, ...responses].join('\n');
+    },
+    dataDir: dir,
+    settle,
+    async stop() {
+      await app.stop();
+      await Promise.all([slack.close(), nextcloud.close(), dsm.close(), nmc.close()]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return desk;
+}
+
+/** The request id in a receipt ("Request *AD-XXXXXX* is in"). */
+export function requestIdIn(text: string): string {
+  const match = /AD-[2-9A-HJKMNP-Z]{6}/.exec(text);
+  if (!match) throw new Error(`no request id in: ${text}`);
+  return match[0];
+}
+
+/** Polls an async condition (fake Slack's waitFor takes only synchronous ones) until it yields a value. */
+export async function poll<T>(check: () => Promise<T | undefined>, describe: () => string, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(describe());
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
