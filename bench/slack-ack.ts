@@ -29,28 +29,37 @@ async function main(): Promise<void> {
   await bare.start(barePort);
   const bareClient = createSignedSlackClient({ url: `http://127.0.0.1:${barePort}/slack/events`, signingSecret: SIGNING_SECRET });
 
-  const desk = await startDesk();
+  // Production log level: the bench measures the app, not the test harness's debug capture.
+  const desk = await startDesk({ logLevel: 'info' });
   const deskClient = desk.client;
 
-  // `status` of an unknown id: parse, replay guard, ack; the answer goes to response_url after the ack.
-  const command = (client: typeof bareClient, i: number) => async () => {
-    const res = await client.slashCommand({ command: '/account', text: `status AD-BENCH${i}`, userId: REQUESTER, triggerId: `${Date.now()}.${i}.${Math.random()}`, responseUrl: 'http://127.0.0.1:9/unused' });
+  // Two AccountDesk paths: a typo (parse, replay guard, ack with the error text: nothing after the ack) and
+  // `status <id>` (the same, then a store read and an answer POSTed to a response_url on the fake Slack).
+  const send = async (client: typeof bareClient, text: string, i: number, responseUrl: string) => {
+    const res = await client.slashCommand({ command: '/account', text, userId: REQUESTER, triggerId: `${Date.now()}.${i}.${Math.random()}`, responseUrl });
     if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${res.body}`);
   };
-
-  const rounds: { bare: Awaited<ReturnType<typeof drive>>; desk: Awaited<ReturnType<typeof drive>> }[] = [];
+  const responseUrl = () => desk.slack.newResponseUrl({ userId: REQUESTER, channelId: 'C0GENERAL' });
+  const workloads = {
+    bare: (i: number) => send(bareClient, `status AD-BENCH${i}`, i, 'http://127.0.0.1:9/unused'),
+    typo: (i: number) => send(deskClient, `frobnicate ${i}`, i, 'http://127.0.0.1:9/unused'),
+    status: (i: number) => send(deskClient, `status AD-BENCH${i}`, i, responseUrl()),
+  };
+  const results: Record<string, Awaited<ReturnType<typeof drive>>> = {};
   for (let round = 0; round < 2; round++) {
-    await drive(warmup, concurrency, (i) => command(bareClient, -i - 1)());
-    const bareStats = await drive(total, concurrency, (i) => command(bareClient, i)());
-    await drive(warmup, concurrency, (i) => command(deskClient, -i - 1 - round * 1e6)());
-    const deskStats = await drive(total, concurrency, (i) => command(deskClient, i + (round + 1) * 1e7)());
-    rounds.push({ bare: bareStats, desk: deskStats });
+    for (const [name, task] of Object.entries(workloads)) {
+      await drive(warmup, concurrency, (i) => task(i + round * 1e7 + 5e6));
+      results[name] = await drive(total, concurrency, (i) => task(i + round * 1e7));
+    }
   }
-  const last = rounds.at(-1)!;
+  const ratio = (a: Awaited<ReturnType<typeof drive>>, b: Awaited<ReturnType<typeof drive>>) =>
+    `p50 ${(a.p50 / b.p50).toFixed(2)}x  p99 ${(a.p99 / b.p99).toFixed(2)}x  throughput ${(a.perSecond / b.perSecond).toFixed(2)}x`;
   console.log(`slash-command ack latency, ${total} signed commands at concurrency ${concurrency} (second of two rounds):`);
-  console.log(row('bare Bolt (ack only)', last.bare));
-  console.log(row('AccountDesk /account status', last.desk));
-  console.log(`ratio AccountDesk / bare Bolt: p50 ${(last.desk.p50 / last.bare.p50).toFixed(2)}x  p99 ${(last.desk.p99 / last.bare.p99).toFixed(2)}x  throughput ${(last.desk.perSecond / last.bare.perSecond).toFixed(2)}x`);
+  console.log(row('bare Bolt (ack only)', results.bare!));
+  console.log(row('AccountDesk, a typo (ack only)', results.typo!));
+  console.log(row('AccountDesk, status <id>', results.status!));
+  console.log(`ratio typo / bare Bolt:   ${ratio(results.typo!, results.bare!)}`);
+  console.log(`ratio status / bare Bolt: ${ratio(results.status!, results.bare!)}`);
 
   await bare.stop();
   await desk.stop();

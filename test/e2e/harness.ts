@@ -70,7 +70,14 @@ export interface Desk {
   stop(): Promise<void>;
 }
 
-export async function startDesk(options: { policy?: Record<string, unknown>; env?: Record<string, string> } = {}): Promise<Desk> {
+export async function startDesk(
+  options: {
+    policy?: Record<string, unknown>;
+    env?: Record<string, string>;
+    /** Debug by default, so the tests see (and check for secrets) every line the app can write. */
+    logLevel?: string;
+  } = {},
+): Promise<Desk> {
   let clockOffsetMs = 0;
   const responseUrls: string[] = [];
   const slack = await startFakeSlack({ usergroups: { S0ITADMINS: [GROUP_APPROVER] } });
@@ -106,7 +113,7 @@ export async function startDesk(options: { policy?: Record<string, unknown>; env
       done();
     },
   });
-  const logger = createLogger({ level: 'debug', secrets: loaded.secrets, destination: { write: (line: string) => void destination.write(line) } });
+  const logger = createLogger({ level: options.logLevel ?? 'debug', secrets: loaded.secrets, destination: { write: (line: string) => void destination.write(line) } });
   const app = await startAccountDesk(loaded, {
     logger,
     publishIntervalMs: 50,
