@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { resolveDotSegments } from './paths.js';
 
 export const NMCUSER_API_ROOT = '/index.php/apps/nmcuser_oidc/api/1.1';
 
@@ -283,18 +284,6 @@ function matchRoute(method: string, rawPath: string): Route | undefined {
   return undefined;
 }
 
-function resolveDotSegments(path: string): string {
-  const out: string[] = [];
-  for (const segment of path.split('/')) {
-    if (segment === '.') continue;
-    if (segment === '..') {
-      if (out.length > 1) out.pop();
-      continue;
-    }
-    out.push(segment);
-  }
-  return out.join('/');
-}
 
 /**
  * Nextcloud's IUser::setQuota: `none`/`default` kept, otherwise computerFileSize (case-insensitive, 1024

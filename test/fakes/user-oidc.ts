@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { computerFileSize, contextOf, humanFileSize, writeOcs } from './nextcloud.js';
 import type { FakeNextcloud } from './nextcloud.js';
+import { resolveDotSegments } from './paths.js';
 
 export interface FakeUserOidcProvider {
   id: number;
@@ -144,19 +145,6 @@ function storedQuota(value: string): string | undefined {
   return bytes === undefined ? undefined : humanFileSize(bytes);
 }
 
-/** As a web server does before routing: literal '.' and '..' segments are resolved, encoded ones are not. */
-function resolveDotSegments(rawPath: string): string {
-  const out: string[] = [];
-  for (const segment of rawPath.split('/')) {
-    if (segment === '.') continue;
-    if (segment === '..') {
-      if (out.length > 1) out.pop();
-      continue;
-    }
-    out.push(segment);
-  }
-  return out.join('/');
-}
 
 function safeDecode(segment: string): string {
   try {
