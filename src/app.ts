@@ -99,7 +99,12 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
       publisher.kick();
     }
   };
-  const runSweep = () => sweep().catch((err) => logger.error({ err }, 'expiry/recovery sweep failed'));
+  // A sweep slower than the interval must not overlap the next one (the lease renews for its own owner).
+  let sweeping: Promise<void> | undefined;
+  const runSweep = () =>
+    (sweeping ??= sweep()
+      .catch((err) => logger.error({ err }, 'expiry/recovery sweep failed'))
+      .finally(() => (sweeping = undefined)));
   await runSweep();
   publisher.start();
   const sweeper = setInterval(runSweep, options.sweepIntervalMs ?? 60_000);
@@ -109,9 +114,13 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
     service,
     store,
     publisher,
-    sweep,
+    sweep: runSweep,
     async stop() {
       clearInterval(sweeper);
+      await sweeping;
+      // Applies already talking to a backend finish and record their outcome before the store closes; anything
+      // cut off harder than this (SIGKILL, the 15 s deadline in main.ts) is reconciled at the next start.
+      await service.idle();
       await publisher.stop();
       await app.stop().catch((err) => logger.warn({ err }, 'Bolt did not stop cleanly'));
       await closeBackends();

@@ -27,8 +27,8 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'stopping');
-    // In-flight applies finish or are reconciled at the next start; a hard deadline keeps a hung backend from
-    // blocking the shutdown forever.
+    // stop() lets in-flight applies finish; a hard deadline keeps a hung backend from blocking the shutdown
+    // forever, and whatever it cuts off is reconciled by reading the backend at the next start.
     const deadline = setTimeout(() => process.exit(1), 15_000);
     deadline.unref();
     running.stop().then(

@@ -104,9 +104,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }),
   ) as Record<ActionName, ActionPolicy>;
 
-  const secrets = [e.SLACK_BOT_TOKEN, e.SLACK_APP_TOKEN, e.SLACK_SIGNING_SECRET, ...Object.values(backends).map((b) => b.secret)].filter(
-    (s): s is string => Boolean(s),
-  );
+  const secrets = [
+    e.SLACK_BOT_TOKEN,
+    e.SLACK_APP_TOKEN,
+    e.SLACK_SIGNING_SECRET,
+    ...Object.values(backends).map((b) => b.secret),
+    // A DSM 2FA device token logs in without the one-time code: as secret as the password.
+    ...Object.values(backends).map((b) => ('deviceIdEnv' in b.config && b.config.deviceIdEnv ? env[b.config.deviceIdEnv] : undefined)),
+    passwordIn(e.STORE_URL),
+  ].filter((s): s is string => Boolean(s));
 
   return {
     slack: {
@@ -167,4 +173,15 @@ function describeIssues(error: z.ZodError, prefix: string, isEnv: boolean): stri
     }
     return isEnv ? `${prefix}${path} ${message}` : `${prefix}${path || '(top level)'}: ${message}`;
   });
+}
+
+/** The password inside a URL such as redis://:secret@host:6379 (decoded), if any. */
+function passwordIn(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  try {
+    const password = new URL(url).password;
+    return password ? decodeURIComponent(password) : undefined;
+  } catch {
+    return undefined;
+  }
 }

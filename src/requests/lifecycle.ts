@@ -27,12 +27,11 @@ export function canMove(from: RequestState, to: RequestState): boolean {
   return ALLOWED[from].includes(to);
 }
 
-/** Why a move is refused, in words for the person who tried it. */
-export function refusalFor(from: RequestState, to: RequestState): string {
+/** Why a decision on a request in state `from` is refused, in words for the person who tried it. */
+export function refusalFor(from: RequestState): string {
   if (TERMINAL_STATES.includes(from)) return `the request is already ${from}`;
   if (from === 'applying') return 'the request is being applied right now';
-  if (from === 'approved' || (from === 'pending' && to === 'applying')) {
-    return from === 'approved' ? 'the request is already approved and about to be applied' : 'the request is still waiting for approval';
-  }
-  return `a ${from} request cannot become ${to}`;
+  if (from === 'approved') return 'the request is already approved and about to be applied';
+  if (from === 'failed') return 'the request failed; an approver can Retry it or give up';
+  return 'the request is still waiting for approval';
 }

@@ -47,7 +47,7 @@ export function parseQuota(input: string): QuotaParse {
   return { ok: true, bytes };
 }
 
-/** 53687091200 -> "50 GB", 1610612736 -> "1.5 GB", null -> "unlimited". */
+/** 53687091200 -> "50 GB", 1610612736 -> "1.5 GB", 1.25 TiB -> "1.25 TB", null -> "unlimited". */
 export function formatBytes(bytes: number | null | undefined): string {
   if (bytes === null) return 'unlimited';
   if (bytes === undefined || !Number.isFinite(bytes) || bytes < 0) return 'unknown';
@@ -55,6 +55,7 @@ export function formatBytes(bytes: number | null | undefined): string {
   let exponent = 0;
   while (exponent < units.length - 1 && bytes >= 1024 ** (exponent + 1)) exponent++;
   const value = bytes / 1024 ** exponent;
-  const rounded = value >= 100 || Number.isInteger(value) ? Math.round(value) : Math.round(value * 10) / 10;
+  // Two decimals at most: enough to tell "1.25 TB" asked from "1.3 TB" stored, without printing byte noise.
+  const rounded = value >= 100 || Number.isInteger(value) ? Math.round(value) : Math.round(value * 100) / 100;
   return `${rounded} ${units[exponent]}`;
 }

@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { BackendError, type BackendClient, type UserState } from '../backends/types.js';
 import type { AuditLog, RecordStore, Refusal } from '../store/types.js';
 import { ACTION_KINDS, type Assessment, type Draft } from './actions/index.js';
+import { formatBytes } from './quota.js';
 import { checkReason, checkUsername } from './fields.js';
 import { OPEN_STATES, canMove, refusalFor } from './lifecycle.js';
 import type { ApprovalPolicy } from './policy.js';
@@ -39,6 +40,9 @@ export function requestIndexKeys(request: AccountRequest): string[] {
   if (OPEN_STATES.includes(request.state)) keys.push(`state:${request.state}`);
   return keys;
 }
+
+/** A draft that passed every check: what `submit` stores. */
+export type ValidDraft = Pick<AccountRequest, 'action' | 'backend' | 'username' | 'params' | 'reason'>;
 
 export type DecisionCode =
   | 'not_found'
@@ -86,8 +90,11 @@ export class RequestService {
     return this.deps.requests.get(normaliseId(id));
   }
 
-  /** Validates and stores a new request. Nothing touches a backend here. */
-  async submit(draft: Draft, requester: ActorId): Promise<Outcome<{ request: AccountRequest }, 'invalid' | 'not_allowed'>> {
+  /**
+   * Validates a draft without storing anything: what a form checks before it acknowledges (Slack's 3-second
+   * window), so a refused field comes back inline and an accepted one is stored after the ack.
+   */
+  async check(draft: Draft, requester: ActorId): Promise<Outcome<{ valid: ValidDraft }, 'invalid' | 'not_allowed'>> {
     const backend = this.deps.backends.get(draft.backend);
     if (!backend) {
       return invalid('backend', `There is no backend named "${draft.backend}". Known: ${this.backendNames().join(', ')}.`);
@@ -108,19 +115,22 @@ export class RequestService {
     if (!params.ok) return invalid(params.field, params.message);
     const reason = checkReason(draft.reason ?? '');
     if (!reason.ok) return invalid('reason', reason.message);
+    return { ok: true, valid: { action: draft.action, backend: backend.name, username: username.value, params: params.params, reason: reason.value } };
+  }
 
+  /** Validates and stores a new request. Nothing touches a backend here. */
+  async submit(draft: Draft, requester: ActorId): Promise<Outcome<{ request: AccountRequest }, 'invalid' | 'not_allowed'>> {
+    const checked = await this.check(draft, requester);
+    if (!checked.ok) return checked;
+    const { valid } = checked;
     const now = this.clock();
     const base = {
-      action: draft.action,
-      backend: backend.name,
-      username: username.value,
-      params: params.params,
-      reason: reason.value,
+      ...valid,
       requester,
       state: 'pending' as const,
       createdAt: now.toISOString(),
-      expiresAt: this.deps.policy.expiresAt(draft.action, now).toISOString(),
-      approvalsRequired: this.deps.policy.approvalsRequired(draft.action, backend.name, params.params),
+      expiresAt: this.deps.policy.expiresAt(valid.action, now).toISOString(),
+      approvalsRequired: this.deps.policy.approvalsRequired(valid.action, valid.backend, valid.params),
       approvals: [],
       attempts: 0,
     };
@@ -141,6 +151,11 @@ export class RequestService {
     const request = await this.get(id);
     if (!request) return notFound(id);
     if (request.state !== 'pending') return alreadyDecided(request);
+    if (this.isOverdue(request)) {
+      // The sweep runs once a minute; a click in between must not approve what has already run out.
+      const expired = await this.expire(request.id);
+      return alreadyDecided(expired ?? request);
+    }
     const vote = await this.deps.policy.checkVote(request, approver);
     if (!vote.ok) return { ...vote, request };
     if (ACTION_KINDS[request.action].destructive && confirmation?.trim() !== request.username) {
@@ -154,7 +169,7 @@ export class RequestService {
     }
     const at = this.clock().toISOString();
     const result = await this.deps.requests.update<Failure<DecisionCode>>(request.id, (current) => {
-      if (current.state !== 'pending') return { refuse: alreadyDecided(current) };
+      if (current.state !== 'pending' || this.isOverdue(current)) return { refuse: alreadyDecided(current) };
       if (current.approvals.some((v) => v.by === approver)) {
         return { refuse: { ok: false, code: 'already_voted', message: 'You have already approved this request.', request: current } };
       }
@@ -224,7 +239,14 @@ export class RequestService {
     if (!backend) return { error: `backend "${request.backend}" is no longer in the config` };
     try {
       const current = await backend.getUser(request.username);
-      return { current, assessment: ACTION_KINDS[request.action].assess(request, current) };
+      const stored = asStored(request, backend);
+      const assessment = ACTION_KINDS[request.action].assess(stored, current);
+      const requested = request.params.quotaBytes;
+      if (requested !== undefined && formatBytes(stored.params.quotaBytes) !== formatBytes(requested)) {
+        const rounding = `${backend.name} stores ${formatBytes(requested)} as ${formatBytes(stored.params.quotaBytes)}`;
+        assessment.warning = assessment.warning ? `${assessment.warning}; ${rounding}` : rounding;
+      }
+      return { current, assessment };
     } catch (err) {
       return { error: describeFailure(err).message };
     }
@@ -254,6 +276,11 @@ export class RequestService {
     return Promise.all(OPEN_STATES.map((s) => this.deps.requests.listByIndex(`state:${s}`))).then((lists) => lists.flat());
   }
 
+  /** The requester's requests that still need someone (pending, approved, applying, failed), oldest first. */
+  async listOpenForRequester(user: ActorId): Promise<AccountRequest[]> {
+    return (await this.listOpen()).filter((r) => r.requester === user);
+  }
+
   async listForRequester(user: ActorId, limit = 20): Promise<AccountRequest[]> {
     const all = await this.deps.requests.listByIndex(`requester:${user}`);
     return all.slice(-limit).reverse();
@@ -269,11 +296,21 @@ export class RequestService {
     const now = this.clock();
     const expired: AccountRequest[] = [];
     for (const request of await this.listPending()) {
-      if (new Date(request.expiresAt) > now) continue;
-      const result = await this.finish(request.id, 'expired', 'system', 'no decision before the expiry', ['pending'], (r) => new Date(r.expiresAt) <= now);
-      if (result.ok) expired.push(result.request);
+      if (!this.isOverdue(request, now)) continue;
+      const done = await this.expire(request.id);
+      if (done?.state === 'expired') expired.push(done);
     }
     return expired;
+  }
+
+  /** Moves one overdue pending request to `expired`; returns the record as it now stands. */
+  private async expire(id: string): Promise<AccountRequest | undefined> {
+    const result = await this.finish(id, 'expired', 'system', 'no decision before the expiry', ['pending'], (r) => this.isOverdue(r));
+    return result.request;
+  }
+
+  private isOverdue(request: AccountRequest, now = this.clock()): boolean {
+    return request.state === 'pending' && new Date(request.expiresAt) <= now;
   }
 
   /**
@@ -304,8 +341,16 @@ export class RequestService {
     try {
       if (!backend) throw new Error(`backend "${request.backend}" is no longer in the config`);
       const current = await backend.getUser(request.username);
-      outcome = kind.isDone(request, current)
-        ? { state: 'applied', summary: `${request.username} ${kind.done} (confirmed by reading ${request.backend} after AccountDesk restarted)` }
+      outcome = kind.isDone(asStored(request, backend), current)
+        ? {
+            state: 'applied',
+            summary:
+              `${request.username} ${kind.done} (confirmed by reading ${request.backend} after AccountDesk restarted)` +
+              // The one-time password lived only in the process that stopped: nobody has seen it.
+              (request.action === 'create' && backend.passwordHandling === 'show-to-requester'
+                ? `. The generated password was never shown: reset it on ${request.backend}`
+                : ''),
+          }
         : {
             state: 'failed',
             code: 'interrupted',
@@ -318,17 +363,9 @@ export class RequestService {
         message: `AccountDesk stopped while applying this and could not check ${request.backend} (${describeFailure(err).message}). Check the account by hand, then Retry or Cancel.`,
       };
     }
-    const at = this.clock().toISOString();
-    const result = await this.deps.requests.update<string>(request.id, (current) => {
-      // Only the interrupted attempt we looked at: a replica that re-claimed it since owns it now.
-      if (current.state !== 'applying' || current.applyingSince !== request.applyingSince) return { refuse: 'moved on' };
-      return outcome.state === 'applied'
-        ? { ...current, state: 'applied', applyingSince: undefined, result: { at, summary: outcome.summary } }
-        : { ...current, state: 'failed', applyingSince: undefined, error: { at, code: outcome.code, message: outcome.message, retryable: true } };
-    });
-    if (!result.ok) return undefined;
-    await this.record(outcome.state, result.record, 'system', outcome.state === 'applied' ? { summary: outcome.summary, recovered: true } : { error: outcome.message, code: outcome.code, recovered: true });
-    return result.record;
+    const settled = await this.settle(request, outcome.state === 'applied' ? outcome : { ...outcome, retryable: true }, { recovered: true });
+    // Another replica re-claimed it meanwhile: that attempt owns it now.
+    return settled.state === outcome.state && settled.applyingSince === undefined ? settled : undefined;
   }
 
   private async claimAndRun(id: string, from: 'approved' | 'failed', actor: ActorId): Promise<Outcome<{ request: AccountRequest }, DecisionCode>> {
@@ -339,13 +376,37 @@ export class RequestService {
     });
     if (!claim.ok) return 'notFound' in claim ? notFound(id) : claim.refusal;
     if (from === 'failed') await this.record('retried', claim.record, actor, { attempt: claim.record.attempts });
-    return { ok: true, request: await this.run(claim.record) };
+    return { ok: true, request: await this.track(this.run(claim.record, { checkFirst: from === 'failed' })) };
   }
 
-  /** Calls the backend for a request this process has claimed, and records the outcome. */
-  private async run(request: AccountRequest): Promise<AccountRequest> {
+  /** Applies in flight, so a clean shutdown can wait for them instead of leaving them to recovery. */
+  private readonly inFlight = new Set<Promise<unknown>>();
+
+  private track<T>(work: Promise<T>): Promise<T> {
+    this.inFlight.add(work);
+    void work.finally(() => this.inFlight.delete(work)).catch(() => undefined);
+    return work;
+  }
+
+  /** Resolves when no apply is running (shutdown). */
+  async idle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  /**
+   * Calls the backend for a request this process has claimed, and records the outcome. With `checkFirst` (a
+   * Retry) it reads the backend first: a failed attempt may have happened after all (an ambiguous timeout, a
+   * create whose answer was lost), and sending it again would only be refused ("already exists").
+   */
+  private async run(request: AccountRequest, { checkFirst }: { checkFirst: boolean }): Promise<AccountRequest> {
     const backend = this.deps.backends.get(request.backend);
     const kind = ACTION_KINDS[request.action];
+    if (checkFirst && backend) {
+      const current = await backend.getUser(request.username).catch(() => undefined);
+      if (current && kind.isDone(asStored(request, backend), current)) {
+        return this.settle(request, { state: 'applied', summary: `${request.username} ${kind.done}: already in place when retried (read from ${request.backend})` });
+      }
+    }
     const needsPassword = backend?.passwordHandling === 'show-to-requester' || backend?.passwordHandling === 'mailed-by-backend';
     const password = request.action === 'create' && needsPassword ? this.generatePassword() : undefined;
     let outcome: { state: 'applied'; summary: string } | { state: 'failed'; code: string; message: string; retryable: boolean };
@@ -366,6 +427,15 @@ export class RequestService {
         outcome.summary += '. The generated password could NOT be shown to the requester: reset it on the backend';
       }
     }
+    return this.settle(request, outcome);
+  }
+
+  /** applying -> applied | failed for the attempt this process claimed, plus its audit entry. */
+  private async settle(
+    request: AccountRequest,
+    outcome: { state: 'applied'; summary: string } | { state: 'failed'; code: string; message: string; retryable: boolean },
+    auditExtra: Record<string, unknown> = {},
+  ): Promise<AccountRequest> {
     const at = this.clock().toISOString();
     const result = await this.deps.requests.update<string>(request.id, (current) => {
       if (current.state !== 'applying' || current.applyingSince !== request.applyingSince) return { refuse: 'moved on' };
@@ -386,7 +456,7 @@ export class RequestService {
       outcome.state,
       result.record,
       'system',
-      outcome.state === 'applied' ? { summary: outcome.summary } : { error: outcome.message, code: outcome.code },
+      outcome.state === 'applied' ? { summary: outcome.summary, ...auditExtra } : { error: outcome.message, code: outcome.code, ...auditExtra },
     );
     return result.record;
   }
@@ -455,7 +525,7 @@ function notFound(id: string): Failure<'not_found'> {
 }
 
 function alreadyDecided(request: AccountRequest): Failure<'already_decided'> {
-  return { ok: false, code: 'already_decided', message: `${request.id}: ${refusalFor(request.state, 'approved')}.`, request };
+  return { ok: false, code: 'already_decided', message: `${request.id}: ${refusalFor(request.state)}.`, request };
 }
 
 /** Request ids people can read out and type: "AD-" and six characters without look-alikes (0/O, 1/I/L). */
@@ -484,4 +554,11 @@ export function generateStrongPassword(): string {
     [chars[i], chars[j]] = [chars[j]!, chars[i]!];
   }
   return chars.join('');
+}
+
+/** The request with its quota as the backend will store it, so comparisons with the backend's state hold. */
+function asStored(request: AccountRequest, backend: BackendClient): AccountRequest {
+  const quota = request.params.quotaBytes;
+  if (quota === undefined) return request;
+  return { ...request, params: { ...request.params, quotaBytes: backend.storedQuota(quota) } };
 }

@@ -9,7 +9,7 @@ function backend(passwordHandling: BackendClient['passwordHandling'], kind: Back
   const unused = async (): Promise<never> => {
     throw new Error('not called by checkParams');
   };
-  return { name: 'b1', kind, passwordHandling, capabilities: new Set(capabilities), getUser: unused, createUser: unused, disableUser: unused, enableUser: unused, setQuota: unused, close: async () => {} };
+  return { name: 'b1', kind, passwordHandling, capabilities: new Set(capabilities), getUser: unused, createUser: unused, disableUser: unused, enableUser: unused, setQuota: unused, storedQuota: (q) => q, close: async () => {} };
 }
 
 describe('create', () => {

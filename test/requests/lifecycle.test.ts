@@ -35,11 +35,11 @@ describe('request lifecycle', () => {
   });
 
   it('explains refusals in words for the person who clicked', () => {
-    expect(refusalFor('applied', 'approved')).toBe('the request is already applied');
-    expect(refusalFor('rejected', 'cancelled')).toBe('the request is already rejected');
-    expect(refusalFor('applying', 'applying')).toBe('the request is being applied right now');
-    expect(refusalFor('approved', 'approved')).toBe('the request is already approved and about to be applied');
-    expect(refusalFor('pending', 'applying')).toBe('the request is still waiting for approval');
-    expect(refusalFor('failed', 'approved')).toBe('a failed request cannot become approved');
+    expect(refusalFor('applied')).toBe('the request is already applied');
+    expect(refusalFor('rejected')).toBe('the request is already rejected');
+    expect(refusalFor('applying')).toBe('the request is being applied right now');
+    expect(refusalFor('approved')).toBe('the request is already approved and about to be applied');
+    expect(refusalFor('pending')).toBe('the request is still waiting for approval');
+    expect(refusalFor('failed')).toBe('the request failed; an approver can Retry it or give up');
   });
 });

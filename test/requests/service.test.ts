@@ -80,13 +80,18 @@ class RecordingBackend implements BackendClient {
   }
   async setQuota(username: string, quotaBytes: number | null): Promise<ApplyResult> {
     await this.write('setQuota', [username, quotaBytes]);
-    this.users.set(username, { ...this.existing(username), quota: { limitBytes: quotaBytes } });
+    this.users.set(username, { ...this.existing(username), quota: { limitBytes: this.storedQuota(quotaBytes) } });
     return { summary: `quota of ${username} set` };
   }
   async deleteUser(username: string): Promise<ApplyResult> {
     await this.write('deleteUser', [username]);
     this.users.delete(username);
     return { summary: `deleted ${username}` };
+  }
+  /** How the backend rounds a stored quota (Nextcloud: one decimal of a human size; DSM: whole MB). */
+  roundQuota: (bytes: number) => number = (bytes) => bytes;
+  storedQuota(quotaBytes: number | null): number | null {
+    return quotaBytes === null ? null : this.roundQuota(quotaBytes);
   }
   async close(): Promise<void> {}
 
@@ -533,5 +538,105 @@ describe('preview and info', () => {
     expect(await world.service.info('cloud', 'alice', REQUESTER)).toMatchObject({ ok: false, code: 'not_approver' });
     expect(await world.service.info('cloud', 'alice', ADMIN_A)).toMatchObject({ ok: true, state: { exists: false } });
     expect(await world.service.info('nope', 'alice', ADMIN_A)).toMatchObject({ ok: false, code: 'invalid', field: 'backend' });
+  });
+});
+
+describe('review fixes: retry, rounding, expiry, open lists, shutdown', () => {
+  it('Retry of a failed request whose change did happen after all marks it applied without sending it again', async () => {
+    const request = await approvedQuota('alice', '50GB');
+    world.cloud.users.set('alice', { userId: 'alice', exists: true, enabled: true });
+    // The write reached the server but its answer was lost: the backend holds the new quota, the request failed.
+    const held = world.cloud.hold();
+    const applying = world.service.apply(request.id);
+    await held;
+    world.cloud.users.set('alice', { userId: 'alice', exists: true, enabled: true, quota: { limitBytes: 50 * GiB } });
+    world.cloud.failWith = new BackendError('cloud', 'timeout', 'cloud did not answer in time');
+    world.cloud.release();
+    expect((await applying).ok && (await world.service.get(request.id))?.state).toBe('failed');
+    const writesBefore = world.cloud.writes().length;
+
+    const retried = await world.service.retry(request.id, ADMIN_B);
+    expect(retried.ok && retried.request.state).toBe('applied');
+    expect(retried.ok && retried.request.result?.summary).toMatch(/already in place when retried/);
+    expect(world.cloud.writes().length).toBe(writesBefore);
+    expect(await events(request.id)).toEqual(['requested', 'approved', 'failed', 'retried', 'applied']);
+  });
+
+  it('compares quotas the way the backend stores them: a rounded quota already in place is recognised', async () => {
+    // Nextcloud stores "1.25 TB" as "1.3 TB".
+    const TiB = 1024 ** 4;
+    world.cloud.roundQuota = (bytes) => Math.round((bytes / TiB) * 10) / 10 * TiB;
+    world.cloud.users.set('carol', { userId: 'carol', exists: true, enabled: true, quota: { limitBytes: 1.3 * TiB } });
+    const request = await submitOk({ action: 'quota', backend: 'cloud', username: 'carol', quota: '1.25 TB' });
+    const preview = await world.service.preview(request);
+    expect(preview.assessment?.noOp).toBe('the quota is already that');
+    expect(preview.assessment?.warning).toBe('cloud stores 1.25 TB as 1.3 TB');
+  });
+
+  it('does not bother the approver with a rounding nobody can see (DSM: whole MB)', async () => {
+    const MiB = 1024 ** 2;
+    world.nas.roundQuota = (bytes) => Math.ceil(bytes / MiB) * MiB;
+    world.nas.users.set('dave', { userId: 'dave', exists: true, enabled: true, quota: { limitBytes: 10 * GiB } });
+    const request = await submitOk({ action: 'quota', backend: 'nas', username: 'dave', quota: '2.7 GB' });
+    expect(world.nas.storedQuota(request.params.quotaBytes!)).not.toBe(request.params.quotaBytes);
+    const preview = await world.service.preview(request);
+    expect(preview.assessment?.warning).toBeUndefined();
+    expect(preview.assessment?.change).toBe('quota 10 GB → 2.7 GB');
+  });
+
+  it('an approval after the expiry but before the sweep expires the request instead of approving it', async () => {
+    const request = await submitOk({ action: 'disable', backend: 'cloud', username: 'alice' });
+    world.clock.now = Date.parse(request.expiresAt) + 1;
+    const vote = await world.service.approve(request.id, ADMIN_A, 'alice');
+    expect(vote).toMatchObject({ ok: false, code: 'already_decided' });
+    expect((await world.service.get(request.id))?.state).toBe('expired');
+    expect(world.cloud.writes()).toEqual([]);
+    expect(await events(request.id)).toEqual(['requested', 'expired']);
+  });
+
+  it('recovery of a DSM create that happened says the one-time password was never shown', async () => {
+    const request = await submitOk({ action: 'create', backend: 'nas', username: 'erin', email: 'erin@example.com' });
+    await world.service.approve(request.id, ADMIN_A);
+    const held = world.nas.hold();
+    void world.service.apply(request.id);
+    await held; // the process "dies" here: the create reached DSM, nothing was recorded
+    world.nas.users.set('erin', { userId: 'erin', exists: true, enabled: true, email: 'erin@example.com' });
+    world.clock.now += 10 * 60_000;
+    const { reconciled } = await world.service.recover();
+    expect(reconciled.map((r) => [r.id, r.state])).toEqual([[request.id, 'applied']]);
+    expect(reconciled[0]?.result?.summary).toMatch(/generated password was never shown: reset it on nas/);
+    world.nas.release();
+  });
+
+  it('lists every open request of a requester, however old', async () => {
+    const first = await submitOk({ action: 'disable', backend: 'cloud', username: 'old-one' });
+    for (let i = 0; i < 25; i++) {
+      const done = await submitOk({ action: 'disable', backend: 'cloud', username: `u${i}` });
+      await world.service.cancel(done.id, REQUESTER);
+    }
+    const open = await world.service.listOpenForRequester(REQUESTER);
+    expect(open.map((r) => r.id)).toEqual([first.id]);
+  });
+
+  it('check() validates without storing anything', async () => {
+    const checked = await world.service.check({ action: 'quota', backend: 'cloud', username: 'alice', quota: '50GB' }, REQUESTER);
+    expect(checked).toMatchObject({ ok: true, valid: { username: 'alice', params: { quotaBytes: 50 * GiB } } });
+    expect(await world.service.listPending()).toEqual([]);
+    expect(await world.audit()).toEqual([]);
+  });
+
+  it('idle() waits for an apply in flight', async () => {
+    const request = await approvedQuota('frank', '20GB');
+    const held = world.cloud.hold();
+    const applying = world.service.apply(request.id);
+    await held;
+    let idle = false;
+    const waiting = world.service.idle().then(() => (idle = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(idle).toBe(false);
+    world.cloud.release();
+    await applying;
+    await waiting;
+    expect((await world.service.get(request.id))?.state).toBe('applied');
   });
 });

@@ -5,12 +5,12 @@ import { infoText, helpText, listText, receiptText, requestLine } from '../block
 import { requestModal } from '../blocks/modals.js';
 import { parseCommand, type ParsedCommand } from '../parse.js';
 import { esc } from '../text.js';
-import { failureText, unexpectedFailureText, type ListenerDeps } from './shared.js';
+import { failureText, unexpectedFailureText, unexpectedFailureWords, type ListenerDeps } from './shared.js';
 
 export function registerCommand(app: App, deps: ListenerDeps): void {
   const { service, command } = deps;
 
-  app.command(command, async ({ ack, command: body, respond, client }) => {
+  app.command(command, async ({ ack, command: body, respond }) => {
     const parsed = parseCommand(body.text ?? '', command);
     if (parsed.kind === 'error') {
       await ack({ response_type: 'ephemeral', text: `:warning: ${esc(parsed.message)}` });
@@ -19,7 +19,12 @@ export function registerCommand(app: App, deps: ListenerDeps): void {
     if (parsed.kind === 'modal') {
       // trigger_id is valid 3 s and usable once: open the modal before anything slow (reference/slack.md).
       await ack();
-      await client.views.open({ trigger_id: body.trigger_id, view: requestModal({ actions: offeredActions(deps), backends: backendsFor(deps), metadata: { channel: body.channel_id } }) });
+      try {
+        await deps.surface.openView(body.trigger_id, requestModal({ actions: offeredActions(deps), backends: backendsFor(deps), metadata: { channel: body.channel_id } }));
+      } catch (err) {
+        deps.logger.warn({ err }, 'could not open the request form');
+        await say(respond, `:warning: The form did not open (${esc(unexpectedFailureWords(err))}). Try again, or type the request: \`${command} help\`.`, deps);
+      }
       return;
     }
     await ack();
@@ -55,7 +60,7 @@ export function registerCommand(app: App, deps: ListenerDeps): void {
         return reply(request ? requestLine(request) : `:warning: There is no request ${esc(parsed.id)}.`);
       }
       case 'pending': {
-        const own = (await service.listForRequester(user)).filter((r) => r.state === 'pending' || r.state === 'failed');
+        const own = await service.listOpenForRequester(user);
         const lines = [listText('Your open requests', own)];
         if (await service.policy.isApprover(user)) lines.push(listText('Waiting for approvers', await service.listPending()));
         return reply(lines.join('\n\n'));

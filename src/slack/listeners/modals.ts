@@ -8,6 +8,7 @@ import type { ActionName } from '../../requests/types.js';
 import { receiptText } from '../blocks/messages.js';
 import type { RequestModalMetadata } from '../blocks/modals.js';
 import { CONFIRM_USERNAME_BLOCK, INPUT, REJECT_REASON_BLOCK, REQUEST_FIELD, VIEW } from '../ids.js';
+import { esc } from '../text.js';
 import { applyInBackground, failureText, unexpectedFailureWords, type ListenerDeps } from './shared.js';
 
 export function registerModals(app: App, deps: ListenerDeps): void {
@@ -16,22 +17,37 @@ export function registerModals(app: App, deps: ListenerDeps): void {
   app.view(VIEW.request, async ({ ack, view, body }) => {
     const user = body.user.id;
     const draft = draftFrom(view);
-    const result = await service.submit(draft, user);
-    if (!result.ok) {
-      const block = fieldBlock(result.field);
-      await ack({ response_action: 'errors', errors: { [block]: result.message } });
+    // Check before the ack (inline errors must ride on it), store after it: a slow store must never make Slack
+    // show the form as failed for a request that was in fact saved, inviting a duplicate.
+    let checked: Awaited<ReturnType<typeof service.check>>;
+    try {
+      checked = await service.check(draft, user);
+    } catch (err) {
+      deps.logger.error({ err }, 'checking a request form failed');
+      await ack({ response_action: 'errors', errors: { [REQUEST_FIELD.action]: unexpectedFailureWords(err) } });
+      return;
+    }
+    if (!checked.ok) {
+      await ack({ response_action: 'errors', errors: { [fieldBlock(checked.field)]: checked.message } });
       return;
     }
     await ack();
-    deps.publisher.kick();
-    const metadata = parseMetadata(view.private_metadata);
-    const receipt = receiptText(result.request);
+    let text: string;
     try {
-      if (metadata.channel) await deps.surface.ephemeral(metadata.channel, user, receipt);
-      else await deps.surface.dm(user, receipt);
+      const result = await service.submit(draft, user);
+      text = result.ok ? receiptText(result.request) : `:warning: ${esc(result.message)}`;
+      if (result.ok) deps.publisher.kick();
+    } catch (err) {
+      deps.logger.error({ err }, 'storing a request failed after its form was accepted');
+      text = `:warning: Your request could not be saved: ${esc(unexpectedFailureWords(err))} Nothing was sent for approval; please submit it again.`;
+    }
+    const metadata = parseMetadata(view.private_metadata);
+    try {
+      if (metadata.channel) await deps.surface.ephemeral(metadata.channel, user, text);
+      else await deps.surface.dm(user, text);
     } catch {
       // The modal may have been opened in a channel the app is not in: the DM always works.
-      await deps.surface.dm(user, receipt).catch((err) => deps.logger.warn({ err }, 'could not send the receipt'));
+      await deps.surface.dm(user, text).catch((err) => deps.logger.warn({ err }, 'could not send the receipt'));
     }
   });
 
