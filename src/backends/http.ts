@@ -31,7 +31,7 @@ export interface HttpOptions {
   maxRetryWaitMs?: number;
   /** PEM file of a CA to trust (self-signed NAS certificates). */
   caFile?: string;
-  /** Skip certificate verification. Only by explicit opt-in in the config; main.ts warns at start-up. */
+  /** Skip certificate verification. Only by explicit opt-in in the config; registry.ts warns at start-up. */
   insecureTls?: boolean;
   /** Largest response body read, in bytes. */
   maxBodyBytes?: number;

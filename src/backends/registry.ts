@@ -1,6 +1,6 @@
 /**
  * The catalogue of backend kinds: each kind's config schema and how to build its client. src/config composes the
- * schemas; src/main.ts builds one client per configured backend. Adding a kind = one folder + one entry here.
+ * schemas; src/app.ts builds one client per configured backend. Adding a kind = one folder + one entry here.
  */
 import { z } from 'zod';
 import type { Logger } from 'pino';

@@ -69,6 +69,12 @@ export interface BackendClient {
   enableUser(username: string): Promise<ApplyResult>;
   /** null = unlimited. */
   setQuota(username: string, quotaBytes: number | null): Promise<ApplyResult>;
+  /**
+   * The quota the backend will actually store when asked for `quotaBytes` (null = unlimited). Backends round:
+   * Nextcloud keeps a human string with one decimal ("1.25 TB" is stored as "1.3 TB"), DSM whole MB. The domain
+   * compares current and requested quotas through this, so a change already in place is recognised as such.
+   */
+  storedQuota(quotaBytes: number | null): number | null;
 
   deleteUser?(username: string): Promise<ApplyResult>;
   addToGroup?(username: string, group: string): Promise<ApplyResult>;

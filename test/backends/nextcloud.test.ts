@@ -1,7 +1,7 @@
 import { inspect } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BackendError } from '../../src/backends/types.js';
-import { OcsFailure } from '../../src/backends/nextcloud/ocs.js';
+import { isLostAnswer, OcsFailure } from '../../src/backends/nextcloud/ocs.js';
 import { nextcloudConfigSchema } from '../../src/backends/nextcloud/config.js';
 import type { FakeNextcloudOptions } from '../fakes/nextcloud.js';
 import { callsTo, startHarness } from './nextcloud-helpers.js';
@@ -278,6 +278,27 @@ describe.each(['v1', 'v2'] as const)('Nextcloud client over OCS %s', (version) =
       expect(result.after?.quota?.limitBytes).toBe(3040870);
     });
 
+    it.each([
+      ['1.25 TB', 1.25 * 1024 * GB, '1.3 TB'],
+      ['2.7 GB', Math.round(2.7 * GB), '2.7 GB'],
+      ['3042824 bytes', 3042824, '2.9 MB'],
+      ['unlimited', null, 'none'],
+    ])('storedQuota(%s) is exactly the limit Nextcloud reports after setQuota of it', async (_label, bytes, kept) => {
+      const { fake, client } = await start(version);
+      fake.seedUser({ id: 'pat' });
+      await client.setQuota('pat', bytes);
+      expect(fake.users.get('pat')?.quota).toBe(kept);
+      const reported = (await client.getUser('pat')).quota?.limitBytes;
+      expect(client.storedQuota(bytes)).toBe(reported);
+    });
+
+    it('storedQuota differs from the request where Nextcloud rounds, and refuses what setQuota refuses', async () => {
+      const { client } = await start(version);
+      expect(client.storedQuota(1.25 * 1024 * GB)).toBe(Math.round(1.3 * 1024 * GB));
+      expect(() => client.storedQuota(-1)).toThrow(/not a whole number of bytes/);
+      expect(() => client.storedQuota(1.5)).toThrow(BackendError);
+    });
+
     it('sets unlimited as none', async () => {
       const { fake, client } = await start(version);
       fake.seedUser({ id: 'pat', quota: '1 GB' });
@@ -329,7 +350,11 @@ describe.each(['v1', 'v2'] as const)('Nextcloud client over OCS %s', (version) =
       expect(err.code).toBe('rate_limited');
       expect(err.retryable).toBe(true);
       expect(err.retryAfterMs).toBe(600_000);
-      expect(err.message).toMatch(/allows admin account 'admin' 50 user edits per 10 minutes.*'ratelimit.protection.enabled' => false in config.php/);
+      expect(err.message).toMatch(/allows admin account 'admin' 50 user edits per 10 minutes/);
+      // Nothing retries on its own: the message tells the approver to press Retry, and the Nextcloud admin how to lift it.
+      expect(err.message).toMatch(/Nothing retries it automatically: an approver can press Retry once 10 minutes have passed/);
+      expect(err.message).toContain("'ratelimit.protection.enabled' => false in config.php");
+      expect(err.message).not.toMatch(/will be tried again/);
       now += 600_001;
       await client.setQuota('quinn', 51 * GB);
       expect(fake.users.get('quinn')?.quota).toBe('51 GB');
@@ -537,5 +562,31 @@ describe.each(['v1', 'v2'] as const)('Nextcloud client over OCS %s', (version) =
       expect((err as OcsFailure).statuscode).toBe(102);
       expect(err.status).toBe(version === 'v1' ? 200 : 400);
     });
+  });
+});
+
+describe('isLostAnswer (shared by the Nextcloud and user_oidc clients)', () => {
+  const ocs = (code: 'invalid_input' | 'unavailable' | 'not_found') =>
+    new OcsFailure('cloud', code, 'x', { status: 200, statuscode: code === 'unavailable' ? 996 : 101, ocsMessage: 'x' });
+
+  it('a failure stated in an OCS envelope is an answer, unless the server said it was unavailable', () => {
+    expect(isLostAnswer(ocs('invalid_input'))).toBe(false);
+    expect(isLostAnswer(ocs('not_found'))).toBe(false);
+    expect(isLostAnswer(ocs('unavailable'))).toBe(true);
+    // An error explained from an envelope carries it as its cause.
+    expect(isLostAnswer(new BackendError('cloud', 'unknown', 'x', { cause: ocs('invalid_input') }))).toBe(false);
+  });
+
+  it('timeouts, 5xx, non-OCS answers and unexpected errors leave the outcome unknown', () => {
+    expect(isLostAnswer(new BackendError('cloud', 'timeout', 'x'))).toBe(true);
+    expect(isLostAnswer(new BackendError('cloud', 'unavailable', 'x', { status: 502 }))).toBe(true);
+    expect(isLostAnswer(new BackendError('cloud', 'protocol', 'x', { status: 200 }))).toBe(true);
+    expect(isLostAnswer(new TypeError('socket hang up'))).toBe(true);
+  });
+
+  it('refusals before any work (401, 403, 412 CSRF, 429) are not lost answers', () => {
+    for (const status of [401, 403, 412, 429]) {
+      expect(isLostAnswer(new BackendError('cloud', 'protocol', 'x', { status }))).toBe(false);
+    }
   });
 });

@@ -109,6 +109,31 @@ describe('nmcuser_oidc client', () => {
     expect(configured.fake.users.get('carol')?.quota).toBe('50 GB');
   });
 
+  it('storedQuota is exactly what nmcuser_oidc reports after a create with 1.25 TB and a change to 2.7 GB', async () => {
+    const { client, fake } = await setup();
+    const tb125 = 1.25 * 1024 * GiB;
+    await client.createUser({ username: 'quinn', quotaBytes: tb125 });
+    expect(fake.requests.find((r) => r.method === 'POST')?.body).toMatchObject({ quota: '1280GB' }); // the README's form
+    expect(fake.users.get('quinn')?.quota).toBe('1.3 TB');
+    expect((await client.getUser('quinn')).quota?.limitBytes).toBe(client.storedQuota(tb125));
+    expect(client.storedQuota(tb125)).not.toBe(tb125); // Nextcloud rounded it
+
+    const gb27 = Math.round(2.7 * GiB);
+    const result = await client.setQuota('quinn', gb27);
+    expect(fake.users.get('quinn')?.quota).toBe('2.7 GB');
+    expect((await client.getUser('quinn')).quota?.limitBytes).toBe(client.storedQuota(gb27));
+    expect(result.summary).toMatch(/to 2\.7 GB$/);
+    expect(client.storedQuota(null)).toBeNull();
+  });
+
+  it('refuses a quota that is not a whole number of bytes as invalid_input, before sending anything', async () => {
+    const { client, fake } = await setup({ users: [{ username: 'alice' }] });
+    const err = await failure(client.createUser({ username: 'rob', quotaBytes: 1.5 }));
+    expect(err.code).toBe('invalid_input');
+    expect(() => client.storedQuota(-5)).toThrow(/not a whole number of bytes/);
+    expect(fake.requests.filter((r) => r.method !== 'GET')).toHaveLength(0);
+  });
+
   it('refuses to create a user that exists, and refuses groups before sending anything', async () => {
     const { client, fake } = await setup({ users: [{ username: 'alice' }] });
     expect((await failure(client.createUser({ username: 'alice' }))).code).toBe('already_exists');

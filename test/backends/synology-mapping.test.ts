@@ -6,7 +6,6 @@ import { describe, expect, it } from 'vitest';
 import { dsmError, type DsmErrorContext } from '../../src/backends/synology/errors.js';
 import { isExpired } from '../../src/backends/synology/expiry.js';
 import { encodeForm, encodeParamValue } from '../../src/backends/synology/params.js';
-import { generateDsmPassword } from '../../src/backends/synology/password.js';
 import { bytesToDsmMb, dsmMbToBytes } from '../../src/backends/synology/quota.js';
 import { synologyConfigSchema } from '../../src/backends/synology/config.js';
 
@@ -150,20 +149,6 @@ describe('parameter encoding', () => {
     expect(encodeParamValue('alice')).toBe('alice');
     expect(encodeParamValue(7)).toBe('7');
     expect(encodeForm({ a: true, b: undefined, c: 'x y' })).toBe('a=true&c=x+y');
-  });
-});
-
-describe('generated passwords', () => {
-  it('have every character class and fit DSM limits', () => {
-    for (let i = 0; i < 50; i++) {
-      const p = generateDsmPassword();
-      expect(p).toHaveLength(20);
-      expect(p).toMatch(/[a-z]/);
-      expect(p).toMatch(/[A-Z]/);
-      expect(p).toMatch(/[0-9]/);
-      expect(p).toMatch(/[^A-Za-z0-9]/);
-    }
-    expect(new Set(Array.from({ length: 20 }, () => generateDsmPassword())).size).toBe(20);
   });
 });
 

@@ -206,6 +206,18 @@ describe('discovery and login', () => {
     expect(login.params.device_name).toBe('AccountDesk-prod');
   });
 
+  it('takes the device id only from deps (registry.ts reads the env var), never from process.env itself', async () => {
+    const { fake, newClient } = await setup({ otpRequired: true, trustedDevices: ['dev-in-env'], users: [ALICE] });
+    process.env.DSM_TEST_DEVICE_ID_UNUSED = 'dev-in-env';
+    try {
+      const client = newClient({}, { deviceIdEnv: 'DSM_TEST_DEVICE_ID_UNUSED' });
+      expect(await rejection(client.getUser('alice'))).toMatchObject({ code: 'auth_failed', remoteCode: 403 });
+      expect(fake.calls('SYNO.API.Auth', 'login')[0]!.sent.deviceId).toBe(false);
+    } finally {
+      delete process.env.DSM_TEST_DEVICE_ID_UNUSED;
+    }
+  });
+
   it('enrollDevice logs in with the OTP, returns the device id DSM issued, and logs out', async () => {
     const fake = await startFakeDsm({ otpRequired: true, otpCode: '654321', users: [ALICE] });
     cleanups.push(() => fake.close());
@@ -373,15 +385,23 @@ describe('createUser', () => {
     expect(fake.calls('SYNO.Core.User', 'create')).toHaveLength(0);
   });
 
-  it('mailPassword: notify_by_email and send_password as JSON true; a password is generated when none is given', async () => {
-    const { fake, client } = await setup({}, { mailPassword: true }, { generatePassword: () => 'Generated-Pass-1' });
+  it('mailPassword: notify_by_email and send_password as JSON true, with the password AccountDesk generated', async () => {
+    const { fake, client } = await setup({}, { mailPassword: true });
     expect(client.passwordHandling).toBe('mailed-by-backend');
-    const result = await client.createUser({ username: 'erin', email: 'erin@example.com' });
+    const result = await client.createUser({ username: 'erin', email: 'erin@example.com', password: 'Generated-Pass-1' });
     const create = fake.calls('SYNO.Core.User', 'create')[0]!;
     expect(create.params).toMatchObject({ notify_by_email: 'true', send_password: 'true' });
     expect(fake.passwords.get('erin')).toBe('Generated-Pass-1');
     expect(fake.mails).toEqual([{ to: 'erin@example.com', user: 'erin' }]);
     expect(result.summary).toContain('mailed the password to erin@example.com');
+  });
+
+  it('mailPassword without a password fails before calling DSM: the client never makes one up', async () => {
+    const { fake, client } = await setup({}, { mailPassword: true });
+    const err = await rejection(client.createUser({ username: 'erin', email: 'erin@example.com' }));
+    expect(err.code).toBe('invalid_input');
+    expect(err.message).toContain('DSM needs a first password for erin');
+    expect(fake.calls('SYNO.Core.User', 'create')).toHaveLength(0);
   });
 
   it('mailPassword without an email fails before calling DSM', async () => {
@@ -424,6 +444,62 @@ describe('createUser', () => {
     const result = await client.createUser({ username: 'ivy', password: 'Str0ng-Pass!', quotaBytes: 200 * MB });
     expect(result.summary).toMatch(/created ivy.*BUT quota NOT set/);
     expect(result.after?.exists).toBe(true);
+  });
+});
+
+describe('a failed read-back after a change DSM made', () => {
+  // 3112 ("being edited") on the read that follows the change: the change itself succeeded.
+  const failReadBack = (fake: FakeDsm) => fake.failNext('SYNO.Core.User', 'get', 3112);
+
+  it('create resolves without `after`, keeps the password, and says the state could not be read back', async () => {
+    const { fake, client } = await setup();
+    failReadBack(fake); // createUser reads nothing before the create, so this hits the read-back
+    const result = await client.createUser({ username: 'kim', email: 'kim@example.com', password: 'Str0ng-Pass!', quotaBytes: 5 * MB });
+    expect(fake.users.has('kim')).toBe(true);
+    expect(fake.passwords.get('kim')).toBe('Str0ng-Pass!');
+    expect(result.after).toBeUndefined();
+    expect(result.summary).toMatch(/^created kim on nas; show the password once to the requester; the new state could not be read back from DSM \(.*another admin is editing.*\): check kim in DSM$/s);
+    expect(result.summary).not.toContain('Str0ng-Pass!');
+  });
+
+  it('disable, enable and setQuota resolve too, with the reason in the summary', async () => {
+    const { fake, client } = await setup({ users: [ALICE] });
+    failReadBack(fake);
+    const disabled = await client.disableUser('alice');
+    expect(fake.users.get('alice')!.expired).toBe('now');
+    expect(disabled.after).toBeUndefined();
+    expect(disabled.summary).toMatch(/^disabled alice on nas .*could not be read back/);
+
+    failReadBack(fake);
+    const enabled = await client.enableUser('alice');
+    expect(enabled.after).toBeUndefined();
+    expect(enabled.summary).toMatch(/^enabled alice on nas; the new state could not be read back/);
+
+    failReadBack(fake);
+    const quota = await client.setQuota('alice', 7 * MB);
+    expect(fake.quotas.get('alice')!.get('/volume1')).toBe(7);
+    expect(quota.after).toBeUndefined();
+    expect(quota.summary).toMatch(/to 7 MB; the new state could not be read back/);
+  });
+
+  it('a delete DSM accepted whose read-back fails is ambiguous: Retry (which reads first) settles it', async () => {
+    const { fake, client } = await setup({ users: [ALICE] });
+    // Let the existence check before the delete through; fail the read-back after it.
+    fake.failNext('SYNO.Core.User', 'get', 3112, 1, 1);
+    const failure = await client.deleteUser!('alice').then(() => undefined, (err: unknown) => err);
+    expect(fake.users.has('alice')).toBe(false);
+    expect(failure).toMatchObject({ code: 'ambiguous', retryable: true });
+    expect((failure as Error).message).toMatch(/answered the delete of alice but reading it back failed \(.*another admin is editing.*\): check in DSM whether alice is gone, then Retry$/);
+    expect(await client.getUser('alice')).toMatchObject({ exists: false });
+  });
+
+  it('group changes resolve too: membership was already checked, only the picture is missing', async () => {
+    const { fake, client } = await setup({ users: [ALICE], groups: { staff: [] } });
+    fake.failNext('SYNO.Core.User', 'get', 3112);
+    const added = await client.addToGroup!('alice', 'staff');
+    expect(fake.groups.get('staff')!.has('alice')).toBe(true);
+    expect(added.after).toBeUndefined();
+    expect(added.summary).toMatch(/^added alice to staff on nas; the new state could not be read back/);
   });
 });
 
@@ -473,6 +549,25 @@ describe('setQuota', () => {
     expect(fake.calls('SYNO.Core.Quota', 'set')[0]!.params.user_quota).toBe(`[{"volume":"/volume1","quota":${mb}}]`);
     expect(result.after?.quota?.limitBytes).toBe(mb * MB);
     expect(result.after!.quota!.limitBytes!).toBeGreaterThanOrEqual(bytes);
+  });
+
+  it.each([
+    ['1.25 TB', 1.25 * 1024 ** 4],
+    ['2.7 GB', Math.round(2.7 * 1024 ** 3)],
+    ['unlimited', null],
+  ])('storedQuota(%s) is exactly what DSM reports after setQuota of it', async (_label, bytes) => {
+    const { client } = await setup({ users: [ALICE] });
+    await client.setQuota('alice', bytes);
+    const stored = (await client.getUser('alice')).quota?.limitBytes;
+    expect(client.storedQuota(bytes)).toBe(stored);
+  });
+
+  it('storedQuota rounds up to whole MB and refuses what setQuota refuses', async () => {
+    const { client } = await setup();
+    expect(client.storedQuota(Math.round(2.7 * 1024 ** 3))).toBe(2765 * MB); // 2764.8 MB -> 2765
+    expect(client.storedQuota(null)).toBeNull();
+    expect(() => client.storedQuota(0)).toThrow(BackendError);
+    expect(() => client.storedQuota(1.5)).toThrow(/positive whole number of bytes/);
   });
 
   it('null -> 0 (unlimited)', async () => {

@@ -129,6 +129,23 @@ describe('user_oidc client', () => {
     expect(nc.users.get(sha256('1_0_zero'))?.quota).toBe('0 B');
   });
 
+  it('storedQuota is exactly what Nextcloud reports after a create with 1.25 TB and a change to 2.7 GB', async () => {
+    const { client, nc } = await setup();
+    const uid = sha256('1_0_quinn');
+    const tb125 = 1.25 * 1024 * GiB;
+    const created = await client.createUser({ username: 'quinn', quotaBytes: tb125 });
+    expect(nc.users.get(uid)?.quota).toBe('1.3 TB');
+    expect((await client.getUser('quinn')).quota?.limitBytes).toBe(client.storedQuota(tb125));
+    expect(client.storedQuota(tb125)).not.toBe(tb125); // Nextcloud rounded it
+    expect(created.summary).toContain('quota 1.3 TB');
+
+    const gb27 = Math.round(2.7 * GiB);
+    await client.setQuota('quinn', gb27);
+    expect(nc.users.get(uid)?.quota).toBe('2.7 GB');
+    expect((await client.getUser('quinn')).quota?.limitBytes).toBe(client.storedQuota(gb27));
+    expect(client.storedQuota(null)).toBeNull();
+  });
+
   it('adds the requested groups after creating', async () => {
     const { client, nc } = await setup();
     nc.groups.add('staff');

@@ -65,6 +65,8 @@ describe('App Home', () => {
     await desk.slack.waitFor(() => desk.dms(REQUESTER).find((t) => t === `Cancelled ${id}.`), 5_000);
     await desk.settle();
     expect(await desk.card(id)).toContain(`Cancelled by <@${REQUESTER}>`);
+    // The Home tab is refreshed after the click: the request shows as cancelled, without its Cancel button.
+    await desk.slack.waitFor(() => visibleText((desk.slack.homeViewFor(REQUESTER)?.blocks ?? []) as unknown[]).includes(`${id}* disable alice on *cloud* · cancelled`), 5_000);
 
     // A refused Home click is explained by DM too.
     const other = requestIdIn(await desk.command(REQUESTER, 'disable cloud bob'));

@@ -87,8 +87,11 @@ export interface FakeDsm {
   expireSessions(): void;
   /** Sessions not logged out (reference: without `_sid` on logout sessions pile up). */
   activeSessions(): number;
-  /** The next `times` calls of api.method answer `code` (e.g. 3112 "being edited", 119). */
-  failNext(api: string, method: string, code: number, times?: number): void;
+  /**
+   * The next `times` calls of api.method answer `code` (e.g. 3112 "being edited", 119), after letting `skip` calls
+   * through first (to fail, say, the read-back after a change but not the read before it).
+   */
+  failNext(api: string, method: string, code: number, times?: number, skip?: number): void;
   close(): Promise<void>;
 }
 
@@ -176,7 +179,7 @@ export async function startFakeDsm(opts: FakeDsmOptions = {}): Promise<FakeDsm> 
   const sessions = new Map<string, Session>();
   const trustedDevices = new Set(opts.trustedDevices ?? []);
   const tasks = new Map<string, JoinTask>();
-  const injected: Array<{ api: string; method: string; code: number; times: number }> = [];
+  const injected: Array<{ api: string; method: string; code: number; times: number; skip: number }> = [];
   let failedLogins = 0;
   let blocked = false;
   let taskCounter = 0;
@@ -410,7 +413,8 @@ export async function startFakeDsm(opts: FakeDsmOptions = {}): Promise<FakeDsm> 
     }
 
     const fault = injected.find((f) => f.api === api && f.method === method && f.times > 0);
-    if (fault) {
+    if (fault && fault.skip > 0) fault.skip--;
+    else if (fault) {
       fault.times--;
       throw new DsmFault(fault.code);
     }
@@ -473,8 +477,8 @@ export async function startFakeDsm(opts: FakeDsmOptions = {}): Promise<FakeDsm> 
       for (const s of sessions.values()) s.expired = true;
     },
     activeSessions: () => sessions.size,
-    failNext: (api, method, code, times = 1) => {
-      injected.push({ api, method, code, times });
+    failNext: (api, method, code, times = 1, skip = 0) => {
+      injected.push({ api, method, code, times, skip });
     },
     close: () =>
       new Promise<void>((resolve, reject) => {

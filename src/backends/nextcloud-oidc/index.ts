@@ -2,6 +2,6 @@
 export { nmcuserOidcConfigSchema, type NmcuserOidcConfig } from './nmcuser-oidc-config.js';
 export { createNmcuserOidcClient, NmcuserOidcClient } from './nmcuser-oidc-client.js';
 export { deriveUserOidcUid, nmcuserIdFor, type UidMode, type UidDerivation } from './ids.js';
-export { formatNextcloudQuota, parseNextcloudQuota } from './quota.js';
+export { oidcQuotaParam } from './quota.js';
 export { userOidcConfigSchema, type UserOidcConfig } from './user-oidc-config.js';
 export { createUserOidcClient, UserOidcClient } from './user-oidc-client.js';

@@ -12,12 +12,13 @@ import { BackendError } from '../types.js';
 import type { ApplyResult, BackendClient, Capability, CreateUserInput, UserState } from '../types.js';
 import type { NmcuserOidcConfig } from './nmcuser-oidc-config.js';
 import { assertAddressableId, nmcuserIdFor } from './ids.js';
-import { formatNextcloudQuota } from './quota.js';
+import { formatQuota, storedQuotaBytes } from '../nextcloud/quota.js';
+import { oidcQuotaParam } from './quota.js';
 import {
   describeFailure,
+  isAppAnswered404,
   isUnknownProvider,
   parseJsonBody,
-  serverMessage,
   userStateFrom,
   type FailureContext,
 } from './nmcuser-oidc-responses.js';
@@ -59,7 +60,7 @@ export class NmcuserOidcClient implements BackendClient {
     const res = await this.send({ method: 'GET', path: this.userPath(id), idempotent: true });
     if (res.status === 200) return userStateFrom(this.name, parseJsonBody(res.text));
     if (isUnknownProvider(res)) throw this.unknownProvider(res.status);
-    if (res.status === 404 && serverMessage(res) !== undefined) return { userId: id, exists: false };
+    if (isAppAnswered404(res)) return { userId: id, exists: false };
     throw describeFailure(res, this.context(`read ${username}`));
   }
 
@@ -69,7 +70,7 @@ export class NmcuserOidcClient implements BackendClient {
     if (input.groups && input.groups.length > 0) {
       throw new BackendError(this.name, 'unsupported', `${this.name} (nmcuser_oidc) cannot put users into groups; create ${username} without groups`);
     }
-    const quota = input.quotaBytes === undefined ? this.config.defaultQuota : formatNextcloudQuota(input.quotaBytes);
+    const quota = input.quotaBytes === undefined ? this.config.defaultQuota : this.quotaValue(input.quotaBytes);
     const body = {
       username,
       // The controller requires a display name; the username is what Nextcloud would show anyway.
@@ -128,14 +129,20 @@ export class NmcuserOidcClient implements BackendClient {
         `${this.name} did not say whether ${username} is enabled, and a quota change without that would re-enable a disabled user: nothing was changed`,
       );
     }
-    const quota = formatNextcloudQuota(quotaBytes);
+    const quota = this.quotaValue(quotaBytes);
     await this.update(username, { quota, enabled: before.enabled }, action);
     const after = await this.readBack(username);
-    const shown = quota === 'none' ? 'unlimited' : quota;
+    const shown = formatQuota(storedQuotaBytes(quotaBytes));
     return {
       summary: `set the quota of ${username} on ${this.name} to ${shown}${before.enabled ? '' : ' (user stays disabled)'}`,
       ...(after ? { after } : {}),
     };
+  }
+
+  /** nmcuser_oidc hands the quota to Nextcloud's IUser::setQuota, which stores a one-decimal human size. */
+  storedQuota(quotaBytes: number | null): number | null {
+    this.quotaValue(quotaBytes); // refuses what setQuota refuses, with the same words
+    return storedQuotaBytes(quotaBytes);
   }
 
   async deleteUser(username: string): Promise<ApplyResult> {
@@ -153,7 +160,7 @@ export class NmcuserOidcClient implements BackendClient {
       return { summary: `deleted ${username} from ${this.name}`, after: { userId: id, exists: false } };
     }
     if (isUnknownProvider(res)) throw this.unknownProvider(res.status);
-    if (res.status === 404 && serverMessage(res) !== undefined) throw this.notFound(username);
+    if (isAppAnswered404(res)) throw this.notFound(username);
     throw describeFailure(res, this.context(`delete ${username}`));
   }
 
@@ -168,7 +175,7 @@ export class NmcuserOidcClient implements BackendClient {
     const res = await this.send({ method: 'PUT', path: this.userPath(id), body: fields, idempotent: true });
     if (res.status === 200 || res.status === 204) return;
     if (isUnknownProvider(res)) throw this.unknownProvider(res.status);
-    if (res.status === 404 && serverMessage(res) !== undefined) throw this.notFound(username);
+    if (isAppAnswered404(res)) throw this.notFound(username);
     throw describeFailure(res, this.context(action));
   }
 
@@ -267,6 +274,16 @@ export class NmcuserOidcClient implements BackendClient {
     parts.push(`quota ${quota === undefined ? '3GB (server default)' : quota === 'none' ? 'unlimited' : quota}`);
     if (input.email) parts.push(`email ${input.email}`);
     return parts.join('; ');
+  }
+
+  private quotaValue(quotaBytes: number | null): string {
+    try {
+      return oidcQuotaParam(quotaBytes);
+    } catch {
+      throw new BackendError(this.name, 'invalid_input', `the quota ${String(quotaBytes)} is not a whole number of bytes: fix the request`, {
+        retryable: false,
+      });
+    }
   }
 
   private idFor(username: string): string {

@@ -6,7 +6,7 @@ import type { HttpResponse } from '../http.js';
 import { parseRetryAfter } from '../http.js';
 import { BackendError } from '../types.js';
 import type { UserState } from '../types.js';
-import { parseNextcloudQuota } from './quota.js';
+import { parseStoredQuota } from '../nextcloud/quota.js';
 
 export function parseJsonBody(text: string): unknown {
   if (text.trim() === '') return undefined;
@@ -49,7 +49,7 @@ export function userStateFrom(backend: string, body: unknown): UserState {
   if (typeof data.enabled === 'boolean') state.enabled = data.enabled;
   if (typeof data.email === 'string' || data.email === null) state.email = (data.email as string | null) || null;
   if (typeof data.displayname === 'string' || data.displayname === null) state.displayName = data.displayname as string | null;
-  const limitBytes = parseNextcloudQuota(data.quota);
+  const limitBytes = parseStoredQuota(data.quota);
   if (limitBytes !== undefined) state.quota = { limitBytes };
   return state;
 }

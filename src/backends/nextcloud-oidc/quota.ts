@@ -1,51 +1,27 @@
 /**
- * Quota values in the form Nextcloud's `IUser::setQuota()` accepts and `getQuota()` returns. Both OIDC
- * provisioning APIs (nmcuser_oidc's `quota` field, user_oidc's `quota` parameter) hand the string straight to
- * setQuota, so they share Nextcloud's rules (reference/nextcloud.md "editUser"): `none` = unlimited, `default`,
- * digits = bytes, or a human size parsed case-insensitively in 1024 multiples (`5GB`, `5 GB`, `1.5 MB`); `GiB` is
- * NOT accepted. The server stores a rounded human string (3042824 -> "2.9 MB").
+ * The quota value both OpenID Connect provisioning APIs send (nmcuser_oidc's `quota` field, user_oidc's `quota`
+ * parameter). Both hand the string to Nextcloud's IUser::setQuota, so Nextcloud's own codec in ../nextcloud/quota.ts
+ * decides what is accepted, stored and read back; only the written form differs from OCS editUser's digits.
  */
+import { quotaParam } from '../nextcloud/quota.js';
 
-const UNITS = [
-  { suffix: 'PB', factor: 1024 ** 5 },
-  { suffix: 'TB', factor: 1024 ** 4 },
-  { suffix: 'GB', factor: 1024 ** 3 },
-  { suffix: 'MB', factor: 1024 ** 2 },
-  { suffix: 'KB', factor: 1024 },
-] as const;
+const UNITS: ReadonlyArray<readonly [suffix: string, factor: number]> = [
+  ['PB', 1024 ** 5],
+  ['TB', 1024 ** 4],
+  ['GB', 1024 ** 3],
+  ['MB', 1024 ** 2],
+  ['KB', 1024],
+];
 
 /**
- * Formats a byte count the way the README example writes it ("25GB"). Uses the largest unit that divides the
- * value exactly, else plain digits (also accepted), so the server computes exactly the bytes asked for.
+ * `none` for unlimited, else the README's form ("25GB", seed 001) in the largest unit that divides the value exactly,
+ * else plain digits: either way the server computes exactly the bytes asked for. Never "0": user_oidc applies the
+ * quota only `if ($quota)`, and PHP treats the string "0" as false, so a zero quota would be silently dropped.
  */
-export function formatNextcloudQuota(quotaBytes: number | null): string {
-  if (quotaBytes === null) return 'none';
-  if (!Number.isSafeInteger(quotaBytes) || quotaBytes < 0) {
-    throw new RangeError(`quota must be a whole number of bytes, got ${quotaBytes}`);
-  }
-  // Not '0': user_oidc applies the quota only `if ($quota)`, and PHP treats the string "0" as false.
+export function oidcQuotaParam(quotaBytes: number | null): string {
+  const digits = quotaParam(quotaBytes); // validates (RangeError) and maps null to 'none'
+  if (quotaBytes === null) return digits;
   if (quotaBytes === 0) return '0 B';
-  for (const unit of UNITS) {
-    if (quotaBytes % unit.factor === 0) return `${quotaBytes / unit.factor}${unit.suffix}`;
-  }
-  return String(quotaBytes);
-}
-
-const HUMAN_SIZE = /^(\d+(?:\.\d+)?)\s*([kmgtp]?)b?$/i;
-
-/**
- * Reads a quota as Nextcloud reports it. `none` -> unlimited (null); `default` or anything unreadable ->
- * undefined, because the effective limit then depends on a server setting this API does not return.
- */
-export function parseNextcloudQuota(value: unknown): number | null | undefined {
-  if (typeof value === 'number') return value < 0 ? null : value;
-  if (typeof value !== 'string') return undefined;
-  const text = value.trim();
-  if (text.toLowerCase() === 'none') return null;
-  const match = HUMAN_SIZE.exec(text);
-  if (!match) return undefined;
-  const amount = Number(match[1]);
-  const letter = (match[2] ?? '').toUpperCase();
-  const factor = letter === '' ? 1 : (UNITS.find((u) => u.suffix[0] === letter)?.factor ?? 1);
-  return Math.round(amount * factor);
+  const unit = UNITS.find(([, factor]) => quotaBytes % factor === 0);
+  return unit ? `${quotaBytes / unit[1]}${unit[0]}` : digits;
 }

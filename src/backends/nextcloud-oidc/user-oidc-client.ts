@@ -14,10 +14,11 @@ import type { ApplyResult, BackendClient, Capability, CreateUserInput, UserState
 import { createNextcloudClient } from '../nextcloud/client.js';
 import type { NextcloudClient } from '../nextcloud/client.js';
 import type { NextcloudConfig } from '../nextcloud/config.js';
-import { OcsFailure } from '../nextcloud/ocs.js';
+import { isLostAnswer, OcsFailure } from '../nextcloud/ocs.js';
+import { formatQuota } from '../nextcloud/quota.js';
 import type { UserOidcConfig } from './user-oidc-config.js';
 import { assertAddressableId, deriveUserOidcUid } from './ids.js';
-import { formatNextcloudQuota } from './quota.js';
+import { oidcQuotaParam } from './quota.js';
 
 /** The provisioning routes exist under OCS v2 only (reference: /ocs/v2.php/apps/user_oidc/api/v1/user). */
 const USER_ROUTE = '/apps/user_oidc/api/v1/user';
@@ -96,7 +97,7 @@ export class UserOidcClient implements BackendClient {
     if (input.displayName) body.displayName = input.displayName;
     if (input.email) body.email = input.email;
     // Omitted = the server's default quota. Human sizes and digits both go to IUser::setQuota.
-    if (input.quotaBytes !== undefined) body.quota = formatNextcloudQuota(input.quotaBytes);
+    if (input.quotaBytes !== undefined) body.quota = this.quotaValue(input.quotaBytes);
 
     let answeredUid: string;
     try {
@@ -129,7 +130,7 @@ export class UserOidcClient implements BackendClient {
     }
     const after = await this.readBack(username);
     const parts = [`created ${username} on ${this.name} as Nextcloud user ${uid}, for OpenID Connect login`];
-    if (input.quotaBytes !== undefined) parts.push(`quota ${input.quotaBytes === null ? 'unlimited' : formatNextcloudQuota(input.quotaBytes)}`);
+    if (input.quotaBytes !== undefined) parts.push(`quota ${formatQuota(this.nextcloud.storedQuota(input.quotaBytes))}`);
     if (input.email) parts.push(`email ${input.email}`);
     const added = (input.groups ?? []).filter((g) => !notes.some((n) => n.includes(`group ${g} `)));
     if (added.length > 0) parts.push(`groups ${added.join(', ')}`);
@@ -149,8 +150,13 @@ export class UserOidcClient implements BackendClient {
 
   async setQuota(username: string, quotaBytes: number | null): Promise<ApplyResult> {
     const uid = this.uidFor(username);
-    const shown = quotaBytes === null ? 'unlimited' : formatNextcloudQuota(quotaBytes);
+    const shown = formatQuota(this.nextcloud.storedQuota(quotaBytes));
     return this.relabel(username, uid, await this.nextcloud.setQuota(uid, quotaBytes), `set the quota of ${username} to ${shown}`);
+  }
+
+  /** Quotas go through Nextcloud's own setQuota (on create and through OCS after), so they round as Nextcloud does. */
+  storedQuota(quotaBytes: number | null): number | null {
+    return this.nextcloud.storedQuota(quotaBytes);
   }
 
   async addToGroup(username: string, group: string): Promise<ApplyResult> {
@@ -224,6 +230,11 @@ export class UserOidcClient implements BackendClient {
     return uid;
   }
 
+  private quotaValue(quotaBytes: number | null): string {
+    this.nextcloud.storedQuota(quotaBytes); // refuses a non-size with the OCS client's words, before any call
+    return oidcQuotaParam(quotaBytes);
+  }
+
   private async readBack(username: string): Promise<UserState | undefined> {
     return this.getUser(username).catch(() => undefined);
   }
@@ -235,11 +246,4 @@ export class UserOidcClient implements BackendClient {
       ...(result.after ? { after: { ...result.after, userId: uid } } : {}),
     };
   }
-}
-
-/** Failures after which the server may or may not have done the work (network, timeout, 5xx, garbage). */
-function isLostAnswer(err: unknown): boolean {
-  if (!(err instanceof BackendError)) return true;
-  if (err.status === 401 || err.status === 403 || err.status === 412 || err.status === 429) return false;
-  return err.code === 'timeout' || err.code === 'unavailable' || err.code === 'protocol' || err.code === 'unknown';
 }

@@ -10,7 +10,7 @@ import type { ApplyResult, BackendClient, Capability, CreateUserInput, UserState
 import type { NextcloudConfig } from './config.js';
 import { explainFailure } from './errors.js';
 import type { FailureContext, NextcloudOperation } from './errors.js';
-import { OcsFailure, OcsTransport } from './ocs.js';
+import { isLostAnswer, OcsFailure, OcsTransport } from './ocs.js';
 import type { OcsMethod, OcsRequestOptions } from './ocs.js';
 import { formatQuota, quotaParam, readQuota, storedQuotaBytes } from './quota.js';
 
@@ -132,6 +132,12 @@ export class NextcloudClient implements BackendClient {
     return { summary: `set the quota of ${username} on ${this.name} to ${shown}`, ...(after ? { after } : {}) };
   }
 
+  /** What Nextcloud will report after setQuota(quotaBytes): it rounds to a one-decimal human size. */
+  storedQuota(quotaBytes: number | null): number | null {
+    this.quotaValue(quotaBytes); // refuses what setQuota refuses, with the same words
+    return storedQuotaBytes(quotaBytes);
+  }
+
   async deleteUser(username: string): Promise<ApplyResult> {
     this.refuseSelf(username, 'delete');
     await this.confirmWrite(
@@ -207,7 +213,7 @@ export class NextcloudClient implements BackendClient {
     const ctx: FailureContext = { backend: this.name, op: 'createUser', userId: username };
     const failure = err instanceof OcsFailure ? err : undefined;
     const serverErrorAfterWork = failure !== undefined && (failure.statuscode === 101 || failure.statuscode === 102 || failure.code === 'unavailable');
-    if (!serverErrorAfterWork && !(failure === undefined && isAmbiguous(err))) throw explainFailure(err, ctx);
+    if (!serverErrorAfterWork && !(failure === undefined && isLostAnswer(err))) throw explainFailure(err, ctx);
 
     let state: UserState;
     try {
@@ -342,7 +348,7 @@ export class NextcloudClient implements BackendClient {
     try {
       await write();
     } catch (err) {
-      if (!isAmbiguous(err)) throw err;
+      if (!isLostAnswer(err)) throw err;
       const confirmed = await tookEffect().catch(() => false);
       if (!confirmed) throw err;
     }
@@ -388,16 +394,6 @@ export class NextcloudClient implements BackendClient {
   private invalid(message: string): BackendError {
     return new BackendError(this.name, 'invalid_input', message, { retryable: false });
   }
-}
-
-/** Failures after which the server may or may not have done the work. */
-function isAmbiguous(err: unknown): boolean {
-  if (!(err instanceof BackendError)) return true;
-  if (err instanceof OcsFailure) return err.code === 'unavailable';
-  // A failure the server stated in an envelope (explained per operation) is an answer, not a lost one.
-  if (err.cause instanceof OcsFailure) return err.cause.code === 'unavailable';
-  if (err.status === 412 || err.status === 401 || err.status === 429) return false;
-  return err.code === 'timeout' || err.code === 'unavailable' || err.code === 'protocol' || err.code === 'unknown';
 }
 
 function describeError(err: unknown): string {

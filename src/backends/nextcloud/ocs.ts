@@ -40,6 +40,20 @@ export class OcsFailure extends BackendError {
   }
 }
 
+/**
+ * True when a failure leaves unknown whether the server did the work (network error, timeout, 5xx, an answer that
+ * is not OCS), so the caller must read back before concluding or trying again. A failure the server stated in an
+ * OCS envelope, or explained from one, is an answer, not a lost one, unless it says the server was unavailable.
+ */
+export function isLostAnswer(err: unknown): boolean {
+  if (!(err instanceof BackendError)) return true;
+  if (err instanceof OcsFailure) return err.code === 'unavailable';
+  if (err.cause instanceof OcsFailure) return err.cause.code === 'unavailable';
+  // Refused before any work was done: bad login, forbidden, CSRF check (reference "Transport"), rate limit.
+  if (err.status === 401 || err.status === 403 || err.status === 412 || err.status === 429) return false;
+  return err.code === 'timeout' || err.code === 'unavailable' || err.code === 'protocol' || err.code === 'unknown';
+}
+
 /** Editing users is limited to 50 calls per 600 s per admin account (reference "Rate limit", observed on 32.0.1). */
 export const EDIT_WINDOW_MS = 600_000;
 /** Nextcloud blocks an address for up to 30 minutes after about 11 bad logins (reference "Login throttling"). */
@@ -191,13 +205,15 @@ export class OcsTransport {
     }
     const retryAfterHeader = response.headers['retry-after'];
     const hinted = parseRetryAfter(retryAfterHeader);
-    // No Retry-After and an empty body is editUser's limit: 50 edits per 600 s per admin account. Wait the window.
+    // No Retry-After and an empty body is editUser's limit: 50 edits per 600 s per admin account (reference "Rate
+    // limit"). retryAfterMs tells the caller when a retry can succeed; this client does not retry by itself.
     return new BackendError(
       backend,
       'rate_limited',
       hinted === undefined
-        ? `${backend} allows admin account '${user}' 50 user edits per 10 minutes and refused this one: it will be tried again when the 10-minute window has passed. ` +
-            `A Nextcloud admin can lift the limit with 'ratelimit.protection.enabled' => false in config.php.`
+        ? `${backend} allows admin account '${user}' 50 user edits per 10 minutes and refused this one. Nothing retries it ` +
+            `automatically: an approver can press Retry once 10 minutes have passed. A Nextcloud admin can lift the limit ` +
+            `with 'ratelimit.protection.enabled' => false in config.php.`
         : `${backend} is rate limiting AccountDesk: try again in ${Math.ceil(hinted / 1000)} s`,
       { status: response.status, remoteCode: 429, retryAfterMs: hinted ?? EDIT_WINDOW_MS },
     );

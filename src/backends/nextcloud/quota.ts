@@ -20,7 +20,9 @@ export function quotaParam(quotaBytes: number | null): string {
  */
 export function storedQuotaBytes(quotaBytes: number | null): number | null {
   if (quotaBytes === null) return null;
-  return fromHumanSize(toHumanSize(quotaBytes));
+  quotaParam(quotaBytes); // the same RangeError as for the value sent: nothing is stored for a non-size
+  // A human string of whole or one-decimal numbers with a known unit always parses to a number.
+  return parseStoredQuota(toHumanSize(quotaBytes)) as number;
 }
 
 /** Nextcloud's humanFileSize: KB rounded to whole units, MB and above to one decimal. */
@@ -35,10 +37,23 @@ function toHumanSize(bytes: number): string {
   return `${value} PB`;
 }
 
-function fromHumanSize(human: string): number {
-  const [num, unit] = human.split(' ') as [string, string];
-  const factor = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4, PB: 1024 ** 5 }[unit] ?? 1;
-  return Math.round(Number(num) * factor);
+const UNIT_FACTORS: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4, P: 1024 ** 5 };
+const HUMAN_SIZE = /^(\d+(?:\.\d+)?)\s*([kmgtp]?)b?$/i;
+
+/**
+ * Reads a quota in the form IUser::getQuota() returns and setQuota() accepts (reference "editUser": `none`,
+ * `default`, digits = bytes, or a human size parsed case-insensitively in 1024 multiples, "5 GB", "1.3 TB").
+ * `none` or a negative number -> unlimited (null); `default` or anything unreadable -> undefined, because the
+ * effective limit then depends on a server setting the API does not return.
+ */
+export function parseStoredQuota(value: unknown): number | null | undefined {
+  if (typeof value === 'number') return value < 0 ? null : value;
+  if (typeof value !== 'string') return undefined;
+  const text = value.trim();
+  if (text.toLowerCase() === 'none') return null;
+  const match = HUMAN_SIZE.exec(text);
+  if (!match) return undefined;
+  return Math.round(Number(match[1]) * UNIT_FACTORS[(match[2] ?? '').toUpperCase()]!);
 }
 
 function roundHalfUp1(value: number): number {

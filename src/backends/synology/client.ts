@@ -17,18 +17,15 @@ import {
 } from '../types.js';
 import type { SynologyConfig } from './config.js';
 import { isExpired } from './expiry.js';
-import { DSM_MAX_PASSWORD_LENGTH, generateDsmPassword } from './password.js';
 import { bytesToDsmMb, dsmMbToBytes } from './quota.js';
 import { DsmSession, isRecord } from './session.js';
 
 export interface SynologyClientDeps {
   /** An HttpClient to use instead of one built from the config (tests); the caller then owns closing it. */
   http?: HttpClient;
-  /** The 2FA device id (value of config.deviceIdEnv). Defaults to process.env[config.deviceIdEnv]. */
-  deviceId?: string;
+  /** The 2FA device id: the value of the env var config.deviceIdEnv names (registry.ts reads it). */
+  deviceId?: string | undefined;
   logger?: Logger;
-  /** Used only when DSM mails the password (mailPassword) and the caller passed none. */
-  generatePassword?: () => string;
   /** Waits between join_status polls; tests pass a fake. */
   sleep?: (ms: number) => Promise<void>;
   /** Clock for "expiry date in the past" (tests pass a fixed one). */
@@ -37,6 +34,8 @@ export interface SynologyClientDeps {
 
 /** DSM's limit (reference: "username <= 64 chars"). */
 const MAX_USERNAME_LENGTH = 64;
+/** DSM's limit (reference: "password <= 127"). */
+const MAX_PASSWORD_LENGTH = 127;
 /** Built-in accounts DSM refuses to delete (reference: "admin and guest cannot be deleted"). */
 const UNDELETABLE = new Set(['admin', 'guest']);
 /** Every DSM user is in `users` (reference); it can be neither joined nor left. */
@@ -93,7 +92,6 @@ class SynologyClient implements BackendClient {
   private readonly ownsHttp: boolean;
   private readonly session: DsmSession;
   private readonly logger: Logger | undefined;
-  private readonly generatePassword: () => string;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly now: () => Date;
   private closing: Promise<void> | undefined;
@@ -109,11 +107,9 @@ class SynologyClient implements BackendClient {
     this.http = deps.http ?? new HttpClient(httpOptionsFor(name, config));
     this.ownsHttp = deps.http === undefined;
     this.logger = deps.logger;
-    this.generatePassword = deps.generatePassword ?? (() => generateDsmPassword());
     this.sleep = deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.now = deps.now ?? (() => new Date());
-    const deviceId = deps.deviceId ?? (config.deviceIdEnv ? process.env[config.deviceIdEnv] : undefined);
-    this.session = sessionFor(name, config, secret, this.http, { deviceId: deviceId || undefined, logger: deps.logger });
+    this.session = sessionFor(name, config, secret, this.http, { deviceId: deps.deviceId || undefined, logger: deps.logger });
   }
 
   async getUser(username: string): Promise<UserState> {
@@ -147,15 +143,14 @@ class SynologyClient implements BackendClient {
     if (mail && !input.email) {
       throw this.invalid(`DSM mails the first password to the new user (mailPassword), so ${username} needs an email address`);
     }
-    let password = input.password;
+    // DSM requires a password on create in both modes (reference: SYNO.Core.User create); the request service
+    // generates one for every DSM create, whether DSM mails it or the requester is shown it.
+    const password = input.password;
     if (!password) {
-      if (!mail) {
-        throw this.invalid(`DSM needs a first password for ${username}: AccountDesk must generate one and pass it to createUser`);
-      }
-      password = this.generatePassword(); // DSM mails it; nobody else needs to see it
+      throw this.invalid(`DSM needs a first password for ${username}: AccountDesk must generate one and pass it to createUser`);
     }
-    if (password.length > DSM_MAX_PASSWORD_LENGTH) {
-      throw this.invalid(`the first password is longer than DSM's limit of ${DSM_MAX_PASSWORD_LENGTH} characters`);
+    if (password.length > MAX_PASSWORD_LENGTH) {
+      throw this.invalid(`the first password is longer than DSM's limit of ${MAX_PASSWORD_LENGTH} characters`);
     }
     const quotaMb = input.quotaBytes === undefined ? undefined : this.toMb(input.quotaBytes);
 
@@ -195,36 +190,37 @@ class SynologyClient implements BackendClient {
     }
     for (const problem of problems) this.logger?.warn({ backend: this.name, user: username }, `DSM create: ${problem}`);
 
-    const after = await this.getUser(username);
     const how = mail ? `DSM mailed the password to ${input.email}` : 'show the password once to the requester';
     const summary = problems.length === 0
       ? `created ${username} on ${this.name}; ${how}`
       : `created ${username} on ${this.name} (${how}), BUT ${problems.join('; ')}`;
-    return { summary, after };
+    return this.withReadBack(username, summary);
   }
 
   async disableUser(username: string): Promise<ApplyResult> {
     this.checkUsername(username);
     // Only `expired`: re-sending other fields clobbers settings, and a `disabled` param is ignored (reference).
     await this.session.call('SYNO.Core.User', 'set', { name: username, expired: 'now' }, { subject: username });
-    const after = await this.getUser(username);
-    return { summary: `disabled ${username} on ${this.name} (DSM expiry set to now)`, after };
+    return this.withReadBack(username, `disabled ${username} on ${this.name} (DSM expiry set to now)`);
   }
 
   async enableUser(username: string): Promise<ApplyResult> {
     this.checkUsername(username);
     await this.session.call('SYNO.Core.User', 'set', { name: username, expired: 'normal' }, { subject: username });
-    const after = await this.getUser(username);
-    return { summary: `enabled ${username} on ${this.name}`, after };
+    return this.withReadBack(username, `enabled ${username} on ${this.name}`);
   }
 
   async setQuota(username: string, quotaBytes: number | null): Promise<ApplyResult> {
     this.checkUsername(username);
     const mb = this.toMb(quotaBytes);
     await this.writeQuota(username, mb);
-    const after = await this.getUser(username);
     const what = mb === 0 ? 'unlimited' : `${mb} MB`;
-    return { summary: `set the quota of ${username} on ${this.name} (${this.config.volume}) to ${what}`, after };
+    return this.withReadBack(username, `set the quota of ${username} on ${this.name} (${this.config.volume}) to ${what}`);
+  }
+
+  /** DSM stores whole MB, rounded up from the bytes approved (quota.ts); refuses what setQuota refuses. */
+  storedQuota(quotaBytes: number | null): number | null {
+    return dsmMbToBytes(this.toMb(quotaBytes));
   }
 
   async deleteUser(username: string): Promise<ApplyResult> {
@@ -236,7 +232,20 @@ class SynologyClient implements BackendClient {
     if (!before.exists) throw new BackendError(this.name, 'not_found', `${this.name}: DSM has no user "${username}"`);
     // name is a JSON array (a plain string -> 3101); the answer lists errors even on success, so read back.
     const data = await this.session.call('SYNO.Core.User', 'delete', { name: [username] }, { subject: username });
-    const after = await this.getUser(username);
+    let after: UserState;
+    try {
+      after = await this.getUser(username);
+    } catch (err) {
+      // DSM answered the delete, but its answer lists errors even on success (reference/synology.md), so only the
+      // read-back proves it. Unproven, the request fails as ambiguous: a Retry reads the account first and
+      // completes the request if it is gone, without deleting anything twice.
+      throw new BackendError(
+        this.name,
+        'ambiguous',
+        `${this.name}: DSM answered the delete of ${username} but reading it back failed (${messageOf(err)}): check in DSM whether ${username} is gone, then Retry`,
+        { cause: err, retryable: true },
+      );
+    }
     if (after.exists) {
       const codes = isRecord(data) && Array.isArray(data.errors)
         ? data.errors.map((e) => (isRecord(e) && e.code !== undefined ? String(e.code) : '?')).join(', ')
@@ -255,7 +264,7 @@ class SynologyClient implements BackendClient {
     this.checkUsername(username);
     this.checkGroup(group);
     if (sameName(group, EVERYONE_GROUP)) {
-      return { summary: `${username} is in ${EVERYONE_GROUP} already: every DSM user is`, after: await this.getUser(username) };
+      return this.withReadBack(username, `${username} is in ${EVERYONE_GROUP} already: every DSM user is`);
     }
     const dropped = await this.changeGroups(username, [group], []);
     if (dropped.length > 0) {
@@ -266,7 +275,7 @@ class SynologyClient implements BackendClient {
         { retryable: true },
       );
     }
-    return { summary: `added ${username} to ${group} on ${this.name}`, after: await this.getUser(username) };
+    return this.withReadBack(username, `added ${username} to ${group} on ${this.name}`);
   }
 
   async removeFromGroup(username: string, group: string): Promise<ApplyResult> {
@@ -284,7 +293,7 @@ class SynologyClient implements BackendClient {
         { retryable: true },
       );
     }
-    return { summary: `removed ${username} from ${group} on ${this.name}`, after: await this.getUser(username) };
+    return this.withReadBack(username, `removed ${username} from ${group} on ${this.name}`);
   }
 
   /** Logs out and releases the pool. Idempotent: shutdown paths may call it more than once. */
@@ -294,6 +303,20 @@ class SynologyClient implements BackendClient {
       if (this.ownsHttp) await this.http.close();
     })();
     return this.closing;
+  }
+
+  /**
+   * The result of a change DSM has made, with the user read back for the approval card. A failed read-back must
+   * not turn that change into a failure: the account (and, on create, its one-time password) exists either way,
+   * so the summary says the state is unknown instead and `after` is left out.
+   */
+  private async withReadBack(username: string, summary: string): Promise<ApplyResult> {
+    try {
+      return { summary, after: await this.getUser(username) };
+    } catch (err) {
+      this.logger?.warn({ backend: this.name, user: username, err: messageOf(err) }, 'DSM: read-back after a change failed');
+      return { summary: `${summary}; the new state could not be read back from DSM (${messageOf(err)}): check ${username} in DSM` };
+    }
   }
 
   /**

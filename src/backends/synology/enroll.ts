@@ -2,8 +2,9 @@
  * 2FA enrollment CLI: `npx tsx src/backends/synology/enroll.ts <config-file> <backend-name> <otp>`
  * (npm run synology:enroll -- <config-file> <backend-name> <otp>).
  *
- * Reads the backend entry from the AccountDesk config file (validated with the project's config-file schema when
- * it is available, else with the Synology schema alone), reads the admin password from the env var the entry
+ * Reads the one backend entry from the AccountDesk config file and validates it with the Synology schema alone:
+ * enrolling needs only that entry, and an operator setting up the NAS first must not be stopped by an unfinished
+ * Slack section. Start-up validates the whole file anyway. Then reads the admin password from the env var the entry
  * names, logs in once with the OTP code asking DSM to trust this device, and prints the env line to add. The
  * device id is a credential: it is printed once for the operator to store as a secret, never logged.
  */
@@ -12,6 +13,7 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { synologyConfigSchema, type SynologyConfig } from './config.js';
 import { deviceIdEnvName, enrollDevice } from './enrollment.js';
+import { isRecord } from './session.js';
 
 const USAGE = 'usage: npm run synology:enroll -- <config-file> <backend-name> <6-digit 2FA code>';
 
@@ -21,7 +23,7 @@ async function main(argv: string[]): Promise<number> {
     console.error(USAGE);
     return 2;
   }
-  const config = await readBackend(file, backendName);
+  const config = readBackend(file, backendName);
   const secret = process.env[config.secretEnv];
   if (!secret) {
     console.error(`${config.secretEnv} is not set: it must hold the DSM password of "${config.user}" (put it in the environment, e.g. from .env).`);
@@ -37,31 +39,23 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-async function readBackend(file: string, backendName: string): Promise<SynologyConfig> {
-  const raw: unknown = parseYaml(readFileSync(file, 'utf8'));
-  const projectSchema = await loadProjectSchema();
-  let entry: unknown;
-  if (projectSchema) {
-    const parsed = projectSchema.safeParse(raw);
-    if (!parsed.success) fail(`${file} is not a valid AccountDesk config:\n${formatIssues(parsed.error)}`);
-    entry = (parsed.data as { backends: Record<string, unknown> }).backends[backendName];
-  } else {
-    entry = (raw as { backends?: Record<string, unknown> } | null)?.backends?.[backendName];
+function readBackend(file: string, backendName: string): SynologyConfig {
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(file, 'utf8'));
+  } catch (err) {
+    fail(`cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`);
   }
-  if (entry === undefined) fail(`${file} has no backend named "${backendName}" under backends`);
+  const backends = isRecord(raw) && isRecord(raw.backends) ? raw.backends : undefined;
+  if (!backends) fail(`${file} has no "backends" section`);
+  const entry = backends[backendName];
+  if (entry === undefined) fail(`${file} has no backend named "${backendName}" under backends (it has: ${Object.keys(backends).join(', ') || 'none'})`);
+  if (isRecord(entry) && entry.kind !== 'synology') {
+    fail(`backend "${backendName}" in ${file} is of kind ${String(entry.kind)}: 2FA enrollment is only for synology backends`);
+  }
   const parsed = synologyConfigSchema.safeParse(entry);
   if (!parsed.success) fail(`backend "${backendName}" in ${file} is not a valid Synology backend:\n${formatIssues(parsed.error)}`);
   return parsed.data;
-}
-
-/** The project's whole-file schema (src/config/schema.ts): validates exactly as start-up does, minus Slack env. */
-async function loadProjectSchema(): Promise<z.ZodType | undefined> {
-  try {
-    const mod = (await import('../../config/schema.js')) as { configFileSchema?: z.ZodType };
-    return mod.configFileSchema;
-  } catch {
-    return undefined;
-  }
 }
 
 function formatIssues(error: z.ZodError): string {

@@ -5,6 +5,7 @@
 import type { App, BlockAction, ButtonAction, SlackActionMiddlewareArgs, AllMiddlewareArgs } from '@slack/bolt';
 import { confirmModal, rejectModal } from '../blocks/modals.js';
 import { ACTION } from '../ids.js';
+import { publishHome } from './home.js';
 import { applyInBackground, failureText, unexpectedFailureText, type ListenerDeps } from './shared.js';
 
 type ButtonArgs = SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs;
@@ -60,6 +61,10 @@ function guarded(deps: ListenerDeps, handler: (args: ButtonArgs) => Promise<void
     } catch (err) {
       deps.logger.error({ err, action: args.action.action_id, request: args.action.value }, 'a button click failed');
       await tell(args, deps, unexpectedFailureText(err));
+    }
+    // A click on the Home tab changes what it should list: show the person the new state.
+    if (args.body.view?.type === 'home') {
+      await publishHome(deps, args.body.user.id).catch((err) => deps.logger.warn({ err }, 'could not refresh App Home'));
     }
   };
 }
