@@ -88,7 +88,7 @@ export class HttpClient {
       connect: {
         timeout: this.opts.connectTimeoutMs,
         rejectUnauthorized: options.insecureTls !== true,
-        ...(options.caFile ? { ca: readFileSync(options.caFile, 'utf8') } : {}),
+        ...(options.caFile ? { ca: readCaFile(options.caFile, options.backend) } : {}),
       },
       headersTimeout: this.opts.headersTimeoutMs,
       bodyTimeout: this.opts.bodyTimeoutMs,
@@ -175,6 +175,16 @@ export class HttpClient {
     return new BackendError(backend, 'unavailable', `${backend} could not be reached (${code || 'connection failed'})`, {
       cause: err,
     });
+  }
+}
+
+/** Read once at start-up: a wrong path must stop the start with words, not fail every later request. */
+function readCaFile(path: string, backend: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new Error(`caFile ${path} of backend "${backend}" cannot be read (${code}): check the path in the config file`, { cause: err });
   }
 }
 

@@ -4,7 +4,6 @@
  * a fake DSM and a fake nmcuser_oidc. Requests reach the app signed exactly as Slack signs them.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -16,6 +15,7 @@ import type { AccountRequest } from '../../src/requests/types.js';
 import { startFakeNextcloud, type FakeNextcloud } from '../fakes/nextcloud.js';
 import { startFakeNmcuserOidc, type FakeNmcuserOidc } from '../fakes/nmcuser-oidc.js';
 import { startFakeDsm, type FakeDsm } from '../fakes/synology.js';
+import { freePort } from '../support/net.js';
 import { createSignedSlackClient, type SentRequest, type SignedSlackClient, type ViewFieldInput } from '../support/slack-client.js';
 import { startFakeSlack, visibleText, type FakeMessage, type FakeSlack, type FakeView } from '../support/slack-fake.js';
 
@@ -60,6 +60,8 @@ export interface Desk {
   everythingSentToSlack(): string;
   /** The folder holding the config file and the SQLite store. */
   dataDir: string;
+  /** http://127.0.0.1:PORT of the app's HTTP receiver. */
+  baseUrl: string;
   card(requestId: string): Promise<string>;
   cardMessage(requestId: string): FakeMessage | undefined;
   auditLines(): string[];
@@ -73,6 +75,8 @@ export interface Desk {
 export async function startDesk(
   options: {
     policy?: Record<string, unknown>;
+    /** Replaces the config's approvers. */
+    approvers?: { users: string[]; groups: string[] };
     env?: Record<string, string>;
     /** Debug by default, so the tests see (and check for secrets) every line the app can write. */
     logLevel?: string;
@@ -91,6 +95,7 @@ export async function startDesk(
   config.backends.nas.url = dsm.url;
   config.backends.sso.url = nmc.url;
   if (options.policy) config.policy = { ...config.policy, ...options.policy };
+  if (options.approvers) config.approvers = options.approvers;
   const configFile = join(dir, 'accountdesk.yaml');
   writeFileSync(configFile, stringify(config));
 
@@ -232,6 +237,7 @@ export async function startDesk(
       return [...calls, ...responses].join('\n');
     },
     dataDir: dir,
+    baseUrl: `http://127.0.0.1:${port}`,
     settle,
     async stop() {
       await app.stop();
@@ -260,13 +266,3 @@ export async function poll<T>(check: () => Promise<T | undefined>, describe: () 
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
