@@ -5,11 +5,11 @@
  * Slack layer renders what this returns and what the audit log records; this file knows no Slack, no HTTP and no
  * storage engine.
  */
-import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
 import { BackendError, type BackendClient, type UserState } from '../backends/types.js';
 import type { AuditLog, RecordStore, Refusal } from '../store/types.js';
 import { ACTION_KINDS, type Assessment, type Draft } from './actions/index.js';
+import { generateStrongPassword, newRequestId } from './generate.js';
 import { formatBytes } from './quota.js';
 import { checkReason, checkUsername } from './fields.js';
 import { OPEN_STATES, canMove, refusalFor } from './lifecycle.js';
@@ -528,32 +528,8 @@ function alreadyDecided(request: AccountRequest): Failure<'already_decided'> {
   return { ok: false, code: 'already_decided', message: `${request.id}: ${refusalFor(request.state)}.`, request };
 }
 
-/** Request ids people can read out and type: "AD-" and six characters without look-alikes (0/O, 1/I/L). */
-const ID_ALPHABET = '23456789ABCDEFGHJKMNPQRSTUVWXYZ';
-export function newRequestId(): string {
-  let id = 'AD-';
-  for (let i = 0; i < 6; i++) id += ID_ALPHABET[randomInt(ID_ALPHABET.length)];
-  return id;
-}
-
 function normaliseId(id: string): string {
   return id.trim().toUpperCase();
-}
-
-/**
- * 20 characters with upper case, lower case, digits and a symbol: passes DSM's strength rules (3123 "not strong
- * enough") and stays far below its 127-character limit (reference/synology.md).
- */
-export function generateStrongPassword(): string {
-  const sets = ['ABCDEFGHJKLMNPQRSTUVWXYZ', 'abcdefghijkmnopqrstuvwxyz', '23456789', '!#%+-=?@_'];
-  const all = sets.join('');
-  const chars = sets.map((set) => set[randomInt(set.length)]!);
-  for (let i = 0; i < 16; i++) chars.push(all[randomInt(all.length)]!);
-  for (let i = chars.length - 1; i > 0; i--) {
-    const j = randomInt(i + 1);
-    [chars[i], chars[j]] = [chars[j]!, chars[i]!];
-  }
-  return chars.join('');
 }
 
 /** The request with its quota as the backend will store it, so comparisons with the backend's state hold. */
