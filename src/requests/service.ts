@@ -104,7 +104,11 @@ export class RequestService {
       return invalid('action', `"${draft.action}" requests are turned off in the AccountDesk config.`);
     }
     if (kind.capability && !backend.capabilities.has(kind.capability)) {
-      return invalid('action', `${backend.name} (${backend.kind}) cannot ${draft.action} users.`);
+      const able = [...this.deps.backends.values()].filter((b) => b.capabilities.has(kind.capability!)).map((b) => b.name);
+      return invalid(
+        'action',
+        `${backend.name} (${backend.kind}) does not support "${draft.action}" requests.${able.length ? ` Backends that do: ${able.join(', ')}.` : ''}`,
+      );
     }
     if (!(await this.deps.policy.mayRequest(requester))) {
       return { ok: false, code: 'not_allowed', message: 'You are not among the people allowed to request account changes. Ask an AccountDesk admin.' };
@@ -354,7 +358,7 @@ export class RequestService {
         : {
             state: 'failed',
             code: 'interrupted',
-            message: `AccountDesk stopped while applying this and ${request.backend} shows the change is not in place. Retry to apply it.`,
+            message: `AccountDesk stopped while applying this, and ${request.backend} does not show the change in place. Retry to apply it.`,
           };
     } catch (err) {
       outcome = {

@@ -3,7 +3,7 @@
  * Slack layer never trusts what a button or private_metadata carries beyond the request id.
  */
 
-export const ACTIONS = ['create', 'disable', 'enable', 'quota', 'delete'] as const;
+export const ACTIONS = ['create', 'disable', 'enable', 'quota', 'delete', 'join', 'leave', 'reinvite'] as const;
 export type ActionName = (typeof ACTIONS)[number];
 
 export const STATES = ['pending', 'approved', 'applying', 'applied', 'failed', 'rejected', 'expired', 'cancelled'] as const;

@@ -62,6 +62,13 @@ export function parseCommand(rawText: string, command: string): ParsedCommand {
   if (backend === undefined) return { kind: 'error', message: `Say which backend. ${usage}` };
   if (username === undefined) return { kind: 'error', message: `Say which username. ${usage}` };
   const draft: Draft = { action, backend, username };
+  if (action === 'join' || action === 'leave') {
+    const [group, ...reason] = rest;
+    if (group === undefined) return { kind: 'error', message: `Say which group. ${usage}` };
+    draft.groups = [group.replace(/^groups?:/i, '')];
+    if (reason.length > 0) draft.reason = reason.join(' ');
+    return { kind: 'request', draft };
+  }
 
   const reasonWords: string[] = [];
   for (let i = 0; i < rest.length; i++) {

@@ -39,7 +39,8 @@ describe('slash command answers', () => {
   it('help lists the actions and the backends', async () => {
     const help = await desk.command(REQUESTER, 'help');
     for (const verb of ['create', 'disable', 'enable', 'quota', 'delete', 'cancel', 'status', 'pending', 'info']) expect(help).toContain(`/account ${verb}`);
-    expect(help).toContain('`cloud`, `nas`, `sso`');
+    expect(help).toContain('`/account create <backend> <username> [email] [quota] [group,group] [reason]` (cloud, nas, sso)');
+    expect(help).toContain('`/account reinvite <backend> <username> [reason]` (cloud)'); // only Nextcloud resends invitations
   });
 
   it('status and pending show where a request stands', async () => {

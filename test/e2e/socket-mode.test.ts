@@ -176,7 +176,7 @@ describe('AccountDesk in Socket Mode (the default)', () => {
     expect(ack.payload ?? {}).toEqual({});
     expect(answer).toContain('AccountDesk');
     expect(answer).toContain('/account create');
-    expect(answer).toContain('`cloud`');
+    expect(answer).toContain('(cloud, nas, sso)');
   });
 
   it('a parse error is answered in the ack itself', async () => {

@@ -93,3 +93,48 @@ describe('disable, enable, delete, quota', () => {
     expect(k.isDone(r, { userId: 'a', exists: true })).toBe(false);
   });
 });
+
+describe('join, leave, reinvite', () => {
+  const member = (groups: string[]) => ({ userId: 'alice', exists: true, enabled: true, email: 'alice@example.com', groups });
+
+  it('join and leave take exactly one group, on a backend that manages groups', () => {
+    const join = ACTION_KINDS.join;
+    expect(join.checkParams({ action: 'join', backend: 'b1', username: 'alice', groups: [' staff '] }, backend('invitation'))).toEqual({ ok: true, params: { groups: ['staff'] } });
+    expect(join.checkParams({ action: 'join', backend: 'b1', username: 'alice', groups: [] }, backend('invitation'))).toMatchObject({ ok: false, field: 'groups', message: 'Name exactly one group.' });
+    expect(join.checkParams({ action: 'join', backend: 'b1', username: 'alice', groups: ['a', 'b'] }, backend('invitation'))).toMatchObject({ ok: false, field: 'groups' });
+    expect(ACTION_KINDS.leave.checkParams({ action: 'leave', backend: 'b1', username: 'alice', groups: ['staff'] }, backend('invitation', 'nextcloud', []))).toMatchObject({ ok: false, message: 'b1 does not manage groups.' });
+    expect(join.enabledByDefault).toBe(false);
+    expect(join.capability).toBe('groups');
+  });
+
+  it('join: no-op when already a member, done when the backend lists the group', () => {
+    const join = ACTION_KINDS.join;
+    const r = { username: 'alice', params: { groups: ['staff'] } };
+    expect(join.describe(r)).toBe('add alice to group staff');
+    expect(join.assess(r, member(['staff'])).noOp).toBe('already in staff');
+    expect(join.assess(r, member([]))).toEqual({ change: 'not in staff → in staff' });
+    expect(join.assess(r, { userId: 'alice', exists: false }).blocker).toBe('user does not exist');
+    expect(join.isDone(r, member(['staff']))).toBe(true);
+    expect(join.isDone(r, member([]))).toBe(false);
+    expect(join.isDone(r, { userId: 'alice', exists: true })).toBe(false); // groups unknown: not proven
+  });
+
+  it('leave: the mirror image', () => {
+    const leave = ACTION_KINDS.leave;
+    const r = { username: 'alice', params: { groups: ['staff'] } };
+    expect(leave.describe(r)).toBe('remove alice from group staff');
+    expect(leave.assess(r, member([])).noOp).toBe('not in staff');
+    expect(leave.isDone(r, member([]))).toBe(true);
+    expect(leave.isDone(r, member(['staff']))).toBe(false);
+  });
+
+  it('reinvite: blocked without an email; a mail cannot be read back, so recovery never calls it done', () => {
+    const reinvite = ACTION_KINDS.reinvite;
+    const r = { username: 'alice', params: {} };
+    expect(reinvite.capability).toBe('resendInvite');
+    expect(reinvite.assess(r, member([]))).toEqual({ change: 'invitation mail to alice@example.com' });
+    expect(reinvite.assess(r, { userId: 'alice', exists: true, email: null }).blocker).toBe('the user has no email address');
+    expect(reinvite.assess(r, { ...member([]), enabled: false }).warning).toMatch(/disabled/);
+    expect(reinvite.isDone(r, member([]))).toBe(false);
+  });
+});

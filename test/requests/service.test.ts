@@ -253,7 +253,7 @@ describe('submit', () => {
   it('refuses an action the backend cannot do', async () => {
     const result = await world.service.submit({ action: 'delete', backend: 'nas', username: 'alice' }, REQUESTER);
     expect(result).toMatchObject({ ok: false, field: 'action' });
-    if (!result.ok) expect(result.message).toBe('nas (synology) cannot delete users.');
+    if (!result.ok) expect(result.message).toBe('nas (synology) does not support "delete" requests. Backends that do: cloud.');
   });
 
   it('needs an email to create a user on an invitation (Nextcloud) backend', async () => {
@@ -490,7 +490,7 @@ describe('recover after a crash', () => {
     world.clock.now += 10 * 60_000;
     const { reconciled } = await world.service.recover();
     expect(reconciled).toEqual([expect.objectContaining({ state: 'failed', error: expect.objectContaining({ code: 'interrupted', retryable: true }) })]);
-    expect(reconciled[0]?.error?.message).toMatch(/not in place\. Retry to apply it\./);
+    expect(reconciled[0]?.error?.message).toMatch(/does not show the change in place\. Retry to apply it\./);
     expect(world.cloud.writes()).toEqual([]);
     expect(await world.service.retry(request.id, ADMIN_A)).toMatchObject({ ok: true, request: { state: 'applied' } });
   });

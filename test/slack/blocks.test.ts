@@ -289,7 +289,7 @@ describe('short messages', () => {
     const lines = long.split('\n').filter((l) => l.startsWith('*AD-'));
     for (const line of lines) expect(line).toMatch(/<!date\^\d+\^\{date_short_pretty\} \{time\}\|2030-03-01T09:00:00\.000Z> · 0\/1 approvals$/); // no date token cut in half
     expect(long).toMatch(new RegExp(`\\n…and ${25 - lines.length} more\\.$`));
-    expect(helpText('/account', ['create', 'quota'], ['cloud', EVIL])).toContain('`&lt;!channel&gt;`');
+    expect(helpText('/account', [{ action: 'create', backends: ['cloud', EVIL] }, { action: 'quota', backends: ['cloud'] }])).toContain('(cloud, &lt;!channel&gt;)');
     expect(passwordText(request({ action: 'create', username: EVIL }), 'p<w>&d')).toContain('`p&lt;w&gt;&amp;d`');
   });
 });

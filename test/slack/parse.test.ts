@@ -78,6 +78,19 @@ describe('subcommands', () => {
   });
 });
 
+describe('group membership and reinvite', () => {
+  it('join and leave take one group, then the reason', () => {
+    expect(draftOf('join cloud alice staff new team')).toEqual({ action: 'join', backend: 'cloud', username: 'alice', groups: ['staff'], reason: 'new team' });
+    expect(draftOf('leave nas bob groups:sales')).toEqual({ action: 'leave', backend: 'nas', username: 'bob', groups: ['sales'] });
+    expect(draftOf('join cloud alice "Project X"')).toMatchObject({ groups: ['Project X'] });
+    expect(errorOf('join cloud alice')).toBe('Say which group. Usage: `/account join <backend> <username> <group> [reason]`');
+  });
+
+  it('reinvite takes the rest of the line as the reason', () => {
+    expect(draftOf('reinvite cloud alice lost the first mail')).toEqual({ action: 'reinvite', backend: 'cloud', username: 'alice', reason: 'lost the first mail' });
+  });
+});
+
 describe('keyed and quoted values', () => {
   it('groups:a,b and group:a', () => {
     expect(draftOf('create cloud alice groups:staff,sales')).toMatchObject({ groups: ['staff', 'sales'] });

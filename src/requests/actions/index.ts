@@ -3,8 +3,11 @@ import { createAction } from './create.js';
 import { deleteAction } from './delete.js';
 import { disableAction } from './disable.js';
 import { enableAction } from './enable.js';
+import { joinAction } from './join.js';
 import type { ActionKind } from './kind.js';
+import { leaveAction } from './leave.js';
 import { quotaAction } from './quota.js';
+import { reinviteAction } from './reinvite.js';
 
 export type { ActionKind, Assessment, Draft, ParamsCheck } from './kind.js';
 
@@ -14,4 +17,7 @@ export const ACTION_KINDS: Record<ActionName, ActionKind> = {
   enable: enableAction,
   quota: quotaAction,
   delete: deleteAction,
+  join: joinAction,
+  leave: leaveAction,
+  reinvite: reinviteAction,
 };

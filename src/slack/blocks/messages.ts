@@ -6,10 +6,11 @@ import type { AccountRequest, ActionName } from '../../requests/types.js';
 import { esc, mention, truncate, when, LIMITS } from '../text.js';
 import { describeRequest, describeState } from './card.js';
 
-export function helpText(command: string, actions: ActionName[], backends: string[]): string {
-  const usage = actions.map((a) => `• \`${command} ${ACTION_KINDS[a].usage}\``);
+/** Usage of every offered action, each with the backends that can do it. */
+export function helpText(command: string, offered: { action: ActionName; backends: string[] }[]): string {
+  const usage = offered.map(({ action, backends }) => `• \`${command} ${ACTION_KINDS[action].usage}\` (${backends.map(esc).join(', ')})`);
   return [
-    `*AccountDesk* asks an approver before changing an account. Backends: ${backends.map((b) => `\`${esc(b)}\``).join(', ')}.`,
+    '*AccountDesk* asks an approver before changing an account.',
     ...usage,
     `• \`${command} cancel <request id>\` withdraw your request`,
     `• \`${command} status <request id>\` where a request stands`,

@@ -13,6 +13,9 @@ const ACTION_LABEL: Record<ActionName, string> = {
   enable: 'Re-enable a user',
   quota: 'Change a storage quota',
   delete: 'Delete a user and their files',
+  join: 'Add a user to a group',
+  leave: 'Remove a user from a group',
+  reinvite: 'Send the invitation mail again',
 };
 
 /** What the modal carries between open and submit: only ids (reference/slack.md: private_metadata holds ids). */
@@ -66,7 +69,7 @@ export function requestModal(options: { actions: ActionName[]; backends: { name:
       textInput(REQUEST_FIELD.email, 'Email (new users)', { hint: 'Nextcloud mails the invitation here.', placeholder: 'alice@example.com' }),
       textInput(REQUEST_FIELD.displayName, 'Display name (new users)', { maxLength: 64 }),
       textInput(REQUEST_FIELD.quota, 'Quota', { hint: 'For new users and quota changes: 50GB, 1.5 TB, 500 MiB or unlimited.', placeholder: '50GB' }),
-      textInput(REQUEST_FIELD.groups, 'Groups (new users)', { hint: 'Comma-separated.', placeholder: 'staff, sales' }),
+      textInput(REQUEST_FIELD.groups, 'Groups', { hint: 'New users: comma-separated. Add to / remove from a group: one group.', placeholder: 'staff, sales' }),
       textInput(REQUEST_FIELD.reason, 'Why', { multiline: true, maxLength: 500, hint: 'Approvers see this.' }),
     ],
   };

@@ -1,6 +1,7 @@
 /** The slash command: parse, ack at once, then do the work and answer ephemerally (reference/slack.md: ack < 3 s). */
 import type { App, RespondFn } from '@slack/bolt';
-import { ACTIONS } from '../../requests/types.js';
+import { ACTION_KINDS } from '../../requests/actions/index.js';
+import { ACTIONS, type ActionName } from '../../requests/types.js';
 import { infoText, helpText, listText, receiptText, requestLine } from '../blocks/messages.js';
 import { requestModal } from '../blocks/modals.js';
 import { parseCommand, type ParsedCommand } from '../parse.js';
@@ -42,7 +43,7 @@ export function registerCommand(app: App, deps: ListenerDeps): void {
   async function answer(parsed: Exclude<ParsedCommand, { kind: 'error' | 'modal' }>, user: string, reply: (text: string) => Promise<void>): Promise<void> {
     switch (parsed.kind) {
       case 'help':
-        return reply(helpText(command, offeredActions(deps), service.backendNames()));
+        return reply(helpText(command, offeredActions(deps).map((action) => ({ action, backends: actionBackends(deps, action) }))));
       case 'request': {
         const result = await service.submit(parsed.draft, user);
         if (!result.ok) return reply(`:warning: ${esc(result.message)}\nSee \`${command} help\`.`);
@@ -76,11 +77,13 @@ export function registerCommand(app: App, deps: ListenerDeps): void {
 
 /** Only the actions the policy enables and at least one backend can do. */
 export function offeredActions(deps: ListenerDeps) {
-  return ACTIONS.filter((action) => {
-    if (!deps.service.policy.isEnabled(action)) return false;
-    if (action !== 'delete') return true;
-    return deps.service.backendNames().some((name) => deps.service.backend(name)?.capabilities.has('delete'));
-  });
+  return ACTIONS.filter((action) => deps.service.policy.isEnabled(action) && actionBackends(deps, action).length > 0);
+}
+
+/** The backends that can do `action` (its capability, if it needs one). */
+export function actionBackends(deps: ListenerDeps, action: ActionName): string[] {
+  const capability = ACTION_KINDS[action].capability;
+  return deps.service.backendNames().filter((name) => !capability || deps.service.backend(name)?.capabilities.has(capability));
 }
 
 export function backendsFor(deps: ListenerDeps) {
