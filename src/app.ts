@@ -39,7 +39,7 @@ export interface StartOptions {
 
 export async function startAccountDesk(config: Config, options: StartOptions): Promise<RunningAccountDesk> {
   const { logger } = options;
-  const store = await openStore(config.storeUrl, { logger });
+  const store = await openStore(config.storeUrl, { logger, namespace: config.storeNamespace });
   const backends =
     options.backends ??
     new Map(Object.entries(config.backends).map(([name, { config: backend, secret }]) => [name, createBackend(name, backend, secret, { logger, env: options.env ?? process.env })]));

@@ -27,6 +27,8 @@ export interface SlackSettings {
 export interface Config {
   slack: SlackSettings;
   storeUrl?: string;
+  /** Key prefix in the store, so several deployments can share one Redis. */
+  storeNamespace: string;
   log: { level: string; pretty: boolean };
   policy: PolicySettings;
   /** Each backend's config with the secret read from the env var it names. */
@@ -127,6 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       auditChannel: config.slack.auditChannel,
     },
     storeUrl: e.STORE_URL,
+    storeNamespace: e.STORE_NAMESPACE,
     log: { level: e.LOG_LEVEL, pretty: e.LOG_PRETTY === '1' || e.LOG_PRETTY === 'true' },
     policy: { approvers: config.approvers, requesters: config.requesters, actions },
     backends,

@@ -85,6 +85,7 @@ export const envSchema = z.object({
   PORT: z.coerce.number().int().min(1).max(65_535).default(3000),
   CONFIG_FILE: z.string().default('config/accountdesk.yaml'),
   STORE_URL: z.string().optional(),
+  STORE_NAMESPACE: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only (at most 64)').default('accountdesk'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_PRETTY: z.string().optional(),
 });

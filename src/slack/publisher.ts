@@ -34,6 +34,8 @@ interface Consumer {
 }
 
 const LEASE = 'slack-publisher';
+/** Comfortably longer than one Slack call with the WebClient's 10 s timeout and 2 retries (about 35 s). */
+const LEASE_MS = 60_000;
 const BATCH = 50;
 
 /** Slack errors that no retry will fix for a DM: the person is gone or the app may not write to them. */
@@ -102,8 +104,12 @@ export class AuditPublisher {
   }
 
   private async drain(): Promise<void> {
-    if (!(await this.deps.coordination.acquireLease(LEASE, this.owner, 30_000))) return;
-    for (const consumer of this.consumers) await this.drainConsumer(consumer);
+    for (const consumer of this.consumers) {
+      // Taken (or renewed) before every consumer: a pass slowed by a backend's live preview must not outlive the
+      // lease while another replica starts posting the same entries.
+      if (!(await this.deps.coordination.acquireLease(LEASE, this.owner, LEASE_MS))) return;
+      await this.drainConsumer(consumer);
+    }
   }
 
   private async drainConsumer(consumer: Consumer): Promise<void> {
@@ -112,7 +118,14 @@ export class AuditPublisher {
       const batch = await this.deps.audit.readAfter(from, BATCH);
       if (batch.length === 0) return;
       let at = from;
+      let leaseLost = false;
       for (const entry of batch) {
+        // Renewed before each entry: one Slack call (10 s timeout, 2 retries) fits in the lease, so a slow pass
+        // does not overlap another replica's.
+        if (!(await this.deps.coordination.acquireLease(LEASE, this.owner, LEASE_MS))) {
+          leaseLost = true;
+          break;
+        }
         try {
           await consumer.handle(entry, batch);
           this.lastError.delete(consumer.name);
@@ -129,7 +142,7 @@ export class AuditPublisher {
       }
       // Another replica moved the cursor (it took the lease over): stop, it owns the work now.
       if (!(await this.deps.cursors.advance(consumer.name, from, at))) return;
-      if (batch.length < BATCH) return;
+      if (leaseLost || batch.length < BATCH) return;
     }
   }
 

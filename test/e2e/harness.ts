@@ -59,6 +59,8 @@ export interface Desk {
   /** Everything the app ever sent towards Slack: every Web API call's arguments and every response_url post, as JSON text. */
   everythingSentToSlack(): string;
   /** The folder holding the config file and the SQLite store. */
+  /** Starts a second replica of the same deployment (same store, Slack and backends) on its own port. */
+  startReplica(): Promise<{ app: RunningAccountDesk; client: SignedSlackClient; logs: string[] }>;
   dataDir: string;
   /** http://127.0.0.1:PORT of the app's HTTP receiver. */
   baseUrl: string;
@@ -83,6 +85,7 @@ export async function startDesk(
   } = {},
 ): Promise<Desk> {
   let clockOffsetMs = 0;
+  const replicas: RunningAccountDesk[] = [];
   const responseUrls: string[] = [];
   const slack = await startFakeSlack({ usergroups: { S0ITADMINS: [GROUP_APPROVER] } });
   const nextcloud = await startFakeNextcloud({ adminUser: 'admin', adminPassword: SECRETS.NEXTCLOUD_APP_PASSWORD });
@@ -99,8 +102,7 @@ export async function startDesk(
   const configFile = join(dir, 'accountdesk.yaml');
   writeFileSync(configFile, stringify(config));
 
-  const port = await freePort();
-  const loaded = loadConfig({
+  const envFor = (port: number) => ({
     SLACK_BOT_TOKEN: slack.token,
     SLACK_MODE: 'http',
     SLACK_SIGNING_SECRET: SIGNING_SECRET,
@@ -111,6 +113,8 @@ export async function startDesk(
     ...SECRETS,
     ...options.env,
   });
+  const port = await freePort();
+  const loaded = loadConfig(envFor(port));
   const logs: string[] = [];
   const destination = new Writable({
     write(chunk, _enc, done) {
@@ -236,10 +240,25 @@ export async function startDesk(
       const responses = responseUrls.flatMap((url) => slack.responsesAt(url).map((r) => JSON.stringify(r.body)));
       return [...calls, ...responses].join('\n');
     },
+    async startReplica() {
+      // A second process of the same deployment: same config, same store, same Slack app, its own port.
+      const replicaPort = await freePort();
+      const replicaConfig = loadConfig(envFor(replicaPort));
+      const replicaLogs: string[] = [];
+      const replicaLogger = createLogger({ level: 'info', secrets: replicaConfig.secrets, destination: { write: (line: string) => void replicaLogs.push(line) } });
+      const replica = await startAccountDesk(replicaConfig, { logger: replicaLogger, publishIntervalMs: 50, sweepIntervalMs: 3_600_000 });
+      replicas.push(replica);
+      return {
+        app: replica,
+        client: createSignedSlackClient({ url: `http://127.0.0.1:${replicaPort}/slack/events`, signingSecret: SIGNING_SECRET, slack }),
+        logs: replicaLogs,
+      };
+    },
     dataDir: dir,
     baseUrl: `http://127.0.0.1:${port}`,
     settle,
     async stop() {
+      for (const replica of replicas) await replica.stop();
       await app.stop();
       await Promise.all([slack.close(), nextcloud.close(), dsm.close(), nmc.close()]);
       rmSync(dir, { recursive: true, force: true });
