@@ -4,7 +4,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpClient, parseRetryAfter, pathSegment } from '../../src/backends/http.js';
 import type { HttpOptions } from '../../src/backends/http.js';
-import { BackendError } from '../../src/backends/types.js';
+import { backendFailure } from '../support/backend-error.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, attempt: number) => void;
 
@@ -54,15 +54,7 @@ function client(url: string, options: Partial<HttpOptions> = {}) {
   return { http, sleeps };
 }
 
-async function rejection(promise: Promise<unknown>): Promise<BackendError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(BackendError);
-    return err as BackendError;
-  }
-  throw new Error('expected a rejection');
-}
+const rejection = backendFailure;
 
 describe('HttpClient', () => {
   it('retries a read after the connection was reset', async () => {

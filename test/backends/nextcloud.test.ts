@@ -6,6 +6,7 @@ import { nextcloudConfigSchema } from '../../src/backends/nextcloud/config.js';
 import type { FakeNextcloudOptions } from '../fakes/nextcloud.js';
 import { callsTo, startHarness } from './nextcloud-helpers.js';
 import type { Harness } from './nextcloud-helpers.js';
+import { backendFailure } from '../support/backend-error.js';
 
 const GB = 1024 ** 3;
 let harness: Harness | undefined;
@@ -21,15 +22,7 @@ async function start(version: 'v1' | 'v2', options: FakeNextcloudOptions = {}, c
 }
 
 /** Runs `fn` and returns the BackendError it threw. */
-async function failure(fn: () => Promise<unknown>): Promise<BackendError> {
-  try {
-    await fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(BackendError);
-    return err as BackendError;
-  }
-  throw new Error('expected the call to fail');
-}
+const failure = (call: () => Promise<unknown>) => backendFailure(call());
 
 describe('nextcloud config', () => {
   const base = { kind: 'nextcloud', url: 'https://cloud.example.com', user: 'admin', secretEnv: 'NEXTCLOUD_APP_PASSWORD' };

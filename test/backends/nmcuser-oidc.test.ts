@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpClient } from '../../src/backends/http.js';
 import { httpOptionsFor } from '../../src/backends/config.js';
-import { BackendError } from '../../src/backends/types.js';
 import type { BackendClient } from '../../src/backends/types.js';
 import {
   createNmcuserOidcClient,
@@ -10,6 +9,7 @@ import {
   type NmcuserOidcConfig,
 } from '../../src/backends/nextcloud-oidc/index.js';
 import { NMCUSER_API_ROOT, startFakeNmcuserOidc, type FakeNmcuserOidc } from '../fakes/nmcuser-oidc.js';
+import { backendFailure } from '../support/backend-error.js';
 
 const GiB = 1024 ** 3;
 const cleanups: Array<() => Promise<void>> = [];
@@ -41,14 +41,7 @@ async function setup(
   return { fake, client, sleeps };
 }
 
-async function failure(promise: Promise<unknown>): Promise<BackendError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(BackendError);
-  return err as BackendError;
-}
+const failure = backendFailure;
 
 describe('nmcuser_oidc config', () => {
   it('accepts a minimal config and refuses unknown keys and GiB quotas', () => {

@@ -10,6 +10,7 @@ import { synologyConfigSchema, type SynologyConfigInput } from '../../src/backen
 import { enrollDevice } from '../../src/backends/synology/enrollment.js';
 import { BackendError, type BackendClient } from '../../src/backends/types.js';
 import { startFakeDsm, type FakeDsm, type FakeDsmOptions } from '../fakes/synology.js';
+import { backendFailure } from '../support/backend-error.js';
 
 const BOT_PASSWORD = 'bot-password-1';
 const MB = 1024 * 1024;
@@ -58,15 +59,7 @@ async function setup(fakeOptions: FakeDsmOptions = {}, overrides: Partial<Synolo
   return { fake, client: newClient(), sleeps, newClient };
 }
 
-async function rejection(promise: Promise<unknown>): Promise<BackendError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(BackendError);
-    return err as BackendError;
-  }
-  throw new Error('expected the call to fail, it succeeded');
-}
+const rejection = backendFailure;
 
 const ALICE = { name: 'alice', email: 'alice@example.com', description: 'Alice A.' };
 

@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpClient } from '../../src/backends/http.js';
 import { httpOptionsFor } from '../../src/backends/config.js';
-import { BackendError } from '../../src/backends/types.js';
 import type { BackendClient } from '../../src/backends/types.js';
 import {
   createUserOidcClient,
@@ -12,6 +11,7 @@ import {
 } from '../../src/backends/nextcloud-oidc/index.js';
 import { startFakeNextcloud, type FakeNextcloud } from '../fakes/nextcloud.js';
 import { mountFakeUserOidc, type FakeUserOidc, type FakeUserOidcProvider } from '../fakes/user-oidc.js';
+import { backendFailure } from '../support/backend-error.js';
 
 const GiB = 1024 ** 3;
 const cleanups: Array<() => Promise<void>> = [];
@@ -47,14 +47,7 @@ async function setup(
   return { nc, oidc, client };
 }
 
-async function failure(promise: Promise<unknown>): Promise<BackendError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(BackendError);
-  return err as BackendError;
-}
+const failure = backendFailure;
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
