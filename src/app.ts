@@ -15,6 +15,7 @@ import { SlackDirectory } from './slack/directory.js';
 import { registerListeners } from './slack/listeners/index.js';
 import { AuditPublisher } from './slack/publisher.js';
 import { SlackSurface } from './slack/surface.js';
+import { Liveness } from './liveness.js';
 import { openStore, type Store } from './store/index.js';
 
 export interface RunningAccountDesk {
@@ -35,6 +36,8 @@ export interface StartOptions {
   publishIntervalMs?: number;
   /** The domain's clock (request times, expiry); default the system clock. Tests move it to expire requests. */
   clock?: () => Date;
+  /** How long this process counts as alive after its last heartbeat (a third of it between heartbeats). */
+  instanceTtlMs?: number;
 }
 
 export async function startAccountDesk(config: Config, options: StartOptions): Promise<RunningAccountDesk> {
@@ -54,7 +57,10 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
   const policy = new ApprovalPolicy(config.policy, new SlackDirectory(app.client));
   for (const warning of policy.warnings()) logger.warn(warning);
 
+  const instanceTtlMs = options.instanceTtlMs ?? 30_000;
+  const liveness = await Liveness.start(store.coordination, instanceTtlMs, logger);
   const service = new RequestService({
+    instance: { id: liveness.id, isAlive: (id) => liveness.isAlive(id) },
     requests: store.records<AccountRequest>('requests', requestIndexKeys),
     audit: store.audit,
     backends,
@@ -66,7 +72,7 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
   const publisher = new AuditPublisher({
     audit: store.audit,
     cursors: store.cursors,
-    coordination: store.coordination,
+    leases: liveness,
     service,
     surface,
     logger,
@@ -82,21 +88,26 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
     else await app.start();
   } catch (err) {
     // Leave nothing open behind a failed start: the caller exits or retries.
+    await liveness.stop();
     await closeBackends();
     await store.close();
     throw err;
   }
   logger.info({ mode: config.slack.mode, backends: [...backends.keys()], store: store.engine }, `AccountDesk is ready (${config.slack.mode === 'http' ? `HTTP on port ${config.slack.port}` : 'Socket Mode'})`);
 
-  const owner = `sweeper-${process.pid}-${Math.random().toString(36).slice(2)}`;
   const sweep = async () => {
-    // One replica at a time expires and recovers, so two do not reconcile the same request at once.
-    if (!(await store.coordination.acquireLease('sweeper', owner, 120_000))) return;
-    const expired = await service.expireDue();
-    const { reconciled, applied } = await service.recover();
-    if (expired.length + reconciled.length + applied.length > 0) {
-      logger.info({ expired: expired.length, reconciled: reconciled.length, applied: applied.length }, 'sweep finished');
-      publisher.kick();
+    // One replica at a time expires and recovers, so two do not reconcile the same request at once. Released
+    // after each pass: a lease left behind by a process that died would otherwise block its successor.
+    if (!(await liveness.acquire('sweeper', 120_000))) return;
+    try {
+      const expired = await service.expireDue();
+      const { reconciled, applied } = await service.recover();
+      if (expired.length + reconciled.length + applied.length > 0) {
+        logger.info({ expired: expired.length, reconciled: reconciled.length, applied: applied.length }, 'sweep finished');
+        publisher.kick();
+      }
+    } finally {
+      await liveness.release('sweeper');
     }
   };
   // A sweep slower than the interval must not overlap the next one (the lease renews for its own owner).
@@ -109,6 +120,10 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
   publisher.start();
   const sweeper = setInterval(runSweep, options.sweepIntervalMs ?? 60_000);
   sweeper.unref();
+  // A process that died just before this one started still looks alive until its lease lapses: look again then,
+  // so a crash is reconciled within about one instanceTtlMs of the restart rather than at the next full sweep.
+  const afterRestart = setTimeout(runSweep, instanceTtlMs + 1_000);
+  afterRestart.unref();
 
   return {
     service,
@@ -117,6 +132,7 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
     sweep: runSweep,
     async stop() {
       clearInterval(sweeper);
+      clearTimeout(afterRestart);
       await sweeping;
       // Applies already talking to a backend finish and record their outcome before the store closes; anything
       // cut off harder than this (SIGKILL, the 15 s deadline in main.ts) is reconciled at the next start.
@@ -124,7 +140,7 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
       await publisher.stop();
       await app.stop().catch((err) => logger.warn({ err }, 'Bolt did not stop cleanly'));
       await closeBackends();
-      await store.coordination.releaseLease('sweeper', owner).catch(() => undefined);
+      await liveness.stop();
       await store.close();
     },
   };

@@ -32,6 +32,11 @@ export interface RequestServiceDeps {
   generatePassword?: () => string;
   /** An `applying` request older than this was interrupted (no backend call takes this long). */
   interruptedAfterMs?: number;
+  /**
+   * This process, and a way to tell whether another one still runs. Recovery reconciles an `applying` request
+   * as soon as the process that claimed it is gone, instead of waiting interruptedAfterMs.
+   */
+  instance?: { id: string; isAlive(id: string): Promise<boolean> };
 }
 
 /** Index keys of a request: its open state, and its requester. */
@@ -325,8 +330,7 @@ export class RequestService {
     const now = this.clock().getTime();
     const reconciled: AccountRequest[] = [];
     for (const request of await this.deps.requests.listByIndex('state:applying')) {
-      const since = Date.parse(request.applyingSince ?? request.createdAt);
-      if (now - since < this.interruptedAfterMs) continue; // another replica may still be applying it
+      if (!(await this.wasInterrupted(request, now))) continue;
       const outcome = await this.reconcile(request);
       if (outcome) reconciled.push(outcome);
     }
@@ -336,6 +340,17 @@ export class RequestService {
       if (result.ok) applied.push(result.request);
     }
     return { reconciled, applied };
+  }
+
+  /**
+   * An apply is interrupted when the process that claimed it is gone, or when it has run longer than any backend
+   * call can (a process that hangs, or a claim from before instances were recorded).
+   */
+  private async wasInterrupted(request: AccountRequest, now: number): Promise<boolean> {
+    if (now - Date.parse(request.applyingSince ?? request.createdAt) >= this.interruptedAfterMs) return true;
+    const { instance } = this.deps;
+    if (!instance || !request.applyingBy || request.applyingBy === instance.id) return false;
+    return !(await instance.isAlive(request.applyingBy));
   }
 
   private async reconcile(request: AccountRequest): Promise<AccountRequest | undefined> {
@@ -376,7 +391,7 @@ export class RequestService {
     const at = this.clock().toISOString();
     const claim = await this.deps.requests.update<Failure<DecisionCode>>(normaliseId(id), (current) => {
       if (current.state !== from) return { refuse: alreadyDecided(current) };
-      return { ...current, state: 'applying', applyingSince: at, attempts: current.attempts + 1, error: undefined };
+      return { ...current, state: 'applying', applyingSince: at, applyingBy: this.deps.instance?.id, attempts: current.attempts + 1, error: undefined };
     });
     if (!claim.ok) return 'notFound' in claim ? notFound(id) : claim.refusal;
     if (from === 'failed') await this.record('retried', claim.record, actor, { attempt: claim.record.attempts });
@@ -444,11 +459,12 @@ export class RequestService {
     const result = await this.deps.requests.update<string>(request.id, (current) => {
       if (current.state !== 'applying' || current.applyingSince !== request.applyingSince) return { refuse: 'moved on' };
       return outcome.state === 'applied'
-        ? { ...current, state: 'applied', applyingSince: undefined, result: { at, summary: outcome.summary } }
+        ? { ...current, state: 'applied', applyingSince: undefined, applyingBy: undefined, result: { at, summary: outcome.summary } }
         : {
             ...current,
             state: 'failed',
             applyingSince: undefined,
+            applyingBy: undefined,
             error: { at, code: outcome.code, message: outcome.message, retryable: outcome.retryable },
           };
     });

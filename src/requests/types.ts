@@ -42,6 +42,8 @@ export interface AccountRequest {
   decision?: { by: string; at: string; reason?: string };
   /** Set while applying, so recovery can tell a live apply from one a crash interrupted. */
   applyingSince?: string;
+  /** Which process claimed it (RequestServiceDeps.instance.id), while applying. */
+  applyingBy?: string;
   attempts: number;
   result?: { at: string; summary: string };
   error?: { at: string; code: string; message: string; retryable: boolean };

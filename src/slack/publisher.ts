@@ -7,10 +7,9 @@
  * A consumer advances its cursor only after Slack accepted the entry, so a Slack outage delays a line and never
  * loses it. One replica at a time runs the loop (a lease in the store), so two replicas do not post twice.
  */
-import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { RequestService } from '../requests/service.js';
-import type { AuditEntry, AuditLog, Coordination, Cursors } from '../store/types.js';
+import type { AuditEntry, AuditLog, Cursors } from '../store/types.js';
 import { renderCard } from './blocks/card.js';
 import { auditLine, requesterDm } from './blocks/messages.js';
 import { slackErrorCode, type SlackSurface } from './surface.js';
@@ -18,7 +17,8 @@ import { slackErrorCode, type SlackSurface } from './surface.js';
 export interface PublisherDeps {
   audit: AuditLog;
   cursors: Cursors;
-  coordination: Coordination;
+  /** Work leases held in this process's name (src/liveness.ts): one replica at a time runs the publisher. */
+  leases: { acquire(name: string, ttlMs: number): Promise<boolean>; release(name: string): Promise<void> };
   service: RequestService;
   surface: SlackSurface;
   logger: Logger;
@@ -49,7 +49,6 @@ const UNREACHABLE_RECIPIENT = new Set(['user_not_found', 'user_disabled', 'canno
 const CARD_GONE = new Set(['message_not_found', 'cant_update_message']);
 
 export class AuditPublisher {
-  private readonly owner = randomUUID();
   private readonly consumers: Consumer[];
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -100,15 +99,21 @@ export class AuditPublisher {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     await this.idle();
-    await this.deps.coordination.releaseLease(LEASE, this.owner).catch(() => undefined);
+    await this.deps.leases.release(LEASE);
   }
 
   private async drain(): Promise<void> {
-    for (const consumer of this.consumers) {
-      // Taken (or renewed) before every consumer: a pass slowed by a backend's live preview must not outlive the
-      // lease while another replica starts posting the same entries.
-      if (!(await this.deps.coordination.acquireLease(LEASE, this.owner, LEASE_MS))) return;
-      await this.drainConsumer(consumer);
+    try {
+      for (const consumer of this.consumers) {
+        // Taken (or renewed) before every consumer: a pass slowed by a backend's live preview must not outlive
+        // the lease while another replica starts posting the same entries.
+        if (!(await this.deps.leases.acquire(LEASE, LEASE_MS))) return;
+        await this.drainConsumer(consumer);
+      }
+    } finally {
+      // Released after every pass, so the lease of a process that died blocks its successor for at most one
+      // lease time, and only if it died mid-pass.
+      await this.deps.leases.release(LEASE);
     }
   }
 
@@ -122,7 +127,7 @@ export class AuditPublisher {
       for (const entry of batch) {
         // Renewed before each entry: one Slack call (10 s timeout, 2 retries) fits in the lease, so a slow pass
         // does not overlap another replica's.
-        if (!(await this.deps.coordination.acquireLease(LEASE, this.owner, LEASE_MS))) {
+        if (!(await this.deps.leases.acquire(LEASE, LEASE_MS))) {
           leaseLost = true;
           break;
         }

@@ -40,5 +40,21 @@ export function coordination(engine: Engine, keys: KeyLayout, now: () => number 
       requireKeyText('lease owner', owner);
       await engine.releaseLease(keys.lease(name), owner);
     },
+
+    async leaseHolder(name) {
+      requireKeyText('lease name', name);
+      const raw = await engine.getRaw(keys.lease(name));
+      if (raw === undefined) return undefined;
+      let lease: { value?: { owner?: unknown }; expires?: unknown };
+      try {
+        lease = JSON.parse(raw) as typeof lease;
+      } catch {
+        return undefined;
+      }
+      const owner = typeof lease.value?.owner === 'string' ? lease.value.owner : undefined;
+      // Redis drops an expired lease itself (PX, by the server's clock); SQLite keeps the row, so check its expiry.
+      if (engine.kind === 'sqlite' && !(typeof lease.expires === 'number' && lease.expires > now())) return undefined;
+      return owner;
+    },
   };
 }

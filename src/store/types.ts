@@ -96,6 +96,8 @@ export interface Coordination {
    */
   acquireLease(name: string, owner: string, ttlMs: number): Promise<boolean>;
   releaseLease(name: string, owner: string): Promise<void>;
+  /** Who holds `name` now (undefined when nobody does or it expired). Reads only: takes nothing. */
+  leaseHolder(name: string): Promise<string | undefined>;
 }
 
 export class StoreError extends Error {

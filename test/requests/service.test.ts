@@ -640,3 +640,57 @@ describe('review fixes: retry, rounding, expiry, open lists, shutdown', () => {
     expect((await world.service.get(request.id))?.state).toBe('applied');
   });
 });
+
+describe('recovery knows which process claimed an apply', () => {
+  function serviceAs(id: string, alive: string[]): RequestService {
+    return new RequestService({
+      requests: world.store.records<AccountRequest>('requests', requestIndexKeys),
+      audit: world.store.audit,
+      backends: new Map<string, BackendClient>([['cloud', world.cloud]]),
+      policy: world.service.policy,
+      deliverPassword: async () => undefined,
+      logger: createLogger({ level: 'silent' }),
+      clock: () => new Date(world.clock.now),
+      interruptedAfterMs: 5 * 60_000,
+      instance: { id, isAlive: async (other) => alive.includes(other) },
+    });
+  }
+
+  async function claimedBy(owner: string): Promise<AccountRequest> {
+    const request = await approvedQuota('alice', '50GB');
+    const requests = world.store.records<AccountRequest>('requests', requestIndexKeys);
+    const claimed = await requests.update<string>(request.id, (current) => ({ ...current, state: 'applying', applyingSince: new Date(world.clock.now).toISOString(), applyingBy: owner, attempts: 1 }));
+    if (!claimed.ok) throw new Error('claim failed');
+    return claimed.record;
+  }
+
+  it('reconciles at once a fresh apply whose process is gone', async () => {
+    const request = await claimedBy('instance-crashed');
+    world.clock.now += 1_000; // far less than interruptedAfterMs
+    const { reconciled } = await serviceAs('instance-me', []).recover();
+    expect(reconciled.map((r) => [r.id, r.state])).toEqual([[request.id, 'failed']]);
+    expect(reconciled[0]?.error?.message).toMatch(/AccountDesk stopped while applying this/);
+    expect(world.cloud.writes()).toEqual([]); // read, never re-sent
+  });
+
+  it('leaves alone a fresh apply of a live process, and its own', async () => {
+    const live = await claimedBy('instance-live');
+    world.clock.now += 1_000;
+    expect((await serviceAs('instance-me', ['instance-live']).recover()).reconciled).toEqual([]);
+    expect((await serviceAs('instance-live', ['instance-live']).recover()).reconciled).toEqual([]);
+    expect((await world.service.get(live.id))?.state).toBe('applying');
+  });
+
+  it('a claim records the process that made it, and clears it when settled', async () => {
+    const request = await approvedQuota('bob', '20GB');
+    const held = world.cloud.hold();
+    const applying = serviceAs('instance-me', []).apply(request.id);
+    await held;
+    expect((await world.service.get(request.id))?.applyingBy).toBe('instance-me');
+    world.cloud.release();
+    await applying;
+    const done = await world.service.get(request.id);
+    expect(done?.state).toBe('applied');
+    expect(done?.applyingBy).toBeUndefined();
+  });
+});

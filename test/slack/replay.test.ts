@@ -39,6 +39,9 @@ class MemoryCoordination implements Coordination {
   async releaseLease(): Promise<void> {
     throw new Error('not used by replay protection');
   }
+  async leaseHolder(): Promise<string | undefined> {
+    throw new Error('not used by replay protection');
+  }
 }
 
 interface Running {
