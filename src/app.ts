@@ -96,8 +96,8 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
   logger.info({ mode: config.slack.mode, backends: [...backends.keys()], store: store.engine }, `AccountDesk is ready (${config.slack.mode === 'http' ? `HTTP on port ${config.slack.port}` : 'Socket Mode'})`);
 
   const sweep = async () => {
-    // One replica at a time expires and recovers, so two do not reconcile the same request at once. Released
-    // after each pass: a lease left behind by a process that died would otherwise block its successor.
+    // Usually one replica at a time expires and recovers (a pass longer than the lease can overlap the next
+    // holder's; the compare-and-swap claims keep that harmless). Released after each pass.
     if (!(await liveness.acquire('sweeper', 120_000))) return;
     try {
       const expired = await service.expireDue();
@@ -116,7 +116,8 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
     (sweeping ??= sweep()
       .catch((err) => logger.error({ err }, 'expiry/recovery sweep failed'))
       .finally(() => (sweeping = undefined)));
-  await runSweep();
+  // Not awaited: start-up must not wait on a slow backend before Slack updates flow and signals are handled.
+  void runSweep();
   publisher.start();
   const sweeper = setInterval(runSweep, options.sweepIntervalMs ?? 60_000);
   sweeper.unref();
@@ -131,14 +132,15 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
     publisher,
     sweep: runSweep,
     async stop() {
+      // First stop taking clicks, so no new apply starts while the rest shuts down.
+      await app.stop().catch((err) => logger.warn({ err }, 'Bolt did not stop cleanly'));
       clearInterval(sweeper);
       clearTimeout(afterRestart);
       await sweeping;
       // Applies already talking to a backend finish and record their outcome before the store closes; anything
-      // cut off harder than this (SIGKILL, the 15 s deadline in main.ts) is reconciled at the next start.
+      // cut off harder than this (SIGKILL, the 15 s deadline in main.ts) is reconciled by reading the backend.
       await service.idle();
       await publisher.stop();
-      await app.stop().catch((err) => logger.warn({ err }, 'Bolt did not stop cleanly'));
       await closeBackends();
       await liveness.stop();
       await store.close();

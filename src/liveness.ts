@@ -10,8 +10,10 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from './log.js';
 import type { Coordination } from './store/types.js';
 
+const INSTANCE_PREFIX = 'instance-';
+
 export class Liveness {
-  readonly id = `instance-${randomUUID()}`;
+  readonly id = `${INSTANCE_PREFIX}${randomUUID()}`;
   private timer: NodeJS.Timeout | undefined;
 
   private constructor(
@@ -36,7 +38,9 @@ export class Liveness {
   async acquire(name: string, ttlMs: number): Promise<boolean> {
     if (await this.coordination.acquireLease(name, this.id, ttlMs)) return true;
     const holder = await this.coordination.leaseHolder(name);
-    if (holder === undefined || holder === this.id || (await this.isAlive(holder))) return false;
+    // Only a holder that runs a heartbeat can be known dead; any other (an older version's random owner) keeps
+    // its lease until it runs out.
+    if (holder === undefined || holder === this.id || !holder.startsWith(INSTANCE_PREFIX) || (await this.isAlive(holder))) return false;
     // Its process is gone and will never renew or release it. Two successors may both get here; the release is
     // idempotent and only one of them wins the acquire.
     await this.coordination.releaseLease(name, holder);

@@ -57,4 +57,12 @@ describe('Liveness', () => {
     expect(await b.store.coordination.leaseHolder('sweeper')).toBe(b.liveness.id);
     await b.liveness.stop();
   });
+
+  it('leaves alone a lease whose holder runs no heartbeat at all (an older version): it waits for it to run out', async () => {
+    const b = await process_();
+    expect(await b.store.coordination.acquireLease('slack-publisher', 'c0ffee-random-owner', 60_000)).toBe(true);
+    expect(await b.liveness.acquire('slack-publisher', 60_000)).toBe(false);
+    expect(await b.store.coordination.leaseHolder('slack-publisher')).toBe('c0ffee-random-owner');
+    await b.liveness.stop();
+  });
 });

@@ -62,6 +62,12 @@ export interface BackendClient {
    */
   readonly passwordHandling: 'invitation' | 'mailed-by-backend' | 'show-to-requester' | 'identity-provider';
 
+  /**
+   * A first password that passes this backend's password rules. Present when passwordHandling is
+   * 'mailed-by-backend' or 'show-to-requester': the password policy is the backend's to know.
+   */
+  generatePassword?(): string;
+
   /** Reads a user. A missing user is `{ exists: false }`, never an error. */
   getUser(username: string): Promise<UserState>;
   createUser(input: CreateUserInput): Promise<ApplyResult>;

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { BackendError, type BackendClient, type UserState } from '../backends/types.js';
 import type { AuditLog, RecordStore, Refusal } from '../store/types.js';
 import { ACTION_KINDS, type Assessment, type Draft } from './actions/index.js';
-import { generateStrongPassword, newRequestId } from './generate.js';
+import { newRequestId } from './ids.js';
 import { formatBytes } from './quota.js';
 import { checkReason, checkUsername } from './fields.js';
 import { OPEN_STATES, canMove, refusalFor } from './lifecycle.js';
@@ -29,6 +29,7 @@ export interface RequestServiceDeps {
   logger: Logger;
   clock?: () => Date;
   newId?: () => string;
+  /** Overrides the backend's own password generator (tests). */
   generatePassword?: () => string;
   /** An `applying` request older than this was interrupted (no backend call takes this long). */
   interruptedAfterMs?: number;
@@ -45,6 +46,12 @@ export function requestIndexKeys(request: AccountRequest): string[] {
   if (OPEN_STATES.includes(request.state)) keys.push(`state:${request.state}`);
   return keys;
 }
+
+/** Failure codes after which the change may have happened anyway (the answer was lost, not a refusal). */
+const OUTCOME_UNKNOWN: ReadonlySet<string> = new Set(['timeout', 'unavailable', 'ambiguous', 'interrupted', 'unexpected', 'unknown', 'protocol']);
+
+/** How long the approval card waits for the live state before it shows "could not read in time". */
+const PREVIEW_TIMEOUT_MS = 10_000;
 
 /** A draft that passed every check: what `submit` stores. */
 export type ValidDraft = Pick<AccountRequest, 'action' | 'backend' | 'username' | 'params' | 'reason'>;
@@ -69,13 +76,11 @@ export interface Preview {
 export class RequestService {
   private readonly clock: () => Date;
   private readonly newId: () => string;
-  private readonly generatePassword: () => string;
   private readonly interruptedAfterMs: number;
 
   constructor(private readonly deps: RequestServiceDeps) {
     this.clock = deps.clock ?? (() => new Date());
     this.newId = deps.newId ?? newRequestId;
-    this.generatePassword = deps.generatePassword ?? generateStrongPassword;
     this.interruptedAfterMs = deps.interruptedAfterMs ?? 5 * 60_000;
   }
 
@@ -247,7 +252,13 @@ export class RequestService {
     const backend = this.deps.backends.get(request.backend);
     if (!backend) return { error: `backend "${request.backend}" is no longer in the config` };
     try {
-      const current = await backend.getUser(request.username);
+      // The card waits for this; a hung backend must not hold up every later card (the HTTP layer's own limits
+      // allow a read about 45 s with retries).
+      const current = await withTimeout(
+        backend.getUser(request.username),
+        PREVIEW_TIMEOUT_MS,
+        () => new BackendError(backend.name, 'timeout', `${backend.name} did not answer within ${PREVIEW_TIMEOUT_MS / 1000} s`),
+      );
       const stored = asStored(request, backend);
       const assessment = ACTION_KINDS[request.action].assess(stored, current);
       const requested = request.params.quotaBytes;
@@ -365,15 +376,14 @@ export class RequestService {
             state: 'applied',
             summary:
               `${request.username} ${kind.done} (confirmed by reading ${request.backend} after AccountDesk restarted)` +
-              // The one-time password lived only in the process that stopped: nobody has seen it.
-              (request.action === 'create' && backend.passwordHandling === 'show-to-requester'
-                ? `. The generated password was never shown: reset it on ${request.backend}`
-                : ''),
+              unseenPasswordNote(request, backend),
           }
         : {
             state: 'failed',
             code: 'interrupted',
-            message: `AccountDesk stopped while applying this, and ${request.backend} does not show the change in place. Retry to apply it.`,
+            message:
+              kind.unverifiable?.(request.backend) ??
+              `AccountDesk stopped while applying this, and ${request.backend} does not show the change in place. Retry to apply it.`,
           };
     } catch (err) {
       outcome = {
@@ -389,13 +399,17 @@ export class RequestService {
 
   private async claimAndRun(id: string, from: 'approved' | 'failed', actor: ActorId): Promise<Outcome<{ request: AccountRequest }, DecisionCode>> {
     const at = this.clock().toISOString();
+    // A Retry reads the backend first only when the failed attempt may have happened after all (its answer was
+    // lost): after "already exists" or "not found" an account matching the request proves nothing about us.
+    let lastError: string | undefined;
     const claim = await this.deps.requests.update<Failure<DecisionCode>>(normaliseId(id), (current) => {
       if (current.state !== from) return { refuse: alreadyDecided(current) };
+      lastError = current.error?.code;
       return { ...current, state: 'applying', applyingSince: at, applyingBy: this.deps.instance?.id, attempts: current.attempts + 1, error: undefined };
     });
     if (!claim.ok) return 'notFound' in claim ? notFound(id) : claim.refusal;
     if (from === 'failed') await this.record('retried', claim.record, actor, { attempt: claim.record.attempts });
-    return { ok: true, request: await this.track(this.run(claim.record, { checkFirst: from === 'failed' })) };
+    return { ok: true, request: await this.track(this.run(claim.record, { checkFirst: lastError !== undefined && OUTCOME_UNKNOWN.has(lastError) })) };
   }
 
   /** Applies in flight, so a clean shutdown can wait for them instead of leaving them to recovery. */
@@ -423,11 +437,12 @@ export class RequestService {
     if (checkFirst && backend) {
       const current = await backend.getUser(request.username).catch(() => undefined);
       if (current && kind.isDone(asStored(request, backend), current)) {
-        return this.settle(request, { state: 'applied', summary: `${request.username} ${kind.done}: already in place when retried (read from ${request.backend})` });
+        const summary = `${request.username} ${kind.done}: already in place when retried (read from ${request.backend})`;
+        return this.settle(request, { state: 'applied', summary: summary + unseenPasswordNote(request, backend) });
       }
     }
     const needsPassword = backend?.passwordHandling === 'show-to-requester' || backend?.passwordHandling === 'mailed-by-backend';
-    const password = request.action === 'create' && needsPassword ? this.generatePassword() : undefined;
+    const password = request.action === 'create' && needsPassword ? (this.deps.generatePassword ?? backend?.generatePassword?.bind(backend))?.() : undefined;
     let outcome: { state: 'applied'; summary: string } | { state: 'failed'; code: string; message: string; retryable: boolean };
     try {
       if (!backend) throw new BackendError(request.backend, 'unsupported', `backend "${request.backend}" is no longer in the config`);
@@ -552,9 +567,27 @@ function normaliseId(id: string): string {
   return id.trim().toUpperCase();
 }
 
+/**
+ * A create found done after an interruption: the one-time password lived only in the attempt that was cut off,
+ * so nobody has seen it.
+ */
+function unseenPasswordNote(request: AccountRequest, backend: BackendClient): string {
+  return request.action === 'create' && backend.passwordHandling === 'show-to-requester'
+    ? `. The generated password was never shown: reset it on ${request.backend}`
+    : '';
+}
+
 /** The request with its quota as the backend will store it, so comparisons with the backend's state hold. */
 function asStored(request: AccountRequest, backend: BackendClient): AccountRequest {
   const quota = request.params.quotaBytes;
   if (quota === undefined) return request;
   return { ...request, params: { ...request.params, quotaBytes: backend.storedQuota(quota) } };
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number, failure: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(failure()), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }

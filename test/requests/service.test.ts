@@ -694,3 +694,32 @@ describe('recovery knows which process claimed an apply', () => {
     expect(done?.applyingBy).toBeUndefined();
   });
 });
+
+describe('Retry after a definite refusal', () => {
+  it('does not take an existing account for its own: a create refused as "already exists" is sent again and fails again', async () => {
+    const request = await submitOk({ action: 'create', backend: 'nas', username: 'bob' });
+    await world.service.approve(request.id, ADMIN_A);
+    world.nas.users.set('bob', { userId: 'bob', exists: true, enabled: true }); // someone else's bob
+    world.nas.failWith = new BackendError('nas', 'already_exists', 'nas: a user named bob already exists');
+    const first = await world.service.apply(request.id);
+    expect(first.ok && first.request.state).toBe('failed');
+
+    world.nas.failWith = new BackendError('nas', 'already_exists', 'nas: a user named bob already exists');
+    const retried = await world.service.retry(request.id, ADMIN_B);
+    expect(retried.ok && retried.request.state).toBe('failed');
+    expect(retried.ok && retried.request.error?.code).toBe('already_exists');
+    expect(world.nas.writes().map((c) => c.op)).toEqual(['createUser', 'createUser']);
+    expect(world.delivered).toEqual([]); // no password for an account AccountDesk did not create
+  });
+
+  it('a create found in place on Retry after a lost answer says the password was never shown', async () => {
+    const request = await submitOk({ action: 'create', backend: 'nas', username: 'carl' });
+    await world.service.approve(request.id, ADMIN_A);
+    world.nas.failWith = new BackendError('nas', 'timeout', 'nas did not answer in time');
+    await world.service.apply(request.id); // DSM made the account; its answer was lost
+    world.nas.users.set('carl', { userId: 'carl', exists: true, enabled: true });
+    const retried = await world.service.retry(request.id, ADMIN_B);
+    expect(retried.ok && retried.request.state).toBe('applied');
+    expect(retried.ok && retried.request.result?.summary).toMatch(/already in place when retried.*generated password was never shown: reset it on nas/);
+  });
+});

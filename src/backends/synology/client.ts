@@ -19,6 +19,7 @@ import type { SynologyConfig } from './config.js';
 import { isExpired } from './expiry.js';
 import { bytesToDsmMb, dsmMbToBytes } from './quota.js';
 import { DsmSession, isRecord } from './session.js';
+import { generateDsmPassword } from './password.js';
 
 export interface SynologyClientDeps {
   /** An HttpClient to use instead of one built from the config (tests); the caller then owns closing it. */
@@ -216,6 +217,11 @@ class SynologyClient implements BackendClient {
     await this.writeQuota(username, mb);
     const what = mb === 0 ? 'unlimited' : `${mb} MB`;
     return this.withReadBack(username, `set the quota of ${username} on ${this.name} (${this.config.volume}) to ${what}`);
+  }
+
+  /** A first password DSM's strength rules accept (password.ts); AccountDesk passes it to createUser. */
+  generatePassword(): string {
+    return generateDsmPassword();
   }
 
   /** DSM stores whole MB, rounded up from the bytes approved (quota.ts); refuses what setQuota refuses. */

@@ -51,4 +51,9 @@ export interface ActionKind {
   apply(backend: BackendClient, request: AccountRequest, password?: string): Promise<ApplyResult>;
   /** Whether the change is already in place: how recovery tells an interrupted apply that happened from one that did not. */
   isDone(request: Pick<AccountRequest, 'username' | 'params'>, current: UserState): boolean;
+  /**
+   * For a change that leaves no trace to read back (a mail): what recovery tells the approver instead of "the
+   * change is not in place".
+   */
+  unverifiable?: (backend: string) => string;
 }

@@ -24,4 +24,6 @@ export const reinviteAction: ActionKind = {
   // A mail leaves no trace to read back: after an interruption nothing shows it was sent, so recovery marks it
   // failed and an approver decides whether to send it (again).
   isDone: () => false,
+  unverifiable: (backend) =>
+    `AccountDesk stopped while asking ${backend} to send the invitation, and whether the mail went out cannot be read back. Retry sends it (perhaps again); Give up leaves it.`,
 };
