@@ -54,7 +54,8 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
     healthy: async () => (await store.cursors.get('audit-channel')) >= 0,
   });
   const surface = new SlackSurface(app.client, { approvals: config.slack.approvalsChannel, audit: config.slack.auditChannel }, logger);
-  const policy = new ApprovalPolicy(config.policy, new SlackDirectory(app.client));
+  const directory = new SlackDirectory(app.client);
+  const policy = new ApprovalPolicy(config.policy, directory);
   for (const warning of policy.warnings()) logger.warn(warning);
 
   const instanceTtlMs = options.instanceTtlMs ?? 30_000;
@@ -116,6 +117,9 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
     (sweeping ??= sweep()
       .catch((err) => logger.error({ err }, 'expiry/recovery sweep failed'))
       .finally(() => (sweeping = undefined)));
+  directory.keepWarm([...config.policy.approvers.groups, ...(config.policy.requesters?.groups ?? [])], (err) =>
+    logger.warn({ err }, 'could not refresh a user group from Slack; clicks will ask Slack themselves'),
+  );
   // Not awaited: start-up must not wait on a slow backend before Slack updates flow and signals are handled.
   void runSweep();
   publisher.start();
@@ -136,6 +140,7 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
       await app.stop().catch((err) => logger.warn({ err }, 'Bolt did not stop cleanly'));
       clearInterval(sweeper);
       clearTimeout(afterRestart);
+      directory.stop();
       await sweeping;
       // Applies already talking to a backend finish and record their outcome before the store closes; anything
       // cut off harder than this (SIGKILL, the 15 s deadline in main.ts) is reconciled by reading the backend.

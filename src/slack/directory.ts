@@ -6,6 +6,8 @@ import type { webApi } from '@slack/bolt';
 import type { Directory } from '../requests/policy.js';
 
 const CACHE_MS = 60_000;
+/** Shorter than CACHE_MS, so a kept-warm group never expires between refreshes. */
+const REFRESH_MS = 45_000;
 
 /**
  * Slack would not list an approver group's members. The policy fails closed (nobody counts as a member), and the
@@ -44,6 +46,10 @@ export class SlackDirectory implements Directory {
   async membersOf(groupId: string): Promise<string[]> {
     const cached = this.cache.get(groupId);
     if (cached && cached.until > this.now()) return cached.members;
+    return this.fetch(groupId);
+  }
+
+  private async fetch(groupId: string): Promise<string[]> {
     let members: string[];
     try {
       const res = await this.client.usergroups.users.list({ usergroup: groupId });
@@ -55,4 +61,27 @@ export class SlackDirectory implements Directory {
     this.cache.set(groupId, { members, until: this.now() + CACHE_MS });
     return members;
   }
+
+  /**
+   * Refreshes these groups before their cache runs out, so a click never waits on usergroups.users.list: a
+   * button that opens a modal has 3 s to use its trigger_id (reference/slack.md), and a form's inline errors ride
+   * on its ack. A failed refresh is logged; the next click then asks Slack itself and fails closed if it must.
+   */
+  keepWarm(groupIds: readonly string[], onError: (err: unknown) => void): void {
+    const groups = [...new Set(groupIds)];
+    if (groups.length === 0) return;
+    const refresh = () => {
+      // The cached list keeps answering while the fresh one is fetched.
+      for (const group of groups) this.fetch(group).catch(onError);
+    };
+    refresh();
+    this.warmer = setInterval(refresh, REFRESH_MS);
+    this.warmer.unref();
+  }
+
+  stop(): void {
+    if (this.warmer) clearInterval(this.warmer);
+  }
+
+  private warmer: NodeJS.Timeout | undefined;
 }

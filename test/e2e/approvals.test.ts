@@ -75,8 +75,11 @@ describe('approvals', () => {
   });
 
   it('when Slack will not list the approver group (missing scope), a group member is told what to fix, and nothing changes', async () => {
+    await desk.stop();
+    // From the start: the refresh at start-up fails too (1), then the click (2) and `pending` (3) ask Slack themselves.
+    desk = await startDesk({ slackFaults: [['usergroups.users.list', { error: 'missing_scope', count: 3 }]] });
+    await desk.slack.waitFor(() => desk.slack.calls('usergroups.users.list').length >= 1, 5_000);
     const id = await newCreate();
-    desk.slack.failNext('usergroups.users.list', { error: 'missing_scope', count: 2 });
     const answer = await desk.clickAnswer(GROUP_APPROVER, 'request_approve', id);
     expect(answer).toContain('could not check who is in the approver group S0ITADMINS');
     expect(answer).toContain('usergroups:read');
@@ -87,6 +90,15 @@ describe('approvals', () => {
     // Once Slack answers again, the same click counts.
     expect(await desk.click(GROUP_APPROVER, 'request_approve', id)).toBeUndefined();
     await desk.waitForState(id, 'applied');
+  });
+
+  it('approver groups are kept warm: a group member\'s click does not wait on usergroups.users.list', async () => {
+    await desk.slack.waitFor(() => desk.slack.calls('usergroups.users.list').length >= 1, 5_000); // the start-up refresh
+    const id = await newCreate();
+    const lookups = desk.slack.calls('usergroups.users.list').length;
+    expect(await desk.click(GROUP_APPROVER, 'request_approve', id)).toBeUndefined();
+    await desk.waitForState(id, 'applied');
+    expect(desk.slack.calls('usergroups.users.list')).toHaveLength(lookups);
   });
 
   it('a quota above 100GB needs two approvers: the first leaves it pending, the same one again is refused, the second applies it', async () => {

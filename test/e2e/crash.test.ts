@@ -115,7 +115,11 @@ describe('SIGKILL while applying', () => {
     }, () => 'the restarted process did not reconcile the request', 15_000);
     expect(applied.result?.summary).toMatch(/confirmed by reading cloud after AccountDesk restarted/);
     expect(quotaEdits()).toHaveLength(1); // read, never re-sent
-    const audit = await store.audit.readAfter(0, 100);
+    // The audit entry follows the state change (one step later): wait for it rather than race it.
+    const audit = await poll(async () => {
+      const entries = await store.audit.readAfter(0, 100);
+      return entries.length >= 3 ? entries : undefined;
+    }, () => 'no audit entry for the recovered request', 5_000);
     expect(audit.map((e) => e.event)).toEqual(['requested', 'approved', 'applied']);
     expect(audit.at(-1)?.data).toMatchObject({ recovered: true });
     // The new process also tells Slack: the audit line arrives.

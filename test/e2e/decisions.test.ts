@@ -110,9 +110,12 @@ describe('reject with a reason', () => {
   });
 
   it('when Slack will not list the approver group, the reject modal shows what to fix inline and stays open', async () => {
+    await desk.stop();
+    // Failing from the start: the refresh at start-up (1), then the submission asks Slack itself (2).
+    desk = await startDesk({ slackFaults: [['usergroups.users.list', { error: 'missing_scope', count: 2 }]] });
+    await desk.slack.waitFor(() => desk.slack.calls('usergroups.users.list').length >= 1, 5_000);
     const id = requestIdIn(await desk.command(REQUESTER, 'disable cloud alice'));
     await desk.card(id);
-    desk.slack.failNext('usergroups.users.list', { error: 'missing_scope' });
     const ack = (await desk.submitView(GROUP_APPROVER, 'reject_modal', id, { reject_reason: { value: 'not needed' } })) as ErrorsAck;
     expect(ack.response_action).toBe('errors');
     expect(ack.errors?.reject_reason).toContain('usergroups:read');

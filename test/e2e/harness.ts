@@ -82,12 +82,15 @@ export async function startDesk(
     env?: Record<string, string>;
     /** Debug by default, so the tests see (and check for secrets) every line the app can write. */
     logLevel?: string;
+    /** Faults the fake Slack has from the very start (a missing scope fails every call, start-up's included). */
+    slackFaults?: [method: string, fault: Parameters<FakeSlack['failNext']>[1]][];
   } = {},
 ): Promise<Desk> {
   let clockOffsetMs = 0;
   const replicas: RunningAccountDesk[] = [];
   const responseUrls: string[] = [];
   const slack = await startFakeSlack({ usergroups: { S0ITADMINS: [GROUP_APPROVER] } });
+  for (const [method, fault] of options.slackFaults ?? []) slack.failNext(method, fault);
   const nextcloud = await startFakeNextcloud({ adminUser: 'admin', adminPassword: SECRETS.NEXTCLOUD_APP_PASSWORD });
   const dsm = await startFakeDsm({ account: 'accountdesk', password: SECRETS.DSM_PASSWORD, joinPollsUntilFinished: 1 });
   const nmc = await startFakeNmcuserOidc({ adminUser: 'admin', adminPassword: SECRETS.NMC_PASSWORD, providers: [{ id: 1, identifier: 'keycloak' }] });
