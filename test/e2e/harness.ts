@@ -230,10 +230,19 @@ export async function startDesk(
     waitForModal,
     async waitForState(id, ...states) {
       let last: AccountRequest | undefined;
-      return poll(async () => {
+      const reached = await poll(async () => {
         last = await app.service.get(id);
         return last && states.includes(last.state) ? last : undefined;
       }, () => `${id} did not reach ${states.join(' or ')} within 5 s (it is ${last?.state ?? 'missing'})`);
+      // The audit entry is appended just after the state change: wait for it too, so what Slack is told next is
+      // deterministic (applying and approved have no entry of their own name).
+      if (!['applying', 'approved', 'pending'].includes(reached.state)) {
+        await poll(async () => {
+          const entries = await app.store.audit.readAfter(0, 100_000);
+          return entries.some((e) => e.subject === id && e.event === reached.state) || undefined;
+        }, () => `no "${reached.state}" audit entry for ${id}`);
+      }
+      return reached;
     },
     advanceClock(ms) {
       clockOffsetMs += ms;
