@@ -97,6 +97,14 @@ async function stateOf(id: string): Promise<AccountRequest | undefined> {
   return store.records<AccountRequest>('requests', () => []).get(id);
 }
 
+/** Waits until request `id` is in `state` in the store, and returns it. */
+function stateReached(id: string, state: AccountRequest['state'], failure: string, timeoutMs: number): Promise<AccountRequest> {
+  return poll(async () => {
+    const request = await stateOf(id);
+    return request?.state === state ? request : undefined;
+  }, () => failure, timeoutMs);
+}
+
 const quotaEdits = () => nextcloud.requests.filter((r) => r.method === 'PUT' && r.path.endsWith('/users/alice'));
 
 describe('SIGKILL while applying', () => {
@@ -109,10 +117,7 @@ describe('SIGKILL while applying', () => {
     first.child.kill('SIGKILL');
 
     const second = await startProcess();
-    const applied = await poll(async () => {
-      const request = await stateOf(id);
-      return request?.state === 'applied' ? request : undefined;
-    }, () => 'the restarted process did not reconcile the request', 15_000);
+    const applied = await stateReached(id, 'applied', 'the restarted process did not reconcile the request', 15_000);
     expect(applied.result?.summary).toMatch(/confirmed by reading cloud after AccountDesk restarted/);
     expect(quotaEdits()).toHaveLength(1); // read, never re-sent
     // The audit entry follows the state change (one step later): wait for it rather than race it.
@@ -136,18 +141,12 @@ describe('SIGKILL while applying', () => {
     first.child.kill('SIGKILL');
 
     const second = await startProcess();
-    const failed = await poll(async () => {
-      const request = await stateOf(id);
-      return request?.state === 'failed' ? request : undefined;
-    }, () => 'the restarted process did not reconcile the request', 15_000);
+    const failed = await stateReached(id, 'failed', 'the restarted process did not reconcile the request', 15_000);
     expect(failed.error?.message).toMatch(/AccountDesk stopped while applying this, and cloud does not show the change in place. Retry to apply it./);
     expect(nextcloud.users.get('alice')?.quota).not.toBe(String(50 * GiB));
 
     await click(second.client, 'request_retry', id);
-    const applied = await poll(async () => {
-      const request = await stateOf(id);
-      return request?.state === 'applied' ? request : undefined;
-    }, () => 'Retry did not apply the request', 10_000);
+    const applied = await stateReached(id, 'applied', 'Retry did not apply the request', 10_000);
     expect(applied.attempts).toBe(2);
     expect(quotaEdits()).toHaveLength(2); // the lost one, and the Retry
     second.child.kill('SIGTERM');

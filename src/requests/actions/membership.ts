@@ -7,7 +7,7 @@ import type { ActionKind, ParamsCheck, Draft } from './kind.js';
 import type { BackendClient } from '../../backends/types.js';
 
 /** Exactly one group, named in `groups`. */
-export function checkOneGroup(draft: Draft, backend: BackendClient): ParamsCheck {
+function checkOneGroup(draft: Draft, backend: BackendClient): ParamsCheck {
   if (!backend.capabilities.has('groups')) {
     return { ok: false, field: 'groups', message: `${backend.name} does not manage groups.` };
   }
@@ -17,7 +17,7 @@ export function checkOneGroup(draft: Draft, backend: BackendClient): ParamsCheck
   return group.ok ? { ok: true, params: { groups: [group.value] } } : { ok: false, field: 'groups', message: group.message };
 }
 
-export function groupOf(request: { params: { groups?: string[] } }): string {
+function groupOf(request: { params: { groups?: string[] } }): string {
   const group = request.params.groups?.[0];
   if (!group) throw new Error('a membership request without a group');
   return group;

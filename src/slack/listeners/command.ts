@@ -76,17 +76,17 @@ export function registerCommand(app: App, deps: ListenerDeps): void {
 }
 
 /** Only the actions the policy enables and at least one backend can do. */
-export function offeredActions(deps: ListenerDeps) {
+function offeredActions(deps: ListenerDeps) {
   return ACTIONS.filter((action) => deps.service.policy.isEnabled(action) && actionBackends(deps, action).length > 0);
 }
 
 /** The backends that can do `action` (its capability, if it needs one). */
-export function actionBackends(deps: ListenerDeps, action: ActionName): string[] {
+function actionBackends(deps: ListenerDeps, action: ActionName): string[] {
   const capability = ACTION_KINDS[action].capability;
   return deps.service.backendNames().filter((name) => !capability || deps.service.backend(name)?.capabilities.has(capability));
 }
 
-export function backendsFor(deps: ListenerDeps) {
+function backendsFor(deps: ListenerDeps) {
   return deps.service.backendNames().map((name) => ({ name, kind: deps.service.backend(name)!.kind }));
 }
 
