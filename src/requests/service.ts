@@ -435,6 +435,7 @@ export class RequestService {
     const backend = this.deps.backends.get(request.backend);
     const kind = ACTION_KINDS[request.action];
     if (checkFirst && backend) {
+      // Unreadable now: send it as asked; a duplicate is refused by the backend ("already exists"), never doubled.
       const current = await backend.getUser(request.username).catch(() => undefined);
       if (current && kind.isDone(asStored(request, backend), current)) {
         const summary = `${request.username} ${kind.done}: already in place when retried (read from ${request.backend})`;

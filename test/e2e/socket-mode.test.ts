@@ -41,6 +41,18 @@ interface SocketDesk {
   stop(): Promise<void>;
 }
 
+/** The environment of a Socket Mode deployment: no SLACK_MODE and no SLACK_SIGNING_SECRET, so the default applies. */
+function socketModeConfig(slack: FakeSlack, appToken: string, configFile: string, dir: string) {
+  return loadConfig({
+    SLACK_BOT_TOKEN: slack.token,
+    SLACK_APP_TOKEN: appToken,
+    SLACK_API_URL: slack.apiUrl,
+    CONFIG_FILE: configFile,
+    STORE_URL: `sqlite://${join(dir, 'store.sqlite')}`,
+    ...SECRETS,
+  });
+}
+
 async function startSocketDesk(): Promise<SocketDesk> {
   const slack = await startFakeSlack({ appToken: APP_TOKEN, usergroups: { S0ITADMINS: [] } });
   const socket = await startFakeSocketMode();
@@ -57,15 +69,7 @@ async function startSocketDesk(): Promise<SocketDesk> {
   const configFile = join(dir, 'accountdesk.yaml');
   writeFileSync(configFile, stringify(config));
 
-  // No SLACK_MODE and no SLACK_SIGNING_SECRET: the default (Socket Mode) must apply.
-  const loaded = loadConfig({
-    SLACK_BOT_TOKEN: slack.token,
-    SLACK_APP_TOKEN: APP_TOKEN,
-    SLACK_API_URL: slack.apiUrl,
-    CONFIG_FILE: configFile,
-    STORE_URL: `sqlite://${join(dir, 'store.sqlite')}`,
-    ...SECRETS,
-  });
+  const loaded = socketModeConfig(slack, APP_TOKEN, configFile, dir);
   const logs: string[] = [];
   const logger = createLogger({ level: 'debug', secrets: loaded.secrets, destination: { write: (line: string) => void logs.push(line) } });
   const app = await startAccountDesk(loaded, { logger, publishIntervalMs: 50, sweepIntervalMs: 3_600_000 });
@@ -269,14 +273,7 @@ describe('startup in Socket Mode with a wrong app token', () => {
       const config = parse(readFileSync(new URL('../../config/local-fakes.yaml', import.meta.url), 'utf8')) as Record<string, any>;
       const configFile = join(dir, 'accountdesk.yaml');
       writeFileSync(configFile, stringify(config));
-      const loaded = loadConfig({
-        SLACK_BOT_TOKEN: slack.token,
-        SLACK_APP_TOKEN: 'xapp-1-a-revoked-one',
-        SLACK_API_URL: slack.apiUrl,
-        CONFIG_FILE: configFile,
-        STORE_URL: `sqlite://${join(dir, 'store.sqlite')}`,
-        ...SECRETS,
-      });
+      const loaded = socketModeConfig(slack, 'xapp-1-a-revoked-one', configFile, dir);
       const logs: string[] = [];
       const logger = createLogger({ level: 'debug', secrets: loaded.secrets, destination: { write: (line: string) => void logs.push(line) } });
       const started = startAccountDesk(loaded, { logger, sweepIntervalMs: 3_600_000 });

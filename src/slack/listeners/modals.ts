@@ -2,9 +2,9 @@
  * Modal submissions. Validation runs BEFORE ack so problems come back inline on the field
  * (response_action: 'errors', reference/slack.md "ack and the 3-second window").
  */
-import type { App, ViewOutput } from '@slack/bolt';
+import type { App, SlackViewMiddlewareArgs, ViewOutput } from '@slack/bolt';
 import type { Draft } from '../../requests/actions/index.js';
-import type { ActionName } from '../../requests/types.js';
+import type { ActionName, Failure } from '../../requests/types.js';
 import { receiptText } from '../blocks/messages.js';
 import type { RequestModalMetadata } from '../blocks/modals.js';
 import { CONFIRM_USERNAME_BLOCK, INPUT, REJECT_REASON_BLOCK, REQUEST_FIELD, VIEW } from '../ids.js';
@@ -52,44 +52,56 @@ export function registerModals(app: App, deps: ListenerDeps): void {
   });
 
   app.view(VIEW.reject, async ({ ack, view, body }) => {
-    const reason = textValue(view, REJECT_REASON_BLOCK) ?? '';
-    let result: Awaited<ReturnType<typeof service.reject>>;
-    try {
-      result = await service.reject(view.private_metadata, body.user.id, reason);
-    } catch (err) {
-      // Not acked yet: say it on the modal, which stays open so the approver can try again.
-      deps.logger.error({ err, request: view.private_metadata }, 'a reject submission failed');
-      await ack({ response_action: 'errors', errors: { [REJECT_REASON_BLOCK]: unexpectedFailureWords(err) } });
-      return;
-    }
-    if (!result.ok && result.code === 'reason_required') {
-      await ack({ response_action: 'errors', errors: { [REJECT_REASON_BLOCK]: result.message } });
-      return;
-    }
-    await ack();
-    if (!result.ok) return void (await deps.surface.dm(body.user.id, failureText(result)).catch(() => undefined));
-    deps.publisher.kick();
+    const result = await decideInModal(deps, ack, REJECT_REASON_BLOCK, view.private_metadata, body.user.id, () =>
+      service.reject(view.private_metadata, body.user.id, textValue(view, REJECT_REASON_BLOCK) ?? ''),
+      (failure) => (failure.code === 'reason_required' ? failure.message : undefined),
+    );
+    if (result) deps.publisher.kick();
   });
 
   app.view(VIEW.confirm, async ({ ack, view, body }) => {
-    const typed = textValue(view, CONFIRM_USERNAME_BLOCK) ?? '';
-    let result: Awaited<ReturnType<typeof service.approve>>;
-    try {
-      result = await service.approve(view.private_metadata, body.user.id, typed);
-    } catch (err) {
-      deps.logger.error({ err, request: view.private_metadata }, 'a confirmation submission failed');
-      await ack({ response_action: 'errors', errors: { [CONFIRM_USERNAME_BLOCK]: unexpectedFailureWords(err) } });
-      return;
-    }
-    if (!result.ok && result.code === 'confirmation_mismatch') {
-      await ack({ response_action: 'errors', errors: { [CONFIRM_USERNAME_BLOCK]: `That is not the username. Type ${result.request?.username ?? 'it'} exactly.` } });
-      return;
-    }
-    await ack();
-    if (!result.ok) return void (await deps.surface.dm(body.user.id, failureText(result)).catch(() => undefined));
-    if (result.complete) applyInBackground(deps, result.request);
-    else deps.publisher.kick();
+    const result = await decideInModal(deps, ack, CONFIRM_USERNAME_BLOCK, view.private_metadata, body.user.id, () =>
+      service.approve(view.private_metadata, body.user.id, textValue(view, CONFIRM_USERNAME_BLOCK) ?? ''),
+      (failure) => (failure.code === 'confirmation_mismatch' ? `That is not the username. Type ${failure.request?.username ?? 'it'} exactly.` : undefined),
+    );
+    if (result?.complete) applyInBackground(deps, result.request);
+    else if (result) deps.publisher.kick();
   });
+}
+
+/**
+ * A decision submitted from a modal (reject, typed confirmation). Not acked yet when it runs: a refusal the
+ * person can fix, or an unexpected failure, comes back inline on `block` and the modal stays open; any other
+ * refusal closes the modal and is explained by DM. Returns the success, if any.
+ */
+async function decideInModal<T extends { ok: true }>(
+  deps: ListenerDeps,
+  ack: SlackViewMiddlewareArgs['ack'],
+  block: string,
+  requestId: string,
+  user: string,
+  decide: () => Promise<T | Failure>,
+  fixableInline: (failure: Failure) => string | undefined,
+): Promise<T | undefined> {
+  let result: T | Failure;
+  try {
+    result = await decide();
+  } catch (err) {
+    deps.logger.error({ err, request: requestId }, 'a decision submitted from a modal failed');
+    await ack({ response_action: 'errors', errors: { [block]: unexpectedFailureWords(err) } });
+    return undefined;
+  }
+  if (!result.ok) {
+    const inline = fixableInline(result);
+    if (inline) {
+      await ack({ response_action: 'errors', errors: { [block]: inline } });
+      return undefined;
+    }
+  }
+  await ack();
+  if (result.ok) return result;
+  await deps.surface.dm(user, failureText(result)).catch((err) => deps.logger.warn({ err, request: requestId }, 'could not tell the person why their decision did nothing'));
+  return undefined;
 }
 
 function draftFrom(view: ViewOutput): Draft {
