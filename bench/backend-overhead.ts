@@ -16,7 +16,13 @@ const concurrency = Number(process.argv[3] ?? 20);
 async function main(): Promise<void> {
   const fake = await startFakeNextcloud({ adminUser: 'admin', adminPassword: 'bench-app-password' });
   fake.seedUser({ id: 'alice', email: 'alice@example.com' });
-  const config = nextcloudConfigSchema.parse({ kind: 'nextcloud', url: fake.url, user: 'admin', secretEnv: 'X', apiVersion: 'v2' });
+  const config = nextcloudConfigSchema.parse({
+    kind: 'nextcloud',
+    url: fake.url,
+    user: 'admin',
+    secretEnv: 'X',
+    apiVersion: 'v2',
+  });
   const client = createNextcloudClient('cloud', config, 'bench-app-password');
   const origin = new URL(fake.url).origin;
   const raw = new Pool(origin);
@@ -43,10 +49,14 @@ async function main(): Promise<void> {
     const clientStats = await drive(total, concurrency, clientGet);
     last = { raw: rawStats, client: clientStats };
   }
-  console.log(`Nextcloud getUser against the fake, ${total} calls at concurrency ${concurrency} (second of two rounds):`);
+  console.log(
+    `Nextcloud getUser against the fake, ${total} calls at concurrency ${concurrency} (second of two rounds):`,
+  );
   console.log(row('raw undici GET', last!.raw));
   console.log(row('NextcloudClient.getUser', last!.client));
-  console.log(`ratio client / raw undici: p50 ${(last!.client.p50 / last!.raw.p50).toFixed(2)}x  p99 ${(last!.client.p99 / last!.raw.p99).toFixed(2)}x  throughput ${(last!.client.perSecond / last!.raw.perSecond).toFixed(2)}x`);
+  console.log(
+    `ratio client / raw undici: p50 ${(last!.client.p50 / last!.raw.p50).toFixed(2)}x  p99 ${(last!.client.p99 / last!.raw.p99).toFixed(2)}x  throughput ${(last!.client.perSecond / last!.raw.perSecond).toFixed(2)}x`,
+  );
   await Promise.all([client.close(), raw.close(), fake.close()]);
 }
 

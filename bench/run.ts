@@ -13,7 +13,9 @@ const benches = [
 let failed = 0;
 for (const [file, what] of benches) {
   console.log(`\n=== ${file}: ${what}`);
-  const run = spawnSync(process.execPath, ['--import', 'tsx', new URL(file, import.meta.url).pathname], { stdio: 'inherit' });
+  const run = spawnSync(process.execPath, ['--import', 'tsx', new URL(file, import.meta.url).pathname], {
+    stdio: 'inherit',
+  });
   if (run.status !== 0) failed++;
 }
 process.exit(failed === 0 ? 0 : 1);

@@ -27,7 +27,10 @@ async function main(): Promise<void> {
   });
   bare.command('/account', async ({ ack }) => ack());
   await bare.start(barePort);
-  const bareClient = createSignedSlackClient({ url: `http://127.0.0.1:${barePort}/slack/events`, signingSecret: SIGNING_SECRET });
+  const bareClient = createSignedSlackClient({
+    url: `http://127.0.0.1:${barePort}/slack/events`,
+    signingSecret: SIGNING_SECRET,
+  });
 
   // Production log level: the bench measures the app, not the test harness's debug capture.
   const desk = await startDesk({ logLevel: 'info' });
@@ -36,7 +39,13 @@ async function main(): Promise<void> {
   // Two AccountDesk paths: a typo (parse, replay guard, ack with the error text: nothing after the ack) and
   // `status <id>` (the same, then a store read and an answer POSTed to a response_url on the fake Slack).
   const send = async (client: typeof bareClient, text: string, i: number, responseUrl: string) => {
-    const res = await client.slashCommand({ command: '/account', text, userId: REQUESTER, triggerId: `${Date.now()}.${i}.${Math.random()}`, responseUrl });
+    const res = await client.slashCommand({
+      command: '/account',
+      text,
+      userId: REQUESTER,
+      triggerId: `${Date.now()}.${i}.${Math.random()}`,
+      responseUrl,
+    });
     if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${res.body}`);
   };
   const responseUrl = () => desk.slack.newResponseUrl({ userId: REQUESTER, channelId: 'C0GENERAL' });
@@ -54,7 +63,9 @@ async function main(): Promise<void> {
   }
   const ratio = (a: Awaited<ReturnType<typeof drive>>, b: Awaited<ReturnType<typeof drive>>) =>
     `p50 ${(a.p50 / b.p50).toFixed(2)}x  p99 ${(a.p99 / b.p99).toFixed(2)}x  throughput ${(a.perSecond / b.perSecond).toFixed(2)}x`;
-  console.log(`slash-command ack latency, ${total} signed commands at concurrency ${concurrency} (second of two rounds):`);
+  console.log(
+    `slash-command ack latency, ${total} signed commands at concurrency ${concurrency} (second of two rounds):`,
+  );
   console.log(row('bare Bolt (ack only)', results.bare!));
   console.log(row('AccountDesk, a typo (ack only)', results.typo!));
   console.log(row('AccountDesk, status <id>', results.status!));
@@ -64,7 +75,6 @@ async function main(): Promise<void> {
   await bare.stop();
   await desk.stop();
 }
-
 
 main().then(
   () => process.exit(0),

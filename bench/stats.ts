@@ -31,7 +31,13 @@ export async function drive(total: number, concurrency: number, task: (i: number
   );
   const totalMs = performance.now() - started;
   latencies.sort((a, b) => a - b);
-  return { count: total, p50: percentile(latencies, 50), p99: percentile(latencies, 99), totalMs, perSecond: (total / totalMs) * 1000 };
+  return {
+    count: total,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    totalMs,
+    perSecond: (total / totalMs) * 1000,
+  };
 }
 
 export function row(name: string, s: RunStats): string {

@@ -48,7 +48,8 @@ export const claims = (store: Store): RecordStore<Claimable> =>
 /** The claim step the domain will use for "apply": only an approved request may start applying. */
 export function claim(records: RecordStore<Claimable>, id: string, who: string, sawApproved?: () => void) {
   return records.update<string>(id, (current) => {
-    if (current.state !== 'approved') return { refuse: `already ${current.state} by ${current.claimedBy ?? 'someone'}` };
+    if (current.state !== 'approved')
+      return { refuse: `already ${current.state} by ${current.claimedBy ?? 'someone'}` };
     sawApproved?.();
     return { ...current, state: 'applying', claimedBy: who };
   });
@@ -83,7 +84,12 @@ export async function raceAudit(a: Store, b: Store, appends: number): Promise<Au
   const started = performance.now();
   const entries = await Promise.all(
     Array.from({ length: appends }, (_, i) =>
-      (i % 2 === 0 ? a : b).audit.append({ event: 'raced', subject: `s-${i}`, actor: i % 2 === 0 ? 'a' : 'b', data: { i } }),
+      (i % 2 === 0 ? a : b).audit.append({
+        event: 'raced',
+        subject: `s-${i}`,
+        actor: i % 2 === 0 ? 'a' : 'b',
+        data: { i },
+      }),
     ),
   );
   const verification = await a.audit.verify();
@@ -99,7 +105,8 @@ export async function raceAudit(a: Store, b: Store, appends: number): Promise<Au
 // ---- two processes -------------------------------------------------------------------------------------------
 
 type ToWorker = { cmd: 'claim'; ids: string[] } | { cmd: 'audit'; count: number; tag: string } | { cmd: 'exit' };
-type FromWorker = { ready: true } | { won: string[]; sawApproved: string[] } | { appended: number[] } | { error: string };
+type FromWorker =
+  { ready: true } | { won: string[]; sawApproved: string[] } | { appended: number[] } | { error: string };
 
 export interface ProcessRaceResult {
   claims: ClaimRaceResult;
@@ -110,7 +117,10 @@ export interface ProcessRaceResult {
 export async function raceProcesses(url: string, namespace: string, rounds: number): Promise<ProcessRaceResult> {
   const self = fileURLToPath(import.meta.url);
   const workers = [0, 1].map((n) =>
-    fork(self, ['--worker', url, namespace, `p${n}`], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+    fork(self, ['--worker', url, namespace, `p${n}`], {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    }),
   );
   const parent = await openStore(url, { namespace });
   try {
@@ -223,12 +233,23 @@ async function startRedis(): Promise<{ url: string; stop: () => void }> {
   const port = await new Promise<number>((resolve, reject) => {
     const probe = createServer().listen(0, '127.0.0.1', () => {
       const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      probe.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
-  const server = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const server = spawn(
+    'redis-server',
+    ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' },
+  );
   for (let i = 0; i < 100; i++) {
-    const open = await new Promise<boolean>((r) => connect(port, '127.0.0.1', function (this: import('node:net').Socket) { this.end(); r(true); }).once('error', () => r(false)));
+    const open = await new Promise<boolean>((r) =>
+      connect(port, '127.0.0.1', function (this: import('node:net').Socket) {
+        this.end();
+        r(true);
+      }).once('error', () => r(false)),
+    );
     if (open) break;
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -239,7 +260,10 @@ async function main(rounds: number): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'accountdesk-race-'));
   const redis = await startRedis();
   try {
-    for (const [engine, url] of [['sqlite', `sqlite://${join(dir, 'race.sqlite')}`], ['redis', redis.url]] as const) {
+    for (const [engine, url] of [
+      ['sqlite', `sqlite://${join(dir, 'race.sqlite')}`],
+      ['redis', redis.url],
+    ] as const) {
       const namespace = `race-${Date.now()}`;
       const a = await openStore(url, { namespace });
       const b = await openStore(url, { namespace });

@@ -45,7 +45,12 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
   const store = await openStore(config.storeUrl, { logger, namespace: config.storeNamespace });
   const backends =
     options.backends ??
-    new Map(Object.entries(config.backends).map(([name, { config: backend, secret }]) => [name, createBackend(name, backend, secret, { logger, env: options.env ?? process.env })]));
+    new Map(
+      Object.entries(config.backends).map(([name, { config: backend, secret }]) => [
+        name,
+        createBackend(name, backend, secret, { logger, env: options.env ?? process.env }),
+      ]),
+    );
 
   const app = createSlackApp({
     settings: config.slack,
@@ -53,7 +58,11 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
     logger,
     healthy: async () => (await store.cursors.get('audit-channel')) >= 0,
   });
-  const surface = new SlackSurface(app.client, { approvals: config.slack.approvalsChannel, audit: config.slack.auditChannel }, logger);
+  const surface = new SlackSurface(
+    app.client,
+    { approvals: config.slack.approvalsChannel, audit: config.slack.auditChannel },
+    logger,
+  );
   const directory = new SlackDirectory(app.client);
   const policy = new ApprovalPolicy(config.policy, directory);
   for (const warning of policy.warnings()) logger.warn(warning);
@@ -82,7 +91,11 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
   registerListeners(app, { service, surface, publisher, command: config.slack.command, logger });
 
   const closeBackends = () =>
-    Promise.all([...backends.values()].map((b) => b.close().catch((err) => logger.warn({ err, backend: b.name }, 'backend did not close cleanly'))));
+    Promise.all(
+      [...backends.values()].map((b) =>
+        b.close().catch((err) => logger.warn({ err, backend: b.name }, 'backend did not close cleanly')),
+      ),
+    );
   try {
     await initSlackApp(app, config.slack);
     if (config.slack.mode === 'http') await app.start(config.slack.port);
@@ -94,7 +107,10 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
     await store.close();
     throw err;
   }
-  logger.info({ mode: config.slack.mode, backends: [...backends.keys()], store: store.engine }, `AccountDesk is ready (${config.slack.mode === 'http' ? `HTTP on port ${config.slack.port}` : 'Socket Mode'})`);
+  logger.info(
+    { mode: config.slack.mode, backends: [...backends.keys()], store: store.engine },
+    `AccountDesk is ready (${config.slack.mode === 'http' ? `HTTP on port ${config.slack.port}` : 'Socket Mode'})`,
+  );
 
   const sweep = async () => {
     // Usually one replica at a time expires and recovers (a pass longer than the lease can overlap the next
@@ -104,7 +120,10 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
       const expired = await service.expireDue();
       const { reconciled, applied } = await service.recover();
       if (expired.length + reconciled.length + applied.length > 0) {
-        logger.info({ expired: expired.length, reconciled: reconciled.length, applied: applied.length }, 'sweep finished');
+        logger.info(
+          { expired: expired.length, reconciled: reconciled.length, applied: applied.length },
+          'sweep finished',
+        );
         publisher.kick();
       }
     } finally {

@@ -40,7 +40,13 @@ export class Liveness {
     const holder = await this.coordination.leaseHolder(name);
     // Only a holder that runs a heartbeat can be known dead; any other (an older version's random owner) keeps
     // its lease until it runs out.
-    if (holder === undefined || holder === this.id || !holder.startsWith(INSTANCE_PREFIX) || (await this.isAlive(holder))) return false;
+    if (
+      holder === undefined ||
+      holder === this.id ||
+      !holder.startsWith(INSTANCE_PREFIX) ||
+      (await this.isAlive(holder))
+    )
+      return false;
     // Its process is gone and will never renew or release it. Two successors may both get here; the release is
     // idempotent and only one of them wins the acquire.
     await this.coordination.releaseLease(name, holder);
@@ -48,7 +54,9 @@ export class Liveness {
   }
 
   async release(name: string): Promise<void> {
-    await this.coordination.releaseLease(name, this.id).catch((err) => this.logger.warn({ err, lease: name }, 'could not release a lease'));
+    await this.coordination
+      .releaseLease(name, this.id)
+      .catch((err) => this.logger.warn({ err, lease: name }, 'could not release a lease'));
   }
 
   async stop(): Promise<void> {

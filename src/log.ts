@@ -11,13 +11,44 @@ export type { Logger };
 
 /** Keys whose values are never logged, at any depth pino can address. */
 const REDACT_PATHS = [
-  'token', 'botToken', 'appToken', 'signingSecret', 'password', 'passwd', 'secret', 'authorization',
-  'Authorization', 'cookie', 'otp_code', 'SynoToken', '_sid', 'sid', 'synotoken', 'device_id',
-  '*.token', '*.botToken', '*.appToken', '*.signingSecret', '*.password', '*.passwd', '*.secret',
-  '*.authorization', '*.Authorization', '*.cookie', '*.otp_code', '*.SynoToken', '*._sid', '*.sid',
-  '*.synotoken', '*.device_id',
-  'headers.authorization', 'headers.cookie', 'headers["x-syno-token"]', 'req.headers.authorization',
-  '*.headers.authorization', '*.headers["x-syno-token"]',
+  'token',
+  'botToken',
+  'appToken',
+  'signingSecret',
+  'password',
+  'passwd',
+  'secret',
+  'authorization',
+  'Authorization',
+  'cookie',
+  'otp_code',
+  'SynoToken',
+  '_sid',
+  'sid',
+  'synotoken',
+  'device_id',
+  '*.token',
+  '*.botToken',
+  '*.appToken',
+  '*.signingSecret',
+  '*.password',
+  '*.passwd',
+  '*.secret',
+  '*.authorization',
+  '*.Authorization',
+  '*.cookie',
+  '*.otp_code',
+  '*.SynoToken',
+  '*._sid',
+  '*.sid',
+  '*.synotoken',
+  '*.device_id',
+  'headers.authorization',
+  'headers.cookie',
+  'headers["x-syno-token"]',
+  'req.headers.authorization',
+  '*.headers.authorization',
+  '*.headers["x-syno-token"]',
 ];
 
 export interface LogOptions {
@@ -48,7 +79,9 @@ export function createLogger(options: LogOptions = {}): Logger {
 }
 
 const SECRET_KEYS = new Set(
-  REDACT_PATHS.filter((p) => /^[\w-]+$/.test(p)).map((p) => p.toLowerCase()).concat(['x-syno-token', 'signing_secret', 'app_password']),
+  REDACT_PATHS.filter((p) => /^[\w-]+$/.test(p))
+    .map((p) => p.toLowerCase())
+    .concat(['x-syno-token', 'signing_secret', 'app_password']),
 );
 const MAX_REDACT_DEPTH = 10;
 
@@ -57,7 +90,14 @@ const MAX_REDACT_DEPTH = 10;
  * keys is returned as it is). Errors and class instances are left to pino's serializers and the value scrub.
  */
 function redactSecretKeys(value: unknown, depth: number, seen: WeakSet<object>): unknown {
-  if (typeof value !== 'object' || value === null || depth > MAX_REDACT_DEPTH || value instanceof Error || seen.has(value)) return value;
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    depth > MAX_REDACT_DEPTH ||
+    value instanceof Error ||
+    seen.has(value)
+  )
+    return value;
   seen.add(value);
   if (Array.isArray(value)) {
     let copy: unknown[] | undefined;
@@ -80,8 +120,9 @@ function redactSecretKeys(value: unknown, depth: number, seen: WeakSet<object>):
 /** Replaces every occurrence of a secret (also JSON-escaped) before the line reaches its destination. */
 function scrubbing(destination: DestinationStream, secrets: readonly string[]): DestinationStream {
   if (secrets.length === 0) return destination;
-  const needles = [...new Set(secrets.flatMap((s) => [s, JSON.stringify(s).slice(1, -1), encodeURIComponent(s)]))]
-    .sort((a, b) => b.length - a.length);
+  const needles = [...new Set(secrets.flatMap((s) => [s, JSON.stringify(s).slice(1, -1), encodeURIComponent(s)]))].sort(
+    (a, b) => b.length - a.length,
+  );
   return {
     write(line: string) {
       let out = line;

@@ -1,13 +1,30 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../src/log.js';
 
-const CONFIGURED = ['xoxb-1111-2222-LOGSECRET', 'nc-app-pw-"quoted"\\slash-LOGSECRET', 'dsm pw with spaces&=?LOGSECRET'];
+const CONFIGURED = [
+  'xoxb-1111-2222-LOGSECRET',
+  'nc-app-pw-"quoted"\\slash-LOGSECRET',
+  'dsm pw with spaces&=?LOGSECRET',
+];
 // Values under secret-looking keys that are NOT configured (a generated password, a DSM sid): redacted by key.
-const BY_KEY = ['tok-BYKEY-1', 'pw-BYKEY-2', 'Bearer BYKEY-3', 'Basic BYKEY-4', 'sid-BYKEY-5', 'synotoken-BYKEY-6', 'cookie-BYKEY-7', 'otp-BYKEY-8'];
+const BY_KEY = [
+  'tok-BYKEY-1',
+  'pw-BYKEY-2',
+  'Bearer BYKEY-3',
+  'Basic BYKEY-4',
+  'sid-BYKEY-5',
+  'synotoken-BYKEY-6',
+  'cookie-BYKEY-7',
+  'otp-BYKEY-8',
+];
 
 function capture(secrets: readonly string[] = CONFIGURED) {
   const lines: string[] = [];
-  const logger = createLogger({ level: 'trace', secrets, destination: { write: (line: string) => void lines.push(line) } });
+  const logger = createLogger({
+    level: 'trace',
+    secrets,
+    destination: { write: (line: string) => void lines.push(line) },
+  });
   return { logger, lines, text: () => lines.join('') };
 }
 
@@ -28,8 +45,18 @@ describe('createLogger', () => {
 
   it('redacts token, password, authorization and session keys, at the top and one level down', () => {
     const { logger, text } = capture();
-    logger.info({ token: BY_KEY[0], password: BY_KEY[1], authorization: BY_KEY[2], sid: BY_KEY[4], SynoToken: BY_KEY[5] }, 'top level');
-    logger.warn({ input: { password: BY_KEY[1], username: 'alice' }, headers: { authorization: BY_KEY[3], cookie: BY_KEY[6] }, dsm: { otp_code: BY_KEY[7], _sid: BY_KEY[4] } }, 'nested');
+    logger.info(
+      { token: BY_KEY[0], password: BY_KEY[1], authorization: BY_KEY[2], sid: BY_KEY[4], SynoToken: BY_KEY[5] },
+      'top level',
+    );
+    logger.warn(
+      {
+        input: { password: BY_KEY[1], username: 'alice' },
+        headers: { authorization: BY_KEY[3], cookie: BY_KEY[6] },
+        dsm: { otp_code: BY_KEY[7], _sid: BY_KEY[4] },
+      },
+      'nested',
+    );
     logger.error({ req: { headers: { authorization: BY_KEY[2] } } }, 'request headers');
     expectClean(text(), BY_KEY);
     expect(text()).toContain('[redacted]');
@@ -41,12 +68,18 @@ describe('createLogger', () => {
     logger.info({ call: { options: { body: { password: BY_KEY[1] } } } }, 'deep');
     logger.info({ a: { b: { c: { headers: { authorization: BY_KEY[2] } } } } }, 'deeper');
     logger.info({ list: [{ token: BY_KEY[0] }] }, 'in an array');
-    logger.child({ session: { sid: BY_KEY[4] } }).info({ Cookie: BY_KEY[6], dsm: { call: { 'X-Syno-Token': BY_KEY[5] } } }, 'child bindings, odd case');
+    logger
+      .child({ session: { sid: BY_KEY[4] } })
+      .info({ Cookie: BY_KEY[6], dsm: { call: { 'X-Syno-Token': BY_KEY[5] } } }, 'child bindings, odd case');
     expectClean(text(), BY_KEY);
     // Errors still serialize with their message and stack.
     const { logger: plain, lines } = capture();
     plain.error({ err: new Error('disk full') }, 'failed');
-    expect(JSON.parse(lines[0]!).err).toMatchObject({ type: 'Error', message: 'disk full', stack: expect.stringContaining('Error: disk full') });
+    expect(JSON.parse(lines[0]!).err).toMatchObject({
+      type: 'Error',
+      message: 'disk full',
+      stack: expect.stringContaining('Error: disk full'),
+    });
   });
 
   it('scrubs a configured secret from the message, error texts, child bindings and odd keys', () => {
@@ -54,7 +87,9 @@ describe('createLogger', () => {
     const [bot, nc, dsm] = CONFIGURED as [string, string, string];
     logger.info(`calling Slack with ${bot}`);
     logger.error({ err: new Error(`login refused for password ${nc}`) }, 'backend failed');
-    logger.child({ backend: 'nas', note: dsm }).warn({ url: `https://nas.lan:5001/webapi/entry.cgi?passwd=${encodeURIComponent(dsm)}` }, 'login');
+    logger
+      .child({ backend: 'nas', note: dsm })
+      .warn({ url: `https://nas.lan:5001/webapi/entry.cgi?passwd=${encodeURIComponent(dsm)}` }, 'login');
     logger.info({ env: { NEXTCLOUD_APP_PASSWORD: nc }, whatever: [bot] }, 'config');
     expectClean(text(), CONFIGURED);
     expect(text()).not.toContain(encodeURIComponent(dsm));

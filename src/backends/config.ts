@@ -13,7 +13,10 @@ export const commonBackendFields = {
   /** Name of the environment variable holding that account's (app) password. The value never goes in this file. */
   secretEnv: z
     .string()
-    .regex(/^[A-Z_][A-Z0-9_]*$/, 'must be the NAME of an environment variable (e.g. NEXTCLOUD_APP_PASSWORD), not the secret itself'),
+    .regex(
+      /^[A-Z_][A-Z0-9_]*$/,
+      'must be the NAME of an environment variable (e.g. NEXTCLOUD_APP_PASSWORD), not the secret itself',
+    ),
   /** PEM file of a CA to trust, for self-signed certificates. */
   caFile: z.string().min(1).optional(),
   /** Skips TLS verification. Explicit opt-in; start-up logs a warning. */

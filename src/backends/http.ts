@@ -77,7 +77,10 @@ export class HttpClient {
   private readonly basePath: string;
   private readonly opts: Required<Omit<HttpOptions, 'caFile' | 'insecureTls'>>;
 
-  constructor(options: HttpOptions, private readonly sleep = defaultSleep) {
+  constructor(
+    options: HttpOptions,
+    private readonly sleep = defaultSleep,
+  ) {
     const url = new URL(options.baseUrl);
     this.basePath = url.pathname.replace(/\/+$/, '');
     this.opts = {
@@ -135,7 +138,9 @@ export class HttpClient {
       headers['content-type'] ??= 'application/json';
     }
     const query = Object.fromEntries(
-      Object.entries(req.query ?? {}).filter((entry): entry is [string, string | number | boolean] => entry[1] !== undefined),
+      Object.entries(req.query ?? {}).filter(
+        (entry): entry is [string, string | number | boolean] => entry[1] !== undefined,
+      ),
     );
     const res = await this.pool.request({
       method: req.method,
@@ -168,13 +173,23 @@ export class HttpClient {
       );
     }
     if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-      return new BackendError(backend, 'unavailable', `${backend}'s host name does not resolve (${code}): check its url`, {
-        cause: err,
-      });
+      return new BackendError(
+        backend,
+        'unavailable',
+        `${backend}'s host name does not resolve (${code}): check its url`,
+        {
+          cause: err,
+        },
+      );
     }
-    return new BackendError(backend, 'unavailable', `${backend} could not be reached (${code || 'connection failed'})`, {
-      cause: err,
-    });
+    return new BackendError(
+      backend,
+      'unavailable',
+      `${backend} could not be reached (${code || 'connection failed'})`,
+      {
+        cause: err,
+      },
+    );
   }
 }
 
@@ -184,7 +199,10 @@ function readCaFile(path: string, backend: string): string {
     return readFileSync(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
-    throw new Error(`caFile ${path} of backend "${backend}" cannot be read (${code}): check the path in the config file`, { cause: err });
+    throw new Error(
+      `caFile ${path} of backend "${backend}" cannot be read (${code}): check the path in the config file`,
+      { cause: err },
+    );
   }
 }
 

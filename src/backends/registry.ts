@@ -30,7 +30,10 @@ export interface BackendDeps {
 
 export function createBackend(name: string, config: BackendConfig, secret: string, deps: BackendDeps): BackendClient {
   if (config.insecureTls) {
-    deps.logger.warn({ backend: name }, `TLS certificate checks are OFF for backend "${name}" (insecureTls: true): use caFile instead`);
+    deps.logger.warn(
+      { backend: name },
+      `TLS certificate checks are OFF for backend "${name}" (insecureTls: true): use caFile instead`,
+    );
   }
   switch (config.kind) {
     case 'nextcloud':

@@ -53,7 +53,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = envResult.data;
 
   const problems: string[] = [];
-  if (!e.SLACK_BOT_TOKEN) problems.push(`SLACK_BOT_TOKEN is not set: the bot token (xoxb-...) from the Slack app's OAuth & Permissions page; ${WHERE_SLACK}`);
+  if (!e.SLACK_BOT_TOKEN)
+    problems.push(
+      `SLACK_BOT_TOKEN is not set: the bot token (xoxb-...) from the Slack app's OAuth & Permissions page; ${WHERE_SLACK}`,
+    );
   const mode = e.SLACK_MODE ?? (e.SLACK_APP_TOKEN || !e.SLACK_SIGNING_SECRET ? 'socket' : 'http');
   if (mode === 'socket' && !e.SLACK_APP_TOKEN) {
     problems.push(
@@ -61,7 +64,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   if (mode === 'http' && !e.SLACK_SIGNING_SECRET) {
-    problems.push(`SLACK_SIGNING_SECRET is not set: HTTP mode needs the signing secret from Basic Information > App Credentials; ${WHERE_SLACK}`);
+    problems.push(
+      `SLACK_SIGNING_SECRET is not set: HTTP mode needs the signing secret from Basic Information > App Credentials; ${WHERE_SLACK}`,
+    );
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -75,7 +80,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   for (const [name, backend] of Object.entries(config.backends)) {
     const secret = env[backend.secretEnv];
     if (!secret) {
-      problems.push(`${backend.secretEnv} is not set: ${e.CONFIG_FILE} says it holds the password of "${backend.user}" on backend "${name}". Put it in .env.`);
+      problems.push(
+        `${backend.secretEnv} is not set: ${e.CONFIG_FILE} says it holds the password of "${backend.user}" on backend "${name}". Put it in .env.`,
+      );
       continue;
     }
     backends[name] = { config: backend, secret };
@@ -84,13 +91,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (action === 'defaults' || !policy || !('rules' in policy)) continue;
     for (const [i, rule] of (policy as ActionPolicyInput).rules.entries()) {
       for (const name of rule.backends ?? []) {
-        if (!(name in config.backends)) problems.push(`${e.CONFIG_FILE}: policy.${action}.rules.${i}.backends names "${name}", which is not under backends.`);
+        if (!(name in config.backends))
+          problems.push(
+            `${e.CONFIG_FILE}: policy.${action}.rules.${i}.backends names "${name}", which is not under backends.`,
+          );
       }
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
-  const policyInput = config.policy as { defaults: { approvals: number; expiresAfter: number } } & Partial<Record<ActionName, ActionPolicyInput>>;
+  const policyInput = config.policy as { defaults: { approvals: number; expiresAfter: number } } & Partial<
+    Record<ActionName, ActionPolicyInput>
+  >;
   const actions = Object.fromEntries(
     ACTIONS.map((action): [ActionName, ActionPolicy] => {
       const own = policyInput[action];
@@ -100,7 +112,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           enabled: own?.enabled ?? ACTION_KINDS[action].enabledByDefault,
           approvals: own?.approvals ?? policyInput.defaults.approvals,
           expiresAfterMs: own?.expiresAfter ?? policyInput.defaults.expiresAfter,
-          rules: (own?.rules ?? []).map((r) => ({ approvals: r.approvals, quotaAboveBytes: r.quotaAbove ?? undefined, backends: r.backends })),
+          rules: (own?.rules ?? []).map((r) => ({
+            approvals: r.approvals,
+            quotaAboveBytes: r.quotaAbove ?? undefined,
+            backends: r.backends,
+          })),
         },
       ];
     }),
@@ -112,7 +128,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     e.SLACK_SIGNING_SECRET,
     ...Object.values(backends).map((b) => b.secret),
     // A DSM 2FA device token logs in without the one-time code: as secret as the password.
-    ...Object.values(backends).map((b) => ('deviceIdEnv' in b.config && b.config.deviceIdEnv ? env[b.config.deviceIdEnv] : undefined)),
+    ...Object.values(backends).map((b) =>
+      'deviceIdEnv' in b.config && b.config.deviceIdEnv ? env[b.config.deviceIdEnv] : undefined,
+    ),
     passwordIn(e.STORE_URL),
   ].filter((s): s is string => Boolean(s));
 

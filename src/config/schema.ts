@@ -7,9 +7,13 @@ import { backendConfigSchema } from '../backends/registry.js';
 import { parseQuota } from '../requests/quota.js';
 import { ACTIONS } from '../requests/types.js';
 
-const slackUserId = z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'must be a Slack user ID such as U0123ABCD (profile > ... > Copy member ID)');
+const slackUserId = z
+  .string()
+  .regex(/^[UW][A-Z0-9]{2,}$/, 'must be a Slack user ID such as U0123ABCD (profile > ... > Copy member ID)');
 const slackGroupId = z.string().regex(/^S[A-Z0-9]{2,}$/, 'must be a Slack user-group ID such as S0123ABCD');
-const slackChannelId = z.string().regex(/^[CG][A-Z0-9]{2,}$/, 'must be a channel ID such as C0123ABCD (channel details > About), not a #name');
+const slackChannelId = z
+  .string()
+  .regex(/^[CG][A-Z0-9]{2,}$/, 'must be a channel ID such as C0123ABCD (channel details > About), not a #name');
 
 const people = z.strictObject({
   users: z.array(slackUserId).default([]),
@@ -20,7 +24,10 @@ const people = z.strictObject({
 const duration = z
   .string()
   .regex(/^\d+\s*[mhd]$/, 'must be a duration such as 30m, 72h or 7d')
-  .transform((text) => Number.parseInt(text, 10) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[text.trim().slice(-1) as 'm' | 'h' | 'd'])
+  .transform(
+    (text) =>
+      Number.parseInt(text, 10) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[text.trim().slice(-1) as 'm' | 'h' | 'd'],
+  )
   .refine((ms) => ms >= 60_000 && ms <= 90 * 86_400_000, 'must be between 1 minute and 90 days');
 
 const size = z.string().transform((text, ctx) => {
@@ -52,7 +59,10 @@ const actionPolicy = z.strictObject({
 export const configFileSchema = z.strictObject({
   slack: z.strictObject({
     /** The slash command, as in the manifest (at most 32 characters, reference/slack.md "Manifest"). */
-    command: z.string().regex(/^\/[a-z0-9_-]{1,31}$/, 'must be a slash command such as /account (lower case, at most 32 characters)').default('/account'),
+    command: z
+      .string()
+      .regex(/^\/[a-z0-9_-]{1,31}$/, 'must be a slash command such as /account (lower case, at most 32 characters)')
+      .default('/account'),
     approvalsChannel: slackChannelId,
     auditChannel: slackChannelId,
   }),
@@ -68,7 +78,15 @@ export const configFileSchema = z.strictObject({
     })
     .default({ defaults: { approvals: 1, expiresAfter: 72 * 3_600_000 } }),
   backends: z
-    .record(z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'backend names are lower case letters, digits, - and _ (at most 32), e.g. cloud or nas'), backendConfigSchema)
+    .record(
+      z
+        .string()
+        .regex(
+          /^[a-z][a-z0-9_-]{0,31}$/,
+          'backend names are lower case letters, digits, - and _ (at most 32), e.g. cloud or nas',
+        ),
+      backendConfigSchema,
+    )
     .refine((backends) => Object.keys(backends).length > 0, 'name at least one backend'),
 });
 
@@ -77,15 +95,30 @@ export type ActionPolicyInput = z.infer<typeof actionPolicy>;
 
 /** The environment: only names and shapes; values of secrets are never echoed in an error. */
 export const envSchema = z.object({
-  SLACK_BOT_TOKEN: z.string().regex(/^xoxb-/, 'must be a bot token starting with xoxb- (OAuth & Permissions page)').optional(),
-  SLACK_APP_TOKEN: z.string().regex(/^xapp-/, 'must be an app-level token starting with xapp- (Basic Information > App-Level Tokens, scope connections:write)').optional(),
-  SLACK_SIGNING_SECRET: z.string().min(16, 'looks too short for a signing secret (Basic Information > App Credentials)').optional(),
+  SLACK_BOT_TOKEN: z
+    .string()
+    .regex(/^xoxb-/, 'must be a bot token starting with xoxb- (OAuth & Permissions page)')
+    .optional(),
+  SLACK_APP_TOKEN: z
+    .string()
+    .regex(
+      /^xapp-/,
+      'must be an app-level token starting with xapp- (Basic Information > App-Level Tokens, scope connections:write)',
+    )
+    .optional(),
+  SLACK_SIGNING_SECRET: z
+    .string()
+    .min(16, 'looks too short for a signing secret (Basic Information > App Credentials)')
+    .optional(),
   SLACK_MODE: z.enum(['socket', 'http']).optional(),
   SLACK_API_URL: z.url({ protocol: /^https?$/ }).optional(),
   PORT: z.coerce.number().int().min(1).max(65_535).default(3000),
   CONFIG_FILE: z.string().default('config/accountdesk.yaml'),
   STORE_URL: z.string().optional(),
-  STORE_NAMESPACE: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only (at most 64)').default('accountdesk'),
+  STORE_NAMESPACE: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only (at most 64)')
+    .default('accountdesk'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_PRETTY: z.string().optional(),
 });

@@ -7,7 +7,17 @@ import type { BackendKind } from '../backends/types.js';
 export type FieldCheck = { ok: true; value: string } | { ok: false; message: string };
 
 /** DSM's reserved names (reference/synology.md: SYNO.Core.User.UsernamePolicy lists root, admin, ...). */
-const DSM_RESERVED = new Set(['root', 'admin', 'administrator', 'user', 'users', 'guest', 'system', 'daemon', 'nobody']);
+const DSM_RESERVED = new Set([
+  'root',
+  'admin',
+  'administrator',
+  'user',
+  'users',
+  'guest',
+  'system',
+  'daemon',
+  'nobody',
+]);
 
 // Control characters and the Unicode line/paragraph separators never belong in an account name.
 // eslint-disable-next-line no-control-regex
@@ -18,7 +28,8 @@ const USERNAME_RULES: Record<BackendKind, (name: string) => string | undefined> 
   // answers 101 for others: "invalid user id", observed for `bad/name`).
   nextcloud: (name) => {
     if (name.length > 64) return 'is longer than 64 characters (Nextcloud allows 64)';
-    if (!/^[A-Za-z0-9 _.@\-']+$/.test(name)) return "may only contain letters, digits, spaces and _ . @ - ' on Nextcloud";
+    if (!/^[A-Za-z0-9 _.@\-']+$/.test(name))
+      return "may only contain letters, digits, spaces and _ . @ - ' on Nextcloud";
     return undefined;
   },
   // nmcuser_oidc and user_oidc take the OpenID Connect subject as it comes and hash ids over 64 characters

@@ -39,7 +39,8 @@ export interface Directory {
   membersOf(groupId: string): Promise<string[]>;
 }
 
-export type VoteCheck = { ok: true } | { ok: false; code: 'not_approver' | 'self_approval' | 'already_voted'; message: string };
+export type VoteCheck =
+  { ok: true } | { ok: false; code: 'not_approver' | 'self_approval' | 'already_voted'; message: string };
 
 export class ApprovalPolicy {
   constructor(
@@ -81,13 +82,25 @@ export class ApprovalPolicy {
 
   async checkVote(request: AccountRequest, user: ActorId): Promise<VoteCheck> {
     if (user === request.requester) {
-      return { ok: false, code: 'self_approval', message: 'You asked for this change, so someone else has to approve it.' };
+      return {
+        ok: false,
+        code: 'self_approval',
+        message: 'You asked for this change, so someone else has to approve it.',
+      };
     }
     if (request.approvals.some((vote) => vote.by === user)) {
-      return { ok: false, code: 'already_voted', message: 'You have already approved this request; it needs another approver.' };
+      return {
+        ok: false,
+        code: 'already_voted',
+        message: 'You have already approved this request; it needs another approver.',
+      };
     }
     if (!(await this.isApprover(user))) {
-      return { ok: false, code: 'not_approver', message: 'Only the approvers named in the AccountDesk config can approve or reject requests.' };
+      return {
+        ok: false,
+        code: 'not_approver',
+        message: 'Only the approvers named in the AccountDesk config can approve or reject requests.',
+      };
     }
     return { ok: true };
   }
@@ -97,12 +110,16 @@ export class ApprovalPolicy {
     const warnings: string[] = [];
     const { users, groups } = this.settings.approvers;
     if (users.length === 0 && groups.length === 0) {
-      warnings.push('No approvers are configured: every request will wait until it expires. Add approvers.users or approvers.groups to the config.');
+      warnings.push(
+        'No approvers are configured: every request will wait until it expires. Add approvers.users or approvers.groups to the config.',
+      );
     }
     for (const [action, policy] of Object.entries(this.settings.actions)) {
       const most = Math.max(policy.approvals, ...policy.rules.map((r) => r.approvals));
       if (policy.enabled && groups.length === 0 && most > users.length) {
-        warnings.push(`"${action}" can need ${most} approvals but only ${users.length} approver(s) are listed: such requests can never be approved.`);
+        warnings.push(
+          `"${action}" can need ${most} approvals but only ${users.length} approver(s) are listed: such requests can never be approved.`,
+        );
       }
     }
     return warnings;

@@ -28,7 +28,10 @@ export function parseQuota(input: string): QuotaParse {
   // "1,5 TB" is a decimal comma, but "1,000 GB" is a thousands separator: read as a decimal it would silently
   // become 1 GB. A comma followed by exactly three digits is ambiguous, so it is refused rather than guessed.
   if (/,\d{3}$/.test(match[1]!)) {
-    return { ok: false, message: `"${input.trim()}" is ambiguous: write whole numbers without separators (1000 GB) and decimals with a dot (1.5 TB).` };
+    return {
+      ok: false,
+      message: `"${input.trim()}" is ambiguous: write whole numbers without separators (1000 GB) and decimals with a dot (1.5 TB).`,
+    };
   }
   const value = Number(match[1]!.replace(',', '.'));
   if (!Number.isFinite(value)) return { ok: false, message: `"${input.trim()}" is not a finite size: ${EXAMPLES}.` };
@@ -39,7 +42,10 @@ export function parseQuota(input: string): QuotaParse {
   }
   const bytes = Math.round(value * 1024 ** UNIT_EXPONENT[unit ?? 'b']!);
   if (bytes < MIN_QUOTA_BYTES) {
-    return { ok: false, message: `A quota of "${input.trim()}" is too small: the minimum is 1 MB (or write unlimited).` };
+    return {
+      ok: false,
+      message: `A quota of "${input.trim()}" is too small: the minimum is 1 MB (or write unlimited).`,
+    };
   }
   if (bytes > MAX_QUOTA_BYTES) {
     return { ok: false, message: `A quota of "${input.trim()}" is larger than 1 PB, which looks like a typo.` };

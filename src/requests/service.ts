@@ -48,7 +48,15 @@ export function requestIndexKeys(request: AccountRequest): string[] {
 }
 
 /** Failure codes after which the change may have happened anyway (the answer was lost, not a refusal). */
-const OUTCOME_UNKNOWN: ReadonlySet<string> = new Set(['timeout', 'unavailable', 'ambiguous', 'interrupted', 'unexpected', 'unknown', 'protocol']);
+const OUTCOME_UNKNOWN: ReadonlySet<string> = new Set([
+  'timeout',
+  'unavailable',
+  'ambiguous',
+  'interrupted',
+  'unexpected',
+  'unknown',
+  'protocol',
+]);
 
 /** How long the approval card waits for the live state before it shows "could not read in time". */
 const PREVIEW_TIMEOUT_MS = 10_000;
@@ -107,21 +115,30 @@ export class RequestService {
   async check(draft: Draft, requester: ActorId): Promise<Outcome<{ valid: ValidDraft }, 'invalid' | 'not_allowed'>> {
     const backend = this.deps.backends.get(draft.backend);
     if (!backend) {
-      return invalid('backend', `There is no backend named "${draft.backend}". Known: ${this.backendNames().join(', ')}.`);
+      return invalid(
+        'backend',
+        `There is no backend named "${draft.backend}". Known: ${this.backendNames().join(', ')}.`,
+      );
     }
     const kind = ACTION_KINDS[draft.action];
     if (!this.deps.policy.isEnabled(draft.action)) {
       return invalid('action', `"${draft.action}" requests are turned off in the AccountDesk config.`);
     }
     if (kind.capability && !backend.capabilities.has(kind.capability)) {
-      const able = [...this.deps.backends.values()].filter((b) => b.capabilities.has(kind.capability!)).map((b) => b.name);
+      const able = [...this.deps.backends.values()]
+        .filter((b) => b.capabilities.has(kind.capability!))
+        .map((b) => b.name);
       return invalid(
         'action',
         `${backend.name} (${backend.kind}) does not support "${draft.action}" requests.${able.length ? ` Backends that do: ${able.join(', ')}.` : ''}`,
       );
     }
     if (!(await this.deps.policy.mayRequest(requester))) {
-      return { ok: false, code: 'not_allowed', message: 'You are not among the people allowed to request account changes. Ask an AccountDesk admin.' };
+      return {
+        ok: false,
+        code: 'not_allowed',
+        message: 'You are not among the people allowed to request account changes. Ask an AccountDesk admin.',
+      };
     }
     const username = checkUsername(backend.kind, draft.username);
     if (!username.ok) return invalid('username', username.message);
@@ -129,11 +146,23 @@ export class RequestService {
     if (!params.ok) return invalid(params.field, params.message);
     const reason = checkReason(draft.reason ?? '');
     if (!reason.ok) return invalid('reason', reason.message);
-    return { ok: true, valid: { action: draft.action, backend: backend.name, username: username.value, params: params.params, reason: reason.value } };
+    return {
+      ok: true,
+      valid: {
+        action: draft.action,
+        backend: backend.name,
+        username: username.value,
+        params: params.params,
+        reason: reason.value,
+      },
+    };
   }
 
   /** Validates and stores a new request. Nothing touches a backend here. */
-  async submit(draft: Draft, requester: ActorId): Promise<Outcome<{ request: AccountRequest }, 'invalid' | 'not_allowed'>> {
+  async submit(
+    draft: Draft,
+    requester: ActorId,
+  ): Promise<Outcome<{ request: AccountRequest }, 'invalid' | 'not_allowed'>> {
     const checked = await this.check(draft, requester);
     if (!checked.ok) return checked;
     const { valid } = checked;
@@ -185,7 +214,14 @@ export class RequestService {
     const result = await this.deps.requests.update<Failure<DecisionCode>>(request.id, (current) => {
       if (current.state !== 'pending' || this.isOverdue(current)) return { refuse: alreadyDecided(current) };
       if (current.approvals.some((v) => v.by === approver)) {
-        return { refuse: { ok: false, code: 'already_voted', message: 'You have already approved this request.', request: current } };
+        return {
+          refuse: {
+            ok: false,
+            code: 'already_voted',
+            message: 'You have already approved this request.',
+            request: current,
+          },
+        };
       }
       const approvals = [...current.approvals, { by: approver, at }];
       const state: RequestState = approvals.length >= current.approvalsRequired ? 'approved' : 'pending';
@@ -201,17 +237,32 @@ export class RequestService {
     return { ok: true, request: result.record, complete };
   }
 
-  async reject(id: string, approver: ActorId, reasonText: string): Promise<Outcome<{ request: AccountRequest }, DecisionCode>> {
+  async reject(
+    id: string,
+    approver: ActorId,
+    reasonText: string,
+  ): Promise<Outcome<{ request: AccountRequest }, DecisionCode>> {
     const request = await this.get(id);
     if (!request) return notFound(id);
     if (request.state !== 'pending') return alreadyDecided(request);
     if (!(await this.deps.policy.isApprover(approver))) {
-      return { ok: false, code: 'not_approver', message: 'Only the approvers named in the AccountDesk config can reject requests.', request };
+      return {
+        ok: false,
+        code: 'not_approver',
+        message: 'Only the approvers named in the AccountDesk config can reject requests.',
+        request,
+      };
     }
     const reason = checkReason(reasonText);
     if (!reason.ok) return { ok: false, code: 'reason_required', message: reason.message, field: 'reason', request };
     if (reason.value === '') {
-      return { ok: false, code: 'reason_required', message: 'Say why the request is rejected; the requester will read it.', field: 'reason', request };
+      return {
+        ok: false,
+        code: 'reason_required',
+        message: 'Say why the request is rejected; the requester will read it.',
+        field: 'reason',
+        request,
+      };
     }
     return this.finish(request.id, 'rejected', approver, reason.value, ['pending']);
   }
@@ -220,9 +271,15 @@ export class RequestService {
   async cancel(id: string, actor: ActorId): Promise<Outcome<{ request: AccountRequest }, DecisionCode>> {
     const request = await this.get(id);
     if (!request) return notFound(id);
-    const mayCancel = actor === request.requester || (request.state === 'failed' && (await this.deps.policy.isApprover(actor)));
+    const mayCancel =
+      actor === request.requester || (request.state === 'failed' && (await this.deps.policy.isApprover(actor)));
     if (!mayCancel) {
-      return { ok: false, code: 'not_requester', message: `Only the person who asked (or, once it failed, an approver) can cancel ${request.id}.`, request };
+      return {
+        ok: false,
+        code: 'not_requester',
+        message: `Only the person who asked (or, once it failed, an approver) can cancel ${request.id}.`,
+        request,
+      };
     }
     if (request.state !== 'pending' && request.state !== 'failed') return alreadyDecided(request);
     return this.finish(request.id, 'cancelled', actor, undefined, ['pending', 'failed']);
@@ -257,7 +314,12 @@ export class RequestService {
       const current = await withTimeout(
         backend.getUser(request.username),
         PREVIEW_TIMEOUT_MS,
-        () => new BackendError(backend.name, 'timeout', `${backend.name} did not answer within ${PREVIEW_TIMEOUT_MS / 1000} s`),
+        () =>
+          new BackendError(
+            backend.name,
+            'timeout',
+            `${backend.name} did not answer within ${PREVIEW_TIMEOUT_MS / 1000} s`,
+          ),
       );
       const stored = asStored(request, backend);
       const assessment = ACTION_KINDS[request.action].assess(stored, current);
@@ -273,12 +335,20 @@ export class RequestService {
   }
 
   /** A user's current state, for approvers only (`/account info`). */
-  async info(backendName: string, username: string, actor: ActorId): Promise<Outcome<{ state: UserState; backend: BackendClient }, 'not_approver' | 'invalid' | 'backend_error'>> {
+  async info(
+    backendName: string,
+    username: string,
+    actor: ActorId,
+  ): Promise<Outcome<{ state: UserState; backend: BackendClient }, 'not_approver' | 'invalid' | 'backend_error'>> {
     if (!(await this.deps.policy.isApprover(actor))) {
       return { ok: false, code: 'not_approver', message: 'Only approvers can look up accounts.' };
     }
     const backend = this.deps.backends.get(backendName);
-    if (!backend) return invalid('backend', `There is no backend named "${backendName}". Known: ${this.backendNames().join(', ')}.`);
+    if (!backend)
+      return invalid(
+        'backend',
+        `There is no backend named "${backendName}". Known: ${this.backendNames().join(', ')}.`,
+      );
     const name = checkUsername(backend.kind, username);
     if (!name.ok) return invalid('username', name.message);
     try {
@@ -293,7 +363,9 @@ export class RequestService {
   }
 
   listOpen(): Promise<AccountRequest[]> {
-    return Promise.all(OPEN_STATES.map((s) => this.deps.requests.listByIndex(`state:${s}`))).then((lists) => lists.flat());
+    return Promise.all(OPEN_STATES.map((s) => this.deps.requests.listByIndex(`state:${s}`))).then((lists) =>
+      lists.flat(),
+    );
   }
 
   /** The requester's requests that still need someone (pending, approved, applying, failed), oldest first. */
@@ -308,7 +380,9 @@ export class RequestService {
 
   /** Remembers where the approval card was posted, once. */
   async attachCard(id: string, cardRef: string): Promise<void> {
-    await this.deps.requests.update<string>(id, (current) => (current.cardRef ? { refuse: 'has card' } : { ...current, cardRef }));
+    await this.deps.requests.update<string>(id, (current) =>
+      current.cardRef ? { refuse: 'has card' } : { ...current, cardRef },
+    );
   }
 
   /** Moves every pending request past its expiry to `expired`. Returns the ones it expired. */
@@ -325,7 +399,9 @@ export class RequestService {
 
   /** Moves one overdue pending request to `expired`; returns the record as it now stands. */
   private async expire(id: string): Promise<AccountRequest | undefined> {
-    const result = await this.finish(id, 'expired', 'system', 'no decision before the expiry', ['pending'], (r) => this.isOverdue(r));
+    const result = await this.finish(id, 'expired', 'system', 'no decision before the expiry', ['pending'], (r) =>
+      this.isOverdue(r),
+    );
     return result.request;
   }
 
@@ -392,12 +468,20 @@ export class RequestService {
         message: `AccountDesk stopped while applying this and could not check ${request.backend} (${describeFailure(err).message}). Check the account by hand, then Retry or Cancel.`,
       };
     }
-    const settled = await this.settle(request, outcome.state === 'applied' ? outcome : { ...outcome, retryable: true }, { recovered: true });
+    const settled = await this.settle(
+      request,
+      outcome.state === 'applied' ? outcome : { ...outcome, retryable: true },
+      { recovered: true },
+    );
     // Another replica re-claimed it meanwhile: that attempt owns it now.
     return settled.state === outcome.state && settled.applyingSince === undefined ? settled : undefined;
   }
 
-  private async claimAndRun(id: string, from: 'approved' | 'failed', actor: ActorId): Promise<Outcome<{ request: AccountRequest }, DecisionCode>> {
+  private async claimAndRun(
+    id: string,
+    from: 'approved' | 'failed',
+    actor: ActorId,
+  ): Promise<Outcome<{ request: AccountRequest }, DecisionCode>> {
     const at = this.clock().toISOString();
     // A Retry reads the backend first only when the failed attempt may have happened after all (its answer was
     // lost): after "already exists" or "not found" an account matching the request proves nothing about us.
@@ -405,11 +489,23 @@ export class RequestService {
     const claim = await this.deps.requests.update<Failure<DecisionCode>>(normaliseId(id), (current) => {
       if (current.state !== from) return { refuse: alreadyDecided(current) };
       lastError = current.error?.code;
-      return { ...current, state: 'applying', applyingSince: at, applyingBy: this.deps.instance?.id, attempts: current.attempts + 1, error: undefined };
+      return {
+        ...current,
+        state: 'applying',
+        applyingSince: at,
+        applyingBy: this.deps.instance?.id,
+        attempts: current.attempts + 1,
+        error: undefined,
+      };
     });
     if (!claim.ok) return 'notFound' in claim ? notFound(id) : claim.refusal;
     if (from === 'failed') await this.record('retried', claim.record, actor, { attempt: claim.record.attempts });
-    return { ok: true, request: await this.track(this.run(claim.record, { checkFirst: lastError !== undefined && OUTCOME_UNKNOWN.has(lastError) })) };
+    return {
+      ok: true,
+      request: await this.track(
+        this.run(claim.record, { checkFirst: lastError !== undefined && OUTCOME_UNKNOWN.has(lastError) }),
+      ),
+    };
   }
 
   /** Applies in flight, so a clean shutdown can wait for them instead of leaving them to recovery. */
@@ -442,16 +538,27 @@ export class RequestService {
         return this.settle(request, { state: 'applied', summary: summary + unseenPasswordNote(request, backend) });
       }
     }
-    const needsPassword = backend?.passwordHandling === 'show-to-requester' || backend?.passwordHandling === 'mailed-by-backend';
-    const password = request.action === 'create' && needsPassword ? (this.deps.generatePassword ?? backend?.generatePassword?.bind(backend))?.() : undefined;
-    let outcome: { state: 'applied'; summary: string } | { state: 'failed'; code: string; message: string; retryable: boolean };
+    const needsPassword =
+      backend?.passwordHandling === 'show-to-requester' || backend?.passwordHandling === 'mailed-by-backend';
+    const password =
+      request.action === 'create' && needsPassword
+        ? (this.deps.generatePassword ?? backend?.generatePassword?.bind(backend))?.()
+        : undefined;
+    let outcome:
+      { state: 'applied'; summary: string } | { state: 'failed'; code: string; message: string; retryable: boolean };
     try {
-      if (!backend) throw new BackendError(request.backend, 'unsupported', `backend "${request.backend}" is no longer in the config`);
+      if (!backend)
+        throw new BackendError(
+          request.backend,
+          'unsupported',
+          `backend "${request.backend}" is no longer in the config`,
+        );
       const result = await kind.apply(backend, request, password);
       outcome = { state: 'applied', summary: result.summary };
     } catch (err) {
       const failure = describeFailure(err);
-      if (failure.code === 'unexpected') this.deps.logger.error({ err, request: request.id }, 'unexpected error while applying');
+      if (failure.code === 'unexpected')
+        this.deps.logger.error({ err, request: request.id }, 'unexpected error while applying');
       outcome = { state: 'failed', ...failure };
     }
     if (outcome.state === 'applied' && password && backend?.passwordHandling === 'show-to-requester') {
@@ -468,14 +575,22 @@ export class RequestService {
   /** applying -> applied | failed for the attempt this process claimed, plus its audit entry. */
   private async settle(
     request: AccountRequest,
-    outcome: { state: 'applied'; summary: string } | { state: 'failed'; code: string; message: string; retryable: boolean },
+    outcome:
+      { state: 'applied'; summary: string } | { state: 'failed'; code: string; message: string; retryable: boolean },
     auditExtra: Record<string, unknown> = {},
   ): Promise<AccountRequest> {
     const at = this.clock().toISOString();
     const result = await this.deps.requests.update<string>(request.id, (current) => {
-      if (current.state !== 'applying' || current.applyingSince !== request.applyingSince) return { refuse: 'moved on' };
+      if (current.state !== 'applying' || current.applyingSince !== request.applyingSince)
+        return { refuse: 'moved on' };
       return outcome.state === 'applied'
-        ? { ...current, state: 'applied', applyingSince: undefined, applyingBy: undefined, result: { at, summary: outcome.summary } }
+        ? {
+            ...current,
+            state: 'applied',
+            applyingSince: undefined,
+            applyingBy: undefined,
+            result: { at, summary: outcome.summary },
+          }
         : {
             ...current,
             state: 'failed',
@@ -492,7 +607,9 @@ export class RequestService {
       outcome.state,
       result.record,
       'system',
-      outcome.state === 'applied' ? { summary: outcome.summary, ...auditExtra } : { error: outcome.message, code: outcome.code, ...auditExtra },
+      outcome.state === 'applied'
+        ? { summary: outcome.summary, ...auditExtra }
+        : { error: outcome.message, code: outcome.code, ...auditExtra },
     );
     return result.record;
   }
@@ -507,10 +624,14 @@ export class RequestService {
     stillDue: (r: AccountRequest) => boolean = () => true,
   ): Promise<Outcome<{ request: AccountRequest }, DecisionCode>> {
     const at = this.clock().toISOString();
-    const result = await this.deps.requests.update<Failure<DecisionCode>>(id, (current): AccountRequest | Refusal<Failure<DecisionCode>> => {
-      if (!from.includes(current.state) || !canMove(current.state, to) || !stillDue(current)) return { refuse: alreadyDecided(current) };
-      return { ...current, state: to, decision: { by: actor, at, ...(reason ? { reason } : {}) } };
-    });
+    const result = await this.deps.requests.update<Failure<DecisionCode>>(
+      id,
+      (current): AccountRequest | Refusal<Failure<DecisionCode>> => {
+        if (!from.includes(current.state) || !canMove(current.state, to) || !stillDue(current))
+          return { refuse: alreadyDecided(current) };
+        return { ...current, state: to, decision: { by: actor, at, ...(reason ? { reason } : {}) } };
+      },
+    );
     if (!result.ok) return 'notFound' in result ? notFound(id) : result.refusal;
     await this.record(to, result.record, actor, reason ? { reason } : {});
     return { ok: true, request: result.record };
@@ -527,13 +648,24 @@ export class RequestService {
   }
 
   /** One audit entry per event. The Slack layer posts the audit channel line, updates the card and DMs from it. */
-  private async record(event: string, request: AccountRequest, actor: ActorId, data: Record<string, unknown>): Promise<void> {
+  private async record(
+    event: string,
+    request: AccountRequest,
+    actor: ActorId,
+    data: Record<string, unknown>,
+  ): Promise<void> {
     try {
       await this.deps.audit.append({
         event,
         subject: request.id,
         actor,
-        data: { action: request.action, backend: request.backend, username: request.username, state: request.state, ...data },
+        data: {
+          action: request.action,
+          backend: request.backend,
+          username: request.username,
+          state: request.state,
+          ...data,
+        },
       });
     } catch (err) {
       // The transition is already stored; losing its audit line is bad but must not undo it or hide the result.

@@ -6,7 +6,16 @@
 export const ACTIONS = ['create', 'disable', 'enable', 'quota', 'delete', 'join', 'leave', 'reinvite'] as const;
 export type ActionName = (typeof ACTIONS)[number];
 
-export const STATES = ['pending', 'approved', 'applying', 'applied', 'failed', 'rejected', 'expired', 'cancelled'] as const;
+export const STATES = [
+  'pending',
+  'approved',
+  'applying',
+  'applied',
+  'failed',
+  'rejected',
+  'expired',
+  'cancelled',
+] as const;
 export type RequestState = (typeof STATES)[number];
 
 /** Everything an action may carry besides the username; each action uses its own subset. */

@@ -25,7 +25,10 @@ export async function initSlackApp(app: App, settings: SlackSettings): Promise<v
   try {
     await app.init();
   } catch (err) {
-    const code = (err as { data?: { error?: string } }).data?.error ?? (err as { original?: { cause?: { code?: string } } }).original?.cause?.code ?? (err as Error).message;
+    const code =
+      (err as { data?: { error?: string } }).data?.error ??
+      (err as { original?: { cause?: { code?: string } } }).original?.cause?.code ??
+      (err as Error).message;
     const where = settings.apiUrl ?? 'https://slack.com/api/';
     throw new Error(
       code === 'invalid_auth' || code === 'not_authed' || code === 'token_revoked' || code === 'account_inactive'
@@ -38,7 +41,9 @@ export async function initSlackApp(app: App, settings: SlackSettings): Promise<v
 
 export function createSlackApp({ settings, coordination, logger, healthy }: SlackAppOptions): App {
   const clientOptions = {
-    ...(settings.apiUrl ? { slackApiUrl: settings.apiUrl.endsWith('/') ? settings.apiUrl : `${settings.apiUrl}/` } : {}),
+    ...(settings.apiUrl
+      ? { slackApiUrl: settings.apiUrl.endsWith('/') ? settings.apiUrl : `${settings.apiUrl}/` }
+      : {}),
     // @slack/web-api has no timeout by default and retries for about 30 minutes (reference/slack.md "Web API"):
     // calls made while someone waits must fail in seconds; the publisher retries its own work later.
     timeout: 10_000,
@@ -75,8 +80,19 @@ export function createSlackApp({ settings, coordination, logger, healthy }: Slac
   } else {
     // The receiver Bolt would build for socketMode: true (same app token, logger and Web API options, so
     // SLACK_API_URL also reaches apps.connections.open), only with readable start-up errors.
-    const receiver = new ReadableSocketModeReceiver(settings, { appToken: settings.appToken!, logger: boltLogger, installerOptions: { clientOptions } });
-    app = new App({ token: settings.botToken, receiver, socketMode: true, clientOptions, logger: boltLogger, deferInitialization: true });
+    const receiver = new ReadableSocketModeReceiver(settings, {
+      appToken: settings.appToken!,
+      logger: boltLogger,
+      installerOptions: { clientOptions },
+    });
+    app = new App({
+      token: settings.botToken,
+      receiver,
+      socketMode: true,
+      clientOptions,
+      logger: boltLogger,
+      deferInitialization: true,
+    });
   }
   // Before every listener: refuse replayed and out-of-window requests (reference/slack.md "Receivers").
   app.use(refuseReplays(coordination));
@@ -112,7 +128,11 @@ class ReadableSocketModeReceiver extends SocketModeReceiver {
 const APP_TOKEN_REFUSED = new Set(['invalid_auth', 'not_authed', 'account_inactive', 'token_revoked']);
 
 function socketModeStartError(err: unknown, settings: SlackSettings): Error {
-  const code = (err as { data?: { error?: string } }).data?.error ?? (err as { original?: { cause?: { code?: string } } }).original?.cause?.code ?? (err as { statusCode?: number }).statusCode ?? (err as Error).message;
+  const code =
+    (err as { data?: { error?: string } }).data?.error ??
+    (err as { original?: { cause?: { code?: string } } }).original?.cause?.code ??
+    (err as { statusCode?: number }).statusCode ??
+    (err as Error).message;
   const where = settings.apiUrl ?? 'https://slack.com/api/';
   return new Error(
     typeof code === 'string' && APP_TOKEN_REFUSED.has(code)
@@ -125,8 +145,10 @@ function socketModeStartError(err: unknown, settings: SlackSettings): Error {
 /** Bolt's Logger interface on top of pino, so Bolt's lines get the same redaction as ours. */
 function toBoltLogger(logger: Logger): BoltLogger {
   let level: LogLevel = LogLevel.INFO;
-  const line = (method: 'debug' | 'info' | 'warn' | 'error') => (...msg: unknown[]) =>
-    logger[method](withoutWebApiBodies(msg.map((m) => (typeof m === 'string' ? m : JSON.stringify(m))).join(' ')));
+  const line =
+    (method: 'debug' | 'info' | 'warn' | 'error') =>
+    (...msg: unknown[]) =>
+      logger[method](withoutWebApiBodies(msg.map((m) => (typeof m === 'string' ? m : JSON.stringify(m))).join(' ')));
   return {
     debug: line('debug'),
     info: line('info'),
@@ -145,5 +167,8 @@ function toBoltLogger(logger: Logger): BoltLogger {
  */
 const WEB_API_BODY_LINE = /^(http request (?:body|result):).*/s;
 function withoutWebApiBodies(text: string): string {
-  return text.replace(WEB_API_BODY_LINE, '$1 [omitted: Web API bodies carry message texts, which may hold a one-time password]');
+  return text.replace(
+    WEB_API_BODY_LINE,
+    '$1 [omitted: Web API bodies carry message texts, which may hold a one-time password]',
+  );
 }

@@ -24,7 +24,8 @@ export function tokenize(text: string): string[] | { error: string } {
   let match: RegExpExecArray | null;
   while ((match = pattern.exec(normalised)) !== null) {
     const token = match[1] ?? match[2]?.replace(/"/g, '') ?? match[3]!;
-    if (match[3]?.includes('"')) return { error: 'A quote is not closed. Put "double quotes" around values with spaces.' };
+    if (match[3]?.includes('"'))
+      return { error: 'A quote is not closed. Put "double quotes" around values with spaces.' };
     tokens.push(token);
   }
   return tokens;
@@ -46,7 +47,11 @@ export function parseCommand(rawText: string, command: string): ParsedCommand {
   if (verb === 'help' || verb === '?') return { kind: 'help' };
   if (verb === 'pending' || verb === 'list') return { kind: 'pending' };
   if (verb === 'cancel' || verb === 'status') {
-    if (args.length !== 1) return { kind: 'error', message: `Usage: \`${command} ${verb} <request id>\`, e.g. \`${command} ${verb} AD-7K2M9Q\`.` };
+    if (args.length !== 1)
+      return {
+        kind: 'error',
+        message: `Usage: \`${command} ${verb} <request id>\`, e.g. \`${command} ${verb} AD-7K2M9Q\`.`,
+      };
     return { kind: verb, id: args[0]!.toUpperCase() };
   }
   if (verb === 'info') {
@@ -109,11 +114,15 @@ export function parseCommand(rawText: string, command: string): ParsedCommand {
     }
     reasonWords.push(token);
   }
-  if (action === 'quota' && draft.quota === undefined) return { kind: 'error', message: `Say the new size, e.g. 50GB or unlimited. ${usage}` };
+  if (action === 'quota' && draft.quota === undefined)
+    return { kind: 'error', message: `Say the new size, e.g. 50GB or unlimited. ${usage}` };
   if (reasonWords.length > 0) draft.reason = reasonWords.join(' ');
   return { kind: 'request', draft };
 }
 
 function splitList(value: string): string[] {
-  return value.split(',').map((v) => v.trim()).filter(Boolean);
+  return value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
 }

@@ -39,7 +39,13 @@ const LEASE_MS = 60_000;
 const BATCH = 50;
 
 /** Slack errors that no retry will fix for a DM: the person is gone or the app may not write to them. */
-const UNREACHABLE_RECIPIENT = new Set(['user_not_found', 'user_disabled', 'cannot_dm_bot', 'account_inactive', 'user_not_visible']);
+const UNREACHABLE_RECIPIENT = new Set([
+  'user_not_found',
+  'user_disabled',
+  'cannot_dm_bot',
+  'account_inactive',
+  'user_not_visible',
+]);
 
 /**
  * chat.update errors that no retry will fix: the card was deleted (or is no longer the app's to edit). Retrying
@@ -141,7 +147,10 @@ export class AuditPublisher {
             if (at > from) await this.deps.cursors.advance(consumer.name, from, at);
             return;
           }
-          this.deps.logger.warn({ consumer: consumer.name, seq: entry.seq, request: entry.subject, slackError: code }, 'skipped an audit entry Slack can never deliver');
+          this.deps.logger.warn(
+            { consumer: consumer.name, seq: entry.seq, request: entry.subject, slackError: code },
+            'skipped an audit entry Slack can never deliver',
+          );
         }
         at = entry.seq;
       }
@@ -160,7 +169,10 @@ export class AuditPublisher {
         : code === 'invalid_auth' || code === 'token_revoked'
           ? ' The bot token was refused: reinstall the app and update SLACK_BOT_TOKEN.'
           : ' It will be retried.';
-    this.deps.logger.error({ err, consumer, seq: entry.seq, request: entry.subject, slackError: code }, `Slack did not accept an update (${code}); nothing is lost, later updates wait.${hint}`);
+    this.deps.logger.error(
+      { err, consumer, seq: entry.seq, request: entry.subject, slackError: code },
+      `Slack did not accept an update (${code}); nothing is lost, later updates wait.${hint}`,
+    );
   }
 
   private async refreshCard(entry: AuditEntry, batch: AuditEntry[]): Promise<void> {

@@ -88,7 +88,8 @@ export async function checkReplay(
   nowMs: number,
 ): Promise<ReplayVerdict> {
   if (signed !== undefined) {
-    if (signed.signature === undefined || signed.timestampSec === undefined) return { ok: false, reason: 'missing_headers' };
+    if (signed.signature === undefined || signed.timestampSec === undefined)
+      return { ok: false, reason: 'missing_headers' };
     const skewSec = nowMs / 1000 - signed.timestampSec;
     if (skewSec > REQUEST_WINDOW_SECONDS) return { ok: false, reason: 'stale' };
     if (skewSec < -REQUEST_WINDOW_SECONDS) return { ok: false, reason: 'future' };
@@ -105,8 +106,8 @@ export async function checkReplay(
 
 const REFUSAL_WORDS: Record<Exclude<ReplayVerdict, { ok: true }>['reason'], string> = {
   missing_headers: 'it carried no usable X-Slack-Signature / X-Slack-Request-Timestamp headers',
-  stale: 'its timestamp is more than 5 minutes old (check this server\'s clock if this repeats)',
-  future: 'its timestamp is more than 5 minutes in the future (check this server\'s clock if this repeats)',
+  stale: "its timestamp is more than 5 minutes old (check this server's clock if this repeats)",
+  future: "its timestamp is more than 5 minutes in the future (check this server's clock if this repeats)",
   replayed_signature: 'the exact same signed request was already handled (a replay)',
   duplicate_event: 'this event_id was already handled (a Slack retry or a duplicate delivery)',
 };

@@ -35,7 +35,12 @@ export class SlackSurface {
 
   async postAuditLine(text: string): Promise<void> {
     // mrkdwn text, never link_names/parse:full: user text inside is already escaped (reference/slack.md).
-    await this.client.chat.postMessage({ channel: this.channels.audit, text, unfurl_links: false, unfurl_media: false });
+    await this.client.chat.postMessage({
+      channel: this.channels.audit,
+      text,
+      unfurl_links: false,
+      unfurl_media: false,
+    });
   }
 
   async dm(user: string, text: string): Promise<void> {
@@ -77,7 +82,9 @@ export function parseCardRef(cardRef: string): CardRef {
 
 /** At most 50 blocks per message (reference/slack.md "Limits"); builders stay far below, this is the last guard. */
 function limited(message: SlackMessage): SlackMessage {
-  return message.blocks.length <= LIMITS.blocksPerMessage ? message : { ...message, blocks: message.blocks.slice(0, LIMITS.blocksPerMessage) };
+  return message.blocks.length <= LIMITS.blocksPerMessage
+    ? message
+    : { ...message, blocks: message.blocks.slice(0, LIMITS.blocksPerMessage) };
 }
 
 /** The Slack error code of a failed Web API call ('channel_not_found', 'ratelimited', ...), if any. */

@@ -50,7 +50,8 @@ export function auditLog(engine: Engine, keys: KeyLayout, now: () => number = Da
     const raw = await engine.getRaw(headKey);
     if (raw === undefined) return { raw, head: { seq: 0, hash: '' } };
     const head = decode<Head>(raw, headKey).value;
-    if (!Number.isSafeInteger(head?.seq) || typeof head.hash !== 'string') throw corrupt(headKey, 'is not an audit head');
+    if (!Number.isSafeInteger(head?.seq) || typeof head.hash !== 'string')
+      throw corrupt(headKey, 'is not an audit head');
     return { raw, head };
   }
 
@@ -86,7 +87,10 @@ export function auditLog(engine: Engine, keys: KeyLayout, now: () => number = Da
       if (applied) return entry;
       if ((await engine.getRaw(headKey)) === raw) {
         // The head did not move, so the entry key was taken by something other than an append.
-        throw corrupt(entryKey, `exists beyond the audit log's last entry (${head.seq}); it was written outside AccountDesk`);
+        throw corrupt(
+          entryKey,
+          `exists beyond the audit log's last entry (${head.seq}); it was written outside AccountDesk`,
+        );
       }
       await pauseAfterLostRound(attempt);
     }
@@ -127,7 +131,12 @@ export function auditLog(engine: Engine, keys: KeyLayout, now: () => number = Da
       const raws = await readRaw(from, to);
       for (const [i, raw] of raws.entries()) {
         const seq = from + i;
-        const broken = (problem: string): AuditVerification => ({ ok: false, entries: head.seq, brokenAt: seq, problem });
+        const broken = (problem: string): AuditVerification => ({
+          ok: false,
+          entries: head.seq,
+          brokenAt: seq,
+          problem,
+        });
         if (raw === undefined) return broken(`entry ${seq} is missing: it was deleted`);
         let entry: AuditEntry;
         try {
@@ -152,7 +161,12 @@ export function auditLog(engine: Engine, keys: KeyLayout, now: () => number = Da
       }
     }
     if (head.seq > 0 && head.hash !== previousHash) {
-      return { ok: false, entries: head.seq, brokenAt: head.seq, problem: `the log's head does not match entry ${head.seq}: the head was rewritten` };
+      return {
+        ok: false,
+        entries: head.seq,
+        brokenAt: head.seq,
+        problem: `the log's head does not match entry ${head.seq}: the head was rewritten`,
+      };
     }
     const [beyond] = await readRaw(head.seq + 1, head.seq + 1);
     if (beyond !== undefined) {
@@ -160,9 +174,10 @@ export function auditLog(engine: Engine, keys: KeyLayout, now: () => number = Da
         ok: false,
         entries: head.seq,
         brokenAt: head.seq + 1,
-        problem: head.seq === 0
-          ? `entry ${head.seq + 1} exists but the log's head is missing: the head was deleted`
-          : `entry ${head.seq + 1} exists beyond the last appended entry: it was inserted outside AccountDesk`,
+        problem:
+          head.seq === 0
+            ? `entry ${head.seq + 1} exists but the log's head is missing: the head was deleted`
+            : `entry ${head.seq + 1} exists beyond the last appended entry: it was inserted outside AccountDesk`,
       };
     }
     return { ok: true, entries: head.seq };

@@ -14,7 +14,8 @@ export function coordination(engine: Engine, keys: KeyLayout, now: () => number 
   let lastPrune = now();
 
   function requireTtl(ttlMs: number): void {
-    if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new TypeError('A ttlMs must be a positive number of milliseconds.');
+    if (!Number.isFinite(ttlMs) || ttlMs <= 0)
+      throw new TypeError('A ttlMs must be a positive number of milliseconds.');
   }
 
   return {

@@ -57,7 +57,9 @@ export function recordStore<T extends VersionedRecord>(
       const applied = await engine.commit({
         expect: [{ key, raw }],
         set: [{ key, raw: encode({ value: next, order }) }],
-        indexAdd: [...after].filter((k) => !before.has(k)).map((k) => ({ index: indexOf(k), member: id, score: order })),
+        indexAdd: [...after]
+          .filter((k) => !before.has(k))
+          .map((k) => ({ index: indexOf(k), member: id, score: order })),
         indexRemove: [...before].filter((k) => !after.has(k)).map((k) => ({ index: indexOf(k), member: id })),
       });
       if (applied) return { ok: true, record: next };

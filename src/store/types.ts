@@ -16,9 +16,7 @@ export interface Refusal<R> {
 }
 
 export type UpdateResult<T, R> =
-  | { ok: true; record: T }
-  | { ok: false; refusal: R; record: T }
-  | { ok: false; notFound: true };
+  { ok: true; record: T } | { ok: false; refusal: R; record: T } | { ok: false; notFound: true };
 
 export interface RecordStore<T extends VersionedRecord> {
   /** Stores a new record (version 1). Throws StoreError('exists') when the id is taken. */
@@ -62,8 +60,7 @@ export interface AuditEntry extends AuditEntryInput {
 }
 
 export type AuditVerification =
-  | { ok: true; entries: number }
-  | { ok: false; entries: number; brokenAt: number; problem: string };
+  { ok: true; entries: number } | { ok: false; entries: number; brokenAt: number; problem: string };
 
 export interface AuditLog {
   /** Appends atomically (one writer wins each seq, across processes) and returns the stored entry. */

@@ -143,7 +143,11 @@ describe('HttpClient', () => {
   it('keeps the base URL path prefix and sends the query', async () => {
     const server = await serve((_req, res) => res.end('ok'));
     const { http } = client(`${server.url}/nextcloud/`);
-    await http.request({ method: 'GET', path: `/ocs/v2.php/cloud/users/${pathSegment('a/b')}`, query: { format: 'json', skip: undefined } });
+    await http.request({
+      method: 'GET',
+      path: `/ocs/v2.php/cloud/users/${pathSegment('a/b')}`,
+      query: { format: 'json', skip: undefined },
+    });
     expect(server.seen[0]?.url).toBe('/nextcloud/ocs/v2.php/cloud/users/a%2Fb?format=json');
   });
 

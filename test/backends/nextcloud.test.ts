@@ -25,7 +25,12 @@ async function start(version: 'v1' | 'v2', options: FakeNextcloudOptions = {}, c
 const failure = (call: () => Promise<unknown>) => backendFailure(call());
 
 describe('nextcloud config', () => {
-  const base = { kind: 'nextcloud', url: 'https://cloud.example.com', user: 'admin', secretEnv: 'NEXTCLOUD_APP_PASSWORD' };
+  const base = {
+    kind: 'nextcloud',
+    url: 'https://cloud.example.com',
+    user: 'admin',
+    secretEnv: 'NEXTCLOUD_APP_PASSWORD',
+  };
   it('defaults to OCS v2 and no default groups', () => {
     const config = nextcloudConfigSchema.parse(base);
     expect(config.apiVersion).toBe('v2');
@@ -43,7 +48,15 @@ describe.each(['v1', 'v2'] as const)('Nextcloud client over OCS %s', (version) =
     it('maps enabled, email, display name, quota, usage and groups', async () => {
       const { fake, client } = await start(version);
       fake.groups.add('staff');
-      fake.seedUser({ id: 'alice', email: 'alice@example.com', displayname: 'Alice A', quota: '5 GB', usedBytes: 1024, groups: ['staff'], enabled: false });
+      fake.seedUser({
+        id: 'alice',
+        email: 'alice@example.com',
+        displayname: 'Alice A',
+        quota: '5 GB',
+        usedBytes: 1024,
+        groups: ['staff'],
+        enabled: false,
+      });
       const state = await client.getUser('alice');
       expect(state).toEqual({
         userId: 'alice',
@@ -88,11 +101,23 @@ describe.each(['v1', 'v2'] as const)('Nextcloud client over OCS %s', (version) =
     it('creates without a password so Nextcloud mails the invitation, and reads the user back', async () => {
       const { fake, client } = await start(version);
       fake.groups.add('staff');
-      const result = await client.createUser({ username: 'bob', email: 'bob@example.com', displayName: 'Bob B', quotaBytes: 10 * GB, groups: ['staff'] });
+      const result = await client.createUser({
+        username: 'bob',
+        email: 'bob@example.com',
+        displayName: 'Bob B',
+        quotaBytes: 10 * GB,
+        groups: ['staff'],
+      });
       expect(result.summary).toBe(
         "created bob on cloud (display name 'Bob B', quota 10 GB, groups staff); Nextcloud mails the invitation to bob@example.com itself and does not confirm delivery",
       );
-      expect(result.after).toMatchObject({ exists: true, email: 'bob@example.com', displayName: 'Bob B', quota: { limitBytes: 10 * GB }, groups: ['staff'] });
+      expect(result.after).toMatchObject({
+        exists: true,
+        email: 'bob@example.com',
+        displayName: 'Bob B',
+        quota: { limitBytes: 10 * GB },
+        groups: ['staff'],
+      });
       expect(fake.users.get('bob')?.quota).toBe('10 GB');
       expect(fake.mails).toEqual([{ to: 'bob@example.com', userId: 'bob' }]);
       expect(callsTo(fake, 'createUser')).toBe(1);
@@ -124,7 +149,9 @@ describe.each(['v1', 'v2'] as const)('Nextcloud client over OCS %s', (version) =
 
     it('maps 104 (a group does not exist) to invalid_input and creates nothing', async () => {
       const { fake, client } = await start(version);
-      const err = await failure(() => client.createUser({ username: 'finn', email: 'finn@example.com', groups: ['ghosts'] }));
+      const err = await failure(() =>
+        client.createUser({ username: 'finn', email: 'finn@example.com', groups: ['ghosts'] }),
+      );
       expect(err.code).toBe('invalid_input');
       expect(err.remoteCode).toBe(104);
       expect(err.message).toMatch(/does not exist on cloud.*Group ghosts does not exist/);
@@ -144,11 +171,22 @@ describe.each(['v1', 'v2'] as const)('Nextcloud client over OCS %s', (version) =
       const { fake, client } = await start(version);
       fake.groups.add('staff');
       fake.failNext('createUser', 'ambiguous-create');
-      const result = await client.createUser({ username: 'gina', email: 'gina@example.com', displayName: 'Gina G', quotaBytes: 5 * GB, groups: ['staff'] });
+      const result = await client.createUser({
+        username: 'gina',
+        email: 'gina@example.com',
+        displayName: 'Gina G',
+        quotaBytes: 5 * GB,
+        groups: ['staff'],
+      });
       expect(result.summary).toBe(
         `created gina on cloud although Nextcloud answered "Bad request"; then set display name 'Gina G', quota 5 GB, email gina@example.com; everything asked for is in place; invitation sent to gina@example.com`,
       );
-      expect(result.after).toMatchObject({ email: 'gina@example.com', displayName: 'Gina G', quota: { limitBytes: 5 * GB }, groups: ['staff'] });
+      expect(result.after).toMatchObject({
+        email: 'gina@example.com',
+        displayName: 'Gina G',
+        quota: { limitBytes: 5 * GB },
+        groups: ['staff'],
+      });
       expect(fake.mails).toEqual([{ to: 'gina@example.com', userId: 'gina' }]);
       expect(callsTo(fake, 'createUser')).toBe(1);
     });
@@ -178,7 +216,9 @@ describe.each(['v1', 'v2'] as const)('Nextcloud client over OCS %s', (version) =
       });
       const result = await client.createUser({ username: 'ivy', email: 'ivy@example.com' });
       expect(callsTo(fake, 'createUser')).toBe(2);
-      expect(result.summary).toMatch(/^created ivy on cloud although Nextcloud answered "User already exists"; everything asked for is in place/);
+      expect(result.summary).toMatch(
+        /^created ivy on cloud although Nextcloud answered "User already exists"; everything asked for is in place/,
+      );
     });
 
     it('refuses to call a 102 after its retry a success when the user there has another email', async () => {
@@ -201,7 +241,9 @@ describe.each(['v1', 'v2'] as const)('Nextcloud client over OCS %s', (version) =
       const { fake, client } = await start(version);
       fake.failNext('createUser', 'timeout-after-work');
       const result = await client.createUser({ username: 'kim', email: 'kim@example.com' });
-      expect(result.summary).toMatch(/^created kim on cloud although Nextcloud answered nothing in time; everything asked for is in place; the invitation to kim@example.com was most likely sent/);
+      expect(result.summary).toMatch(
+        /^created kim on cloud although Nextcloud answered nothing in time; everything asked for is in place; the invitation to kim@example.com was most likely sent/,
+      );
       expect(fake.mails).toHaveLength(1);
       expect(callsTo(fake, 'createUser')).toBe(1);
     });
@@ -232,14 +274,18 @@ describe.each(['v1', 'v2'] as const)('Nextcloud client over OCS %s', (version) =
       const err = await failure(() => client.createUser({ username: 'max', email: 'max@example.com' }));
       expect(err.code).toBe('ambiguous');
       expect(err.retryable).toBe(false);
-      expect(err.message).toMatch(/^creating 'max' on cloud failed .* and reading the user back failed too .*check in Nextcloud whether the user exists/);
+      expect(err.message).toMatch(
+        /^creating 'max' on cloud failed .* and reading the user back failed too .*check in Nextcloud whether the user exists/,
+      );
       expect(callsTo(fake, 'createUser')).toBe(1);
     });
 
     it('says plainly when the user was created but the quota was refused (above the maximum) and still invites', async () => {
       const { fake, client } = await start(version, { maxQuotaBytes: 100 * GB });
       const result = await client.createUser({ username: 'nina', email: 'nina@example.com', quotaBytes: 500 * GB });
-      expect(result.summary).toMatch(/^created nina on cloud although Nextcloud answered "Invalid quota value\. 536870912000 is exceeding the maximum quota"; then set email nina@example.com; NOT set: quota 500 GB \(Nextcloud: "Invalid quota value/);
+      expect(result.summary).toMatch(
+        /^created nina on cloud although Nextcloud answered "Invalid quota value\. 536870912000 is exceeding the maximum quota"; then set email nina@example.com; NOT set: quota 500 GB \(Nextcloud: "Invalid quota value/,
+      );
       expect(result.summary).toMatch(/; invitation sent to nina@example.com$/);
       expect(fake.users.get('nina')?.email).toBe('nina@example.com');
       expect(fake.mails).toEqual([{ to: 'nina@example.com', userId: 'nina' }]);
@@ -249,7 +295,9 @@ describe.each(['v1', 'v2'] as const)('Nextcloud client over OCS %s', (version) =
       const { fake, client } = await start(version, { editLimit: { calls: 0, windowMs: 600_000 } });
       fake.failNext('createUser', 'ambiguous-create');
       const result = await client.createUser({ username: 'omar', email: 'omar@example.com' });
-      expect(result.summary).toMatch(/NOT set: email omar@example.com \(Nextcloud's limit of 50 edits per 10 minutes was reached: set it later\); NO invitation was sent/);
+      expect(result.summary).toMatch(
+        /NOT set: email omar@example.com \(Nextcloud's limit of 50 edits per 10 minutes was reached: set it later\); NO invitation was sent/,
+      );
     });
   });
 
@@ -313,7 +361,9 @@ describe.each(['v1', 'v2'] as const)('Nextcloud client over OCS %s', (version) =
     it('maps an invalid value refused with 101 to invalid_input quoting the server', async () => {
       const { fake, client } = await start(version);
       fake.seedUser({ id: 'pat' });
-      const err = await failure(() => client.ocs('PUT', '/cloud/users/pat', { body: { key: 'quota', value: '5 GiB' } }));
+      const err = await failure(() =>
+        client.ocs('PUT', '/cloud/users/pat', { body: { key: 'quota', value: '5 GiB' } }),
+      );
       expect((err as OcsFailure).statuscode).toBe(101);
       expect((err as OcsFailure).ocsMessage).toBe('Invalid quota value: 5 GiB');
     });
@@ -345,7 +395,9 @@ describe.each(['v1', 'v2'] as const)('Nextcloud client over OCS %s', (version) =
       expect(err.retryAfterMs).toBe(600_000);
       expect(err.message).toMatch(/allows admin account 'admin' 50 user edits per 10 minutes/);
       // Nothing retries on its own: the message tells the approver to press Retry, and the Nextcloud admin how to lift it.
-      expect(err.message).toMatch(/Nothing retries it automatically: an approver can press Retry once 10 minutes have passed/);
+      expect(err.message).toMatch(
+        /Nothing retries it automatically: an approver can press Retry once 10 minutes have passed/,
+      );
       expect(err.message).toContain("'ratelimit.protection.enabled' => false in config.php");
       expect(err.message).not.toMatch(/will be tried again/);
       now += 600_001;
@@ -403,7 +455,10 @@ describe.each(['v1', 'v2'] as const)('Nextcloud client over OCS %s', (version) =
     it('deletes and reports the user gone', async () => {
       const { fake, client } = await start(version);
       fake.seedUser({ id: 'tom' });
-      expect(await client.deleteUser('tom')).toEqual({ summary: 'deleted tom from cloud with all their files', after: { userId: 'tom', exists: false } });
+      expect(await client.deleteUser('tom')).toEqual({
+        summary: 'deleted tom from cloud with all their files',
+        after: { userId: 'tom', exists: false },
+      });
       expect(fake.users.has('tom')).toBe(false);
     });
     it('maps 998 to not_found', async () => {
@@ -431,7 +486,9 @@ describe.each(['v1', 'v2'] as const)('Nextcloud client over OCS %s', (version) =
       const { fake, client } = await start(version);
       fake.seedUser({ id: 'uma' });
       fake.groups.add('staff');
-      expect((await failure(() => client.addToGroup('uma', 'ghosts'))).message).toBe("group 'ghosts' does not exist on cloud: create it in Nextcloud first");
+      expect((await failure(() => client.addToGroup('uma', 'ghosts'))).message).toBe(
+        "group 'ghosts' does not exist on cloud: create it in Nextcloud first",
+      );
       const err = await failure(() => client.removeFromGroup('ghost', 'staff'));
       expect([err.code, err.message]).toEqual(['not_found', "user 'ghost' does not exist on cloud"]);
     });
@@ -441,7 +498,9 @@ describe.each(['v1', 'v2'] as const)('Nextcloud client over OCS %s', (version) =
     it('asks Nextcloud to mail a new invitation', async () => {
       const { fake, client } = await start(version);
       fake.seedUser({ id: 'vic', email: 'vic@example.com' });
-      expect((await client.resendInvite('vic')).summary).toBe('Nextcloud cloud sent vic a new invitation mail to vic@example.com');
+      expect((await client.resendInvite('vic')).summary).toBe(
+        'Nextcloud cloud sent vic a new invitation mail to vic@example.com',
+      );
       expect(fake.mails).toEqual([{ to: 'vic@example.com', userId: 'vic' }]);
     });
     it('maps 101 (no email) and 102 (sending failed)', async () => {
@@ -485,7 +544,9 @@ describe.each(['v1', 'v2'] as const)('Nextcloud client over OCS %s', (version) =
       const err = await failure(() => client.getUser('alice'));
       expect(fake.requests.length - before).toBe(1);
       expect(err.code).toBe('locked_out');
-      expect(err.message).toMatch(/blocking AccountDesk's address .* up to 30 minutes.*NEXTCLOUD_APP_PASSWORD.*occ security:bruteforce:reset/);
+      expect(err.message).toMatch(
+        /blocking AccountDesk's address .* up to 30 minutes.*NEXTCLOUD_APP_PASSWORD.*occ security:bruteforce:reset/,
+      );
     });
 
     it('explains a 412 CSRF failure as a proxy stripping OCS-APIRequest', async () => {
@@ -560,7 +621,11 @@ describe.each(['v1', 'v2'] as const)('Nextcloud client over OCS %s', (version) =
 
 describe('isLostAnswer (shared by the Nextcloud and user_oidc clients)', () => {
   const ocs = (code: 'invalid_input' | 'unavailable' | 'not_found') =>
-    new OcsFailure('cloud', code, 'x', { status: 200, statuscode: code === 'unavailable' ? 996 : 101, ocsMessage: 'x' });
+    new OcsFailure('cloud', code, 'x', {
+      status: 200,
+      statuscode: code === 'unavailable' ? 996 : 101,
+      ocsMessage: 'x',
+    });
 
   it('a failure stated in an OCS envelope is an answer, unless the server said it was unavailable', () => {
     expect(isLostAnswer(ocs('invalid_input'))).toBe(false);

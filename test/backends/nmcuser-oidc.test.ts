@@ -45,7 +45,13 @@ const failure = backendFailure;
 
 describe('nmcuser_oidc config', () => {
   it('accepts a minimal config and refuses unknown keys and GiB quotas', () => {
-    const base = { kind: 'nmcuser_oidc', url: 'https://cloud.example.com', user: 'admin', secretEnv: 'NMC_PW', provider: 'Keycloak' };
+    const base = {
+      kind: 'nmcuser_oidc',
+      url: 'https://cloud.example.com',
+      user: 'admin',
+      secretEnv: 'NMC_PW',
+      provider: 'Keycloak',
+    };
     expect(nmcuserOidcConfigSchema.parse(base).provider).toBe('Keycloak');
     expect(nmcuserOidcConfigSchema.safeParse({ ...base, defaultQuota: '5 GB' }).success).toBe(true);
     expect(nmcuserOidcConfigSchema.safeParse({ ...base, defaultQuota: '5GiB' }).success).toBe(false);
@@ -78,10 +84,21 @@ describe('nmcuser_oidc client', () => {
 
   it('creates a user with the quota the request asked for, enabled, and reads it back', async () => {
     const { client, fake } = await setup();
-    const result = await client.createUser({ username: 'bob', email: 'bob@example.com', displayName: 'Bob B', quotaBytes: 10 * GiB });
+    const result = await client.createUser({
+      username: 'bob',
+      email: 'bob@example.com',
+      displayName: 'Bob B',
+      quotaBytes: 10 * GiB,
+    });
     const post = fake.requests.find((r) => r.method === 'POST');
     expect(post?.rawPath).toBe(`${NMCUSER_API_ROOT}/nmcusers/keycloak`);
-    expect(post?.body).toEqual({ username: 'bob', displayname: 'Bob B', email: 'bob@example.com', quota: '10GB', enabled: true });
+    expect(post?.body).toEqual({
+      username: 'bob',
+      displayname: 'Bob B',
+      email: 'bob@example.com',
+      quota: '10GB',
+      enabled: true,
+    });
     expect(fake.users.get('bob')).toMatchObject({ quota: '10 GB', enabled: true, email: 'bob@example.com' });
     expect(result.summary).toContain('created bob');
     expect(result.after).toMatchObject({ exists: true, enabled: true, quota: { limitBytes: 10 * GiB } });
@@ -182,7 +199,10 @@ describe('nmcuser_oidc client', () => {
     expect(disabled.after).toMatchObject({ enabled: false });
     await client.enableUser('alice');
     expect(fake.users.get('alice')?.enabled).toBe(true);
-    expect(fake.requests.filter((r) => r.method === 'PUT').map((r) => r.body)).toEqual([{ enabled: false }, { enabled: true }]);
+    expect(fake.requests.filter((r) => r.method === 'PUT').map((r) => r.body)).toEqual([
+      { enabled: false },
+      { enabled: true },
+    ]);
     expect((await failure(client.disableUser('nobody'))).code).toBe('not_found');
   });
 
@@ -191,7 +211,10 @@ describe('nmcuser_oidc client', () => {
     // The fake really has the trap: a PUT that does not say enabled=false re-enables the user.
     const probe = await fetch(`${fake.url}${NMCUSER_API_ROOT}/nmcusers/keycloak/alice`, {
       method: 'PUT',
-      headers: { authorization: `Basic ${Buffer.from(`${fake.adminUser}:${fake.adminPassword}`).toString('base64')}`, 'content-type': 'application/json' },
+      headers: {
+        authorization: `Basic ${Buffer.from(`${fake.adminUser}:${fake.adminPassword}`).toString('base64')}`,
+        'content-type': 'application/json',
+      },
       body: JSON.stringify({ quota: '10GB' }),
     });
     expect(probe.status).toBe(200);
@@ -298,7 +321,11 @@ describe('nmcuser_oidc client', () => {
     const fake = await startFakeNmcuserOidc();
     cleanups.push(() => fake.close());
     const config = nmcuserOidcConfigSchema.parse({
-      kind: 'nmcuser_oidc', url: `${fake.url}/wrong-prefix`, user: fake.adminUser, secretEnv: 'NMC_PW', provider: 'keycloak',
+      kind: 'nmcuser_oidc',
+      url: `${fake.url}/wrong-prefix`,
+      user: fake.adminUser,
+      secretEnv: 'NMC_PW',
+      provider: 'keycloak',
     });
     const client = createNmcuserOidcClient('cloud', config, fake.adminPassword);
     cleanups.push(() => client.close());

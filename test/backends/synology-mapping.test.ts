@@ -84,7 +84,7 @@ describe('DSM error codes, mapped per API namespace', () => {
     expect(err.message).toMatch(/^nas: /);
   });
 
-  it('a code from another namespace is not given that namespace\'s meaning', () => {
+  it("a code from another namespace is not given that namespace's meaning", () => {
     // synology-api's global table prints the 2FA text for any 403 (reference).
     expect(dsmError(ctx('SYNO.Core.User'), 403).code).toBe('unknown');
     expect(dsmError(ctx('SYNO.Core.User'), 403).message).not.toContain('2FA');
@@ -96,8 +96,12 @@ describe('DSM error codes, mapped per API namespace', () => {
   it('the words tell an admin what to do', () => {
     expect(dsmError(ctx('SYNO.API.Auth'), 403).message).toContain('2FA is required');
     expect(dsmError(ctx('SYNO.API.Auth'), 403).message).toContain('enroll a device token (see README');
-    expect(dsmError(ctx('SYNO.API.Auth', { deviceIdEnv: 'DSM_NAS_DEVICE_ID' }), 400).message).toMatch(/DSM_NAS_PASSWORD.*DSM_NAS_DEVICE_ID/);
-    expect(dsmError(ctx('SYNO.Core.User'), 3112).message).toContain('DSM: another admin is editing this user, try again');
+    expect(dsmError(ctx('SYNO.API.Auth', { deviceIdEnv: 'DSM_NAS_DEVICE_ID' }), 400).message).toMatch(
+      /DSM_NAS_PASSWORD.*DSM_NAS_DEVICE_ID/,
+    );
+    expect(dsmError(ctx('SYNO.Core.User'), 3112).message).toContain(
+      'DSM: another admin is editing this user, try again',
+    );
     expect(dsmError(ctx('SYNO.Core.User'), 105).message).toContain('administrators group');
     expect(dsmError(ctx('SYNO.Core.User', { subject: 'bob' }), 3106).message).toContain('"bob"');
     expect(dsmError(ctx('SYNO.Core.User'), 9999).message).toContain('9999');
@@ -122,7 +126,8 @@ describe('quota units', () => {
   });
 
   it('refuses 0, negatives, fractions and non-finite numbers', () => {
-    for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) expect(() => bytesToDsmMb(bad)).toThrow(RangeError);
+    for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY])
+      expect(() => bytesToDsmMb(bad)).toThrow(RangeError);
   });
 });
 
@@ -171,7 +176,9 @@ describe('config schema', () => {
     expect(synologyConfigSchema.safeParse({ ...base, deviceIdEnv: 'abc123-device-token' }).success).toBe(false);
     expect(synologyConfigSchema.safeParse({ ...base, pasword: 'x' }).success).toBe(false);
     expect(synologyConfigSchema.safeParse({ ...base, url: 'http://nas.lan:5000' }).success).toBe(false);
-    expect(synologyConfigSchema.safeParse({ ...base, url: 'http://nas.lan:5000', allowPlainHttp: true }).success).toBe(true);
+    expect(synologyConfigSchema.safeParse({ ...base, url: 'http://nas.lan:5000', allowPlainHttp: true }).success).toBe(
+      true,
+    );
   });
 });
 

@@ -16,7 +16,12 @@ describe('DSM first passwords', () => {
   });
 
   it('the DSM client offers them, so the password policy stays with the backend', async () => {
-    const config = synologyConfigSchema.parse({ kind: 'synology', url: 'https://nas.example:5001', user: 'accountdesk', secretEnv: 'DSM_PASSWORD' });
+    const config = synologyConfigSchema.parse({
+      kind: 'synology',
+      url: 'https://nas.example:5001',
+      user: 'accountdesk',
+      secretEnv: 'DSM_PASSWORD',
+    });
     const client = createSynologyClient('nas', config, 'bot-password');
     expect(client.passwordHandling).toBe('show-to-requester');
     expect(client.generatePassword?.()).toMatch(/^.{20}$/);

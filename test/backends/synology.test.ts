@@ -40,11 +40,19 @@ interface Setup {
   newClient(deps?: SynologyClientDeps, overrides?: Partial<SynologyConfigInput>, secret?: string): BackendClient;
 }
 
-async function setup(fakeOptions: FakeDsmOptions = {}, overrides: Partial<SynologyConfigInput> = {}, deps: SynologyClientDeps = {}): Promise<Setup> {
+async function setup(
+  fakeOptions: FakeDsmOptions = {},
+  overrides: Partial<SynologyConfigInput> = {},
+  deps: SynologyClientDeps = {},
+): Promise<Setup> {
   const fake = await startFakeDsm(fakeOptions);
   cleanups.push(() => fake.close());
   const sleeps: number[] = [];
-  const newClient = (d: SynologyClientDeps = {}, o: Partial<SynologyConfigInput> = {}, secret = BOT_PASSWORD): BackendClient => {
+  const newClient = (
+    d: SynologyClientDeps = {},
+    o: Partial<SynologyConfigInput> = {},
+    secret = BOT_PASSWORD,
+  ): BackendClient => {
     const client = createSynologyClient('nas', configFor(fake.url, { ...overrides, ...o }), secret, {
       sleep: async (ms) => {
         sleeps.push(ms);
@@ -71,7 +79,13 @@ describe('discovery and login', () => {
     expect(fake.calls('SYNO.API.Info')).toHaveLength(1);
     const logins = fake.calls('SYNO.API.Auth', 'login');
     expect(logins).toHaveLength(1);
-    expect(logins[0]!.params).toMatchObject({ version: '7', session: 'AccountDesk', format: 'sid', enable_syno_token: 'yes', account: 'accountdesk' });
+    expect(logins[0]!.params).toMatchObject({
+      version: '7',
+      session: 'AccountDesk',
+      format: 'sid',
+      enable_syno_token: 'yes',
+      account: 'accountdesk',
+    });
     expect(logins[0]!.httpMethod).toBe('POST'); // the password travels in the body, not the URL
     expect(logins[0]!.sent.deviceId).toBe(false);
   });
@@ -85,7 +99,10 @@ describe('discovery and login', () => {
   });
 
   it('calls each API at the path SYNO.API.Info reports', async () => {
-    const { fake, client } = await setup({ users: [ALICE], apis: { 'SYNO.Core.Quota': { path: 'quota.cgi', minVersion: 1, maxVersion: 1 } } });
+    const { fake, client } = await setup({
+      users: [ALICE],
+      apis: { 'SYNO.Core.Quota': { path: 'quota.cgi', minVersion: 1, maxVersion: 1 } },
+    });
     await client.getUser('alice');
     expect(fake.calls('SYNO.Core.Quota', 'get')[0]!.path).toBe('/webapi/quota.cgi');
   });
@@ -254,7 +271,12 @@ describe('discovery and login', () => {
   });
 
   it('refuses http:// unless allowPlainHttp is set, in the schema and in the client', async () => {
-    const parsed = synologyConfigSchema.safeParse({ kind: 'synology', url: 'http://nas.lan:5000', user: 'a', secretEnv: 'X' });
+    const parsed = synologyConfigSchema.safeParse({
+      kind: 'synology',
+      url: 'http://nas.lan:5000',
+      user: 'a',
+      secretEnv: 'X',
+    });
     expect(parsed.success).toBe(false);
     expect(JSON.stringify(parsed.error?.issues)).toContain('https');
     const config = { ...configFor('http://127.0.0.1:1'), allowPlainHttp: false };
@@ -366,7 +388,12 @@ describe('createUser', () => {
     expect(sleeps).toEqual([250]); // finished on the 2nd poll
     expect(fake.calls('SYNO.Core.Quota', 'set')[0]!.params.user_quota).toBe('[{"volume":"/volume1","quota":11}]');
     expect(fake.mails).toHaveLength(0);
-    expect(result.after).toMatchObject({ exists: true, enabled: true, groups: ['users', 'staff'], quota: { limitBytes: 11 * MB } });
+    expect(result.after).toMatchObject({
+      exists: true,
+      enabled: true,
+      groups: ['users', 'staff'],
+      quota: { limitBytes: 11 * MB },
+    });
     expect(result.summary).toContain('created carol');
     expect(result.summary).not.toContain('Str0ng-Pass!');
   });
@@ -381,7 +408,11 @@ describe('createUser', () => {
   it('mailPassword: notify_by_email and send_password as JSON true, with the password AccountDesk generated', async () => {
     const { fake, client } = await setup({}, { mailPassword: true });
     expect(client.passwordHandling).toBe('mailed-by-backend');
-    const result = await client.createUser({ username: 'erin', email: 'erin@example.com', password: 'Generated-Pass-1' });
+    const result = await client.createUser({
+      username: 'erin',
+      email: 'erin@example.com',
+      password: 'Generated-Pass-1',
+    });
     const create = fake.calls('SYNO.Core.User', 'create')[0]!;
     expect(create.params).toMatchObject({ notify_by_email: 'true', send_password: 'true' });
     expect(fake.passwords.get('erin')).toBe('Generated-Pass-1');
@@ -407,8 +438,14 @@ describe('createUser', () => {
 
   it('an existing name (3107) is already_exists; a reserved one (3108) too', async () => {
     const { client } = await setup({ users: [ALICE] });
-    expect(await rejection(client.createUser({ username: 'alice', password: 'Str0ng-Pass!' }))).toMatchObject({ code: 'already_exists', remoteCode: 3107 });
-    expect(await rejection(client.createUser({ username: 'root', password: 'Str0ng-Pass!' }))).toMatchObject({ code: 'already_exists', remoteCode: 3108 });
+    expect(await rejection(client.createUser({ username: 'alice', password: 'Str0ng-Pass!' }))).toMatchObject({
+      code: 'already_exists',
+      remoteCode: 3107,
+    });
+    expect(await rejection(client.createUser({ username: 'root', password: 'Str0ng-Pass!' }))).toMatchObject({
+      code: 'already_exists',
+      remoteCode: 3108,
+    });
   });
 
   it("a password DSM's policy refuses (3123) is password_policy", async () => {
@@ -447,11 +484,18 @@ describe('a failed read-back after a change DSM made', () => {
   it('create resolves without `after`, keeps the password, and says the state could not be read back', async () => {
     const { fake, client } = await setup();
     failReadBack(fake); // createUser reads nothing before the create, so this hits the read-back
-    const result = await client.createUser({ username: 'kim', email: 'kim@example.com', password: 'Str0ng-Pass!', quotaBytes: 5 * MB });
+    const result = await client.createUser({
+      username: 'kim',
+      email: 'kim@example.com',
+      password: 'Str0ng-Pass!',
+      quotaBytes: 5 * MB,
+    });
     expect(fake.users.has('kim')).toBe(true);
     expect(fake.passwords.get('kim')).toBe('Str0ng-Pass!');
     expect(result.after).toBeUndefined();
-    expect(result.summary).toMatch(/^created kim on nas; show the password once to the requester; the new state could not be read back from DSM \(.*another admin is editing.*\): check kim in DSM$/s);
+    expect(result.summary).toMatch(
+      /^created kim on nas; show the password once to the requester; the new state could not be read back from DSM \(.*another admin is editing.*\): check kim in DSM$/s,
+    );
     expect(result.summary).not.toContain('Str0ng-Pass!');
   });
 
@@ -479,10 +523,15 @@ describe('a failed read-back after a change DSM made', () => {
     const { fake, client } = await setup({ users: [ALICE] });
     // Let the existence check before the delete through; fail the read-back after it.
     fake.failNext('SYNO.Core.User', 'get', 3112, 1, 1);
-    const failure = await client.deleteUser!('alice').then(() => undefined, (err: unknown) => err);
+    const failure = await client.deleteUser!('alice').then(
+      () => undefined,
+      (err: unknown) => err,
+    );
     expect(fake.users.has('alice')).toBe(false);
     expect(failure).toMatchObject({ code: 'ambiguous', retryable: true });
-    expect((failure as Error).message).toMatch(/answered the delete of alice but reading it back failed \(.*another admin is editing.*\): check in DSM whether alice is gone, then Retry$/);
+    expect((failure as Error).message).toMatch(
+      /answered the delete of alice but reading it back failed \(.*another admin is editing.*\): check in DSM whether alice is gone, then Retry$/,
+    );
     expect(await client.getUser('alice')).toMatchObject({ exists: false });
   });
 
@@ -578,14 +627,20 @@ describe('setQuota', () => {
   });
 
   it('uses the configured volume', async () => {
-    const { fake, client } = await setup({ users: [ALICE], volumes: { '/volume1': 1e6, '/volume2': 1e6 } }, { volume: '/volume2' });
+    const { fake, client } = await setup(
+      { users: [ALICE], volumes: { '/volume1': 1e6, '/volume2': 1e6 } },
+      { volume: '/volume2' },
+    );
     await client.setQuota('alice', 5 * MB);
     expect(fake.quotas.get('alice')!.get('/volume2')).toBe(5);
   });
 
   it('over the volume size (3117) is invalid_input; a missing user is not_found', async () => {
     const { client } = await setup({ users: [ALICE], volumes: { '/volume1': 100 } });
-    expect(await rejection(client.setQuota('alice', 101 * MB))).toMatchObject({ code: 'invalid_input', remoteCode: 3117 });
+    expect(await rejection(client.setQuota('alice', 101 * MB))).toMatchObject({
+      code: 'invalid_input',
+      remoteCode: 3117,
+    });
     expect(await rejection(client.setQuota('ghost', MB))).toMatchObject({ code: 'not_found', remoteCode: 3106 });
   });
 });
@@ -637,7 +692,10 @@ describe('groups', () => {
   });
 
   it('a join that never finishes stops after maxPolls as ambiguous', async () => {
-    const { fake, client, sleeps } = await setup({ users: [ALICE], groups: { staff: [] }, joinPollsUntilFinished: 100 }, { groupJoin: { maxPolls: 4, pollIntervalMs: 10 } });
+    const { fake, client, sleeps } = await setup(
+      { users: [ALICE], groups: { staff: [] }, joinPollsUntilFinished: 100 },
+      { groupJoin: { maxPolls: 4, pollIntervalMs: 10 } },
+    );
     const err = await rejection(client.addToGroup!('alice', 'staff'));
     expect(err.code).toBe('ambiguous');
     expect(fake.calls('SYNO.Core.User.Group', 'join_status')).toHaveLength(4);
@@ -652,7 +710,10 @@ describe('groups', () => {
   it('removeFromGroup leaves via leave_group and checks it took', async () => {
     const { fake, client } = await setup({ users: [ALICE], groups: { staff: ['alice'] } });
     const result = await client.removeFromGroup!('alice', 'staff');
-    expect(fake.calls('SYNO.Core.User.Group', 'join')[0]!.params).toMatchObject({ join_group: '[]', leave_group: '["staff"]' });
+    expect(fake.calls('SYNO.Core.User.Group', 'join')[0]!.params).toMatchObject({
+      join_group: '[]',
+      leave_group: '["staff"]',
+    });
     expect(result.after?.groups).toEqual(['users']);
 
     fake.groups.get('staff')!.add('alice');
@@ -675,7 +736,11 @@ describe('groups', () => {
 });
 
 describe('the fake itself follows the reference', () => {
-  async function raw(fake: FakeDsm, params: Record<string, string>, headers: Record<string, string> = {}): Promise<{ success: boolean; data?: any; error?: { code: number } }> {
+  async function raw(
+    fake: FakeDsm,
+    params: Record<string, string>,
+    headers: Record<string, string> = {},
+  ): Promise<{ success: boolean; data?: any; error?: { code: number } }> {
     const res = await fetch(`${fake.url}/webapi/entry.cgi`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
@@ -687,12 +752,42 @@ describe('the fake itself follows the reference', () => {
   it('a v6 sid can read but every mutation answers 105; a missing or wrong SynoToken answers 119', async () => {
     const fake = await startFakeDsm({ users: [ALICE] });
     cleanups.push(() => fake.close());
-    const v6 = await raw(fake, { api: 'SYNO.API.Auth', version: '6', method: 'login', account: 'accountdesk', passwd: BOT_PASSWORD, session: 't', format: 'sid' });
+    const v6 = await raw(fake, {
+      api: 'SYNO.API.Auth',
+      version: '6',
+      method: 'login',
+      account: 'accountdesk',
+      passwd: BOT_PASSWORD,
+      session: 't',
+      format: 'sid',
+    });
     const sid = v6.data.sid as string;
-    expect((await raw(fake, { api: 'SYNO.Core.User', version: '1', method: 'get', name: 'alice', _sid: sid })).success).toBe(true);
-    expect((await raw(fake, { api: 'SYNO.Core.User', version: '1', method: 'set', name: 'alice', expired: 'now', _sid: sid })).error?.code).toBe(105);
+    expect(
+      (await raw(fake, { api: 'SYNO.Core.User', version: '1', method: 'get', name: 'alice', _sid: sid })).success,
+    ).toBe(true);
+    expect(
+      (
+        await raw(fake, {
+          api: 'SYNO.Core.User',
+          version: '1',
+          method: 'set',
+          name: 'alice',
+          expired: 'now',
+          _sid: sid,
+        })
+      ).error?.code,
+    ).toBe(105);
 
-    const v7 = await raw(fake, { api: 'SYNO.API.Auth', version: '7', method: 'login', account: 'accountdesk', passwd: BOT_PASSWORD, session: 't', format: 'sid', enable_syno_token: 'yes' });
+    const v7 = await raw(fake, {
+      api: 'SYNO.API.Auth',
+      version: '7',
+      method: 'login',
+      account: 'accountdesk',
+      passwd: BOT_PASSWORD,
+      session: 't',
+      format: 'sid',
+      enable_syno_token: 'yes',
+    });
     const get = { api: 'SYNO.Core.User', version: '1', method: 'get', name: 'alice', _sid: v7.data.sid as string };
     expect((await raw(fake, get)).error?.code).toBe(119);
     expect((await raw(fake, { ...get, SynoToken: 'wrong' })).error?.code).toBe(119);
@@ -702,10 +797,22 @@ describe('the fake itself follows the reference', () => {
   it('Python-style booleans (3103), a plain-string delete name (3101) and ISO expiry dates (3103) are refused', async () => {
     const fake = await startFakeDsm({ users: [ALICE] });
     cleanups.push(() => fake.close());
-    const login = await raw(fake, { api: 'SYNO.API.Auth', version: '7', method: 'login', account: 'accountdesk', passwd: BOT_PASSWORD, session: 't', format: 'sid', enable_syno_token: 'yes' });
+    const login = await raw(fake, {
+      api: 'SYNO.API.Auth',
+      version: '7',
+      method: 'login',
+      account: 'accountdesk',
+      passwd: BOT_PASSWORD,
+      session: 't',
+      format: 'sid',
+      enable_syno_token: 'yes',
+    });
     const s = { _sid: login.data.sid as string, SynoToken: login.data.synotoken as string };
     const user = { api: 'SYNO.Core.User', version: '1', ...s };
-    expect((await raw(fake, { ...user, method: 'create', name: 'x', password: 'Str0ng-Pass!', notify_by_email: 'False' })).error?.code).toBe(3103);
+    expect(
+      (await raw(fake, { ...user, method: 'create', name: 'x', password: 'Str0ng-Pass!', notify_by_email: 'False' }))
+        .error?.code,
+    ).toBe(3103);
     expect((await raw(fake, { ...user, method: 'delete', name: 'alice' })).error?.code).toBe(3101);
     expect((await raw(fake, { ...user, method: 'set', name: 'alice', expired: '2025-06-01' })).error?.code).toBe(3103);
     expect((await raw(fake, { ...user, method: 'set', name: 'alice', disabled: 'true' })).success).toBe(true);

@@ -24,16 +24,35 @@ let requests = 0;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'accountdesk-tls-'));
   // A self-signed certificate for 127.0.0.1, as a NAS ships one (openssl is part of every Debian base system).
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1',
-    '-addext', 'subjectAltName=IP:127.0.0.1',
-    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
-  ], { stdio: 'ignore' });
-  server = createServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (req, res) => {
-    requests++;
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end('{"ok":true}');
-  });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+    ],
+    { stdio: 'ignore' },
+  );
+  server = createServer(
+    { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) },
+    (req, res) => {
+      requests++;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"ok":true}');
+    },
+  );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
@@ -74,8 +93,16 @@ describe('TLS to a backend', () => {
     expect(res.status).toBe(200);
 
     const lines: string[] = [];
-    const logger = createLogger({ destination: new Writable({ write: (chunk, _e, done) => (lines.push(String(chunk)), done()) }) });
-    const config = nextcloudConfigSchema.parse({ kind: 'nextcloud', url, user: 'admin', secretEnv: 'NC_PASSWORD', insecureTls: true });
+    const logger = createLogger({
+      destination: new Writable({ write: (chunk, _e, done) => (lines.push(String(chunk)), done()) }),
+    });
+    const config = nextcloudConfigSchema.parse({
+      kind: 'nextcloud',
+      url,
+      user: 'admin',
+      secretEnv: 'NC_PASSWORD',
+      insecureTls: true,
+    });
     const backend = createBackend('cloud', config, 'app-password-0123', { logger, env: {} });
     await backend.close();
     await new Promise((r) => setImmediate(r));

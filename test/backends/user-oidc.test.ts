@@ -55,7 +55,9 @@ describe('user_oidc uid derivation', () => {
   it('matches user_oidc for each uidMode', () => {
     const base = { providerId: 3, providerIdentifier: 'Keycloak' };
     // Computed independently with `printf '%s' '3_0_alice' | sha256sum`.
-    expect(deriveUserOidcUid({ ...base, uidMode: 'unique' }, 'alice')).toBe('dd5efce07afcc92c3c12928d27c3e8d4761bda6b07987207099c019e95da6685');
+    expect(deriveUserOidcUid({ ...base, uidMode: 'unique' }, 'alice')).toBe(
+      'dd5efce07afcc92c3c12928d27c3e8d4761bda6b07987207099c019e95da6685',
+    );
     expect(deriveUserOidcUid({ ...base, uidMode: 'providerBased' }, 'alice')).toBe('Keycloak-alice');
     expect(deriveUserOidcUid({ ...base, uidMode: 'raw' }, 'alice')).toBe('alice');
     const long = 'u'.repeat(60);
@@ -90,20 +92,41 @@ describe('user_oidc client', () => {
   it('creates through user_oidc and shows the derived uid', async () => {
     const { client, nc, oidc } = await setup();
     const uid = sha256('1_0_bob');
-    const result = await client.createUser({ username: 'bob', email: 'bob@example.com', displayName: 'Bob B', quotaBytes: 10 * GiB });
+    const result = await client.createUser({
+      username: 'bob',
+      email: 'bob@example.com',
+      displayName: 'Bob B',
+      quotaBytes: 10 * GiB,
+    });
     expect(oidc.requests.map((r) => [r.method, r.rawPath, r.body])).toEqual([
-      ['POST', '/ocs/v2.php/apps/user_oidc/api/v1/user', { providerId: 1, userId: 'bob', displayName: 'Bob B', email: 'bob@example.com', quota: '10GB' }],
+      [
+        'POST',
+        '/ocs/v2.php/apps/user_oidc/api/v1/user',
+        { providerId: 1, userId: 'bob', displayName: 'Bob B', email: 'bob@example.com', quota: '10GB' },
+      ],
     ]);
-    expect(nc.users.get(uid)).toMatchObject({ email: 'bob@example.com', quota: '10 GB', displayname: 'Bob B', enabled: true });
+    expect(nc.users.get(uid)).toMatchObject({
+      email: 'bob@example.com',
+      quota: '10 GB',
+      displayname: 'Bob B',
+      enabled: true,
+    });
     expect(result.summary).toContain(uid);
-    expect(result.after).toMatchObject({ userId: uid, exists: true, email: 'bob@example.com', quota: { limitBytes: 10 * GiB } });
+    expect(result.after).toMatchObject({
+      userId: uid,
+      exists: true,
+      email: 'bob@example.com',
+      quota: { limitBytes: 10 * GiB },
+    });
     expect(client.passwordHandling).toBe('identity-provider');
   });
 
   it('refuses to create a login that already has an account (the route would silently update it)', async () => {
     const { client, nc, oidc } = await setup();
     nc.seedUser({ id: sha256('1_0_carol'), email: 'old@example.com' });
-    expect((await failure(client.createUser({ username: 'carol', email: 'new@example.com' }))).code).toBe('already_exists');
+    expect((await failure(client.createUser({ username: 'carol', email: 'new@example.com' }))).code).toBe(
+      'already_exists',
+    );
     expect(oidc.requests).toHaveLength(0);
     expect(nc.users.get(sha256('1_0_carol'))?.email).toBe('old@example.com');
   });
@@ -170,7 +193,10 @@ describe('user_oidc client', () => {
     await client.createUser({ username: 'gina' });
     const uid = sha256('1_0_gina');
     const result = await client.deleteUser!('gina');
-    expect(oidc.requests.at(-1)).toMatchObject({ method: 'DELETE', rawPath: `/ocs/v2.php/apps/user_oidc/api/v1/user/${uid}` });
+    expect(oidc.requests.at(-1)).toMatchObject({
+      method: 'DELETE',
+      rawPath: `/ocs/v2.php/apps/user_oidc/api/v1/user/${uid}`,
+    });
     expect(nc.users.has(uid)).toBe(false);
     expect(result.after).toEqual({ userId: uid, exists: false });
     expect((await failure(client.deleteUser!('gina'))).code).toBe('not_found');
@@ -205,7 +231,10 @@ describe('user_oidc client', () => {
   });
 
   it('keeps logins with / or .. out of the URL when they would appear in it', async () => {
-    const raw = await setup({ providers: [{ id: 1, identifier: 'Keycloak', uniqueUid: false }], config: { uidMode: 'raw' } });
+    const raw = await setup({
+      providers: [{ id: 1, identifier: 'Keycloak', uniqueUid: false }],
+      config: { uidMode: 'raw' },
+    });
     raw.nc.seedUser({ id: 'bob' });
     for (const name of ['../bob', 'x/../../bob', '..', 'a/b', '']) {
       expect((await failure(raw.client.disableUser(name))).code).toBe('invalid_input');
@@ -236,7 +265,14 @@ describe('user_oidc client', () => {
 
 describe('user_oidc config', () => {
   it('defaults uidMode to unique and refuses unknown keys', () => {
-    const base = { kind: 'user_oidc', url: 'https://cloud.example.com', user: 'admin', secretEnv: 'PW', providerId: 2, providerIdentifier: 'Keycloak' };
+    const base = {
+      kind: 'user_oidc',
+      url: 'https://cloud.example.com',
+      user: 'admin',
+      secretEnv: 'PW',
+      providerId: 2,
+      providerIdentifier: 'Keycloak',
+    };
     expect(userOidcConfigSchema.parse(base).uidMode).toBe('unique');
     expect(userOidcConfigSchema.safeParse({ ...base, uidMode: 'hashed' }).success).toBe(false);
     expect(userOidcConfigSchema.safeParse({ ...base, providerId: '2' }).success).toBe(false);

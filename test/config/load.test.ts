@@ -37,7 +37,13 @@ backends:
 `;
 
 function env(configFile: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  return { SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_APP_TOKEN: APP_TOKEN, NC_PASS: NC_SECRET, CONFIG_FILE: configFile, ...extra };
+  return {
+    SLACK_BOT_TOKEN: BOT_TOKEN,
+    SLACK_APP_TOKEN: APP_TOKEN,
+    NC_PASS: NC_SECRET,
+    CONFIG_FILE: configFile,
+    ...extra,
+  };
 }
 
 function problemsOf(e: NodeJS.ProcessEnv): string[] {
@@ -58,12 +64,28 @@ function problemsOf(e: NodeJS.ProcessEnv): string[] {
 describe('loadConfig: a valid file', () => {
   it('loads a minimal YAML file with defaults resolved', () => {
     const config = loadConfig(env(writeConfig(MINIMAL_YAML)));
-    expect(config.slack).toMatchObject({ mode: 'socket', botToken: BOT_TOKEN, appToken: APP_TOKEN, command: '/account', approvalsChannel: 'C0APPROVE1', auditChannel: 'C0AUDIT01', port: 3000 });
-    expect(config.backends.cloud).toMatchObject({ secret: NC_SECRET, config: { kind: 'nextcloud', apiVersion: 'v2', insecureTls: false, defaultGroups: [] } });
+    expect(config.slack).toMatchObject({
+      mode: 'socket',
+      botToken: BOT_TOKEN,
+      appToken: APP_TOKEN,
+      command: '/account',
+      approvalsChannel: 'C0APPROVE1',
+      auditChannel: 'C0AUDIT01',
+      port: 3000,
+    });
+    expect(config.backends.cloud).toMatchObject({
+      secret: NC_SECRET,
+      config: { kind: 'nextcloud', apiVersion: 'v2', insecureTls: false, defaultGroups: [] },
+    });
     expect(config.secrets.sort()).toEqual([APP_TOKEN, BOT_TOKEN, NC_SECRET].sort());
     expect(config.policy.approvers).toEqual({ users: ['U0ADMIN01'], groups: [] });
     expect(config.policy.requesters).toBeUndefined();
-    expect(config.policy.actions.create).toEqual({ enabled: true, approvals: 1, expiresAfterMs: 72 * 3_600_000, rules: [] });
+    expect(config.policy.actions.create).toEqual({
+      enabled: true,
+      approvals: 1,
+      expiresAfterMs: 72 * 3_600_000,
+      rules: [],
+    });
     // Deleting removes files: off unless the file turns it on.
     expect(config.policy.actions.delete.enabled).toBe(false);
     expect(config.log).toEqual({ level: 'info', pretty: false });
@@ -77,7 +99,12 @@ describe('loadConfig: a valid file', () => {
     };
     const config = loadConfig(env(writeConfig(JSON.stringify(json), 'json')));
     expect(config.slack.command).toBe('/acct');
-    expect(config.backends.nas?.config).toMatchObject({ kind: 'synology', volume: '/volume1', sessionName: 'AccountDesk', mailPassword: false });
+    expect(config.backends.nas?.config).toMatchObject({
+      kind: 'synology',
+      volume: '/volume1',
+      sessionName: 'AccountDesk',
+      mailPassword: false,
+    });
     expect(config.policy.approvers.groups).toEqual(['S0ADMINS1']);
   });
 
@@ -106,15 +133,25 @@ policy:
   });
 
   it('chooses HTTP mode when only a signing secret is given', () => {
-    const config = loadConfig({ ...env(writeConfig(MINIMAL_YAML), { SLACK_SIGNING_SECRET: SIGNING_SECRET, PORT: '8080' }), SLACK_APP_TOKEN: undefined });
+    const config = loadConfig({
+      ...env(writeConfig(MINIMAL_YAML), { SLACK_SIGNING_SECRET: SIGNING_SECRET, PORT: '8080' }),
+      SLACK_APP_TOKEN: undefined,
+    });
     expect(config.slack).toMatchObject({ mode: 'http', signingSecret: SIGNING_SECRET, port: 8080 });
     expect(config.secrets).toContain(SIGNING_SECRET);
   });
 
   it('loads config/accountdesk.example.yaml as shipped', () => {
-    const config: Config = loadConfig(env(resolve('config/accountdesk.example.yaml'), { NEXTCLOUD_APP_PASSWORD: NC_SECRET, DSM_PASSWORD: 'dsm-pw-example' }));
+    const config: Config = loadConfig(
+      env(resolve('config/accountdesk.example.yaml'), {
+        NEXTCLOUD_APP_PASSWORD: NC_SECRET,
+        DSM_PASSWORD: 'dsm-pw-example',
+      }),
+    );
     expect(Object.keys(config.backends).sort()).toEqual(['cloud', 'nas']);
-    expect(config.policy.actions.quota.rules).toEqual([{ approvals: 2, quotaAboveBytes: 100 * GiB, backends: undefined }]);
+    expect(config.policy.actions.quota.rules).toEqual([
+      { approvals: 2, quotaAboveBytes: 100 * GiB, backends: undefined },
+    ]);
     expect(config.policy.actions.delete).toMatchObject({ enabled: false, approvals: 2 });
   });
 });
@@ -132,7 +169,11 @@ describe('loadConfig: missing Slack credentials', () => {
   });
 
   it('names SLACK_SIGNING_SECRET in HTTP mode', () => {
-    const problems = problemsOf({ SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_MODE: 'http', CONFIG_FILE: writeConfig(MINIMAL_YAML) });
+    const problems = problemsOf({
+      SLACK_BOT_TOKEN: BOT_TOKEN,
+      SLACK_MODE: 'http',
+      CONFIG_FILE: writeConfig(MINIMAL_YAML),
+    });
     expect(problems).toEqual([expect.stringMatching(/^SLACK_SIGNING_SECRET is not set.*manifest\/.*\.env\.example/)]);
   });
 
@@ -141,7 +182,9 @@ describe('loadConfig: missing Slack credentials', () => {
     const problems = problemsOf(env(writeConfig(MINIMAL_YAML), { SLACK_BOT_TOKEN: wrong }));
     expect(problems).toEqual([expect.stringMatching(/SLACK_BOT_TOKEN must be a bot token starting with xoxb-/)]);
     expect(problems.join('\n')).not.toContain(wrong);
-    expect(problemsOf(env(writeConfig(MINIMAL_YAML), { SLACK_SIGNING_SECRET: 'shortsecret' })).join('\n')).not.toContain('shortsecret');
+    expect(
+      problemsOf(env(writeConfig(MINIMAL_YAML), { SLACK_SIGNING_SECRET: 'shortsecret' })).join('\n'),
+    ).not.toContain('shortsecret');
   });
 });
 
@@ -158,16 +201,22 @@ policy:
 
   it('rejects a #channel name where a channel id belongs', () => {
     const problems = problemsOf(env(writeConfig(MINIMAL_YAML.replace('C0APPROVE1', '"#approvals"'))));
-    expect(problems).toEqual([expect.stringMatching(/slack\.approvalsChannel: must be a channel ID such as C0123ABCD/)]);
+    expect(problems).toEqual([
+      expect.stringMatching(/slack\.approvalsChannel: must be a channel ID such as C0123ABCD/),
+    ]);
   });
 
   it('names a backend secret variable that is not set, and the backend and account it is for', () => {
     const problems = problemsOf({ ...env(writeConfig(MINIMAL_YAML)), NC_PASS: undefined });
-    expect(problems).toEqual([expect.stringMatching(/^NC_PASS is not set: .* "admin" on backend "cloud". Put it in \.env\./)]);
+    expect(problems).toEqual([
+      expect.stringMatching(/^NC_PASS is not set: .* "admin" on backend "cloud". Put it in \.env\./),
+    ]);
   });
 
   it('refuses a secret pasted where the variable NAME belongs, without repeating it', () => {
-    const problems = problemsOf(env(writeConfig(MINIMAL_YAML.replace('secretEnv: NC_PASS', `secretEnv: ${NC_SECRET}`))));
+    const problems = problemsOf(
+      env(writeConfig(MINIMAL_YAML.replace('secretEnv: NC_PASS', `secretEnv: ${NC_SECRET}`))),
+    );
     expect(problems.join('\n')).toMatch(/backends\.cloud\.secretEnv: must be the NAME of an environment variable/);
   });
 
@@ -198,34 +247,60 @@ backends:
   });
 
   it('refuses a bad quotaAbove with the quota message, and a rule naming an unknown backend', () => {
-    expect(problemsOf(env(writeConfig(`${MINIMAL_YAML}\npolicy:\n  quota:\n    rules: [{ quotaAbove: "100", approvals: 2 }]\n`))).join('\n')).toMatch(
-      /policy\.quota\.rules\.0\.quotaAbove: "100" has no unit/,
-    );
-    expect(problemsOf(env(writeConfig(`${MINIMAL_YAML}\npolicy:\n  quota:\n    rules: [{ backends: [nass], approvals: 2 }]\n`)))).toEqual([
-      expect.stringMatching(/policy\.quota\.rules\.0\.backends names "nass", which is not under backends/),
-    ]);
+    expect(
+      problemsOf(
+        env(writeConfig(`${MINIMAL_YAML}\npolicy:\n  quota:\n    rules: [{ quotaAbove: "100", approvals: 2 }]\n`)),
+      ).join('\n'),
+    ).toMatch(/policy\.quota\.rules\.0\.quotaAbove: "100" has no unit/);
+    expect(
+      problemsOf(
+        env(writeConfig(`${MINIMAL_YAML}\npolicy:\n  quota:\n    rules: [{ backends: [nass], approvals: 2 }]\n`)),
+      ),
+    ).toEqual([expect.stringMatching(/policy\.quota\.rules\.0\.backends names "nass", which is not under backends/)]);
   });
 
   it('tells a value of the wrong type from a missing one', () => {
     // YAML reads `quotaAbove: 100` as a number and `users: U0ADMIN01` as a string.
-    const text = problemsOf(env(writeConfig(`${MINIMAL_YAML.replace('users: [U0ADMIN01]', 'users: U0ADMIN01')}\npolicy:\n  quota:\n    rules: [{ quotaAbove: 100, approvals: 2 }]\n`))).join('\n');
+    const text = problemsOf(
+      env(
+        writeConfig(
+          `${MINIMAL_YAML.replace('users: [U0ADMIN01]', 'users: U0ADMIN01')}\npolicy:\n  quota:\n    rules: [{ quotaAbove: 100, approvals: 2 }]\n`,
+        ),
+      ),
+    ).join('\n');
     expect(text).toMatch(/approvers\.users: has the wrong type: expected array, received string/);
     expect(text).toMatch(/policy\.quota\.rules\.0\.quotaAbove: has the wrong type: expected string, received number/);
     expect(text).not.toMatch(/is missing/);
-    expect(problemsOf(env(writeConfig(MINIMAL_YAML.replace('  auditChannel: C0AUDIT01\n', ''))))).toEqual([expect.stringMatching(/slack\.auditChannel: is missing$/)]);
+    expect(problemsOf(env(writeConfig(MINIMAL_YAML.replace('  auditChannel: C0AUDIT01\n', ''))))).toEqual([
+      expect.stringMatching(/slack\.auditChannel: is missing$/),
+    ]);
   });
 
   it('says when the file is missing or not YAML', () => {
-    expect(problemsOf(env(join(dir, 'absent.yaml')))).toEqual([expect.stringMatching(/does not exist\. Copy config\/accountdesk\.example\.yaml/)]);
-    expect(problemsOf(env(writeConfig('slack: [unclosed')))).toEqual([expect.stringMatching(/is not valid YAML\/JSON/)]);
+    expect(problemsOf(env(join(dir, 'absent.yaml')))).toEqual([
+      expect.stringMatching(/does not exist\. Copy config\/accountdesk\.example\.yaml/),
+    ]);
+    expect(problemsOf(env(writeConfig('slack: [unclosed')))).toEqual([
+      expect.stringMatching(/is not valid YAML\/JSON/),
+    ]);
   });
 
   it('never puts a secret value in any error, whatever is wrong', () => {
     // problemsOf checks every message for every distinctive secret; this walks through the failure paths.
     const everySecretSet = { SLACK_SIGNING_SECRET: SIGNING_SECRET };
     problemsOf(env(writeConfig(`${MINIMAL_YAML}\nextra: ${NC_SECRET}\n`), everySecretSet));
-    problemsOf(env(writeConfig(MINIMAL_YAML.replace('https://cloud.example.com', `https://admin:${NC_SECRET}@`)), everySecretSet));
-    problemsOf(env(writeConfig(MINIMAL_YAML.replace('user: admin', `user: ${NC_SECRET}\n    password: ${NC_SECRET}`)), everySecretSet));
+    problemsOf(
+      env(
+        writeConfig(MINIMAL_YAML.replace('https://cloud.example.com', `https://admin:${NC_SECRET}@`)),
+        everySecretSet,
+      ),
+    );
+    problemsOf(
+      env(
+        writeConfig(MINIMAL_YAML.replace('user: admin', `user: ${NC_SECRET}\n    password: ${NC_SECRET}`)),
+        everySecretSet,
+      ),
+    );
     problemsOf(env(writeConfig(MINIMAL_YAML), { ...everySecretSet, LOG_LEVEL: NC_SECRET }));
   });
 });

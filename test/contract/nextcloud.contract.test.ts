@@ -24,7 +24,9 @@ const user = process.env['NEXTCLOUD_TEST_USER'];
 const password = process.env['NEXTCLOUD_TEST_PASSWORD'];
 const configured = Boolean(url && user && password);
 if (!configured) {
-  console.log('Nextcloud contract suite skipped: set NEXTCLOUD_TEST_URL, NEXTCLOUD_TEST_USER and NEXTCLOUD_TEST_PASSWORD to run it');
+  console.log(
+    'Nextcloud contract suite skipped: set NEXTCLOUD_TEST_URL, NEXTCLOUD_TEST_USER and NEXTCLOUD_TEST_PASSWORD to run it',
+  );
 }
 
 const GB = 1024 ** 3;
@@ -64,7 +66,13 @@ describe.skipIf(!configured)(`Nextcloud contract (${process.env['NEXTCLOUD_TEST_
   });
 
   it('creates a user without a password, with display name, quota and group', async () => {
-    const result = await client.createUser({ username, email, displayName: 'AccountDesk Contract', quotaBytes: 2 * GB, groups: [group] });
+    const result = await client.createUser({
+      username,
+      email,
+      displayName: 'AccountDesk Contract',
+      quotaBytes: 2 * GB,
+      groups: [group],
+    });
     expect(result.summary).toMatch(new RegExp(`^created ${username} on contract`));
     expect(result.after).toMatchObject({
       userId: username,

@@ -1,6 +1,15 @@
 /** Who may approve, how often, and how many approvals a request needs. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { APPROVER, APPROVER2, GROUP_APPROVER, OUTSIDER, REQUESTER, requestIdIn, startDesk, type Desk } from './harness.js';
+import {
+  APPROVER,
+  APPROVER2,
+  GROUP_APPROVER,
+  OUTSIDER,
+  REQUESTER,
+  requestIdIn,
+  startDesk,
+  type Desk,
+} from './harness.js';
 
 describe('approvals', () => {
   let desk: Desk;
@@ -51,7 +60,10 @@ describe('approvals', () => {
     await Promise.all([desk.click(APPROVER, 'request_approve', id), desk.click(APPROVER, 'request_approve', id)]);
     await desk.waitForState(id, 'applied');
     // One click wins; the other is told (already voted, or already approved) - never a second apply.
-    const told = await desk.slack.waitFor(() => desk.slack.ephemeralsFor(APPROVER).length === 1 && desk.slack.ephemeralsFor(APPROVER), 5_000);
+    const told = await desk.slack.waitFor(
+      () => desk.slack.ephemeralsFor(APPROVER).length === 1 && desk.slack.ephemeralsFor(APPROVER),
+      5_000,
+    );
     expect(told[0]!.text).toMatch(/already approved/);
 
     const late = await desk.clickAnswer(APPROVER2, 'request_approve', id);
@@ -92,7 +104,7 @@ describe('approvals', () => {
     await desk.waitForState(id, 'applied');
   });
 
-  it('approver groups are kept warm: a group member\'s click does not wait on usergroups.users.list', async () => {
+  it("approver groups are kept warm: a group member's click does not wait on usergroups.users.list", async () => {
     await desk.slack.waitFor(() => desk.slack.calls('usergroups.users.list').length >= 1, 5_000); // the start-up refresh
     const id = await newCreate();
     const lookups = desk.slack.calls('usergroups.users.list').length;

@@ -8,7 +8,11 @@ import { loadConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/log.js';
 
 const config = loadConfig(process.env);
-const logger = createLogger({ level: 'info', secrets: config.secrets, destination: { write: (line: string) => void process.stdout.write(line) } });
+const logger = createLogger({
+  level: 'info',
+  secrets: config.secrets,
+  destination: { write: (line: string) => void process.stdout.write(line) },
+});
 await startAccountDesk(config, {
   logger,
   env: process.env,

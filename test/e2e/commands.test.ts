@@ -12,7 +12,12 @@ describe('slash command answers', () => {
   });
 
   it('a parse error comes back ephemerally, naming the problem and the usage; nothing is stored', async () => {
-    const result = await desk.client.slashCommand({ command: '/account', text: 'create cloud', userId: REQUESTER, responseUrl: desk.slack.newResponseUrl({ userId: REQUESTER, channelId: 'C0GENERAL' }) });
+    const result = await desk.client.slashCommand({
+      command: '/account',
+      text: 'create cloud',
+      userId: REQUESTER,
+      responseUrl: desk.slack.newResponseUrl({ userId: REQUESTER, channelId: 'C0GENERAL' }),
+    });
     expect(result.status).toBe(200);
     expect(result.json).toMatchObject({ response_type: 'ephemeral' });
     const text = (result.json as { text: string }).text;
@@ -21,7 +26,9 @@ describe('slash command answers', () => {
     expect(text).toContain('Usage: `/account create &lt;backend&gt; &lt;username&gt;');
 
     expect(await desk.command(REQUESTER, 'quota cloud alice')).toMatch(/Say the new size.*Usage: `\/account quota/s);
-    expect(await desk.command(REQUESTER, 'frobnicate cloud alice')).toMatch(/"frobnicate" is not something AccountDesk does.*\/account help/s);
+    expect(await desk.command(REQUESTER, 'frobnicate cloud alice')).toMatch(
+      /"frobnicate" is not something AccountDesk does.*\/account help/s,
+    );
     expect(await desk.command(REQUESTER, 'cancel')).toContain('Usage: `/account cancel &lt;request id&gt;`');
     expect(await desk.command(REQUESTER, 'create cloud "alice smith')).toContain('quote is not closed');
     expect(await desk.app.service.listForRequester(REQUESTER)).toHaveLength(0);
@@ -32,20 +39,27 @@ describe('slash command answers', () => {
     const answer = await desk.command(REQUESTER, 'create cloud alice 10GB');
     expect(answer).toContain('email address is required');
     expect(answer).toContain('/account help');
-    expect(await desk.command(REQUESTER, 'disable mainframe alice')).toContain('There is no backend named "mainframe". Known: cloud, nas, sso.');
+    expect(await desk.command(REQUESTER, 'disable mainframe alice')).toContain(
+      'There is no backend named "mainframe". Known: cloud, nas, sso.',
+    );
     expect(await desk.app.service.listForRequester(REQUESTER)).toHaveLength(0);
   });
 
   it('help lists the actions and the backends', async () => {
     const help = await desk.command(REQUESTER, 'help');
-    for (const verb of ['create', 'disable', 'enable', 'quota', 'delete', 'cancel', 'status', 'pending', 'info']) expect(help).toContain(`/account ${verb}`);
-    expect(help).toContain('`/account create <backend> <username> [email] [quota] [group,group] [reason]` (cloud, nas, sso)');
+    for (const verb of ['create', 'disable', 'enable', 'quota', 'delete', 'cancel', 'status', 'pending', 'info'])
+      expect(help).toContain(`/account ${verb}`);
+    expect(help).toContain(
+      '`/account create <backend> <username> [email] [quota] [group,group] [reason]` (cloud, nas, sso)',
+    );
     expect(help).toContain('`/account reinvite <backend> <username> [reason]` (cloud)'); // only Nextcloud resends invitations
   });
 
   it('status and pending show where a request stands', async () => {
     const id = requestIdIn(await desk.command(REQUESTER, 'disable cloud alice'));
-    expect(await desk.command(REQUESTER, `status ${id.toLowerCase()}`)).toMatch(new RegExp(`${id}.*disable alice.*pending.*0/1 approvals`));
+    expect(await desk.command(REQUESTER, `status ${id.toLowerCase()}`)).toMatch(
+      new RegExp(`${id}.*disable alice.*pending.*0/1 approvals`),
+    );
     expect(await desk.command(REQUESTER, 'status AD-ZZZZZZ')).toContain('There is no request AD-ZZZZZZ');
     expect(await desk.command(REQUESTER, 'pending')).toMatch(new RegExp(`Your open requests.*${id}`, 's'));
     // Approvers also see everything waiting.
@@ -54,7 +68,13 @@ describe('slash command answers', () => {
   });
 
   it('info shows an approver the live state, and refuses anyone else', async () => {
-    desk.nextcloud.seedUser({ id: 'alice', email: 'alice@example.com', quota: '10 GB', usedBytes: 2 * 1024 ** 3, enabled: true });
+    desk.nextcloud.seedUser({
+      id: 'alice',
+      email: 'alice@example.com',
+      quota: '10 GB',
+      usedBytes: 2 * 1024 ** 3,
+      enabled: true,
+    });
     const info = await desk.command(APPROVER, 'info cloud alice');
     expect(info).toContain('*alice* on *cloud* (nextcloud)');
     expect(info).toContain('exists, enabled');

@@ -40,14 +40,17 @@ beforeEach(async () => {
     stringify({
       slack: { command: '/account', approvalsChannel: 'C0APPROVALS', auditChannel: 'C0AUDITLOG' },
       approvers: { users: [APPROVER] },
-      backends: { cloud: { kind: 'nextcloud', url: nextcloud.url, user: 'admin', secretEnv: 'NC_PASSWORD', apiVersion: 'v2' } },
+      backends: {
+        cloud: { kind: 'nextcloud', url: nextcloud.url, user: 'admin', secretEnv: 'NC_PASSWORD', apiVersion: 'v2' },
+      },
     }),
   );
   store = await openStore(`sqlite://${join(dir, 'store.sqlite')}`);
 });
 
 afterEach(async () => {
-  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const child of children.splice(0))
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   await store.close();
   await Promise.all([slack.close(), nextcloud.close()]);
   rmSync(dir, { recursive: true, force: true });
@@ -56,30 +59,46 @@ afterEach(async () => {
 /** Starts AccountDesk as a process; resolves with its signed client once it logs that it is ready. */
 async function startProcess() {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./child-app.ts', import.meta.url))], {
-    env: {
-      PATH: process.env.PATH,
-      SLACK_BOT_TOKEN: slack.token,
-      SLACK_MODE: 'http',
-      SLACK_SIGNING_SECRET: SIGNING_SECRET,
-      SLACK_API_URL: slack.apiUrl,
-      PORT: String(port),
-      CONFIG_FILE: join(dir, 'accountdesk.yaml'),
-      STORE_URL: `sqlite://${join(dir, 'store.sqlite')}`,
-      NC_PASSWORD,
-      TEST_INSTANCE_TTL_MS: '1000',
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(new URL('./child-app.ts', import.meta.url))],
+    {
+      env: {
+        PATH: process.env.PATH,
+        SLACK_BOT_TOKEN: slack.token,
+        SLACK_MODE: 'http',
+        SLACK_SIGNING_SECRET: SIGNING_SECRET,
+        SLACK_API_URL: slack.apiUrl,
+        PORT: String(port),
+        CONFIG_FILE: join(dir, 'accountdesk.yaml'),
+        STORE_URL: `sqlite://${join(dir, 'store.sqlite')}`,
+        NC_PASSWORD,
+        TEST_INSTANCE_TTL_MS: '1000',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  );
   children.push(child);
   let output = '';
   child.stdout!.on('data', (chunk) => (output += String(chunk)));
   child.stderr!.on('data', (chunk) => (output += String(chunk)));
-  await poll(async () => {
-    if (child.exitCode !== null) throw new Error(`AccountDesk exited: ${output}`);
-    return output.includes('AccountDesk is ready') || undefined;
-  }, () => `AccountDesk did not get ready: ${output}`, 20_000);
-  return { child, client: createSignedSlackClient({ url: `http://127.0.0.1:${port}/slack/events`, signingSecret: SIGNING_SECRET, slack }), output: () => output };
+  await poll(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`AccountDesk exited: ${output}`);
+      return output.includes('AccountDesk is ready') || undefined;
+    },
+    () => `AccountDesk did not get ready: ${output}`,
+    20_000,
+  );
+  return {
+    child,
+    client: createSignedSlackClient({
+      url: `http://127.0.0.1:${port}/slack/events`,
+      signingSecret: SIGNING_SECRET,
+      slack,
+    }),
+    output: () => output,
+  };
 }
 
 async function ask(client: ReturnType<typeof createSignedSlackClient>, text: string): Promise<string> {
@@ -90,7 +109,12 @@ async function ask(client: ReturnType<typeof createSignedSlackClient>, text: str
 }
 
 function click(client: ReturnType<typeof createSignedSlackClient>, actionId: string, id: string) {
-  return client.blockAction({ userId: APPROVER, actionId, value: id, responseUrl: slack.newResponseUrl({ userId: APPROVER, channelId: 'C0APPROVALS' }) });
+  return client.blockAction({
+    userId: APPROVER,
+    actionId,
+    value: id,
+    responseUrl: slack.newResponseUrl({ userId: APPROVER, channelId: 'C0APPROVALS' }),
+  });
 }
 
 async function stateOf(id: string): Promise<AccountRequest | undefined> {
@@ -98,11 +122,20 @@ async function stateOf(id: string): Promise<AccountRequest | undefined> {
 }
 
 /** Waits until request `id` is in `state` in the store, and returns it. */
-function stateReached(id: string, state: AccountRequest['state'], failure: string, timeoutMs: number): Promise<AccountRequest> {
-  return poll(async () => {
-    const request = await stateOf(id);
-    return request?.state === state ? request : undefined;
-  }, () => failure, timeoutMs);
+function stateReached(
+  id: string,
+  state: AccountRequest['state'],
+  failure: string,
+  timeoutMs: number,
+): Promise<AccountRequest> {
+  return poll(
+    async () => {
+      const request = await stateOf(id);
+      return request?.state === state ? request : undefined;
+    },
+    () => failure,
+    timeoutMs,
+  );
 }
 
 const quotaEdits = () => nextcloud.requests.filter((r) => r.method === 'PUT' && r.path.endsWith('/users/alice'));
@@ -113,7 +146,11 @@ describe('SIGKILL while applying', () => {
     const id = await ask(first.client, 'quota cloud alice 50GB');
     nextcloud.failNext('editUser', 'timeout-after-work'); // Nextcloud does the edit; the answer never comes
     await click(first.client, 'request_approve', id);
-    await poll(async () => ((await stateOf(id))?.state === 'applying' && quotaEdits().length === 1) || undefined, () => 'the apply never started', 10_000);
+    await poll(
+      async () => ((await stateOf(id))?.state === 'applying' && quotaEdits().length === 1) || undefined,
+      () => 'the apply never started',
+      10_000,
+    );
     first.child.kill('SIGKILL');
 
     const second = await startProcess();
@@ -121,10 +158,14 @@ describe('SIGKILL while applying', () => {
     expect(applied.result?.summary).toMatch(/confirmed by reading cloud after AccountDesk restarted/);
     expect(quotaEdits()).toHaveLength(1); // read, never re-sent
     // The audit entry follows the state change (one step later): wait for it rather than race it.
-    const audit = await poll(async () => {
-      const entries = await store.audit.readAfter(0, 100);
-      return entries.length >= 3 ? entries : undefined;
-    }, () => 'no audit entry for the recovered request', 5_000);
+    const audit = await poll(
+      async () => {
+        const entries = await store.audit.readAfter(0, 100);
+        return entries.length >= 3 ? entries : undefined;
+      },
+      () => 'no audit entry for the recovered request',
+      5_000,
+    );
     expect(audit.map((e) => e.event)).toEqual(['requested', 'approved', 'applied']);
     expect(audit.at(-1)?.data).toMatchObject({ recovered: true });
     // The new process also tells Slack: the audit line arrives.
@@ -137,12 +178,18 @@ describe('SIGKILL while applying', () => {
     const id = await ask(first.client, 'quota cloud alice 50GB');
     nextcloud.failNext('editUser', 'hang'); // the request is lost before Nextcloud does anything
     await click(first.client, 'request_approve', id);
-    await poll(async () => ((await stateOf(id))?.state === 'applying' && quotaEdits().length === 1) || undefined, () => 'the apply never started', 10_000);
+    await poll(
+      async () => ((await stateOf(id))?.state === 'applying' && quotaEdits().length === 1) || undefined,
+      () => 'the apply never started',
+      10_000,
+    );
     first.child.kill('SIGKILL');
 
     const second = await startProcess();
     const failed = await stateReached(id, 'failed', 'the restarted process did not reconcile the request', 15_000);
-    expect(failed.error?.message).toMatch(/AccountDesk stopped while applying this, and cloud does not show the change in place. Retry to apply it./);
+    expect(failed.error?.message).toMatch(
+      /AccountDesk stopped while applying this, and cloud does not show the change in place. Retry to apply it./,
+    );
     expect(nextcloud.users.get('alice')?.quota).not.toBe(String(50 * GiB));
 
     await click(second.client, 'request_retry', id);

@@ -30,7 +30,9 @@ describe('destructive actions ask for the typed username', () => {
     // Opening the modal is not a vote.
     expect((await desk.request(id)).approvals).toHaveLength(0);
 
-    const wrong = (await desk.submitView(APPROVER, 'confirm_modal', id, { confirm_username: { value: 'alicia' } })) as ErrorsAck;
+    const wrong = (await desk.submitView(APPROVER, 'confirm_modal', id, {
+      confirm_username: { value: 'alicia' },
+    })) as ErrorsAck;
     expect(wrong.response_action).toBe('errors');
     expect(wrong.errors).toEqual({ confirm_username: 'That is not the username. Type alice exactly.' });
     expect((await desk.request(id)).state).toBe('pending');
@@ -38,7 +40,10 @@ describe('destructive actions ask for the typed username', () => {
 
     // Someone who is not an approver cannot get past the modal either.
     await desk.submitView(OUTSIDER, 'confirm_modal', id, { confirm_username: { value: 'alice' } });
-    const refusal = await desk.slack.waitFor(() => desk.dms(OUTSIDER).find((t) => t.includes('Only the approvers')), 2_000);
+    const refusal = await desk.slack.waitFor(
+      () => desk.dms(OUTSIDER).find((t) => t.includes('Only the approvers')),
+      2_000,
+    );
     expect(refusal).toBeTruthy();
     expect((await desk.request(id)).approvals).toHaveLength(0);
 
@@ -81,13 +86,19 @@ describe('reject with a reason', () => {
     const modal = await desk.waitForModal(APPROVER, 'reject_modal');
     expect(modal.view.private_metadata).toBe(id);
 
-    const empty = (await desk.submitView(APPROVER, 'reject_modal', id, { reject_reason: { value: '   ' } })) as ErrorsAck;
+    const empty = (await desk.submitView(APPROVER, 'reject_modal', id, {
+      reject_reason: { value: '   ' },
+    })) as ErrorsAck;
     expect(empty.response_action).toBe('errors');
     expect(Object.keys(empty.errors ?? {})).toEqual(['reject_reason']);
     expect(empty.errors?.reject_reason).toMatch(/why/i);
     expect((await desk.request(id)).state).toBe('pending');
 
-    expect(await desk.submitView(APPROVER, 'reject_modal', id, { reject_reason: { value: 'Use the shared account instead' } })).toBeUndefined();
+    expect(
+      await desk.submitView(APPROVER, 'reject_modal', id, {
+        reject_reason: { value: 'Use the shared account instead' },
+      }),
+    ).toBeUndefined();
     await desk.waitForState(id, 'rejected');
     await desk.settle();
 
@@ -99,7 +110,10 @@ describe('reject with a reason', () => {
     const dm = desk.dms(REQUESTER).join('\n');
     expect(dm).toContain(`was rejected by <@${APPROVER}>`);
     expect(dm).toContain('Use the shared account instead');
-    const line = desk.slack.messagesIn(AUDIT).map((m) => m.text).find((t) => t.includes('*rejected*'));
+    const line = desk.slack
+      .messagesIn(AUDIT)
+      .map((m) => m.text)
+      .find((t) => t.includes('*rejected*'));
     expect(line).toContain(`by <@${APPROVER}>`);
     expect(line).toContain('Use the shared account instead');
     expect(desk.nextcloud.requests.filter((r) => r.route === 'createUser')).toHaveLength(0);
@@ -116,12 +130,16 @@ describe('reject with a reason', () => {
     await desk.slack.waitFor(() => desk.slack.calls('usergroups.users.list').length >= 1, 5_000);
     const id = requestIdIn(await desk.command(REQUESTER, 'disable cloud alice'));
     await desk.card(id);
-    const ack = (await desk.submitView(GROUP_APPROVER, 'reject_modal', id, { reject_reason: { value: 'not needed' } })) as ErrorsAck;
+    const ack = (await desk.submitView(GROUP_APPROVER, 'reject_modal', id, {
+      reject_reason: { value: 'not needed' },
+    })) as ErrorsAck;
     expect(ack.response_action).toBe('errors');
     expect(ack.errors?.reject_reason).toContain('usergroups:read');
     expect((await desk.request(id)).state).toBe('pending');
     // Slack answers again: the same submission goes through.
-    expect(await desk.submitView(GROUP_APPROVER, 'reject_modal', id, { reject_reason: { value: 'not needed' } })).toBeUndefined();
+    expect(
+      await desk.submitView(GROUP_APPROVER, 'reject_modal', id, { reject_reason: { value: 'not needed' } }),
+    ).toBeUndefined();
     await desk.waitForState(id, 'rejected');
   });
 

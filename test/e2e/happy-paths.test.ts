@@ -30,7 +30,9 @@ describe('happy paths', () => {
 
     await desk.click(APPROVER, 'request_approve', id);
     const modal = await desk.waitForModal(APPROVER, 'confirm_modal');
-    await desk.submitView(APPROVER, 'confirm_modal', String(modal.view.private_metadata), { confirm_username: { value: 'alice' } });
+    await desk.submitView(APPROVER, 'confirm_modal', String(modal.view.private_metadata), {
+      confirm_username: { value: 'alice' },
+    });
     await desk.waitForState(id, 'applied');
     await desk.settle();
 
@@ -99,7 +101,9 @@ describe('happy paths', () => {
     expect(ephemeral[0]!.text).toContain('shown once');
 
     // Nowhere else: no other call (messages, DMs, cards, audit lines), no log line, not in the store.
-    const otherCalls = desk.slack.calls().filter((c) => c.method !== 'chat.postEphemeral' && JSON.stringify(c.args).includes(secret));
+    const otherCalls = desk.slack
+      .calls()
+      .filter((c) => c.method !== 'chat.postEphemeral' && JSON.stringify(c.args).includes(secret));
     expect(otherCalls).toHaveLength(0);
     for (const channel of [APPROVALS, AUDIT, desk.slack.dmChannelFor(REQUESTER)]) {
       for (const message of desk.slack.messagesIn(channel)) expect(JSON.stringify(message)).not.toContain(secret);

@@ -16,7 +16,12 @@ import { startFakeNextcloud, type FakeNextcloud } from '../fakes/nextcloud.js';
 import { startFakeNmcuserOidc, type FakeNmcuserOidc } from '../fakes/nmcuser-oidc.js';
 import { startFakeDsm, type FakeDsm } from '../fakes/synology.js';
 import { freePort } from '../support/net.js';
-import { createSignedSlackClient, type SentRequest, type SignedSlackClient, type ViewFieldInput } from '../support/slack-client.js';
+import {
+  createSignedSlackClient,
+  type SentRequest,
+  type SignedSlackClient,
+  type ViewFieldInput,
+} from '../support/slack-client.js';
 import { startFakeSlack, visibleText, type FakeMessage, type FakeSlack, type FakeView } from '../support/slack-fake.js';
 
 export const REQUESTER = 'U0REQUEST1';
@@ -27,7 +32,11 @@ export const OUTSIDER = 'U0OUTSIDER';
 export const APPROVALS = 'C0APPROVALS';
 export const AUDIT = 'C0AUDITLOG';
 export const SIGNING_SECRET = 'e2e-signing-secret-0123456789abcdef';
-const SECRETS = { NEXTCLOUD_APP_PASSWORD: 'nc-app-password-e2e-9f8e7d', DSM_PASSWORD: 'dsm-password-e2e-6c5b4a', NMC_PASSWORD: 'nmc-password-e2e-3d2c1b' };
+const SECRETS = {
+  NEXTCLOUD_APP_PASSWORD: 'nc-app-password-e2e-9f8e7d',
+  DSM_PASSWORD: 'dsm-password-e2e-6c5b4a',
+  NMC_PASSWORD: 'nmc-password-e2e-3d2c1b',
+};
 
 export interface Desk {
   slack: FakeSlack;
@@ -46,8 +55,17 @@ export interface Desk {
   /** Clicks and waits (up to 5 s) for the ephemeral answer the click must get, e.g. a refusal; throws if none comes. */
   clickAnswer(user: string, actionId: string, requestId: string): Promise<string>;
   /** Like click, but also returns the exact signed request sent, so a test can replay it. */
-  clickSigned(user: string, actionId: string, requestId: string): Promise<{ answer: string | undefined; sent: SentRequest }>;
-  submitView(user: string, callbackId: string, privateMetadata: string, values: Record<string, Record<string, ViewFieldInput>>): Promise<unknown>;
+  clickSigned(
+    user: string,
+    actionId: string,
+    requestId: string,
+  ): Promise<{ answer: string | undefined; sent: SentRequest }>;
+  submitView(
+    user: string,
+    callbackId: string,
+    privateMetadata: string,
+    values: Record<string, Record<string, ViewFieldInput>>,
+  ): Promise<unknown>;
   /** Types `/account` alone as `user` and returns the modal the app opened with that person's trigger id. */
   openRequestModal(user: string): Promise<FakeView>;
   /** The newest modal opened (views.open / push) for `user` with this callback_id, once it appears. */
@@ -93,10 +111,17 @@ export async function startDesk(
   for (const [method, fault] of options.slackFaults ?? []) slack.failNext(method, fault);
   const nextcloud = await startFakeNextcloud({ adminUser: 'admin', adminPassword: SECRETS.NEXTCLOUD_APP_PASSWORD });
   const dsm = await startFakeDsm({ account: 'accountdesk', password: SECRETS.DSM_PASSWORD, joinPollsUntilFinished: 1 });
-  const nmc = await startFakeNmcuserOidc({ adminUser: 'admin', adminPassword: SECRETS.NMC_PASSWORD, providers: [{ id: 1, identifier: 'keycloak' }] });
+  const nmc = await startFakeNmcuserOidc({
+    adminUser: 'admin',
+    adminPassword: SECRETS.NMC_PASSWORD,
+    providers: [{ id: 1, identifier: 'keycloak' }],
+  });
 
   const dir = mkdtempSync(join(tmpdir(), 'accountdesk-e2e-'));
-  const config = parse(readFileSync(new URL('../../config/local-fakes.yaml', import.meta.url), 'utf8')) as Record<string, any>;
+  const config = parse(readFileSync(new URL('../../config/local-fakes.yaml', import.meta.url), 'utf8')) as Record<
+    string,
+    any
+  >;
   config.backends.cloud.url = nextcloud.url;
   config.backends.nas.url = dsm.url;
   config.backends.sso.url = nmc.url;
@@ -125,14 +150,22 @@ export async function startDesk(
       done();
     },
   });
-  const logger = createLogger({ level: options.logLevel ?? 'debug', secrets: loaded.secrets, destination: { write: (line: string) => void destination.write(line) } });
+  const logger = createLogger({
+    level: options.logLevel ?? 'debug',
+    secrets: loaded.secrets,
+    destination: { write: (line: string) => void destination.write(line) },
+  });
   const app = await startAccountDesk(loaded, {
     logger,
     publishIntervalMs: 50,
     sweepIntervalMs: 3_600_000,
     clock: () => new Date(Date.now() + clockOffsetMs),
   });
-  const client = createSignedSlackClient({ url: `http://127.0.0.1:${port}/slack/events`, signingSecret: SIGNING_SECRET, slack });
+  const client = createSignedSlackClient({
+    url: `http://127.0.0.1:${port}/slack/events`,
+    signingSecret: SIGNING_SECRET,
+    slack,
+  });
 
   const settle = async () => {
     // Twice: a pass may kick another (an apply finishing after a vote).
@@ -140,7 +173,9 @@ export async function startDesk(
       app.publisher.kick();
       await app.publisher.idle();
       const last = (await app.store.audit.readAfter(0, 100_000)).at(-1)?.seq ?? 0;
-      const cursors = await Promise.all(['audit-channel', 'cards', 'requester-dm'].map((c) => app.store.cursors.get(c)));
+      const cursors = await Promise.all(
+        ['audit-channel', 'cards', 'requester-dm'].map((c) => app.store.cursors.get(c)),
+      );
       if (cursors.every((c) => c >= last)) return;
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -172,7 +207,8 @@ export async function startDesk(
   const waitForModal = (user: string, callbackId: string, opened = 0) =>
     slack.waitFor(() => slack.viewsOpenedFor(user).filter((v) => v.view.callback_id === callbackId)[opened], 5_000);
 
-  const cardMessage = (requestId: string) => slack.messagesIn(APPROVALS).find((m) => visibleText(m).includes(`Account request ${requestId}`));
+  const cardMessage = (requestId: string) =>
+    slack.messagesIn(APPROVALS).find((m) => visibleText(m).includes(`Account request ${requestId}`));
 
   const desk: Desk = {
     slack,
@@ -185,7 +221,14 @@ export async function startDesk(
     secrets: [...Object.values(SECRETS), SIGNING_SECRET, slack.token],
     async command(user, text) {
       const responseUrl = newResponseUrl({ userId: user, channelId: 'C0GENERAL' });
-      const result = await client.slashCommand({ command: '/account', text, userId: user, channelId: 'C0GENERAL', responseUrl, triggerId: slack.issueTriggerId(user) });
+      const result = await client.slashCommand({
+        command: '/account',
+        text,
+        userId: user,
+        channelId: 'C0GENERAL',
+        responseUrl,
+        triggerId: slack.issueTriggerId(user),
+      });
       if (result.status !== 200) throw new Error(`slash command answered HTTP ${result.status}: ${result.body}`);
       const acked = result.json ? visibleText(result.json as { text?: string }) : result.body;
       if (acked.trim()) return acked;
@@ -198,7 +241,8 @@ export async function startDesk(
     clickSigned: (user, actionId, requestId) => clickSigned(user, actionId, requestId),
     async clickAnswer(user, actionId, requestId) {
       const { answer } = await clickSigned(user, actionId, requestId, 5_000);
-      if (answer === undefined) throw new Error(`${user} clicked ${actionId} on ${requestId} and got no answer within 5 s`);
+      if (answer === undefined)
+        throw new Error(`${user} clicked ${actionId} on ${requestId} and got no answer within 5 s`);
       return answer;
     },
     async submitView(user, callbackId, privateMetadata, values) {
@@ -223,24 +267,37 @@ export async function startDesk(
     async openRequestModal(user) {
       const before = slack.viewsOpenedFor(user).filter((v) => v.view.callback_id === 'request_modal').length;
       const responseUrl = newResponseUrl({ userId: user, channelId: 'C0GENERAL' });
-      const result = await client.slashCommand({ command: '/account', text: '', userId: user, channelId: 'C0GENERAL', responseUrl, triggerId: slack.issueTriggerId(user) });
+      const result = await client.slashCommand({
+        command: '/account',
+        text: '',
+        userId: user,
+        channelId: 'C0GENERAL',
+        responseUrl,
+        triggerId: slack.issueTriggerId(user),
+      });
       if (result.status !== 200) throw new Error(`slash command answered HTTP ${result.status}: ${result.body}`);
       return waitForModal(user, 'request_modal', before);
     },
     waitForModal,
     async waitForState(id, ...states) {
       let last: AccountRequest | undefined;
-      const reached = await poll(async () => {
-        last = await app.service.get(id);
-        return last && states.includes(last.state) ? last : undefined;
-      }, () => `${id} did not reach ${states.join(' or ')} within 5 s (it is ${last?.state ?? 'missing'})`);
+      const reached = await poll(
+        async () => {
+          last = await app.service.get(id);
+          return last && states.includes(last.state) ? last : undefined;
+        },
+        () => `${id} did not reach ${states.join(' or ')} within 5 s (it is ${last?.state ?? 'missing'})`,
+      );
       // The audit entry is appended just after the state change: wait for it too, so what Slack is told next is
       // deterministic (applying and approved have no entry of their own name).
       if (!['applying', 'approved', 'pending'].includes(reached.state)) {
-        await poll(async () => {
-          const entries = await app.store.audit.readAfter(0, 100_000);
-          return entries.some((e) => e.subject === id && e.event === reached.state) || undefined;
-        }, () => `no "${reached.state}" audit entry for ${id}`);
+        await poll(
+          async () => {
+            const entries = await app.store.audit.readAfter(0, 100_000);
+            return entries.some((e) => e.subject === id && e.event === reached.state) || undefined;
+          },
+          () => `no "${reached.state}" audit entry for ${id}`,
+        );
       }
       return reached;
     },
@@ -257,12 +314,24 @@ export async function startDesk(
       const replicaPort = await freePort();
       const replicaConfig = loadConfig(envFor(replicaPort));
       const replicaLogs: string[] = [];
-      const replicaLogger = createLogger({ level: 'info', secrets: replicaConfig.secrets, destination: { write: (line: string) => void replicaLogs.push(line) } });
-      const replica = await startAccountDesk(replicaConfig, { logger: replicaLogger, publishIntervalMs: 50, sweepIntervalMs: 3_600_000 });
+      const replicaLogger = createLogger({
+        level: 'info',
+        secrets: replicaConfig.secrets,
+        destination: { write: (line: string) => void replicaLogs.push(line) },
+      });
+      const replica = await startAccountDesk(replicaConfig, {
+        logger: replicaLogger,
+        publishIntervalMs: 50,
+        sweepIntervalMs: 3_600_000,
+      });
       replicas.push(replica);
       return {
         app: replica,
-        client: createSignedSlackClient({ url: `http://127.0.0.1:${replicaPort}/slack/events`, signingSecret: SIGNING_SECRET, slack }),
+        client: createSignedSlackClient({
+          url: `http://127.0.0.1:${replicaPort}/slack/events`,
+          signingSecret: SIGNING_SECRET,
+          slack,
+        }),
         logs: replicaLogs,
       };
     },
@@ -287,7 +356,11 @@ export function requestIdIn(text: string): string {
 }
 
 /** Polls an async condition (fake Slack's waitFor takes only synchronous ones) until it yields a value. */
-export async function poll<T>(check: () => Promise<T | undefined>, describe: () => string, timeoutMs = 5_000): Promise<T> {
+export async function poll<T>(
+  check: () => Promise<T | undefined>,
+  describe: () => string,
+  timeoutMs = 5_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -296,4 +369,3 @@ export async function poll<T>(check: () => Promise<T | undefined>, describe: () 
     await new Promise((r) => setTimeout(r, 10));
   }
 }
-

@@ -21,7 +21,7 @@ describe('App Home', () => {
     return visibleText((view?.blocks ?? []) as unknown[]);
   }
 
-  it("shows a requester their own requests and no approver section", async () => {
+  it('shows a requester their own requests and no approver section', async () => {
     const mine = requestIdIn(await desk.command(REQUESTER, 'disable cloud alice'));
     const theirs = requestIdIn(await desk.command(OUTSIDER, 'disable cloud bob'));
     const home = await openHome(REQUESTER);
@@ -59,18 +59,34 @@ describe('App Home', () => {
   it('Cancel on the Home tab withdraws the request and answers by DM (a Home click has no response_url)', async () => {
     const id = requestIdIn(await desk.command(REQUESTER, 'disable cloud alice'));
     await desk.card(id);
-    const result = await desk.client.blockAction({ userId: REQUESTER, actionId: 'request_cancel', value: id, view: { id: 'VHOME00001', type: 'home' } });
+    const result = await desk.client.blockAction({
+      userId: REQUESTER,
+      actionId: 'request_cancel',
+      value: id,
+      view: { id: 'VHOME00001', type: 'home' },
+    });
     expect(result.status).toBe(200);
     await desk.waitForState(id, 'cancelled');
     await desk.slack.waitFor(() => desk.dms(REQUESTER).find((t) => t === `Cancelled ${id}.`), 5_000);
     await desk.settle();
     expect(await desk.card(id)).toContain(`Cancelled by <@${REQUESTER}>`);
     // The Home tab is refreshed after the click: the request shows as cancelled, without its Cancel button.
-    await desk.slack.waitFor(() => visibleText((desk.slack.homeViewFor(REQUESTER)?.blocks ?? []) as unknown[]).includes(`${id}* disable alice on *cloud* · cancelled`), 5_000);
+    await desk.slack.waitFor(
+      () =>
+        visibleText((desk.slack.homeViewFor(REQUESTER)?.blocks ?? []) as unknown[]).includes(
+          `${id}* disable alice on *cloud* · cancelled`,
+        ),
+      5_000,
+    );
 
     // A refused Home click is explained by DM too.
     const other = requestIdIn(await desk.command(REQUESTER, 'disable cloud bob'));
-    await desk.client.blockAction({ userId: OUTSIDER, actionId: 'request_approve', value: other, view: { id: 'VHOME00002', type: 'home' } });
+    await desk.client.blockAction({
+      userId: OUTSIDER,
+      actionId: 'request_approve',
+      value: other,
+      view: { id: 'VHOME00002', type: 'home' },
+    });
     await desk.slack.waitFor(() => desk.dms(OUTSIDER).find((t) => t.includes('Only the approvers')), 5_000);
     expect((await desk.request(other)).approvals).toHaveLength(0);
   });
@@ -78,7 +94,13 @@ describe('App Home', () => {
   it('Approve on the Home tab for a destructive request opens the typed confirmation', async () => {
     desk.nextcloud.seedUser({ id: 'alice', email: 'alice@example.com', enabled: true });
     const id = requestIdIn(await desk.command(REQUESTER, 'disable cloud alice'));
-    await desk.client.blockAction({ userId: APPROVER, actionId: 'request_approve', value: id, view: { id: 'VHOME00003', type: 'home' }, triggerId: desk.slack.issueTriggerId(APPROVER) });
+    await desk.client.blockAction({
+      userId: APPROVER,
+      actionId: 'request_approve',
+      value: id,
+      view: { id: 'VHOME00003', type: 'home' },
+      triggerId: desk.slack.issueTriggerId(APPROVER),
+    });
     const modal = await desk.waitForModal(APPROVER, 'confirm_modal');
     expect(modal.view.private_metadata).toBe(id);
     await desk.submitView(APPROVER, 'confirm_modal', id, { confirm_username: { value: 'alice' } });

@@ -37,7 +37,9 @@ describe('mrkdwn injection', () => {
     // APPROVER2 decides, so a real mention of U0APPROVER1 never appears legitimately.
     await desk.click(APPROVER2, 'request_reject', id);
     await desk.waitForModal(APPROVER2, 'reject_modal');
-    await desk.submitView(APPROVER2, 'reject_modal', id, { reject_reason: { value: 'no <!channel> <@U0APPROVER1> <!subteam^S0ITADMINS> <!here>' } });
+    await desk.submitView(APPROVER2, 'reject_modal', id, {
+      reject_reason: { value: 'no <!channel> <@U0APPROVER1> <!subteam^S0ITADMINS> <!here>' },
+    });
     await desk.waitForState(id, 'rejected');
     await desk.settle();
     await desk.command(REQUESTER, `status ${id}`);
@@ -47,7 +49,12 @@ describe('mrkdwn injection', () => {
 
     const dm = desk.dms(REQUESTER).join('\n');
     expect(dm).toContain('no &lt;!channel&gt; &lt;@U0APPROVER1&gt;');
-    expect(desk.slack.messagesIn(AUDIT).map((m) => m.text).join('\n')).toContain('urgent &lt;!here&gt;');
+    expect(
+      desk.slack
+        .messagesIn(AUDIT)
+        .map((m) => m.text)
+        .join('\n'),
+    ).toContain('urgent &lt;!here&gt;');
 
     const everything = desk.everythingSentToSlack();
     // Sanity: the scan does see the escaped forms of every source (request reason, display name, reject reason).
@@ -57,11 +64,18 @@ describe('mrkdwn injection', () => {
     expect(everything).toContain('views.publish');
     for (const ping of PINGS) expect(everything).not.toContain(ping);
     // Nor in anything the fake shows users (messages after every update, ephemerals, views).
-    for (const channel of ['C0APPROVALS', AUDIT, desk.slack.dmChannelFor(REQUESTER), desk.slack.dmChannelFor(APPROVER)]) {
-      for (const message of desk.slack.messagesIn(channel)) for (const ping of PINGS) expect(JSON.stringify(message)).not.toContain(ping);
+    for (const channel of [
+      'C0APPROVALS',
+      AUDIT,
+      desk.slack.dmChannelFor(REQUESTER),
+      desk.slack.dmChannelFor(APPROVER),
+    ]) {
+      for (const message of desk.slack.messagesIn(channel))
+        for (const ping of PINGS) expect(JSON.stringify(message)).not.toContain(ping);
     }
     for (const user of [REQUESTER, APPROVER, APPROVER2]) {
-      for (const e of desk.slack.ephemeralsFor(user)) for (const ping of PINGS) expect(JSON.stringify(e)).not.toContain(ping);
+      for (const e of desk.slack.ephemeralsFor(user))
+        for (const ping of PINGS) expect(JSON.stringify(e)).not.toContain(ping);
     }
   });
 

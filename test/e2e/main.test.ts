@@ -23,9 +23,18 @@ interface Exit {
 }
 
 /** Runs main.ts in `cwd` with exactly `env` (plus PATH); `whileRunning` may act once the process has said `until`. */
-function runMain(cwd: string, env: Record<string, string>, until?: string, whileRunning?: (pid: number) => void): Promise<Exit> {
+function runMain(
+  cwd: string,
+  env: Record<string, string>,
+  until?: string,
+  whileRunning?: (pid: number) => void,
+): Promise<Exit> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', TSX, MAIN], { cwd, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', TSX, MAIN], {
+      cwd,
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     let acted = false;
     const onData = (chunk: Buffer) => {
@@ -77,7 +86,9 @@ describe('npm start (src/main.ts)', () => {
       stringify({
         slack: { approvalsChannel: 'C0APPROVALS', auditChannel: 'C0AUDITLOG' },
         approvers: { users: ['U0APPROVER1'] },
-        backends: { cloud: { kind: 'nextcloud', url: nextcloud.url, user: 'admin', secretEnv: 'NEXTCLOUD_APP_PASSWORD' } },
+        backends: {
+          cloud: { kind: 'nextcloud', url: nextcloud.url, user: 'admin', secretEnv: 'NEXTCLOUD_APP_PASSWORD' },
+        },
       }),
     );
     const port = await freePort();

@@ -10,7 +10,9 @@ describe('join, leave and reinvite', () => {
 
   it('join and leave are refused until the policy enables them, and the help lists only what is on', async () => {
     desk = await startDesk();
-    expect(await desk.command(REQUESTER, 'join cloud alice staff')).toContain('"join" requests are turned off in the AccountDesk config.');
+    expect(await desk.command(REQUESTER, 'join cloud alice staff')).toContain(
+      '"join" requests are turned off in the AccountDesk config.',
+    );
     const help = await desk.command(REQUESTER, 'help');
     expect(help).not.toContain('join <backend>');
     expect(help).toContain('reinvite <backend> <username> [reason]` (cloud)'); // only Nextcloud resends invitations
@@ -40,13 +42,17 @@ describe('join, leave and reinvite', () => {
 
   it('join on a backend without groups is refused with the reason; a missing group fails in words', async () => {
     desk = await startDesk({ policy: { join: { enabled: true } } });
-    expect(await desk.command(REQUESTER, 'join sso alice staff')).toContain('sso (nmcuser_oidc) does not support "join" requests. Backends that do: cloud, nas.');
+    expect(await desk.command(REQUESTER, 'join sso alice staff')).toContain(
+      'sso (nmcuser_oidc) does not support "join" requests. Backends that do: cloud, nas.',
+    );
     desk.nextcloud.seedUser({ id: 'alice', email: 'alice@example.com' });
     const id = requestIdIn(await desk.command(REQUESTER, 'join cloud alice no-such-group'));
     await desk.card(id);
     await desk.click(APPROVER, 'request_approve', id);
     const failed = await desk.waitForState(id, 'failed');
-    expect(failed.error?.message).toMatch(/group 'no-such-group' does not exist on cloud: create it in Nextcloud first/);
+    expect(failed.error?.message).toMatch(
+      /group 'no-such-group' does not exist on cloud: create it in Nextcloud first/,
+    );
   });
 
   it('reinvite on cloud sends the invitation mail again after approval', async () => {

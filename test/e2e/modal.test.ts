@@ -5,7 +5,15 @@ import { REQUESTER, requestIdIn, startDesk, type Desk } from './harness.js';
 
 type Values = Record<string, Record<string, ViewFieldInput>>;
 
-function form(fields: { action?: string; backend?: string; username?: string; email?: string; quota?: string; reason?: string; name?: string }): Values {
+function form(fields: {
+  action?: string;
+  backend?: string;
+  username?: string;
+  email?: string;
+  quota?: string;
+  reason?: string;
+  name?: string;
+}): Values {
   const values: Values = {};
   if (fields.action) values.field_action = { value: { selectedOption: fields.action } };
   if (fields.backend) values.field_backend = { value: { selectedOption: fields.backend } };
@@ -39,15 +47,23 @@ describe('the request modal', () => {
     expect(desk.slack.calls('views.open').every((c) => c.outcome.ok)).toBe(true);
 
     const blocks = modal.view.blocks as { block_id?: string; element?: { options?: { value: string }[] } }[];
-    const optionsOf = (blockId: string) => blocks.find((b) => b.block_id === blockId)?.element?.options?.map((o) => o.value);
+    const optionsOf = (blockId: string) =>
+      blocks.find((b) => b.block_id === blockId)?.element?.options?.map((o) => o.value);
     expect(optionsOf('field_action')).toEqual(['create', 'disable', 'enable', 'quota', 'delete', 'reinvite']); // join/leave are off by default
     expect(optionsOf('field_backend')).toEqual(['cloud', 'nas', 'sso']);
-    expect(blocks.map((b) => b.block_id)).toEqual(expect.arrayContaining(['field_username', 'field_email', 'field_quota', 'field_reason']));
+    expect(blocks.map((b) => b.block_id)).toEqual(
+      expect.arrayContaining(['field_username', 'field_email', 'field_quota', 'field_reason']),
+    );
   });
 
   it('puts a bad quota error on the quota block', async () => {
     const modal = await desk.openRequestModal(REQUESTER);
-    const ack = (await desk.submitView(REQUESTER, 'request_modal', String(modal.view.private_metadata), form({ action: 'quota', backend: 'cloud', username: 'alice', quota: 'lots' }))) as ErrorsAck;
+    const ack = (await desk.submitView(
+      REQUESTER,
+      'request_modal',
+      String(modal.view.private_metadata),
+      form({ action: 'quota', backend: 'cloud', username: 'alice', quota: 'lots' }),
+    )) as ErrorsAck;
     expect(ack.response_action).toBe('errors');
     expect(Object.keys(ack.errors ?? {})).toEqual(['field_quota']);
     expect(ack.errors?.field_quota).toBeTruthy();
@@ -56,21 +72,36 @@ describe('the request modal', () => {
 
   it('puts a missing email for a cloud create on the email block', async () => {
     const modal = await desk.openRequestModal(REQUESTER);
-    const ack = (await desk.submitView(REQUESTER, 'request_modal', String(modal.view.private_metadata), form({ action: 'create', backend: 'cloud', username: 'alice' }))) as ErrorsAck;
+    const ack = (await desk.submitView(
+      REQUESTER,
+      'request_modal',
+      String(modal.view.private_metadata),
+      form({ action: 'create', backend: 'cloud', username: 'alice' }),
+    )) as ErrorsAck;
     expect(ack.response_action).toBe('errors');
     expect(Object.keys(ack.errors ?? {})).toEqual(['field_email']);
     expect(ack.errors?.field_email).toMatch(/email address is required/);
   });
 
   it('puts an unknown backend on the backend block, naming the known ones', async () => {
-    const ack = (await desk.submitView(REQUESTER, 'request_modal', '{}', form({ action: 'disable', backend: 'mainframe', username: 'alice' }))) as ErrorsAck;
+    const ack = (await desk.submitView(
+      REQUESTER,
+      'request_modal',
+      '{}',
+      form({ action: 'disable', backend: 'mainframe', username: 'alice' }),
+    )) as ErrorsAck;
     expect(ack.response_action).toBe('errors');
     expect(Object.keys(ack.errors ?? {})).toEqual(['field_backend']);
     expect(ack.errors?.field_backend).toContain('cloud, nas, sso');
   });
 
   it('puts a bad username on the username block', async () => {
-    const ack = (await desk.submitView(REQUESTER, 'request_modal', '{}', form({ action: 'disable', backend: 'cloud', username: '../admin' }))) as ErrorsAck;
+    const ack = (await desk.submitView(
+      REQUESTER,
+      'request_modal',
+      '{}',
+      form({ action: 'disable', backend: 'cloud', username: '../admin' }),
+    )) as ErrorsAck;
     expect(ack.response_action).toBe('errors');
     expect(Object.keys(ack.errors ?? {})).toEqual(['field_username']);
   });
@@ -81,16 +112,33 @@ describe('the request modal', () => {
       REQUESTER,
       'request_modal',
       String(modal.view.private_metadata),
-      form({ action: 'create', backend: 'cloud', username: 'frank', email: 'frank@example.com', quota: '15 GB', reason: 'intern' }),
+      form({
+        action: 'create',
+        backend: 'cloud',
+        username: 'frank',
+        email: 'frank@example.com',
+        quota: '15 GB',
+        reason: 'intern',
+      }),
     );
     expect(ack).toBeUndefined(); // an empty ack closes the modal
 
-    const receipt = await desk.slack.waitFor(() => desk.slack.ephemeralsFor(REQUESTER).find((e) => e.text.includes('is in')), 5_000);
+    const receipt = await desk.slack.waitFor(
+      () => desk.slack.ephemeralsFor(REQUESTER).find((e) => e.text.includes('is in')),
+      5_000,
+    );
     // The receipt goes where /account was typed (the modal carried only that channel id).
     expect(receipt.channel).toBe('C0GENERAL');
     const id = requestIdIn(receipt.text);
     const request = await desk.request(id);
-    expect(request).toMatchObject({ action: 'create', backend: 'cloud', username: 'frank', requester: REQUESTER, state: 'pending', reason: 'intern' });
+    expect(request).toMatchObject({
+      action: 'create',
+      backend: 'cloud',
+      username: 'frank',
+      requester: REQUESTER,
+      state: 'pending',
+      reason: 'intern',
+    });
     expect(request.params).toMatchObject({ email: 'frank@example.com', quotaBytes: 15 * 1024 ** 3 });
     const card = await desk.card(id);
     expect(card).toContain('create frank (frank@example.com, quota 15 GB)');

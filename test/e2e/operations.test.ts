@@ -30,16 +30,24 @@ describe('GET /healthz (HTTP mode)', () => {
 });
 
 describe('the Slack app manifests', () => {
-  const load = (file: string) => parse(readFileSync(new URL(`../../manifest/${file}`, import.meta.url), 'utf8')) as Record<string, any>;
+  const load = (file: string) =>
+    parse(readFileSync(new URL(`../../manifest/${file}`, import.meta.url), 'utf8')) as Record<string, any>;
   const socket = load('socket-mode.yaml');
   const http = load('http.yaml');
-  const example = parse(readFileSync(new URL('../../config/accountdesk.example.yaml', import.meta.url), 'utf8')) as Record<string, any>;
+  const example = parse(
+    readFileSync(new URL('../../config/accountdesk.example.yaml', import.meta.url), 'utf8'),
+  ) as Record<string, any>;
 
   it('ask for exactly the scopes the app uses', () => {
     // chat:write: cards, audit lines, DMs, ephemeral messages; im:write: conversations.open for DMs;
     // usergroups:read: usergroups.users.list for approver groups; commands: the slash command.
     for (const manifest of [socket, http]) {
-      expect([...manifest.oauth_config.scopes.bot].sort()).toEqual(['chat:write', 'commands', 'im:write', 'usergroups:read']);
+      expect([...manifest.oauth_config.scopes.bot].sort()).toEqual([
+        'chat:write',
+        'commands',
+        'im:write',
+        'usergroups:read',
+      ]);
       expect(manifest.settings.event_subscriptions.bot_events).toEqual(['app_home_opened']);
       expect(manifest.settings.interactivity.is_enabled).toBe(true);
       expect(manifest.features.app_home.home_tab_enabled).toBe(true);
@@ -58,7 +66,11 @@ describe('the Slack app manifests', () => {
   it('Socket Mode by default; HTTP mode points every URL at /slack/events', () => {
     expect(socket.settings.socket_mode_enabled).toBe(true);
     expect(http.settings.socket_mode_enabled).toBe(false);
-    const urls = [http.features.slash_commands[0].url, http.settings.event_subscriptions.request_url, http.settings.interactivity.request_url];
+    const urls = [
+      http.features.slash_commands[0].url,
+      http.settings.event_subscriptions.request_url,
+      http.settings.interactivity.request_url,
+    ];
     for (const url of urls) expect(url).toMatch(/^https:\/\/YOUR-HOST\/slack\/events$/);
   });
 });

@@ -30,7 +30,13 @@ describe('one-time password delivery failure', () => {
       expect(desk.dms(REQUESTER).join('\n')).toContain('could NOT be shown');
       expect(desk.slack.ephemeralsFor(REQUESTER).filter((e) => e.text.includes(secret!))).toHaveLength(0);
 
-      expect(desk.everythingSentToSlack().split('\n').filter((line) => line.includes(secret!)).every((line) => line.includes('chat.postEphemeral'))).toBe(true);
+      expect(
+        desk
+          .everythingSentToSlack()
+          .split('\n')
+          .filter((line) => line.includes(secret!))
+          .every((line) => line.includes('chat.postEphemeral')),
+      ).toBe(true);
       expect(desk.logs.join('')).not.toContain(secret);
       expect(desk.logs.join('')).toContain('could not show the generated password');
       for (const file of readdirSync(desk.dataDir).filter((f) => f.startsWith('store.sqlite'))) {

@@ -15,7 +15,10 @@ describe('two replicas on one Redis', () => {
   });
 
   it('post each audit line, card and DM once, and apply a doubly approved change once', async () => {
-    desk = await startDesk({ env: { STORE_URL: inject('redisUrl'), STORE_NAMESPACE: `e2e-replicas-${randomUUID()}` }, policy: { quota: { rules: [] } } });
+    desk = await startDesk({
+      env: { STORE_URL: inject('redisUrl'), STORE_NAMESPACE: `e2e-replicas-${randomUUID()}` },
+      policy: { quota: { rules: [] } },
+    });
     const second = await desk.startReplica();
     for (const name of ['u1', 'u2', 'u3', 'u4']) desk.nextcloud.seedUser({ id: name, email: `${name}@example.com` });
 
@@ -24,8 +27,20 @@ describe('two replicas on one Redis', () => {
     for (const [i, name] of ['u1', 'u2', 'u3', 'u4'].entries()) {
       const client = i % 2 === 0 ? desk.client : second.client;
       const responseUrl = desk.slack.newResponseUrl({ userId: REQUESTER, channelId: 'C0GENERAL' });
-      await client.slashCommand({ command: '/account', text: `quota cloud ${name} 20GB`, userId: REQUESTER, channelId: 'C0GENERAL', responseUrl });
-      ids.push(requestIdIn(visibleText((await desk.slack.waitFor(() => desk.slack.responsesAt(responseUrl)[0], 5_000)).body as { text?: string })));
+      await client.slashCommand({
+        command: '/account',
+        text: `quota cloud ${name} 20GB`,
+        userId: REQUESTER,
+        channelId: 'C0GENERAL',
+        responseUrl,
+      });
+      ids.push(
+        requestIdIn(
+          visibleText(
+            (await desk.slack.waitFor(() => desk.slack.responsesAt(responseUrl)[0], 5_000)).body as { text?: string },
+          ),
+        ),
+      );
     }
     for (const id of ids) await desk.card(id);
 
@@ -33,7 +48,13 @@ describe('two replicas on one Redis', () => {
     const [target] = ids;
     const card = desk.cardMessage(target!)!;
     const click = (client: typeof desk.client, user: string) =>
-      client.blockAction({ userId: user, actionId: 'request_approve', value: target, message: { ts: card.ts, channel: APPROVALS }, responseUrl: desk.slack.newResponseUrl({ userId: user, channelId: APPROVALS, messageTs: card.ts }) });
+      client.blockAction({
+        userId: user,
+        actionId: 'request_approve',
+        value: target,
+        message: { ts: card.ts, channel: APPROVALS },
+        responseUrl: desk.slack.newResponseUrl({ userId: user, channelId: APPROVALS, messageTs: card.ts }),
+      });
     await Promise.all([click(desk.client, APPROVER), click(second.client, APPROVER2)]);
     const applied = await desk.waitForState(target!, 'applied');
     expect(applied.approvals).toHaveLength(1); // the second vote found it already approved
@@ -54,7 +75,10 @@ describe('two replicas on one Redis', () => {
     const lines = desk.slack.messagesIn(AUDIT).map((m) => m.text);
     const seqs = lines.map((line) => Number(/· #(\d+)$/.exec(line)?.[1]));
     expect(seqs).toEqual(entries.map((e) => e.seq)); // each entry once, in order
-    for (const id of ids) expect(desk.slack.messagesIn(APPROVALS).filter((m) => visibleText(m).includes(`Account request ${id}`))).toHaveLength(1);
+    for (const id of ids)
+      expect(
+        desk.slack.messagesIn(APPROVALS).filter((m) => visibleText(m).includes(`Account request ${id}`)),
+      ).toHaveLength(1);
     const done = desk.dms(REQUESTER).filter((t) => t.includes(target!) && t.startsWith(':white_check_mark: Done'));
     expect(done).toHaveLength(1);
     expect((await desk.app.store.audit.verify()).ok).toBe(true);

@@ -29,7 +29,9 @@ describe('failed apply, then Retry', () => {
     expect(card).toContain('attempt 1');
     expect(card).toContain('Retry');
     expect(card).toContain('Give up');
-    expect(desk.dms(REQUESTER).join('\n')).toMatch(new RegExp(`Your request ${id} .* failed: .*maintenance.*An approver can retry it`, 'is'));
+    expect(desk.dms(REQUESTER).join('\n')).toMatch(
+      new RegExp(`Your request ${id} .* failed: .*maintenance.*An approver can retry it`, 'is'),
+    );
     expect(desk.auditLines().join('\n')).toMatch(/\*failed\*.*maintenance/i);
     expect(desk.nextcloud.users.get('alice')?.quota).toBe('10 GB');
 
@@ -70,13 +72,17 @@ describe('failed apply, then Retry', () => {
     expect(desk.dms(REQUESTER).join('\n')).toContain('another admin is editing this user');
     expect(desk.dsm.users.has('gina')).toBe(false);
     // A failed create shows no password: none was set.
-    expect(desk.slack.calls('chat.postEphemeral').filter((c) => String(c.args.text).includes('one-time password'))).toHaveLength(0);
+    expect(
+      desk.slack.calls('chat.postEphemeral').filter((c) => String(c.args.text).includes('one-time password')),
+    ).toHaveLength(0);
 
     await desk.click(APPROVER, 'request_retry', id);
     await desk.waitForState(id, 'applied');
     expect(desk.dsm.users.has('gina')).toBe(true);
     await desk.settle();
-    expect(desk.slack.calls('chat.postEphemeral').filter((c) => String(c.args.text).includes('one-time password'))).toHaveLength(1);
+    expect(
+      desk.slack.calls('chat.postEphemeral').filter((c) => String(c.args.text).includes('one-time password')),
+    ).toHaveLength(1);
   });
 
   it('Give up on a failed request: refused for an outsider; an approver cancels it and the requester is told', async () => {

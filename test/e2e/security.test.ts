@@ -12,7 +12,16 @@ describe('signed requests', () => {
   });
 
   const command = (text: string, forge?: Parameters<Desk['client']['slashCommand']>[1]) =>
-    desk.client.slashCommand({ command: '/account', text, userId: REQUESTER, channelId: 'C0GENERAL', responseUrl: desk.slack.newResponseUrl({ userId: REQUESTER, channelId: 'C0GENERAL' }) }, forge);
+    desk.client.slashCommand(
+      {
+        command: '/account',
+        text,
+        userId: REQUESTER,
+        channelId: 'C0GENERAL',
+        responseUrl: desk.slack.newResponseUrl({ userId: REQUESTER, channelId: 'C0GENERAL' }),
+      },
+      forge,
+    );
 
   it('a wrong signature is answered 401 and stores nothing', async () => {
     const result = await command('disable cloud alice', { signingSecret: 'not-the-secret' });
@@ -43,7 +52,12 @@ describe('signed requests', () => {
   it('a replayed reject submission after the request was approved changes nothing', async () => {
     const id = requestIdIn(await desk.command(REQUESTER, 'create cloud alice alice@example.com'));
     await desk.card(id);
-    const reject = await desk.client.viewSubmission({ userId: APPROVER, callbackId: 'reject_modal', privateMetadata: id, values: { reject_reason: { value: 'first thought' } } });
+    const reject = await desk.client.viewSubmission({
+      userId: APPROVER,
+      callbackId: 'reject_modal',
+      privateMetadata: id,
+      values: { reject_reason: { value: 'first thought' } },
+    });
     expect(reject.status).toBe(200);
     await desk.waitForState(id, 'rejected');
     const replay = await desk.client.replay(reject.request);

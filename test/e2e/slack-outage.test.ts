@@ -22,7 +22,10 @@ describe('Slack outage', () => {
     const second = requestIdIn(await desk.command(REQUESTER, 'create cloud bob bob@example.com'));
 
     // All three injected failures were met, and the app went on.
-    await desk.slack.waitFor(() => desk.slack.calls('chat.postMessage').filter((c) => !c.outcome.ok).length === 3, 5_000);
+    await desk.slack.waitFor(
+      () => desk.slack.calls('chat.postMessage').filter((c) => !c.outcome.ok).length === 3,
+      5_000,
+    );
     await desk.slack.waitFor(() => desk.slack.messagesIn(AUDIT).length === 2 && desk.cardMessage(second), 5_000);
     expect(desk.cardMessage(first)).toBeDefined();
 

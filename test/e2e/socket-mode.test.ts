@@ -19,11 +19,20 @@ import { startFakeNextcloud, type FakeNextcloud } from '../fakes/nextcloud.js';
 import { startFakeNmcuserOidc, type FakeNmcuserOidc } from '../fakes/nmcuser-oidc.js';
 import { startFakeDsm, type FakeDsm } from '../fakes/synology.js';
 import { startFakeSlack, visibleText, type FakeSlack } from '../support/slack-fake.js';
-import { encodeMaskedFrame, startFakeSocketMode, type FakeSocketMode, type SocketModeAck } from '../support/socket-mode-fake.js';
+import {
+  encodeMaskedFrame,
+  startFakeSocketMode,
+  type FakeSocketMode,
+  type SocketModeAck,
+} from '../support/socket-mode-fake.js';
 import { APPROVALS, APPROVER, AUDIT, OUTSIDER, REQUESTER, poll, requestIdIn } from './harness.js';
 
 const APP_TOKEN = 'xapp-1-A0FAKE0001-socket-e2e-7a6b5c';
-const SECRETS = { NEXTCLOUD_APP_PASSWORD: 'nc-app-password-socket-1a2b3c', DSM_PASSWORD: 'dsm-password-socket-4d5e6f', NMC_PASSWORD: 'nmc-password-socket-7a8b9c' };
+const SECRETS = {
+  NEXTCLOUD_APP_PASSWORD: 'nc-app-password-socket-1a2b3c',
+  DSM_PASSWORD: 'dsm-password-socket-4d5e6f',
+  NMC_PASSWORD: 'nmc-password-socket-7a8b9c',
+};
 const TEAM = { id: 'T0FAKE0001', domain: 'fake-team' };
 
 interface SocketDesk {
@@ -58,11 +67,22 @@ async function startSocketDesk(): Promise<SocketDesk> {
   const socket = await startFakeSocketMode();
   slack.setSocketModeUrl(socket.url);
   const nextcloud = await startFakeNextcloud({ adminUser: 'admin', adminPassword: SECRETS.NEXTCLOUD_APP_PASSWORD });
-  const dsm: FakeDsm = await startFakeDsm({ account: 'accountdesk', password: SECRETS.DSM_PASSWORD, joinPollsUntilFinished: 1 });
-  const nmc: FakeNmcuserOidc = await startFakeNmcuserOidc({ adminUser: 'admin', adminPassword: SECRETS.NMC_PASSWORD, providers: [{ id: 1, identifier: 'keycloak' }] });
+  const dsm: FakeDsm = await startFakeDsm({
+    account: 'accountdesk',
+    password: SECRETS.DSM_PASSWORD,
+    joinPollsUntilFinished: 1,
+  });
+  const nmc: FakeNmcuserOidc = await startFakeNmcuserOidc({
+    adminUser: 'admin',
+    adminPassword: SECRETS.NMC_PASSWORD,
+    providers: [{ id: 1, identifier: 'keycloak' }],
+  });
 
   const dir = mkdtempSync(join(tmpdir(), 'accountdesk-socket-'));
-  const config = parse(readFileSync(new URL('../../config/local-fakes.yaml', import.meta.url), 'utf8')) as Record<string, any>;
+  const config = parse(readFileSync(new URL('../../config/local-fakes.yaml', import.meta.url), 'utf8')) as Record<
+    string,
+    any
+  >;
   config.backends.cloud.url = nextcloud.url;
   config.backends.nas.url = dsm.url;
   config.backends.sso.url = nmc.url;
@@ -71,10 +91,15 @@ async function startSocketDesk(): Promise<SocketDesk> {
 
   const loaded = socketModeConfig(slack, APP_TOKEN, configFile, dir);
   const logs: string[] = [];
-  const logger = createLogger({ level: 'debug', secrets: loaded.secrets, destination: { write: (line: string) => void logs.push(line) } });
+  const logger = createLogger({
+    level: 'debug',
+    secrets: loaded.secrets,
+    destination: { write: (line: string) => void logs.push(line) },
+  });
   const app = await startAccountDesk(loaded, { logger, publishIntervalMs: 50, sweepIntervalMs: 3_600_000 });
 
-  const cardMessage = (requestId: string) => slack.messagesIn(APPROVALS).find((m) => visibleText(m).includes(`Account request ${requestId}`));
+  const cardMessage = (requestId: string) =>
+    slack.messagesIn(APPROVALS).find((m) => visibleText(m).includes(`Account request ${requestId}`));
 
   return {
     slack,
@@ -118,7 +143,13 @@ async function startSocketDesk(): Promise<SocketDesk> {
         enterprise: null,
         is_enterprise_install: false,
         channel: { id: APPROVALS, name: 'approvals' },
-        message: { type: 'message', subtype: 'bot_message', ts: message.ts, text: message.text, blocks: message.blocks },
+        message: {
+          type: 'message',
+          subtype: 'bot_message',
+          ts: message.ts,
+          text: message.text,
+          blocks: message.blocks,
+        },
         state: { values: {} },
         response_url: responseUrl,
         actions: [
@@ -170,7 +201,9 @@ describe('AccountDesk in Socket Mode (the default)', () => {
     expect(open).toHaveLength(1);
     expect(open[0]?.outcome).toEqual({ ok: true });
     expect(desk.socket.openConnections()).toBe(1);
-    const ready = desk.logs.map((l) => JSON.parse(l) as { msg?: string; mode?: string }).find((l) => l.msg?.startsWith('AccountDesk is ready'));
+    const ready = desk.logs
+      .map((l) => JSON.parse(l) as { msg?: string; mode?: string })
+      .find((l) => l.msg?.startsWith('AccountDesk is ready'));
     expect(ready).toMatchObject({ mode: 'socket', msg: 'AccountDesk is ready (Socket Mode)' });
   });
 
@@ -222,8 +255,15 @@ describe('AccountDesk in Socket Mode (the default)', () => {
     expect(desk.nextcloud.users.get('alice')).toMatchObject({ email: 'alice@example.com' });
 
     await desk.slack.waitFor(() => desk.slack.messagesIn(AUDIT).some((m) => /applied/.test(m.text)), 5_000);
-    await desk.slack.waitFor(() => /Applied/.test(visibleText(desk.slack.messagesIn(APPROVALS).find((m) => visibleText(m).includes(id)) ?? { text: '' })), 5_000);
-    for (const secret of [APP_TOKEN, desk.slack.token, ...Object.values(SECRETS)]) expect(desk.logs.join('')).not.toContain(secret);
+    await desk.slack.waitFor(
+      () =>
+        /Applied/.test(
+          visibleText(desk.slack.messagesIn(APPROVALS).find((m) => visibleText(m).includes(id)) ?? { text: '' }),
+        ),
+      5_000,
+    );
+    for (const secret of [APP_TOKEN, desk.slack.token, ...Object.values(SECRETS)])
+      expect(desk.logs.join('')).not.toContain(secret);
   });
 
   it('publishes App Home once for an events_api envelope, and ignores Slack redelivering the same event_id', async () => {
@@ -231,18 +271,36 @@ describe('AccountDesk in Socket Mode (the default)', () => {
       token: 'legacy-verification-token',
       team_id: TEAM.id,
       api_app_id: 'A0FAKE0001',
-      event: { type: 'app_home_opened', user: REQUESTER, channel: 'D0REQUEST1', tab: 'home', event_ts: (Date.now() / 1000).toFixed(6) },
+      event: {
+        type: 'app_home_opened',
+        user: REQUESTER,
+        channel: 'D0REQUEST1',
+        tab: 'home',
+        event_ts: (Date.now() / 1000).toFixed(6),
+      },
       type: 'event_callback',
       event_id: 'Ev0SOCKETHOME1',
       event_time: Math.floor(Date.now() / 1000),
-      authorizations: [{ enterprise_id: null, team_id: TEAM.id, user_id: desk.slack.botUserId, is_bot: true, is_enterprise_install: false }],
+      authorizations: [
+        {
+          enterprise_id: null,
+          team_id: TEAM.id,
+          user_id: desk.slack.botUserId,
+          is_bot: true,
+          is_enterprise_install: false,
+        },
+      ],
     };
     await desk.socket.sendEnvelope('events_api', event);
     await desk.slack.waitFor(() => desk.slack.homeViewFor(REQUESTER), 5_000);
     await desk.socket.sendEnvelope('events_api', event, { retryAttempt: 1, retryReason: 'timeout' });
     // The redelivery is acked (so Slack stops retrying) but runs nothing: a later envelope that does publish proves
     // the app has processed past it.
-    await desk.socket.sendEnvelope('events_api', { ...event, event_id: 'Ev0SOCKETHOME2', event: { ...event.event, user: APPROVER } });
+    await desk.socket.sendEnvelope('events_api', {
+      ...event,
+      event_id: 'Ev0SOCKETHOME2',
+      event: { ...event.event, user: APPROVER },
+    });
     await desk.slack.waitFor(() => desk.slack.homeViewFor(APPROVER), 5_000);
     expect(desk.slack.calls('views.publish').map((c) => c.args.user_id)).toEqual([REQUESTER, APPROVER]);
   });
@@ -270,15 +328,24 @@ describe('startup in Socket Mode with a wrong app token', () => {
     slack.setSocketModeUrl(socket.url);
     const dir = mkdtempSync(join(tmpdir(), 'accountdesk-socket-'));
     try {
-      const config = parse(readFileSync(new URL('../../config/local-fakes.yaml', import.meta.url), 'utf8')) as Record<string, any>;
+      const config = parse(readFileSync(new URL('../../config/local-fakes.yaml', import.meta.url), 'utf8')) as Record<
+        string,
+        any
+      >;
       const configFile = join(dir, 'accountdesk.yaml');
       writeFileSync(configFile, stringify(config));
       const loaded = socketModeConfig(slack, 'xapp-1-a-revoked-one', configFile, dir);
       const logs: string[] = [];
-      const logger = createLogger({ level: 'debug', secrets: loaded.secrets, destination: { write: (line: string) => void logs.push(line) } });
+      const logger = createLogger({
+        level: 'debug',
+        secrets: loaded.secrets,
+        destination: { write: (line: string) => void logs.push(line) },
+      });
       const started = startAccountDesk(loaded, { logger, sweepIntervalMs: 3_600_000 });
       await expect(started).rejects.toThrow(/SLACK_APP_TOKEN/);
-      expect(slack.calls('apps.connections.open').map((c) => c.outcome)).toEqual([{ ok: false, error: 'invalid_auth', status: 200 }]);
+      expect(slack.calls('apps.connections.open').map((c) => c.outcome)).toEqual([
+        { ok: false, error: 'invalid_auth', status: 200 },
+      ]);
       expect(socket.connectionsAccepted()).toBe(0);
       expect(logs.join('')).not.toContain('xapp-1-a-revoked-one');
     } finally {
@@ -297,7 +364,11 @@ describe('fake Slack: apps.connections.open', () => {
   afterEach(async () => slack.close());
 
   const call = async (token: string) => {
-    const res = await fetch(`${slack.apiUrl}apps.connections.open`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-www-form-urlencoded' }, body: '' });
+    const res = await fetch(`${slack.apiUrl}apps.connections.open`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: '',
+    });
     return (await res.json()) as Record<string, unknown>;
   };
 
@@ -308,7 +379,10 @@ describe('fake Slack: apps.connections.open', () => {
   });
 
   it('refuses the app token on bot methods', async () => {
-    const res = await fetch(`${slack.apiUrl}auth.test`, { method: 'POST', headers: { authorization: `Bearer ${slack.appToken}` } });
+    const res = await fetch(`${slack.apiUrl}auth.test`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${slack.appToken}` },
+    });
     expect(await res.json()).toEqual({ ok: false, error: 'not_allowed_token_type' });
   });
 });
@@ -335,12 +409,16 @@ describe('fake Socket Mode server (RFC 6455 on node:http)', () => {
   it('greets with hello, delivers envelopes of every size class and resolves each ack by envelope_id', async () => {
     const { ws, messages } = await openClient();
     await fake.connected();
-    const hello = await poll(async () => messages[0], () => 'no hello');
+    const hello = await poll(
+      async () => messages[0],
+      () => 'no hello',
+    );
     expect(hello).toMatchObject({ type: 'hello', connection_info: { app_id: 'A0FAKE0001' } });
     ws.addEventListener('message', (e) => {
       const m = JSON.parse(String(e.data)) as { envelope_id?: string; payload?: { text?: string } };
       // Echo the payload size back as the ack, like a listener acking with a body.
-      if (m.envelope_id) ws.send(JSON.stringify({ envelope_id: m.envelope_id, payload: { size: m.payload?.text?.length } }));
+      if (m.envelope_id)
+        ws.send(JSON.stringify({ envelope_id: m.envelope_id, payload: { size: m.payload?.text?.length } }));
     });
     // 7-bit, 16-bit and 64-bit lengths on the server's frames and (via the echo) on the client's.
     for (const size of [10, 1_000, 70_000]) {
@@ -363,18 +441,37 @@ describe('fake Socket Mode server (RFC 6455 on node:http)', () => {
     const raw = await rawClient(fake.url);
     await fake.connected();
     const ack = fake.sendEnvelope('interactive', { type: 'block_actions' });
-    const envelopeId = await poll(async () => /"envelope_id":"([^"]+)"/.exec(raw.text())?.[1], () => 'no envelope');
+    const envelopeId = await poll(
+      async () => /"envelope_id":"([^"]+)"/.exec(raw.text())?.[1],
+      () => 'no envelope',
+    );
     const text = Buffer.from(JSON.stringify({ envelope_id: envelopeId, payload: {} }));
-    raw.socket.write(Buffer.concat([encodeMaskedFrame(0x1, text.subarray(0, 7), false), encodeMaskedFrame(0x9, Buffer.from('hi')), encodeMaskedFrame(0x0, text.subarray(7))]));
+    raw.socket.write(
+      Buffer.concat([
+        encodeMaskedFrame(0x1, text.subarray(0, 7), false),
+        encodeMaskedFrame(0x9, Buffer.from('hi')),
+        encodeMaskedFrame(0x0, text.subarray(7)),
+      ]),
+    );
     expect(await ack).toEqual({ envelope_id: envelopeId, payload: {} });
     expect(fake.pingsAnswered()).toBe(1);
     // A pong with the ping's data comes back: 0x8A (FIN + pong), length 2, "hi", unmasked.
-    await poll(async () => (raw.bytes().includes(Buffer.from([0x8a, 0x02, 0x68, 0x69])) ? true : undefined), () => 'no pong');
+    await poll(
+      async () => (raw.bytes().includes(Buffer.from([0x8a, 0x02, 0x68, 0x69])) ? true : undefined),
+      () => 'no pong',
+    );
 
     raw.socket.write(Buffer.from([0x81, 0x02, 0x7b, 0x7d])); // '{}' without a mask
     // Close frame 0x88, length 2+reason, code 1002.
-    await poll(async () => (raw.bytes().includes(Buffer.from([0x88])) && raw.bytes().includes(Buffer.from([0x03, 0xea])) ? true : undefined), () => 'no 1002 close');
-    await poll(async () => (fake.openConnections() === 0 ? true : undefined), () => 'connection still open');
+    await poll(
+      async () =>
+        raw.bytes().includes(Buffer.from([0x88])) && raw.bytes().includes(Buffer.from([0x03, 0xea])) ? true : undefined,
+      () => 'no 1002 close',
+    );
+    await poll(
+      async () => (fake.openConnections() === 0 ? true : undefined),
+      () => 'connection still open',
+    );
     raw.socket.destroy();
   });
 
@@ -398,7 +495,10 @@ async function rawClient(url: string): Promise<{ socket: Socket; bytes(): Buffer
     `GET ${pathname}${search} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
       `Sec-WebSocket-Key: ${Buffer.alloc(16, 7).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
   );
-  await poll(async () => (Buffer.concat(chunks).includes('\r\n\r\n') ? true : undefined), () => 'no handshake answer');
+  await poll(
+    async () => (Buffer.concat(chunks).includes('\r\n\r\n') ? true : undefined),
+    () => 'no handshake answer',
+  );
   expect(Buffer.concat(chunks).toString('latin1')).toMatch(/^HTTP\/1\.1 101 /);
   return { socket, bytes: () => Buffer.concat(chunks), text: () => Buffer.concat(chunks).toString('latin1') };
 }

@@ -122,8 +122,26 @@ export interface FakeNextcloud {
 }
 
 const ALLOWED_EDIT_KEYS = new Set([
-  'display', 'displayname', 'email', 'additional_mail', 'password', 'language', 'locale', 'phone', 'address', 'website',
-  'twitter', 'fediverse', 'organisation', 'role', 'headline', 'biography', 'profile_enabled', 'quota', 'notify_email', 'manager',
+  'display',
+  'displayname',
+  'email',
+  'additional_mail',
+  'password',
+  'language',
+  'locale',
+  'phone',
+  'address',
+  'website',
+  'twitter',
+  'fediverse',
+  'organisation',
+  'role',
+  'headline',
+  'biography',
+  'profile_enabled',
+  'quota',
+  'notify_email',
+  'manager',
 ]);
 const LANGUAGES = new Set(['en', 'en_GB', 'fr', 'de', 'de_DE', 'es', 'it', 'nl']);
 
@@ -178,7 +196,9 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
     }
     // ref: "Transport": without OCS-APIRequest: 412 {"message":"CSRF check failed"}, no envelope.
     if (req.headers['ocs-apirequest'] !== 'true') {
-      res.writeHead(412, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify({ message: 'CSRF check failed' }));
+      res
+        .writeHead(412, { 'content-type': 'application/json; charset=utf-8' })
+        .end(JSON.stringify({ message: 'CSRF check failed' }));
       return false;
     }
     (req as IncomingMessage & { authUser?: string }).authUser = credentials.user;
@@ -198,7 +218,13 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const rawPath = (req.url ?? '/').split('?')[0] ?? '/';
-    const entry: FakeRequestLogEntry = { method: req.method ?? 'GET', path: rawPath, route: 'other', status: 0, authenticated: false };
+    const entry: FakeRequestLogEntry = {
+      method: req.method ?? 'GET',
+      path: rawPath,
+      route: 'other',
+      status: 0,
+      authenticated: false,
+    };
     requests.push(entry);
     res.on('finish', () => (entry.status = res.statusCode));
     const body = await readBody(req);
@@ -209,9 +235,14 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
     while (pendingCommits.length > 0) pendingCommits.shift()!();
 
     const segments = resolveSegments(rawPath);
-    const version = segments[0] === 'ocs' && (segments[1] === 'v1.php' || segments[1] === 'v2.php') ? (segments[1].slice(0, 2) as OcsVersion) : undefined;
+    const version =
+      segments[0] === 'ocs' && (segments[1] === 'v1.php' || segments[1] === 'v2.php')
+        ? (segments[1].slice(0, 2) as OcsVersion)
+        : undefined;
     if (!version || !versions.has(version)) {
-      res.writeHead(404, { 'content-type': 'text/html' }).end('<html><body><h1>Page not found</h1><p>The page could not be found on the server.</p></body></html>');
+      res
+        .writeHead(404, { 'content-type': 'text/html' })
+        .end('<html><body><h1>Page not found</h1><p>The page could not be found on the server.</p></body></html>');
       return;
     }
     const route = matchRoute(req.method ?? 'GET', segments.slice(2));
@@ -220,9 +251,17 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
     entry.authenticated = true;
     const authUser = (req as IncomingMessage & { authUser?: string }).authUser ?? adminUser;
     const ctx = contextOf(req);
-    const params = { ...queryParams(req), ...(body && typeof body === 'object' ? (body as Record<string, unknown>) : {}) };
+    const params = {
+      ...queryParams(req),
+      ...(body && typeof body === 'object' ? (body as Record<string, unknown>) : {}),
+    };
     if (!route) {
-      writeOcs(res, { ...ctx, statuscode: 998, message: 'Invalid query, please check the syntax. API specifications are here: http://www.freedesktop.org/wiki/Specifications/open-collaboration-services.' });
+      writeOcs(res, {
+        ...ctx,
+        statuscode: 998,
+        message:
+          'Invalid query, please check the syntax. API specifications are here: http://www.freedesktop.org/wiki/Specifications/open-collaboration-services.',
+      });
       return;
     }
 
@@ -250,7 +289,14 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
   }
 
   /** Returns true when the fault answered (or swallowed) the request. */
-  function applyFault(fault: FakeFault, route: MatchedRoute, params: Record<string, unknown>, ctx: OcsContext, res: ServerResponse, req: IncomingMessage): boolean {
+  function applyFault(
+    fault: FakeFault,
+    route: MatchedRoute,
+    params: Record<string, unknown>,
+    ctx: OcsContext,
+    res: ServerResponse,
+    req: IncomingMessage,
+  ): boolean {
     switch (fault) {
       case 'ambiguous-create': {
         const id = String(params['userid'] ?? '');
@@ -288,16 +334,26 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
       case 'maintenance':
         res
           .writeHead(503, { 'content-type': 'text/html; charset=utf-8' })
-          .end('<!DOCTYPE html><html><head><title>Nextcloud</title></head><body><div class="guest-box"><h2>Maintenance mode</h2><p>This Nextcloud instance is currently in maintenance mode, which may take a while.</p><p>This page will refresh itself when the instance is available again.</p></div></body></html>');
+          .end(
+            '<!DOCTYPE html><html><head><title>Nextcloud</title></head><body><div class="guest-box"><h2>Maintenance mode</h2><p>This Nextcloud instance is currently in maintenance mode, which may take a while.</p><p>This page will refresh itself when the instance is available again.</p></div></body></html>',
+          );
         return true;
       case 'server-error':
-        res.writeHead(500, { 'content-type': 'text/html' }).end('<html><body><h1>Internal Server Error</h1><p>The server encountered an internal error and was unable to complete your request.</p></body></html>');
+        res
+          .writeHead(500, { 'content-type': 'text/html' })
+          .end(
+            '<html><body><h1>Internal Server Error</h1><p>The server encountered an internal error and was unable to complete your request.</p></body></html>',
+          );
         return true;
       case 'rate-limit':
         res.writeHead(429).end();
         return true;
       case 'not-json':
-        res.writeHead(200, { 'content-type': 'text/html' }).end(`<html><head><title>Welcome</title></head><body>${'<p>Please log in to the hotel Wi-Fi to continue.</p>'.repeat(20)}</body></html>`);
+        res
+          .writeHead(200, { 'content-type': 'text/html' })
+          .end(
+            `<html><head><title>Welcome</title></head><body>${'<p>Please log in to the hotel Wi-Fi to continue.</p>'.repeat(20)}</body></html>`,
+          );
         return true;
       case 'mail-fails':
         writeOcs(res, { ...ctx, statuscode: 102, message: 'Sending email failed' });
@@ -305,7 +361,13 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
     }
   }
 
-  function runRoute(route: MatchedRoute, params: Record<string, unknown>, ctx: OcsContext, res: ServerResponse, authUser: string): void {
+  function runRoute(
+    route: MatchedRoute,
+    params: Record<string, unknown>,
+    ctx: OcsContext,
+    res: ServerResponse,
+    authUser: string,
+  ): void {
     const ok = (data: unknown = []) => writeOcs(res, { ...ctx, statuscode: 100, data });
     const fail = (statuscode: number, message: string) => writeOcs(res, { ...ctx, statuscode, message });
     const target = route.userId === undefined ? undefined : users.get(route.userId);
@@ -351,7 +413,8 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
         if (route.name === 'addToGroup') {
           if (!target.groups.includes(group)) target.groups.push(group);
         } else {
-          if (target.id === authUser && group === 'admin') return fail(105, 'Cannot remove yourself from the admin group');
+          if (target.id === authUser && group === 'admin')
+            return fail(105, 'Cannot remove yourself from the admin group');
           target.groups = target.groups.filter((g) => g !== group);
         }
         return ok();
@@ -394,10 +457,14 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
     const wantedGroups = asList(params['groups']);
     if (users.has(id)) return fail(102, 'User already exists');
     for (const g of wantedGroups) if (!groups.has(g)) return fail(104, `Group ${g} does not exist`);
-    if (password === '' && email === '') return fail(108, 'To send a password link to the user an email address is required.');
+    if (password === '' && email === '')
+      return fail(108, 'To send a password link to the user an email address is required.');
     // ref: "101 ... invalid user id (observed for bad/name)".
     if (!/^[a-zA-Z0-9 _.@\-']+$/.test(id) || /^\.+$/.test(id) || id.length > 64 || id.trim() !== id) {
-      return fail(101, 'Only the following characters are allowed in a username: "a-z", "A-Z", "0-9", spaces and "_.@-\'"');
+      return fail(
+        101,
+        'Only the following characters are allowed in a username: "a-z", "A-Z", "0-9", spaces and "_.@-\'"',
+      );
     }
     if (email !== '' && !isEmail(email)) return fail(101, 'Invalid email address');
     const user = seedUser({ id });
@@ -422,7 +489,12 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
   }
 
   /** ref: "editUser" codes and quota rules. */
-  function editUser(target: FakeNextcloudUser | undefined, params: Record<string, unknown>, ctx: OcsContext, res: ServerResponse): void {
+  function editUser(
+    target: FakeNextcloudUser | undefined,
+    params: Record<string, unknown>,
+    ctx: OcsContext,
+    res: ServerResponse,
+  ): void {
     const fail = (statuscode: number, message: string) => writeOcs(res, { ...ctx, statuscode, message });
     if (!target) return fail(998, ''); // ref: "998 missing user / no rights"
     const key = String(params['key'] ?? '');
@@ -465,7 +537,8 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
     // ref: "value=lots -> 101 'Invalid quota value: lots'"; "GiB is NOT accepted".
     if (bytes === undefined) return { code: 101, message: `Invalid quota value: ${value}` };
     if (bytes === -1) {
-      if (options.allowUnlimitedQuota === false) return { code: 102, message: 'Unlimited quota is forbidden on this instance' };
+      if (options.allowUnlimitedQuota === false)
+        return { code: 102, message: 'Unlimited quota is forbidden on this instance' };
       user.quota = 'none';
       return undefined;
     }
@@ -478,7 +551,7 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
 
   /** ref: "get user" data fields; "A fresh user's quota fields are all -3 (numbers), email null, displayname = uid". */
   function userData(user: FakeNextcloudUser): Record<string, unknown> {
-    const limit = user.quota === 'none' || user.quota === 'default' ? -3 : computerFileSize(user.quota) ?? -3;
+    const limit = user.quota === 'none' || user.quota === 'default' ? -3 : (computerFileSize(user.quota) ?? -3);
     const fresh = user.usedBytes === undefined;
     const used = user.usedBytes ?? -3;
     const quota = fresh
@@ -526,7 +599,12 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
     requests,
     mails,
     failNext(route, fault, opts = {}) {
-      faults.push({ route, fault, times: opts.times ?? 1, ...(opts.afterReply ? { afterReply: opts.afterReply } : {}) });
+      faults.push({
+        route,
+        fault,
+        times: opts.times ?? 1,
+        ...(opts.afterReply ? { afterReply: opts.afterReply } : {}),
+      });
     },
     addRoute(handler) {
       handlers.push(handler);
@@ -581,15 +659,31 @@ export function writeOcs(
     else if (statuscode === 997) statuscode = 401;
     else if (statuscode === 998) statuscode = 404;
     else if (statuscode === 996 || statuscode === 999) statuscode = 500;
-    httpStatus = ok ? 200 : statuscode === 401 || statuscode === 403 || statuscode === 404 || statuscode === 500 ? statuscode : statuscode < 200 || statuscode > 600 ? 400 : statuscode;
+    httpStatus = ok
+      ? 200
+      : statuscode === 401 || statuscode === 403 || statuscode === 404 || statuscode === 500
+        ? statuscode
+        : statuscode < 200 || statuscode > 600
+          ? 400
+          : statuscode;
   }
   if (opts.httpStatus !== undefined) httpStatus = opts.httpStatus;
-  const meta = { status: ok ? 'ok' : 'failure', statuscode, message: opts.message ?? (ok ? 'OK' : ''), totalitems: '', itemsperpage: '' };
+  const meta = {
+    status: ok ? 'ok' : 'failure',
+    statuscode,
+    message: opts.message ?? (ok ? 'OK' : ''),
+    totalitems: '',
+    itemsperpage: '',
+  };
   const data = ok ? (opts.data ?? []) : []; // ref: "Empty success data is [] never {}"; "Errors carry data: []"
   if (opts.format === 'json') {
-    res.writeHead(httpStatus, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify({ ocs: { meta, data } }));
+    res
+      .writeHead(httpStatus, { 'content-type': 'application/json; charset=utf-8' })
+      .end(JSON.stringify({ ocs: { meta, data } }));
   } else {
-    res.writeHead(httpStatus, { 'content-type': 'text/xml; charset=UTF-8' }).end(`<?xml version="1.0"?>\n<ocs>${toXml({ meta, data })}</ocs>\n`);
+    res
+      .writeHead(httpStatus, { 'content-type': 'text/xml; charset=UTF-8' })
+      .end(`<?xml version="1.0"?>\n<ocs>${toXml({ meta, data })}</ocs>\n`);
   }
 }
 
@@ -668,10 +762,12 @@ interface MatchedRoute {
 function matchRoute(method: string, s: string[]): MatchedRoute | undefined {
   if (s[0] !== 'cloud') return undefined;
   if (s[1] === 'user' && s.length === 2 && method === 'GET') return { name: 'currentUser' };
-  if (s[1] === 'groups' && s.length === 2) return method === 'GET' ? { name: 'listGroups' } : method === 'POST' ? { name: 'createGroup' } : undefined;
+  if (s[1] === 'groups' && s.length === 2)
+    return method === 'GET' ? { name: 'listGroups' } : method === 'POST' ? { name: 'createGroup' } : undefined;
   if (s[1] === 'groups' && s.length === 3 && method === 'DELETE') return { name: 'deleteGroup', userId: s[2]! };
   if (s[1] !== 'users') return undefined;
-  if (s.length === 2) return method === 'GET' ? { name: 'listUsers' } : method === 'POST' ? { name: 'createUser' } : undefined;
+  if (s.length === 2)
+    return method === 'GET' ? { name: 'listUsers' } : method === 'POST' ? { name: 'createUser' } : undefined;
   const userId = s[2]!;
   if (s.length === 3) {
     const name = ({ GET: 'getUser', PUT: 'editUser', DELETE: 'deleteUser' } as const)[method as 'GET'];
@@ -695,7 +791,19 @@ export function computerFileSize(input: string): number | undefined {
   if (/^-?\d+(\.\d+)?$/.test(str)) return Math.round(Number(str));
   const match = /^(\d+(?:\.\d+)?)\s*([kmgtp]?b?)$/.exec(str);
   if (!match) return undefined;
-  const factors: Record<string, number> = { b: 1, k: 1024, kb: 1024, m: 1024 ** 2, mb: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, t: 1024 ** 4, tb: 1024 ** 4, p: 1024 ** 5, pb: 1024 ** 5 };
+  const factors: Record<string, number> = {
+    b: 1,
+    k: 1024,
+    kb: 1024,
+    m: 1024 ** 2,
+    mb: 1024 ** 2,
+    g: 1024 ** 3,
+    gb: 1024 ** 3,
+    t: 1024 ** 4,
+    tb: 1024 ** 4,
+    p: 1024 ** 5,
+    pb: 1024 ** 5,
+  };
   const factor = factors[match[2]!];
   if (factor === undefined) return undefined;
   return Math.round(Number(match[1]) * factor);

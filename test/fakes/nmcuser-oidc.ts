@@ -43,7 +43,10 @@ export interface LoggedRequest {
 export type FakeFault = {
   method?: string;
   times?: number;
-} & ({ status: number; body?: string; headers?: Record<string, string>; applyFirst?: boolean } | { drop: 'before' | 'after' });
+} & (
+  | { status: number; body?: string; headers?: Record<string, string>; applyFirst?: boolean }
+  | { drop: 'before' | 'after' }
+);
 
 export interface FakeNmcuserOidcOptions {
   adminUser?: string;
@@ -143,7 +146,8 @@ export async function startFakeNmcuserOidc(options: FakeNmcuserOidcOptions = {})
     const result = apply(route, body);
 
     if (fault && 'drop' in fault) return void req.socket.destroy();
-    if (fault && 'status' in fault) return sendText(res, fault.status, fault.body ?? '', 'application/json', fault.headers);
+    if (fault && 'status' in fault)
+      return sendText(res, fault.status, fault.body ?? '', 'application/json', fault.headers);
     sendJson(res, result.status, result.body);
   }
 
@@ -163,7 +167,8 @@ export async function startFakeNmcuserOidc(options: FakeNmcuserOidcOptions = {})
         if (typeof fields.username !== 'string' || fields.username === '') {
           return { status: 400, body: { message: 'Missing parameter username' } };
         }
-        if (typeof fields.displayname !== 'string') return { status: 400, body: { message: 'Missing parameter displayname' } };
+        if (typeof fields.displayname !== 'string')
+          return { status: 400, body: { message: 'Missing parameter displayname' } };
         const id = nmcuserUid(fields.username);
         if (users.has(id)) return { status: 409, body: { message: `OpenID user ${fields.username} already exists!` } };
         // README: quota "3GB if not given"; enabled "optional parameter, default = true".
@@ -283,7 +288,6 @@ function matchRoute(method: string, rawPath: string): Route | undefined {
   if (collection === 'token' && id && method === 'GET') return { op: 'token', provider, id };
   return undefined;
 }
-
 
 /**
  * Nextcloud's IUser::setQuota: `none`/`default` kept, otherwise computerFileSize (case-insensitive, 1024

@@ -97,7 +97,18 @@ export interface FakeDsm {
 
 const SECRET_PARAMS = new Set(['passwd', 'password', 'otp_code', '_sid', 'SynoToken', 'device_id']);
 /** Reference: SYNO.Core.User.UsernamePolicy reserved names (root, admin, administrator, user, ...). */
-const RESERVED_NAMES = new Set(['root', 'rootuser', 'rootusr', 'admin', 'administrator', 'adm', 'adminuser', 'adminusr', 'user', 'guest']);
+const RESERVED_NAMES = new Set([
+  'root',
+  'rootuser',
+  'rootusr',
+  'admin',
+  'administrator',
+  'adm',
+  'adminuser',
+  'adminusr',
+  'user',
+  'guest',
+]);
 /** Methods a v6 sid cannot call (reference: "a sid from a v6 login can list/get but every mutation fails with 105"). */
 const MUTATIONS = new Set(['create', 'set', 'delete', 'join']);
 
@@ -171,7 +182,8 @@ export async function startFakeDsm(opts: FakeDsmOptions = {}): Promise<FakeDsm> 
   for (const u of users.values()) groups.get('users')!.add(u.name);
 
   const quotas = new Map<string, Map<string, number>>();
-  for (const [user, perVolume] of Object.entries(opts.quotas ?? {})) quotas.set(user.toLowerCase(), new Map(Object.entries(perVolume)));
+  for (const [user, perVolume] of Object.entries(opts.quotas ?? {}))
+    quotas.set(user.toLowerCase(), new Map(Object.entries(perVolume)));
 
   const passwords = new Map<string, string>();
   const mails: FakeDsm['mails'] = [];
@@ -184,7 +196,8 @@ export async function startFakeDsm(opts: FakeDsmOptions = {}): Promise<FakeDsm> 
   let blocked = false;
   let taskCounter = 0;
 
-  const findUser = (name: string | undefined): FakeDsmUser | undefined => (name ? users.get(name.toLowerCase()) : undefined);
+  const findUser = (name: string | undefined): FakeDsmUser | undefined =>
+    name ? users.get(name.toLowerCase()) : undefined;
   const requireUser = (name: string | undefined): FakeDsmUser => {
     if (!name) throw new DsmFault(114); // reference: 114 missing parameters
     const user = findUser(name);
@@ -195,7 +208,8 @@ export async function startFakeDsm(opts: FakeDsmOptions = {}): Promise<FakeDsm> 
     for (const [g, members] of groups) if (g.toLowerCase() === name.toLowerCase()) return [g, members];
     return undefined;
   };
-  const isMember = (members: Set<string>, user: string): boolean => [...members].some((m) => m.toLowerCase() === user.toLowerCase());
+  const isMember = (members: Set<string>, user: string): boolean =>
+    [...members].some((m) => m.toLowerCase() === user.toLowerCase());
   const removeMember = (members: Set<string>, user: string): void => {
     for (const m of members) if (m.toLowerCase() === user.toLowerCase()) members.delete(m);
   };
@@ -262,7 +276,12 @@ export async function startFakeDsm(opts: FakeDsmOptions = {}): Promise<FakeDsm> 
         const parsed = Object.fromEntries(flags.filter((f) => p[f] !== undefined).map((f) => [f, jsonBoolean(p[f]!)]));
         if (p.expired !== undefined) checkExpired(p.expired);
         if (p.password.length < options.passwordMinLength) throw new DsmFault(3123); // reference: 3123 not strong enough
-        addUser({ name: p.name, email: p.email ?? '', description: p.description ?? '', expired: p.expired ?? 'normal' });
+        addUser({
+          name: p.name,
+          email: p.email ?? '',
+          description: p.description ?? '',
+          expired: p.expired ?? 'normal',
+        });
         passwords.set(p.name.toLowerCase(), p.password);
         groups.get('users')!.add(p.name);
         if (parsed.notify_by_email && parsed.send_password && p.email) mails.push({ to: p.email, user: p.name });
@@ -314,14 +333,17 @@ export async function startFakeDsm(opts: FakeDsmOptions = {}): Promise<FakeDsm> 
     if (method === 'get') {
       if (p.support_share_quota !== undefined) jsonBoolean(p.support_share_quota);
       // Reference: data.user_quota[] per volume {volume, quota (MB, 0 = unlimited), shares}.
-      return { user_quota: [...volumes.keys()].map((volume) => ({ volume, quota: mine.get(volume) ?? 0, shares: [] })) };
+      return {
+        user_quota: [...volumes.keys()].map((volume) => ({ volume, quota: mine.get(volume) ?? 0, shares: [] })),
+      };
     }
     if (method === 'set') {
       const entries = jsonArray(p.user_quota ?? '', 3103);
       for (const entry of entries) {
         if (typeof entry !== 'object' || entry === null) throw new DsmFault(3103);
         const { volume, quota } = entry as { volume?: unknown; quota?: unknown };
-        if (typeof volume !== 'string' || typeof quota !== 'number' || !Number.isInteger(quota) || quota < 0) throw new DsmFault(3103);
+        if (typeof volume !== 'string' || typeof quota !== 'number' || !Number.isInteger(quota) || quota < 0)
+          throw new DsmFault(3103);
         const size = volumes.get(volume);
         if (size === undefined || quota > size) throw new DsmFault(3117); // reference: 3117 exceeds volume
         mine.set(volume, quota);
@@ -379,7 +401,8 @@ export async function startFakeDsm(opts: FakeDsmOptions = {}): Promise<FakeDsm> 
   function handle(req: IncomingMessage, url: URL, body: string): unknown {
     const p: Params = Object.fromEntries(url.searchParams);
     const contentType = req.headers['content-type'] ?? '';
-    if (body && contentType.startsWith('application/x-www-form-urlencoded')) Object.assign(p, Object.fromEntries(new URLSearchParams(body)));
+    if (body && contentType.startsWith('application/x-www-form-urlencoded'))
+      Object.assign(p, Object.fromEntries(new URLSearchParams(body)));
     const file = url.pathname.replace(/^\/webapi\//, '');
     const api = p.api ?? '';
     const method = p.method ?? '';

@@ -44,7 +44,10 @@ export interface FakeUserOidc {
 
 const ROUTE = /^\/ocs\/v[12]\.php\/apps\/user_oidc\/api\/v1\/user(?:\/([^/]+))?$/;
 
-export function mountFakeUserOidc(nextcloud: FakeNextcloud, providers: FakeUserOidcProvider[] = [{ id: 1, identifier: 'Keycloak' }]): FakeUserOidc {
+export function mountFakeUserOidc(
+  nextcloud: FakeNextcloud,
+  providers: FakeUserOidcProvider[] = [{ id: 1, identifier: 'Keycloak' }],
+): FakeUserOidc {
   const oidcUsers = new Map<string, FakeOidcUser>();
   const requests: UserOidcRequest[] = [];
   const faults: UserOidcFault[] = [];
@@ -90,7 +93,8 @@ export function mountFakeUserOidc(nextcloud: FakeNextcloud, providers: FakeUserO
       const user = nextcloud.users.get(uid) ?? nextcloud.seedUser({ id: uid });
       oidcUsers.set(uid, { uid, providerId, sub });
       // `if ($displayName)`, `if ($email)`, `if ($quota)`: PHP truthiness, so "" and "0" change nothing.
-      if (typeof params.displayName === 'string' && phpTruthy(params.displayName)) user.displayname = params.displayName;
+      if (typeof params.displayName === 'string' && phpTruthy(params.displayName))
+        user.displayname = params.displayName;
       if (typeof params.email === 'string' && phpTruthy(params.email)) user.email = params.email;
       if (typeof params.quota === 'string' && phpTruthy(params.quota)) {
         const quota = storedQuota(params.quota);
@@ -144,7 +148,6 @@ function storedQuota(value: string): string | undefined {
   const bytes = computerFileSize(value);
   return bytes === undefined ? undefined : humanFileSize(bytes);
 }
-
 
 function safeDecode(segment: string): string {
   try {

@@ -7,5 +7,4 @@ describe('request ids', () => {
     for (const id of ids) expect(id).toMatch(/^AD-[2-9A-HJKMNP-Z]{6}$/);
     expect(ids.size).toBeGreaterThan(1990); // 31^6 ≈ 887 million: collisions are rare (and insert retries them)
   });
-
 });

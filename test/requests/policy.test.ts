@@ -16,12 +16,18 @@ class FakeDirectory implements Directory {
 
 function actions(overrides: Partial<Record<ActionName, Partial<ActionPolicy>>> = {}): Record<ActionName, ActionPolicy> {
   return Object.fromEntries(
-    ACTIONS.map((a) => [a, { enabled: a !== 'delete', approvals: 1, expiresAfterMs: 72 * 3_600_000, rules: [], ...overrides[a] }]),
+    ACTIONS.map((a) => [
+      a,
+      { enabled: a !== 'delete', approvals: 1, expiresAfterMs: 72 * 3_600_000, rules: [], ...overrides[a] },
+    ]),
   ) as Record<ActionName, ActionPolicy>;
 }
 
 function policy(settings: Partial<PolicySettings> = {}, directory: Directory = new FakeDirectory({})): ApprovalPolicy {
-  return new ApprovalPolicy({ approvers: { users: ['UADMIN1', 'UADMIN2'], groups: [] }, actions: actions(), ...settings }, directory);
+  return new ApprovalPolicy(
+    { approvers: { users: ['UADMIN1', 'UADMIN2'], groups: [] }, actions: actions(), ...settings },
+    directory,
+  );
 }
 
 function request(overrides: Partial<AccountRequest> = {}): AccountRequest {
@@ -91,7 +97,9 @@ describe('who may approve', () => {
       approvers: { users: ['UADMIN1'], groups: [] },
       actions: actions({ quota: { rules: [{ quotaAboveBytes: 100 * GiB, approvals: 2 }] } }),
     });
-    expect(p.warnings()).toEqual([expect.stringMatching(/"quota" can need 2 approvals but only 1 approver\(s\).*never be approved/)]);
+    expect(p.warnings()).toEqual([
+      expect.stringMatching(/"quota" can need 2 approvals but only 1 approver\(s\).*never be approved/),
+    ]);
   });
 
   it('gives no warnings for a sound policy', () => {
@@ -104,7 +112,13 @@ describe('who may approve', () => {
 describe('how many approvals a request needs', () => {
   const rules = actions({
     create: { approvals: 1, rules: [{ quotaAboveBytes: 100 * GiB, approvals: 2 }] },
-    quota: { approvals: 1, rules: [{ quotaAboveBytes: 100 * GiB, approvals: 2 }, { backends: ['nas'], approvals: 3 }] },
+    quota: {
+      approvals: 1,
+      rules: [
+        { quotaAboveBytes: 100 * GiB, approvals: 2 },
+        { backends: ['nas'], approvals: 3 },
+      ],
+    },
     disable: { approvals: 2 },
   });
   const p = policy({ actions: rules, approvers: { users: ['UA', 'UB', 'UC'], groups: [] } });
@@ -152,7 +166,10 @@ describe('who may ask', () => {
   });
 
   it('restricts asking to the listed users and group members', async () => {
-    const p = policy({ requesters: { users: ['UALLOWED'], groups: ['SSTAFF'] } }, new FakeDirectory({ SSTAFF: ['USTAFF'] }));
+    const p = policy(
+      { requesters: { users: ['UALLOWED'], groups: ['SSTAFF'] } },
+      new FakeDirectory({ SSTAFF: ['USTAFF'] }),
+    );
     expect(await p.mayRequest('UALLOWED')).toBe(true);
     expect(await p.mayRequest('USTAFF')).toBe(true);
     expect(await p.mayRequest('UOTHER')).toBe(false);

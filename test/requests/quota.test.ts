@@ -41,12 +41,15 @@ describe('parseQuota: sizes as people type them', () => {
     expect(refusalOf('-1 TB')).toMatch(/negative/);
   });
 
-  it.each(['NaN', '1e400', 'Infinity', '5 XB', 'fifty GB', '5 GB extra', '5..5GB'])('"%s" is not a size and the message shows examples', (text) => {
-    const message = refusalOf(text);
-    expect(message).toContain(text);
-    expect(message).toMatch(/50GB/);
-    expect(message).toMatch(/unlimited/);
-  });
+  it.each(['NaN', '1e400', 'Infinity', '5 XB', 'fifty GB', '5 GB extra', '5..5GB'])(
+    '"%s" is not a size and the message shows examples',
+    (text) => {
+      const message = refusalOf(text);
+      expect(message).toContain(text);
+      expect(message).toMatch(/50GB/);
+      expect(message).toMatch(/unlimited/);
+    },
+  );
 
   it('says the quota is empty for ""', () => {
     expect(refusalOf('')).toMatch(/empty/);
@@ -101,8 +104,11 @@ describe('formatBytes', () => {
     expect(formatBytes(Number.NaN)).toBe('unknown');
   });
 
-  it.each(['50GB', '1.5 TB', '500 MiB', '10G', '3 TB', '1 PB', '2.5 GB', 'unlimited'])('round trips: parse(format(parse("%s"))) is the same size', (text) => {
-    const bytes = bytesOf(text);
-    expect(bytesOf(formatBytes(bytes))).toBe(bytes);
-  });
+  it.each(['50GB', '1.5 TB', '500 MiB', '10G', '3 TB', '1 PB', '2.5 GB', 'unlimited'])(
+    'round trips: parse(format(parse("%s"))) is the same size',
+    (text) => {
+      const bytes = bytesOf(text);
+      expect(bytesOf(formatBytes(bytes))).toBe(bytes);
+    },
+  );
 });

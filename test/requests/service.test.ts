@@ -7,7 +7,16 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { BackendError, type ApplyResult, type BackendClient, type BackendErrorCode, type BackendKind, type Capability, type CreateUserInput, type UserState } from '../../src/backends/types.js';
+import {
+  BackendError,
+  type ApplyResult,
+  type BackendClient,
+  type BackendErrorCode,
+  type BackendKind,
+  type Capability,
+  type CreateUserInput,
+  type UserState,
+} from '../../src/backends/types.js';
 import { createLogger } from '../../src/log.js';
 import { ApprovalPolicy, type ActionPolicy, type Directory } from '../../src/requests/policy.js';
 import { RequestService, requestIndexKeys } from '../../src/requests/service.js';
@@ -65,7 +74,13 @@ class RecordingBackend implements BackendClient {
   }
   async createUser(input: CreateUserInput): Promise<ApplyResult> {
     await this.write('createUser', [input]);
-    this.users.set(input.username, { userId: input.username, exists: true, enabled: true, email: input.email ?? null, quota: input.quotaBytes !== undefined ? { limitBytes: input.quotaBytes } : undefined });
+    this.users.set(input.username, {
+      userId: input.username,
+      exists: true,
+      enabled: true,
+      email: input.email ?? null,
+      quota: input.quotaBytes !== undefined ? { limitBytes: input.quotaBytes } : undefined,
+    });
     return { summary: `created ${input.username}` };
   }
   async disableUser(username: string): Promise<ApplyResult> {
@@ -116,9 +131,14 @@ class FakeDirectory implements Directory {
   }
 }
 
-function actionPolicies(overrides: Partial<Record<ActionName, Partial<ActionPolicy>>> = {}): Record<ActionName, ActionPolicy> {
+function actionPolicies(
+  overrides: Partial<Record<ActionName, Partial<ActionPolicy>>> = {},
+): Record<ActionName, ActionPolicy> {
   return Object.fromEntries(
-    ACTIONS.map((a) => [a, { enabled: a !== 'enable', approvals: 1, expiresAfterMs: 72 * 3_600_000, rules: [], ...overrides[a] }]),
+    ACTIONS.map((a) => [
+      a,
+      { enabled: a !== 'enable', approvals: 1, expiresAfterMs: 72 * 3_600_000, rules: [], ...overrides[a] },
+    ]),
   ) as Record<ActionName, ActionPolicy>;
 }
 
@@ -198,7 +218,10 @@ afterEach(async () => {
   rmSync(world.dir, { recursive: true, force: true });
 });
 
-async function submitOk(draft: Parameters<RequestService['submit']>[0], requester = REQUESTER): Promise<AccountRequest> {
+async function submitOk(
+  draft: Parameters<RequestService['submit']>[0],
+  requester = REQUESTER,
+): Promise<AccountRequest> {
   const result = await world.service.submit(draft, requester);
   if (!result.ok) throw new Error(`submit refused: ${result.message}`);
   return result.request;
@@ -217,7 +240,13 @@ async function events(subject: string): Promise<string[]> {
 
 describe('submit', () => {
   it('stores a pending request with the policy applied and records "requested"', async () => {
-    const request = await submitOk({ action: 'quota', backend: 'cloud', username: ' alice ', quota: '50GB', reason: 'project X' });
+    const request = await submitOk({
+      action: 'quota',
+      backend: 'cloud',
+      username: ' alice ',
+      quota: '50GB',
+      reason: 'project X',
+    });
     expect(request).toMatchObject({
       state: 'pending',
       action: 'quota',
@@ -253,7 +282,8 @@ describe('submit', () => {
   it('refuses an action the backend cannot do', async () => {
     const result = await world.service.submit({ action: 'delete', backend: 'nas', username: 'alice' }, REQUESTER);
     expect(result).toMatchObject({ ok: false, field: 'action' });
-    if (!result.ok) expect(result.message).toBe('nas (synology) does not support "delete" requests. Backends that do: cloud.');
+    if (!result.ok)
+      expect(result.message).toBe('nas (synology) does not support "delete" requests. Backends that do: cloud.');
   });
 
   it('needs an email to create a user on an invitation (Nextcloud) backend', async () => {
@@ -263,19 +293,40 @@ describe('submit', () => {
   });
 
   it('refuses a bad quota, a bad email and a bad username with the field at fault', async () => {
-    expect(await world.service.submit({ action: 'quota', backend: 'cloud', username: 'alice', quota: '2 PB' }, REQUESTER)).toMatchObject({ ok: false, field: 'quota' });
-    expect(await world.service.submit({ action: 'quota', backend: 'cloud', username: 'alice' }, REQUESTER)).toMatchObject({ ok: false, field: 'quota' });
-    expect(await world.service.submit({ action: 'create', backend: 'cloud', username: 'bob', email: 'bob@' }, REQUESTER)).toMatchObject({ ok: false, field: 'email' });
-    expect(await world.service.submit({ action: 'disable', backend: 'cloud', username: 'bad/name' }, REQUESTER)).toMatchObject({ ok: false, field: 'username' });
-    expect(await world.service.submit({ action: 'disable', backend: 'cloud', username: 'alice', reason: 'r'.repeat(501) }, REQUESTER)).toMatchObject({ ok: false, field: 'reason' });
-    expect(await world.service.submit({ action: 'create', backend: 'sso', username: 'bob', groups: ['staff'] }, REQUESTER)).toMatchObject({ ok: false, field: 'groups' });
+    expect(
+      await world.service.submit({ action: 'quota', backend: 'cloud', username: 'alice', quota: '2 PB' }, REQUESTER),
+    ).toMatchObject({ ok: false, field: 'quota' });
+    expect(
+      await world.service.submit({ action: 'quota', backend: 'cloud', username: 'alice' }, REQUESTER),
+    ).toMatchObject({ ok: false, field: 'quota' });
+    expect(
+      await world.service.submit({ action: 'create', backend: 'cloud', username: 'bob', email: 'bob@' }, REQUESTER),
+    ).toMatchObject({ ok: false, field: 'email' });
+    expect(
+      await world.service.submit({ action: 'disable', backend: 'cloud', username: 'bad/name' }, REQUESTER),
+    ).toMatchObject({ ok: false, field: 'username' });
+    expect(
+      await world.service.submit(
+        { action: 'disable', backend: 'cloud', username: 'alice', reason: 'r'.repeat(501) },
+        REQUESTER,
+      ),
+    ).toMatchObject({ ok: false, field: 'reason' });
+    expect(
+      await world.service.submit({ action: 'create', backend: 'sso', username: 'bob', groups: ['staff'] }, REQUESTER),
+    ).toMatchObject({ ok: false, field: 'groups' });
     expect(await world.service.listPending()).toEqual([]);
   });
 
   it('applies the content rule: a quota above 100 GB (or unlimited) needs 2 approvals', async () => {
-    expect((await submitOk({ action: 'quota', backend: 'cloud', username: 'a', quota: '100GB' })).approvalsRequired).toBe(1);
-    expect((await submitOk({ action: 'quota', backend: 'cloud', username: 'b', quota: '200GB' })).approvalsRequired).toBe(2);
-    expect((await submitOk({ action: 'quota', backend: 'cloud', username: 'c', quota: 'unlimited' })).approvalsRequired).toBe(2);
+    expect(
+      (await submitOk({ action: 'quota', backend: 'cloud', username: 'a', quota: '100GB' })).approvalsRequired,
+    ).toBe(1);
+    expect(
+      (await submitOk({ action: 'quota', backend: 'cloud', username: 'b', quota: '200GB' })).approvalsRequired,
+    ).toBe(2);
+    expect(
+      (await submitOk({ action: 'quota', backend: 'cloud', username: 'c', quota: 'unlimited' })).approvalsRequired,
+    ).toBe(2);
   });
 });
 
@@ -287,7 +338,11 @@ describe('approve, reject, cancel', () => {
     expect(await world.service.approve(request.id, 'UNOBODY')).toMatchObject({ ok: false, code: 'not_approver' });
 
     const first = await world.service.approve(request.id, ADMIN_A);
-    expect(first).toMatchObject({ ok: true, complete: false, request: { state: 'pending', approvals: [{ by: ADMIN_A }] } });
+    expect(first).toMatchObject({
+      ok: true,
+      complete: false,
+      request: { state: 'pending', approvals: [{ by: ADMIN_A }] },
+    });
     expect(await world.service.approve(request.id, ADMIN_A)).toMatchObject({ ok: false, code: 'already_voted' });
 
     const second = await world.service.approve(request.id, GROUP_ADMIN); // an approver through the user group
@@ -307,16 +362,26 @@ describe('approve, reject, cancel', () => {
     const none = await world.service.approve(request.id, ADMIN_A);
     expect(none).toMatchObject({ ok: false, code: 'confirmation_mismatch', field: 'confirmation' });
     if (!none.ok) expect(none.message).toMatch(/type its username exactly: alice/);
-    expect(await world.service.approve(request.id, ADMIN_A, 'alicE')).toMatchObject({ ok: false, code: 'confirmation_mismatch' });
+    expect(await world.service.approve(request.id, ADMIN_A, 'alicE')).toMatchObject({
+      ok: false,
+      code: 'confirmation_mismatch',
+    });
     expect(await world.service.approve(request.id, ADMIN_A, ' alice ')).toMatchObject({ ok: true, complete: true });
   });
 
   it('reject needs a reason and an approver, and stores who and why', async () => {
     const request = await submitOk({ action: 'quota', backend: 'cloud', username: 'alice', quota: '50GB' });
-    expect(await world.service.reject(request.id, ADMIN_A, '   ')).toMatchObject({ ok: false, code: 'reason_required', field: 'reason' });
+    expect(await world.service.reject(request.id, ADMIN_A, '   ')).toMatchObject({
+      ok: false,
+      code: 'reason_required',
+      field: 'reason',
+    });
     expect(await world.service.reject(request.id, 'UNOBODY', 'no')).toMatchObject({ ok: false, code: 'not_approver' });
     const rejected = await world.service.reject(request.id, ADMIN_B, 'budget is frozen');
-    expect(rejected).toMatchObject({ ok: true, request: { state: 'rejected', decision: { by: ADMIN_B, reason: 'budget is frozen' } } });
+    expect(rejected).toMatchObject({
+      ok: true,
+      request: { state: 'rejected', decision: { by: ADMIN_B, reason: 'budget is frozen' } },
+    });
     expect(await world.service.approve(request.id, ADMIN_A)).toMatchObject({ ok: false, code: 'already_decided' });
     expect(await events(request.id)).toEqual(['requested', 'rejected']);
   });
@@ -324,7 +389,10 @@ describe('approve, reject, cancel', () => {
   it('only the requester cancels a pending request', async () => {
     const request = await submitOk({ action: 'quota', backend: 'cloud', username: 'alice', quota: '50GB' });
     expect(await world.service.cancel(request.id, ADMIN_A)).toMatchObject({ ok: false, code: 'not_requester' });
-    expect(await world.service.cancel(request.id, REQUESTER)).toMatchObject({ ok: true, request: { state: 'cancelled', decision: { by: REQUESTER } } });
+    expect(await world.service.cancel(request.id, REQUESTER)).toMatchObject({
+      ok: true,
+      request: { state: 'cancelled', decision: { by: REQUESTER } },
+    });
     expect(await world.service.cancel(request.id, REQUESTER)).toMatchObject({ ok: false, code: 'already_decided' });
     expect(await world.service.listPending()).toEqual([]);
   });
@@ -334,7 +402,10 @@ describe('approve, reject, cancel', () => {
     world.cloud.failWith = new BackendError('cloud', 'invalid_input', 'Nextcloud refused the quota.');
     await world.service.apply(request.id);
     expect(await world.service.cancel(request.id, 'UNOBODY')).toMatchObject({ ok: false, code: 'not_requester' });
-    expect(await world.service.cancel(request.id, ADMIN_B)).toMatchObject({ ok: true, request: { state: 'cancelled' } });
+    expect(await world.service.cancel(request.id, ADMIN_B)).toMatchObject({
+      ok: true,
+      request: { state: 'cancelled' },
+    });
   });
 
   it('answers not_found for an unknown id', async () => {
@@ -353,7 +424,10 @@ describe('apply and retry', () => {
     expect(second).toMatchObject({ ok: false, code: 'already_decided' });
     if (!second.ok) expect(second.message).toMatch(/being applied right now/);
     world.cloud.release();
-    expect(await first).toMatchObject({ ok: true, request: { state: 'applied', attempts: 1, result: { summary: 'quota of alice set' } } });
+    expect(await first).toMatchObject({
+      ok: true,
+      request: { state: 'applied', attempts: 1, result: { summary: 'quota of alice set' } },
+    });
     expect(world.cloud.writes()).toEqual([{ op: 'setQuota', args: ['alice', 50 * GiB] }]);
   });
 
@@ -370,7 +444,11 @@ describe('apply and retry', () => {
     const failed = await world.service.apply(request.id);
     expect(failed).toMatchObject({
       ok: true,
-      request: { state: 'failed', attempts: 1, error: { code: 'unavailable', message: 'cloud is in maintenance mode; try again later.', retryable: true } },
+      request: {
+        state: 'failed',
+        attempts: 1,
+        error: { code: 'unavailable', message: 'cloud is in maintenance mode; try again later.', retryable: true },
+      },
     });
     expect(await world.service.retry(request.id, 'UNOBODY')).toMatchObject({ ok: false, code: 'not_approver' });
     const retried = await world.service.retry(request.id, ADMIN_B);
@@ -379,7 +457,10 @@ describe('apply and retry', () => {
     expect(world.cloud.writes()).toHaveLength(2);
     expect(await events(request.id)).toEqual(['requested', 'approved', 'failed', 'retried', 'applied']);
     const audit = (await world.audit()).filter((e) => e.subject === request.id);
-    expect(audit.find((e) => e.event === 'failed')?.data).toMatchObject({ code: 'unavailable', error: 'cloud is in maintenance mode; try again later.' });
+    expect(audit.find((e) => e.event === 'failed')?.data).toMatchObject({
+      code: 'unavailable',
+      error: 'cloud is in maintenance mode; try again later.',
+    });
     expect(audit.find((e) => e.event === 'retried')).toMatchObject({ actor: ADMIN_B, data: { attempt: 2 } });
     expect(await world.store.audit.verify()).toMatchObject({ ok: true });
   });
@@ -388,8 +469,12 @@ describe('apply and retry', () => {
     const request = await approvedQuota();
     world.cloud.failWith = new TypeError('Cannot read properties of undefined (reading "ocs")');
     const failed = await world.service.apply(request.id);
-    expect(failed).toMatchObject({ ok: true, request: { state: 'failed', error: { code: 'unexpected', retryable: true } } });
-    if (failed.ok) expect(failed.request.error?.message).toMatch(/Unexpected error in AccountDesk \(TypeError\).*Retry/);
+    expect(failed).toMatchObject({
+      ok: true,
+      request: { state: 'failed', error: { code: 'unexpected', retryable: true } },
+    });
+    if (failed.ok)
+      expect(failed.request.error?.message).toMatch(/Unexpected error in AccountDesk \(TypeError\).*Retry/);
   });
 
   it('retry of a request that is not failed is refused', async () => {
@@ -408,13 +493,33 @@ describe('apply and retry', () => {
 
 describe('generated passwords', () => {
   it('reach deliverPassword for a show-to-requester backend and appear nowhere in the store, audit log or logs', async () => {
-    const request = await submitOk({ action: 'create', backend: 'nas', username: 'bob', quota: '10GB', groups: ['staff'] });
+    const request = await submitOk({
+      action: 'create',
+      backend: 'nas',
+      username: 'bob',
+      quota: '10GB',
+      groups: ['staff'],
+    });
     await world.service.approve(request.id, ADMIN_A);
     const applied = await world.service.apply(request.id);
     expect(applied).toMatchObject({ ok: true, request: { state: 'applied' } });
 
-    expect(world.delivered).toEqual([{ request: expect.objectContaining({ id: request.id }), password: GENERATED_PASSWORD }]);
-    expect(world.nas.writes()).toEqual([{ op: 'createUser', args: [expect.objectContaining({ username: 'bob', password: GENERATED_PASSWORD, quotaBytes: 10 * GiB, groups: ['staff'] })] }]);
+    expect(world.delivered).toEqual([
+      { request: expect.objectContaining({ id: request.id }), password: GENERATED_PASSWORD },
+    ]);
+    expect(world.nas.writes()).toEqual([
+      {
+        op: 'createUser',
+        args: [
+          expect.objectContaining({
+            username: 'bob',
+            password: GENERATED_PASSWORD,
+            quotaBytes: 10 * GiB,
+            groups: ['staff'],
+          }),
+        ],
+      },
+    ]);
 
     expect(JSON.stringify(await world.service.get(request.id))).not.toContain(GENERATED_PASSWORD);
     expect(JSON.stringify(await world.audit())).not.toContain(GENERATED_PASSWORD);
@@ -441,7 +546,10 @@ describe('generated passwords', () => {
     const request = await submitOk({ action: 'create', backend: 'nas', username: 'dave' });
     await world.service.approve(request.id, ADMIN_A);
     world.nas.failWith = new BackendError('nas', 'password_policy', 'DSM says the password is not strong enough.');
-    expect(await world.service.apply(request.id)).toMatchObject({ ok: true, request: { state: 'failed', error: { code: 'password_policy', retryable: false } } });
+    expect(await world.service.apply(request.id)).toMatchObject({
+      ok: true,
+      request: { state: 'failed', error: { code: 'password_policy', retryable: false } },
+    });
     expect(world.delivered).toEqual([]);
   });
 });
@@ -454,7 +562,10 @@ describe('expireDue', () => {
     world.clock.now = T0 + 72 * 3_600_000; // exactly the first one's expiry
     const expired = await world.service.expireDue();
     expect(expired.map((r) => r.id)).toEqual([old.id]);
-    expect(expired[0]).toMatchObject({ state: 'expired', decision: { by: 'system', reason: 'no decision before the expiry' } });
+    expect(expired[0]).toMatchObject({
+      state: 'expired',
+      decision: { by: 'system', reason: 'no decision before the expiry' },
+    });
     expect((await world.service.listPending()).map((r) => r.id)).toEqual([fresh.id]);
     expect(await events(old.id)).toEqual(['requested', 'expired']);
     expect(await world.service.approve(old.id, ADMIN_A)).toMatchObject({ ok: false, code: 'already_decided' });
@@ -465,7 +576,12 @@ describe('recover after a crash', () => {
   /** Claims a request (state applying) the way a process does just before it dies mid-call. */
   async function interruptedApply(request: AccountRequest): Promise<void> {
     const requests = world.store.records<AccountRequest>('requests', requestIndexKeys);
-    const claimed = await requests.update<string>(request.id, (current) => ({ ...current, state: 'applying', applyingSince: new Date(world.clock.now).toISOString(), attempts: 1 }));
+    const claimed = await requests.update<string>(request.id, (current) => ({
+      ...current,
+      state: 'applying',
+      applyingSince: new Date(world.clock.now).toISOString(),
+      attempts: 1,
+    }));
     expect(claimed.ok).toBe(true);
   }
 
@@ -489,7 +605,12 @@ describe('recover after a crash', () => {
     world.cloud.users.set('alice', { userId: 'alice', exists: true, quota: { limitBytes: 10 * GiB } });
     world.clock.now += 10 * 60_000;
     const { reconciled } = await world.service.recover();
-    expect(reconciled).toEqual([expect.objectContaining({ state: 'failed', error: expect.objectContaining({ code: 'interrupted', retryable: true }) })]);
+    expect(reconciled).toEqual([
+      expect.objectContaining({
+        state: 'failed',
+        error: expect.objectContaining({ code: 'interrupted', retryable: true }),
+      }),
+    ]);
     expect(reconciled[0]?.error?.message).toMatch(/does not show the change in place\. Retry to apply it\./);
     expect(world.cloud.writes()).toEqual([]);
     expect(await world.service.retry(request.id, ADMIN_A)).toMatchObject({ ok: true, request: { state: 'applied' } });
@@ -501,7 +622,9 @@ describe('recover after a crash', () => {
     world.cloud.failReadsWith = new BackendError('cloud', 'timeout', 'cloud did not answer within 10 s.');
     world.clock.now += 10 * 60_000;
     const { reconciled } = await world.service.recover();
-    expect(reconciled[0]?.error?.message).toMatch(/could not check cloud \(cloud did not answer within 10 s\.\)\. Check the account by hand/);
+    expect(reconciled[0]?.error?.message).toMatch(
+      /could not check cloud \(cloud did not answer within 10 s\.\)\. Check the account by hand/,
+    );
     expect(world.cloud.writes()).toEqual([]);
   });
 
@@ -526,18 +649,36 @@ describe('recover after a crash', () => {
 describe('preview and info', () => {
   it('shows the live state beside the change, with blocker and no-op flags', async () => {
     const disable = await submitOk({ action: 'disable', backend: 'cloud', username: 'ghost' });
-    expect(await world.service.preview(disable)).toMatchObject({ current: { exists: false }, assessment: { blocker: 'user does not exist' } });
-    world.cloud.users.set('alice', { userId: 'alice', exists: true, enabled: true, quota: { limitBytes: 10 * GiB, usedBytes: 60 * GiB } });
+    expect(await world.service.preview(disable)).toMatchObject({
+      current: { exists: false },
+      assessment: { blocker: 'user does not exist' },
+    });
+    world.cloud.users.set('alice', {
+      userId: 'alice',
+      exists: true,
+      enabled: true,
+      quota: { limitBytes: 10 * GiB, usedBytes: 60 * GiB },
+    });
     const quota = await submitOk({ action: 'quota', backend: 'cloud', username: 'alice', quota: '50GB' });
-    expect(await world.service.preview(quota)).toMatchObject({ assessment: { change: 'quota 10 GB → 50 GB', warning: expect.stringMatching(/already stores 60 GB/) } });
-    world.cloud.failReadsWith = new BackendError('cloud', 'auth_failed', 'cloud refused the app password; fix NC_PASS.');
+    expect(await world.service.preview(quota)).toMatchObject({
+      assessment: { change: 'quota 10 GB → 50 GB', warning: expect.stringMatching(/already stores 60 GB/) },
+    });
+    world.cloud.failReadsWith = new BackendError(
+      'cloud',
+      'auth_failed',
+      'cloud refused the app password; fix NC_PASS.',
+    );
     expect(await world.service.preview(quota)).toEqual({ error: 'cloud refused the app password; fix NC_PASS.' });
   });
 
   it('lets approvers only look an account up', async () => {
     expect(await world.service.info('cloud', 'alice', REQUESTER)).toMatchObject({ ok: false, code: 'not_approver' });
     expect(await world.service.info('cloud', 'alice', ADMIN_A)).toMatchObject({ ok: true, state: { exists: false } });
-    expect(await world.service.info('nope', 'alice', ADMIN_A)).toMatchObject({ ok: false, code: 'invalid', field: 'backend' });
+    expect(await world.service.info('nope', 'alice', ADMIN_A)).toMatchObject({
+      ok: false,
+      code: 'invalid',
+      field: 'backend',
+    });
   });
 });
 
@@ -565,7 +706,7 @@ describe('review fixes: retry, rounding, expiry, open lists, shutdown', () => {
   it('compares quotas the way the backend stores them: a rounded quota already in place is recognised', async () => {
     // Nextcloud stores "1.25 TB" as "1.3 TB".
     const TiB = 1024 ** 4;
-    world.cloud.roundQuota = (bytes) => Math.round((bytes / TiB) * 10) / 10 * TiB;
+    world.cloud.roundQuota = (bytes) => (Math.round((bytes / TiB) * 10) / 10) * TiB;
     world.cloud.users.set('carol', { userId: 'carol', exists: true, enabled: true, quota: { limitBytes: 1.3 * TiB } });
     const request = await submitOk({ action: 'quota', backend: 'cloud', username: 'carol', quota: '1.25 TB' });
     const preview = await world.service.preview(request);
@@ -619,7 +760,10 @@ describe('review fixes: retry, rounding, expiry, open lists, shutdown', () => {
   });
 
   it('check() validates without storing anything', async () => {
-    const checked = await world.service.check({ action: 'quota', backend: 'cloud', username: 'alice', quota: '50GB' }, REQUESTER);
+    const checked = await world.service.check(
+      { action: 'quota', backend: 'cloud', username: 'alice', quota: '50GB' },
+      REQUESTER,
+    );
     expect(checked).toMatchObject({ ok: true, valid: { username: 'alice', params: { quotaBytes: 50 * GiB } } });
     expect(await world.service.listPending()).toEqual([]);
     expect(await world.audit()).toEqual([]);
@@ -659,7 +803,13 @@ describe('recovery knows which process claimed an apply', () => {
   async function claimedBy(owner: string): Promise<AccountRequest> {
     const request = await approvedQuota('alice', '50GB');
     const requests = world.store.records<AccountRequest>('requests', requestIndexKeys);
-    const claimed = await requests.update<string>(request.id, (current) => ({ ...current, state: 'applying', applyingSince: new Date(world.clock.now).toISOString(), applyingBy: owner, attempts: 1 }));
+    const claimed = await requests.update<string>(request.id, (current) => ({
+      ...current,
+      state: 'applying',
+      applyingSince: new Date(world.clock.now).toISOString(),
+      applyingBy: owner,
+      attempts: 1,
+    }));
     if (!claimed.ok) throw new Error('claim failed');
     return claimed.record;
   }
@@ -720,6 +870,8 @@ describe('Retry after a definite refusal', () => {
     world.nas.users.set('carl', { userId: 'carl', exists: true, enabled: true });
     const retried = await world.service.retry(request.id, ADMIN_B);
     expect(retried.ok && retried.request.state).toBe('applied');
-    expect(retried.ok && retried.request.result?.summary).toMatch(/already in place when retried.*generated password was never shown: reset it on nas/);
+    expect(retried.ok && retried.request.result?.summary).toMatch(
+      /already in place when retried.*generated password was never shown: reset it on nas/,
+    );
   });
 });

@@ -10,7 +10,10 @@ const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 if (isRoot && has('apt-get')) {
   console.log('==> redis-server is missing; installing it with apt-get (the store tests need a real one)');
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  for (const args of [['update', '-qq'], ['install', '-y', '-qq', '--no-install-recommends', 'redis-server']]) {
+  for (const args of [
+    ['update', '-qq'],
+    ['install', '-y', '-qq', '--no-install-recommends', 'redis-server'],
+  ]) {
     const run = spawnSync('apt-get', args, { stdio: 'inherit', env });
     if (run.status !== 0) process.exit(run.status ?? 1);
   }

@@ -39,7 +39,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
   };
 }
 
-
 async function waitForPort(port: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { renderCard, describeState } from '../../src/slack/blocks/card.js';
 import { homeView } from '../../src/slack/blocks/home.js';
-import { auditLine, helpText, listText, passwordText, receiptText, requesterDm } from '../../src/slack/blocks/messages.js';
+import {
+  auditLine,
+  helpText,
+  listText,
+  passwordText,
+  receiptText,
+  requesterDm,
+} from '../../src/slack/blocks/messages.js';
 import { confirmModal, rejectModal, requestModal } from '../../src/slack/blocks/modals.js';
 import { ACTION } from '../../src/slack/ids.js';
 import type { AccountRequest } from '../../src/requests/types.js';
@@ -40,7 +47,8 @@ function textsWithLimits(blocks: unknown[]): { text: string; limit: number; wher
     const text = (block.text as Json | undefined)?.text as string | undefined;
     if (block.type === 'header' && text !== undefined) out.push({ text, limit: 150, where: 'header' });
     if (block.type === 'section' && text !== undefined) out.push({ text, limit: 3000, where: 'section' });
-    if (block.type === 'context') for (const el of block.elements as Json[]) out.push({ text: el.text as string, limit: 2000, where: 'context' });
+    if (block.type === 'context')
+      for (const el of block.elements as Json[]) out.push({ text: el.text as string, limit: 2000, where: 'context' });
     if (block.type === 'actions') {
       for (const el of block.elements as Json[]) {
         out.push({ text: (el.text as Json).text as string, limit: 75, where: 'button' });
@@ -53,18 +61,30 @@ function textsWithLimits(blocks: unknown[]): { text: string; limit: number; wher
 }
 
 function expectWithinLimits(blocks: unknown[]): void {
-  for (const { text, limit, where } of textsWithLimits(blocks)) expect(text.length, `${where}: ${text.slice(0, 60)}`).toBeLessThanOrEqual(limit);
+  for (const { text, limit, where } of textsWithLimits(blocks))
+    expect(text.length, `${where}: ${text.slice(0, 60)}`).toBeLessThanOrEqual(limit);
 }
 
 /** What a person reads: all texts joined. */
 function visible(message: { text: string; blocks: unknown[] }): string {
-  return [message.text, ...textsWithLimits(message.blocks).filter((t) => t.where !== 'block_id' && t.where !== 'button value').map((t) => t.text)].join('\n');
+  return [
+    message.text,
+    ...textsWithLimits(message.blocks)
+      .filter((t) => t.where !== 'block_id' && t.where !== 'button value')
+      .map((t) => t.text),
+  ].join('\n');
 }
 
 function buttons(blocks: unknown[]): { action_id: string; text: string; style?: string }[] {
   return blocks
     .filter((b) => (b as Json).type === 'actions')
-    .flatMap((b) => ((b as Json).elements as Json[]).map((e) => ({ action_id: e.action_id as string, text: (e.text as Json).text as string, style: e.style as string | undefined })));
+    .flatMap((b) =>
+      ((b as Json).elements as Json[]).map((e) => ({
+        action_id: e.action_id as string,
+        text: (e.text as Json).text as string,
+        style: e.style as string | undefined,
+      })),
+    );
 }
 
 describe('the approval card', () => {
@@ -73,7 +93,13 @@ describe('the approval card', () => {
       request: request(),
       backendKind: 'nextcloud',
       preview: {
-        current: { userId: 'alice', exists: true, enabled: true, quota: { limitBytes: 10 * GiB, usedBytes: 2 * GiB }, email: 'alice@example.com' },
+        current: {
+          userId: 'alice',
+          exists: true,
+          enabled: true,
+          quota: { limitBytes: 10 * GiB, usedBytes: 2 * GiB },
+          email: 'alice@example.com',
+        },
         assessment: { change: 'quota 10 GB -> 50 GB' },
       },
     });
@@ -96,7 +122,10 @@ describe('the approval card', () => {
   it('flags a blocker (and drops the primary style) and a no-op', () => {
     const blocked = renderCard({
       request: request({ action: 'disable', params: {} }),
-      preview: { current: { userId: 'alice', exists: false }, assessment: { change: 'enabled -> disabled', blocker: 'user does not exist' } },
+      preview: {
+        current: { userId: 'alice', exists: false },
+        assessment: { change: 'enabled -> disabled', blocker: 'user does not exist' },
+      },
     });
     expect(visible(blocked)).toContain(':no_entry: *Cannot apply as it stands:* user does not exist');
     expect(visible(blocked)).toContain('*Current state:* user does not exist');
@@ -105,7 +134,10 @@ describe('the approval card', () => {
 
     const noop = renderCard({
       request: request({ action: 'enable', params: {} }),
-      preview: { current: { userId: 'alice', exists: true, enabled: true }, assessment: { change: 'enabled -> enabled', noOp: 'already enabled' } },
+      preview: {
+        current: { userId: 'alice', exists: true, enabled: true },
+        assessment: { change: 'enabled -> enabled', noOp: 'already enabled' },
+      },
     });
     expect(visible(noop)).toContain(':information_source: *Would change nothing:* already enabled');
   });
@@ -137,7 +169,12 @@ describe('the approval card', () => {
     const failed = request({
       state: 'failed',
       attempts: 2,
-      error: { at: '2030-03-01T10:00:05.000Z', code: 'unavailable', message: 'cloud is in maintenance mode', retryable: true },
+      error: {
+        at: '2030-03-01T10:00:05.000Z',
+        code: 'unavailable',
+        message: 'cloud is in maintenance mode',
+        retryable: true,
+      },
     });
     const card = renderCard({ request: failed });
     expect(visible(card)).toMatch(/:x: \*cloud said:\* cloud is in maintenance mode \(<!date.*attempt 2\)/);
@@ -146,28 +183,61 @@ describe('the approval card', () => {
       { action_id: ACTION.retry, text: 'Retry', style: 'primary' },
       { action_id: ACTION.cancel, text: 'Give up', style: undefined },
     ]);
-    const permanent = renderCard({ request: { ...failed, error: { ...failed.error!, retryable: false, code: 'auth_failed' } } });
+    const permanent = renderCard({
+      request: { ...failed, error: { ...failed.error!, retryable: false, code: 'auth_failed' } },
+    });
     expect(visible(permanent)).toContain('Fix the cause first (see the message), then Retry.');
   });
 
   it('rejected, cancelled and expired: by whom and why', () => {
     const decision = { by: 'U0ADMIN01', at: '2030-03-01T10:00:00.000Z', reason: 'budget frozen\nuntil May' };
-    expect(visible(renderCard({ request: request({ state: 'rejected', decision }) }))).toMatch(/Rejected by <@U0ADMIN01> <!date[^\n]*\n>budget frozen\n>until May/);
-    expect(visible(renderCard({ request: request({ state: 'cancelled', decision: { by: 'U0REQUEST1', at: decision.at } }) }))).toMatch(/Cancelled by <@U0REQUEST1>/);
-    const expired = visible(renderCard({ request: request({ state: 'expired', decision: { by: 'system', at: decision.at, reason: 'no decision before the expiry' } }) }));
+    expect(visible(renderCard({ request: request({ state: 'rejected', decision }) }))).toMatch(
+      /Rejected by <@U0ADMIN01> <!date[^\n]*\n>budget frozen\n>until May/,
+    );
+    expect(
+      visible(
+        renderCard({ request: request({ state: 'cancelled', decision: { by: 'U0REQUEST1', at: decision.at } }) }),
+      ),
+    ).toMatch(/Cancelled by <@U0REQUEST1>/);
+    const expired = visible(
+      renderCard({
+        request: request({
+          state: 'expired',
+          decision: { by: 'system', at: decision.at, reason: 'no decision before the expiry' },
+        }),
+      }),
+    );
     expect(expired).toMatch(/:alarm_clock: Expired/);
     expect(expired).not.toContain('no decision before');
   });
 
   it('shows a hostile display name, reason, username and error only escaped, in every block and the fallback', () => {
     const states: AccountRequest[] = [
-      request({ action: 'create', username: EVIL, params: { displayName: EVIL, email: 'a@example.com' }, reason: `${EVIL} <@U0BOSS> <!subteam^S1>` }),
-      request({ state: 'rejected', reason: EVIL, decision: { by: 'U0ADMIN01', at: '2030-03-01T10:00:00.000Z', reason: EVIL } }),
-      request({ state: 'failed', error: { at: '2030-03-01T10:00:00.000Z', code: 'x', message: EVIL, retryable: true } }),
+      request({
+        action: 'create',
+        username: EVIL,
+        params: { displayName: EVIL, email: 'a@example.com' },
+        reason: `${EVIL} <@U0BOSS> <!subteam^S1>`,
+      }),
+      request({
+        state: 'rejected',
+        reason: EVIL,
+        decision: { by: 'U0ADMIN01', at: '2030-03-01T10:00:00.000Z', reason: EVIL },
+      }),
+      request({
+        state: 'failed',
+        error: { at: '2030-03-01T10:00:00.000Z', code: 'x', message: EVIL, retryable: true },
+      }),
       request({ state: 'applied', result: { at: '2030-03-01T10:00:00.000Z', summary: EVIL } }),
     ];
     for (const r of states) {
-      const card = renderCard({ request: r, preview: { current: { userId: EVIL, exists: true, displayName: EVIL, email: EVIL, groups: [EVIL] }, assessment: { change: EVIL, warning: EVIL } } });
+      const card = renderCard({
+        request: r,
+        preview: {
+          current: { userId: EVIL, exists: true, displayName: EVIL, email: EVIL, groups: [EVIL] },
+          assessment: { change: EVIL, warning: EVIL },
+        },
+      });
       const all = JSON.stringify(card);
       expect(all).not.toContain('<!channel>');
       expect(all).not.toContain('<@U0BOSS>');
@@ -184,7 +254,10 @@ describe('the approval card', () => {
         username: 'u'.repeat(255),
         reason: long,
         params: { displayName: long },
-        approvals: Array.from({ length: 40 }, (_, i) => ({ by: `U0ADMIN${String(i).padStart(3, '0')}`, at: '2030-03-01T10:00:00.000Z' })),
+        approvals: Array.from({ length: 40 }, (_, i) => ({
+          by: `U0ADMIN${String(i).padStart(3, '0')}`,
+          at: '2030-03-01T10:00:00.000Z',
+        })),
         error: { at: '2030-03-01T10:00:00.000Z', code: 'x', message: long, retryable: false },
       }),
     });
@@ -192,7 +265,10 @@ describe('the approval card', () => {
     expect(card.text.length).toBeLessThanOrEqual(4000);
     const pending = renderCard({
       request: request({ reason: long, username: 'u'.repeat(255) }),
-      preview: { current: { userId: long, exists: true, displayName: long }, assessment: { change: long, blocker: long, noOp: long, warning: long } },
+      preview: {
+        current: { userId: long, exists: true, displayName: long },
+        assessment: { change: long, blocker: long, noOp: long, warning: long },
+      },
     });
     expectWithinLimits(pending.blocks);
     expect(pending.blocks.length).toBeLessThanOrEqual(50);
@@ -202,15 +278,24 @@ describe('the approval card', () => {
 describe('describeState', () => {
   it('reads like a sentence', () => {
     expect(describeState({ userId: 'alice', exists: false })).toBe('user does not exist');
-    expect(describeState({ userId: 'alice', exists: true, enabled: false, quota: { limitBytes: null }, displayName: 'Alice', groups: ['staff', 'sales'] })).toBe(
-      'exists, disabled, quota unlimited, "Alice", groups staff, sales, id alice',
-    );
+    expect(
+      describeState({
+        userId: 'alice',
+        exists: true,
+        enabled: false,
+        quota: { limitBytes: null },
+        displayName: 'Alice',
+        groups: ['staff', 'sales'],
+      }),
+    ).toBe('exists, disabled, quota unlimited, "Alice", groups staff, sales, id alice');
   });
 });
 
 describe('App Home', () => {
   const many = (n: number, state: AccountRequest['state']): AccountRequest[] =>
-    Array.from({ length: n }, (_, i) => request({ id: `AD-${String(i).padStart(6, '2')}`, state, reason: EVIL, params: { quotaBytes: null } }));
+    Array.from({ length: n }, (_, i) =>
+      request({ id: `AD-${String(i).padStart(6, '2')}`, state, reason: EVIL, params: { quotaBytes: null } }),
+    );
 
   it('stays within 100 blocks with 200 requests, saying that more exist', () => {
     const view = homeView({ own: many(200, 'pending'), waiting: many(200, 'pending'), command: '/account' });
@@ -228,7 +313,11 @@ describe('App Home', () => {
   });
 
   it('shows what waits for an approver with Approve / Reject, and a Cancel for own pending requests', () => {
-    const view = homeView({ own: [request()], waiting: [request({ id: 'AD-WAIT22', requester: 'U0OTHER1' })], command: '/account' });
+    const view = homeView({
+      own: [request()],
+      waiting: [request({ id: 'AD-WAIT22', requester: 'U0OTHER1' })],
+      command: '/account',
+    });
     const text = JSON.stringify(view);
     expect(text).toContain('Waiting for your decision (1)');
     expect(text).toContain('*AD-WAIT22* set the quota of alice to 50 GB on *cloud* · pending');
@@ -259,44 +348,76 @@ describe('short messages', () => {
     expect(auditLine(entry('approved', 'U0ADMIN01', { approvals: 1, required: 2 }))).toBe(
       ':ballot_box_with_check: `AD-7K2M9Q` *approved* by <@U0ADMIN01> — quota alice on cloud (1/2) · #7',
     );
-    expect(auditLine(entry('applied', 'system', { summary: 'quota set' }))).toBe(':white_check_mark: `AD-7K2M9Q` *applied* — quota alice on cloud: quota set · #7');
+    expect(auditLine(entry('applied', 'system', { summary: 'quota set' }))).toBe(
+      ':white_check_mark: `AD-7K2M9Q` *applied* — quota alice on cloud: quota set · #7',
+    );
     expect(auditLine(entry('rejected', 'U0ADMIN01', { reason: EVIL }))).toContain(': “&lt;!channel&gt;”');
     expect(auditLine(entry('failed', 'system', { error: EVIL }))).not.toContain('<!channel>');
-    expect(auditLine(entry('retried', 'U0ADMIN02', { attempt: 2 }))).toContain('*retried* by <@U0ADMIN02> — quota alice on cloud (attempt 2)');
+    expect(auditLine(entry('retried', 'U0ADMIN02', { attempt: 2 }))).toContain(
+      '*retried* by <@U0ADMIN02> — quota alice on cloud (attempt 2)',
+    );
   });
 
   it('DMs the requester when it is decided and done, not for their own cancel', () => {
     const r = request();
     expect(requesterDm(entry('approved', 'U0ADMIN01', { complete: false }), r)).toBeUndefined();
-    expect(requesterDm(entry('approved', 'U0ADMIN01', { complete: true }), r)).toMatch(/was approved by <@U0ADMIN01>; applying it now/);
+    expect(requesterDm(entry('approved', 'U0ADMIN01', { complete: true }), r)).toMatch(
+      /was approved by <@U0ADMIN01>; applying it now/,
+    );
     expect(requesterDm(entry('rejected', 'U0ADMIN01', { reason: EVIL }), r)).toBe(
       ':no_entry: Your request AD-7K2M9Q (set the quota of alice to 50 GB on cloud) was rejected by <@U0ADMIN01>: “&lt;!channel&gt;”',
     );
     expect(requesterDm(entry('cancelled', r.requester, {}), r)).toBeUndefined();
     expect(requesterDm(entry('cancelled', 'U0ADMIN01', {}), r)).toMatch(/given up by <@U0ADMIN01>/);
-    expect(requesterDm(entry('failed', 'system', { error: 'boom' }), r)).toMatch(/failed: boom An approver can retry it\./);
+    expect(requesterDm(entry('failed', 'system', { error: 'boom' }), r)).toMatch(
+      /failed: boom An approver can retry it\./,
+    );
   });
 
   it('receipt, list, help and password texts', () => {
-    expect(receiptText(request({ approvalsRequired: 2 }))).toContain('Request *AD-7K2M9Q* is in: set the quota of alice to 50 GB on *cloud*. It waits for 2 approvers');
+    expect(receiptText(request({ approvalsRequired: 2 }))).toContain(
+      'Request *AD-7K2M9Q* is in: set the quota of alice to 50 GB on *cloud*. It waits for 2 approvers',
+    );
     expect(listText('Pending', [])).toBe('Pending: none.');
-    const short = listText('Pending', Array.from({ length: 3 }, () => request()));
+    const short = listText(
+      'Pending',
+      Array.from({ length: 3 }, () => request()),
+    );
     expect(short.split('\n').filter((l) => l.startsWith('*AD-'))).toHaveLength(3);
     expect(short).not.toContain('more.');
     // Long lines: only whole lines fit in 3000 characters, and the count of the rest survives.
-    const long = listText('Pending', Array.from({ length: 25 }, () => request({ params: { displayName: 'D'.repeat(60), email: `${'e'.repeat(60)}@example.com` }, action: 'create' })));
+    const long = listText(
+      'Pending',
+      Array.from({ length: 25 }, () =>
+        request({ params: { displayName: 'D'.repeat(60), email: `${'e'.repeat(60)}@example.com` }, action: 'create' }),
+      ),
+    );
     expect(long.length).toBeLessThanOrEqual(3000);
     const lines = long.split('\n').filter((l) => l.startsWith('*AD-'));
-    for (const line of lines) expect(line).toMatch(/<!date\^\d+\^\{date_short_pretty\} \{time\}\|2030-03-01T09:00:00\.000Z> · 0\/1 approvals$/); // no date token cut in half
+    for (const line of lines)
+      expect(line).toMatch(/<!date\^\d+\^\{date_short_pretty\} \{time\}\|2030-03-01T09:00:00\.000Z> · 0\/1 approvals$/); // no date token cut in half
     expect(long).toMatch(new RegExp(`\\n…and ${25 - lines.length} more\\.$`));
-    expect(helpText('/account', [{ action: 'create', backends: ['cloud', EVIL] }, { action: 'quota', backends: ['cloud'] }])).toContain('(cloud, &lt;!channel&gt;)');
+    expect(
+      helpText('/account', [
+        { action: 'create', backends: ['cloud', EVIL] },
+        { action: 'quota', backends: ['cloud'] },
+      ]),
+    ).toContain('(cloud, &lt;!channel&gt;)');
     expect(passwordText(request({ action: 'create', username: EVIL }), 'p<w>&d')).toContain('`p&lt;w&gt;&amp;d`');
   });
 });
 
 describe('modals', () => {
   it('keep titles within 24 characters and carry only the request id', () => {
-    for (const view of [rejectModal(request()), confirmModal(request({ action: 'delete' })), requestModal({ actions: ['create'], backends: [{ name: 'cloud', kind: 'nextcloud' }], metadata: { channel: 'C0X' } })]) {
+    for (const view of [
+      rejectModal(request()),
+      confirmModal(request({ action: 'delete' })),
+      requestModal({
+        actions: ['create'],
+        backends: [{ name: 'cloud', kind: 'nextcloud' }],
+        metadata: { channel: 'C0X' },
+      }),
+    ]) {
       expect(view.title.text.length).toBeLessThanOrEqual(24);
       expect(view.submit!.text.length).toBeLessThanOrEqual(24);
       expect((view.private_metadata ?? '').length).toBeLessThanOrEqual(3000);

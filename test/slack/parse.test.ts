@@ -22,7 +22,9 @@ describe('subcommands', () => {
   });
 
   it.each(['help', 'HELP', '?'])('"%s" is help', (text) => expect(parse(text)).toEqual({ kind: 'help' }));
-  it.each(['pending', 'list'])('"%s" lists pending requests', (text) => expect(parse(text)).toEqual({ kind: 'pending' }));
+  it.each(['pending', 'list'])('"%s" lists pending requests', (text) =>
+    expect(parse(text)).toEqual({ kind: 'pending' }),
+  );
 
   it('cancel and status take one request id, upper-cased', () => {
     expect(parse('cancel ad-7k2m9q')).toEqual({ kind: 'cancel', id: 'AD-7K2M9Q' });
@@ -37,7 +39,10 @@ describe('subcommands', () => {
   });
 
   it('refuses an unknown verb, pointing at help with the configured command', () => {
-    expect(parseCommand('frobnicate cloud alice', '/acct')).toEqual({ kind: 'error', message: '"frobnicate" is not something AccountDesk does. Try `/acct help`.' });
+    expect(parseCommand('frobnicate cloud alice', '/acct')).toEqual({
+      kind: 'error',
+      message: '"frobnicate" is not something AccountDesk does. Try `/acct help`.',
+    });
   });
 
   it('create: backend, username, email, quota, groups and a reason', () => {
@@ -53,17 +58,29 @@ describe('subcommands', () => {
   });
 
   it('disable, enable and delete take the rest of the line as the reason', () => {
-    expect(draftOf('disable cloud alice left the company')).toEqual({ action: 'disable', backend: 'cloud', username: 'alice', reason: 'left the company' });
+    expect(draftOf('disable cloud alice left the company')).toEqual({
+      action: 'disable',
+      backend: 'cloud',
+      username: 'alice',
+      reason: 'left the company',
+    });
     expect(draftOf('enable nas bob')).toEqual({ action: 'enable', backend: 'nas', username: 'bob' });
     // A size after a non-size action is words, not a quota.
-    expect(draftOf('delete cloud carol 50GB of junk')).toEqual({ action: 'delete', backend: 'cloud', username: 'carol', reason: '50GB of junk' });
+    expect(draftOf('delete cloud carol 50GB of junk')).toEqual({
+      action: 'delete',
+      backend: 'cloud',
+      username: 'carol',
+      reason: '50GB of junk',
+    });
   });
 
   it('quota: the size, unlimited, or an error with the usage', () => {
     expect(draftOf('quota cloud alice 50GB')).toMatchObject({ action: 'quota', quota: '50GB' });
     expect(draftOf('quota cloud alice unlimited project X')).toMatchObject({ quota: 'unlimited', reason: 'project X' });
     expect(draftOf('quota cloud alice none')).toMatchObject({ quota: 'none' });
-    expect(errorOf('quota cloud alice')).toBe('Say the new size, e.g. 50GB or unlimited. Usage: `/account quota <backend> <username> <size|unlimited> [reason]`');
+    expect(errorOf('quota cloud alice')).toBe(
+      'Say the new size, e.g. 50GB or unlimited. Usage: `/account quota <backend> <username> <size|unlimited> [reason]`',
+    );
   });
 
   it('joins "1.5 TB" typed as two tokens into one size', () => {
@@ -73,21 +90,43 @@ describe('subcommands', () => {
   });
 
   it('says which argument is missing, with the usage', () => {
-    expect(errorOf('create')).toBe('Say which backend. Usage: `/account create <backend> <username> [email] [quota] [group,group] [reason]`');
-    expect(errorOf('disable cloud')).toBe('Say which username. Usage: `/account disable <backend> <username> [reason]`');
+    expect(errorOf('create')).toBe(
+      'Say which backend. Usage: `/account create <backend> <username> [email] [quota] [group,group] [reason]`',
+    );
+    expect(errorOf('disable cloud')).toBe(
+      'Say which username. Usage: `/account disable <backend> <username> [reason]`',
+    );
   });
 });
 
 describe('group membership and reinvite', () => {
   it('join and leave take one group, then the reason', () => {
-    expect(draftOf('join cloud alice staff new team')).toEqual({ action: 'join', backend: 'cloud', username: 'alice', groups: ['staff'], reason: 'new team' });
-    expect(draftOf('leave nas bob groups:sales')).toEqual({ action: 'leave', backend: 'nas', username: 'bob', groups: ['sales'] });
+    expect(draftOf('join cloud alice staff new team')).toEqual({
+      action: 'join',
+      backend: 'cloud',
+      username: 'alice',
+      groups: ['staff'],
+      reason: 'new team',
+    });
+    expect(draftOf('leave nas bob groups:sales')).toEqual({
+      action: 'leave',
+      backend: 'nas',
+      username: 'bob',
+      groups: ['sales'],
+    });
     expect(draftOf('join cloud alice "Project X"')).toMatchObject({ groups: ['Project X'] });
-    expect(errorOf('join cloud alice')).toBe('Say which group. Usage: `/account join <backend> <username> <group> [reason]`');
+    expect(errorOf('join cloud alice')).toBe(
+      'Say which group. Usage: `/account join <backend> <username> <group> [reason]`',
+    );
   });
 
   it('reinvite takes the rest of the line as the reason', () => {
-    expect(draftOf('reinvite cloud alice lost the first mail')).toEqual({ action: 'reinvite', backend: 'cloud', username: 'alice', reason: 'lost the first mail' });
+    expect(draftOf('reinvite cloud alice lost the first mail')).toEqual({
+      action: 'reinvite',
+      backend: 'cloud',
+      username: 'alice',
+      reason: 'lost the first mail',
+    });
   });
 });
 
@@ -98,12 +137,22 @@ describe('keyed and quoted values', () => {
   });
 
   it('name:"A B" keeps the space; "double quotes" keep a value in one token', () => {
-    expect(draftOf('create cloud alice alice@example.com name:"Alice Smith" 10GB')).toMatchObject({ displayName: 'Alice Smith', quota: '10GB', email: 'alice@example.com' });
-    expect(draftOf('create cloud "alice smith" email:alice@example.com')).toMatchObject({ username: 'alice smith', email: 'alice@example.com' });
+    expect(draftOf('create cloud alice alice@example.com name:"Alice Smith" 10GB')).toMatchObject({
+      displayName: 'Alice Smith',
+      quota: '10GB',
+      email: 'alice@example.com',
+    });
+    expect(draftOf('create cloud "alice smith" email:alice@example.com')).toMatchObject({
+      username: 'alice smith',
+      email: 'alice@example.com',
+    });
   });
 
   it('reads Slack smart quotes as plain quotes', () => {
-    expect(draftOf('create cloud alice name:“Alice Smith” quota:2GB')).toMatchObject({ displayName: 'Alice Smith', quota: '2GB' });
+    expect(draftOf('create cloud alice name:“Alice Smith” quota:2GB')).toMatchObject({
+      displayName: 'Alice Smith',
+      quota: '2GB',
+    });
     expect(draftOf('create cloud o’brien email:o@example.com')).toMatchObject({ username: "o'brien" });
   });
 
@@ -127,7 +176,9 @@ describe('keyed and quoted values', () => {
 
 describe('Slack-escaped text (should_escape: true)', () => {
   it('turns &lt; &gt; &amp; back into the characters the person typed', () => {
-    expect(draftOf('disable cloud alice R&amp;D moved &lt;elsewhere&gt;')).toMatchObject({ reason: 'R&D moved <elsewhere>' });
+    expect(draftOf('disable cloud alice R&amp;D moved &lt;elsewhere&gt;')).toMatchObject({
+      reason: 'R&D moved <elsewhere>',
+    });
     // The raw mention text stays text: the card escapes it again before Slack sees it.
     expect(draftOf('disable cloud alice &lt;!channel&gt; look')).toMatchObject({ reason: '<!channel> look' });
   });

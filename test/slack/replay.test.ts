@@ -83,7 +83,11 @@ async function startApp(guarded: boolean): Promise<Running> {
   });
   const server = (await app.start({ port: 0, host: '127.0.0.1' })) as Server;
   const { port } = server.address() as AddressInfo;
-  const slack = createSignedSlackClient({ url: `http://127.0.0.1:${port}/slack/events`, signingSecret: SIGNING_SECRET, slack: fake });
+  const slack = createSignedSlackClient({
+    url: `http://127.0.0.1:${port}/slack/events`,
+    signingSecret: SIGNING_SECRET,
+    slack: fake,
+  });
   return {
     fake,
     slack,
@@ -105,16 +109,27 @@ describe('replay protection in a real Bolt HTTP app', () => {
 
   it('bare Bolt runs an exact replay twice and accepts a future timestamp (why this module exists)', async () => {
     running = await startApp(false);
-    const first = await running.slack.slashCommand({ command: '/account', text: 'create cloud alice', userId: 'U0ALICE' });
+    const first = await running.slack.slashCommand({
+      command: '/account',
+      text: 'create cloud alice',
+      userId: 'U0ALICE',
+    });
     await running.slack.replay(first.request);
-    await running.slack.slashCommand({ command: '/account', text: 'future', userId: 'U0ALICE' }, { timestampOffsetSec: 6 * 60 });
+    await running.slack.slashCommand(
+      { command: '/account', text: 'future', userId: 'U0ALICE' },
+      { timestampOffsetSec: 6 * 60 },
+    );
     await running.fake.waitFor(() => running!.fake.messagesIn('C0APPROVAL').length === 3);
     expect(running.handled).toEqual(['command:create cloud alice', 'command:create cloud alice', 'command:future']);
   });
 
   it('runs a replayed command once and acks the replay with an empty 200', async () => {
     running = await startApp(true);
-    const first = await running.slack.slashCommand({ command: '/account', text: 'create cloud alice', userId: 'U0ALICE' });
+    const first = await running.slack.slashCommand({
+      command: '/account',
+      text: 'create cloud alice',
+      userId: 'U0ALICE',
+    });
     expect(first.status).toBe(200);
     const replayed = await running.slack.replay(first.request);
     // Acked at once (not Bolt's 404 after 3 s), so Slack would not retry; nothing ran.
@@ -128,16 +143,27 @@ describe('replay protection in a real Bolt HTTP app', () => {
 
   it('runs a replayed button click once', async () => {
     running = await startApp(true);
-    const click = await running.slack.blockAction({ userId: 'U0BOB', actionId: 'approve', value: 'r1', message: { ts: '1.000001', channel: 'C0APPROVAL' } });
+    const click = await running.slack.blockAction({
+      userId: 'U0BOB',
+      actionId: 'approve',
+      value: 'r1',
+      message: { ts: '1.000001', channel: 'C0APPROVAL' },
+    });
     await running.slack.replay(click.request);
     expect(running.handled).toEqual(['approve:r1']);
   });
 
   it('refuses a timestamp 6 minutes in the future, and one 6 minutes old is refused by Bolt itself', async () => {
     running = await startApp(true);
-    const future = await running.slack.slashCommand({ command: '/account', text: 'future', userId: 'U0ALICE' }, { timestampOffsetSec: 6 * 60 });
+    const future = await running.slack.slashCommand(
+      { command: '/account', text: 'future', userId: 'U0ALICE' },
+      { timestampOffsetSec: 6 * 60 },
+    );
     expect(future).toMatchObject({ status: 200, body: '' });
-    const old = await running.slack.slashCommand({ command: '/account', text: 'old', userId: 'U0ALICE' }, { timestampOffsetSec: -6 * 60 });
+    const old = await running.slack.slashCommand(
+      { command: '/account', text: 'old', userId: 'U0ALICE' },
+      { timestampOffsetSec: -6 * 60 },
+    );
     expect(old.status).toBe(401);
     expect(running.handled).toEqual([]);
     expect(running.fake.calls('chat.postMessage')).toEqual([]);
@@ -150,13 +176,21 @@ describe('replay protection in a real Bolt HTTP app', () => {
       expect((await running.slack.slashCommand({ command: '/account', text, userId: 'U0ALICE' })).status).toBe(200);
     }
     await running.fake.waitFor(() => running!.fake.messagesIn('C0APPROVAL').length === 3);
-    expect(running.handled).toEqual(['command:disable cloud bob', 'command:disable cloud bob', 'command:quota cloud alice 50GB']);
+    expect(running.handled).toEqual([
+      'command:disable cloud bob',
+      'command:disable cloud bob',
+      'command:quota cloud alice 50GB',
+    ]);
   });
 
   it('handles an Events API retry (same event_id, re-signed with a new timestamp) once', async () => {
     running = await startApp(true);
     const first = await running.slack.appHomeOpened('U0ALICE', { eventId: 'Ev0RETRY01' });
-    const retry = await running.slack.appHomeOpened('U0ALICE', { eventId: 'Ev0RETRY01', timestampOffsetSec: 60, headers: { 'x-slack-retry-num': '1', 'x-slack-retry-reason': 'http_timeout' } });
+    const retry = await running.slack.appHomeOpened('U0ALICE', {
+      eventId: 'Ev0RETRY01',
+      timestampOffsetSec: 60,
+      headers: { 'x-slack-retry-num': '1', 'x-slack-retry-reason': 'http_timeout' },
+    });
     expect([first.status, retry.status]).toEqual([200, 200]);
     await running.slack.appHomeOpened('U0ALICE', { eventId: 'Ev0OTHER01' });
     await running.fake.waitFor(() => running!.handled.length === 2);
@@ -181,9 +215,17 @@ describe('checkReplay decisions', () => {
     const coordination = new MemoryCoordination(() => t0);
     const nowSec = t0 / 1000;
     expect(await checkReplay(coordination, signed(nowSec - 300, 'v0=old-edge'), undefined, t0)).toEqual({ ok: true });
-    expect(await checkReplay(coordination, signed(nowSec + 300, 'v0=future-edge'), undefined, t0)).toEqual({ ok: true });
-    expect(await checkReplay(coordination, signed(nowSec - 301), undefined, t0)).toEqual({ ok: false, reason: 'stale' });
-    expect(await checkReplay(coordination, signed(nowSec + 301), undefined, t0)).toEqual({ ok: false, reason: 'future' });
+    expect(await checkReplay(coordination, signed(nowSec + 300, 'v0=future-edge'), undefined, t0)).toEqual({
+      ok: true,
+    });
+    expect(await checkReplay(coordination, signed(nowSec - 301), undefined, t0)).toEqual({
+      ok: false,
+      reason: 'stale',
+    });
+    expect(await checkReplay(coordination, signed(nowSec + 301), undefined, t0)).toEqual({
+      ok: false,
+      reason: 'future',
+    });
   });
 
   it('remembers a signature for the whole span its timestamp stays acceptable', async () => {
@@ -194,7 +236,10 @@ describe('checkReplay decisions', () => {
     const ts = t0 / 1000 + 300;
     expect(await checkReplay(coordination, signed(ts), undefined, now)).toEqual({ ok: true });
     now = t0 + 600_000;
-    expect(await checkReplay(coordination, signed(ts), undefined, now)).toEqual({ ok: false, reason: 'replayed_signature' });
+    expect(await checkReplay(coordination, signed(ts), undefined, now)).toEqual({
+      ok: false,
+      reason: 'replayed_signature',
+    });
     expect(SIGNATURE_MEMORY_MS).toBeGreaterThanOrEqual(600_000);
   });
 
@@ -204,7 +249,9 @@ describe('checkReplay decisions', () => {
       ok: false,
       reason: 'missing_headers',
     });
-    expect(signedRequestProperties({ headers: { 'x-slack-request-timestamp': '12abc', 'x-slack-signature': 'v0=x' } })).toEqual({
+    expect(
+      signedRequestProperties({ headers: { 'x-slack-request-timestamp': '12abc', 'x-slack-signature': 'v0=x' } }),
+    ).toEqual({
       slackSignedRequest: { signature: 'v0=x', timestampSec: undefined },
     });
   });

@@ -31,7 +31,9 @@ describe('mention', () => {
 
 describe('when', () => {
   it('renders a Slack date token with the ISO text as fallback', () => {
-    expect(when('2030-03-01T09:00:00.000Z')).toBe('<!date^1898586000^{date_short_pretty} {time}|2030-03-01T09:00:00.000Z>');
+    expect(when('2030-03-01T09:00:00.000Z')).toBe(
+      '<!date^1898586000^{date_short_pretty} {time}|2030-03-01T09:00:00.000Z>',
+    );
   });
   it('escapes a value that is not a date', () => {
     expect(when('<!here>')).toBe('&lt;!here&gt;');

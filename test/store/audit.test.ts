@@ -5,7 +5,9 @@ import { ENGINES } from './engines.js';
 
 describe('canonicalJson', () => {
   it('sorts keys at every depth and drops undefined fields', () => {
-    expect(canonicalJson({ b: 1, a: { d: [1, { z: 1, y: 2 }], c: undefined } })).toBe('{"a":{"d":[1,{"y":2,"z":1}]},"b":1}');
+    expect(canonicalJson({ b: 1, a: { d: [1, { z: 1, y: 2 }], c: undefined } })).toBe(
+      '{"a":{"d":[1,{"y":2,"z":1}]},"b":1}',
+    );
   });
 });
 
@@ -26,14 +28,29 @@ describe.each(ENGINES)('audit log on $name', (engine) => {
 
   it('appends a hash chain with seq 1, 2, 3 and the hash the contract defines', async () => {
     const { store } = await log(0);
-    const first = await store.audit.append({ event: 'requested', subject: 'req-1', actor: 'U1', data: { quota: '10 GB' } });
+    const first = await store.audit.append({
+      event: 'requested',
+      subject: 'req-1',
+      actor: 'U1',
+      data: { quota: '10 GB' },
+    });
     clockOf(store).t += 1;
     const second = await store.audit.append({ event: 'approved', subject: 'req-1', actor: 'U2', data: {} });
     expect(first).toMatchObject({ seq: 1, prevHash: '', at: '2025-01-02T03:04:05.000Z', event: 'requested' });
     expect(second).toMatchObject({ seq: 2, prevHash: first.hash, at: '2025-01-02T03:04:05.001Z', actor: 'U2' });
     const { hash, ...rest } = first;
     const expected = createHash('sha256')
-      .update(canonicalJson({ seq: rest.seq, at: rest.at, event: rest.event, subject: rest.subject, actor: rest.actor, data: rest.data, prevHash: rest.prevHash }))
+      .update(
+        canonicalJson({
+          seq: rest.seq,
+          at: rest.at,
+          event: rest.event,
+          subject: rest.subject,
+          actor: rest.actor,
+          data: rest.data,
+          prevHash: rest.prevHash,
+        }),
+      )
       .digest('hex');
     expect(hash).toBe(expected);
   });
@@ -43,7 +60,11 @@ describe.each(ENGINES)('audit log on $name', (engine) => {
     expect((await store.audit.readAfter(0, 3)).map((e) => e.seq)).toEqual([1, 2, 3]);
     expect((await store.audit.readAfter(5, 10)).map((e) => e.seq)).toEqual([6, 7]);
     expect(await store.audit.readAfter(7, 10)).toEqual([]);
-    expect((await store.audit.readAfter(2, 1))[0]).toMatchObject({ seq: 3, subject: 'req-3', data: { i: 3, note: 'ok' } });
+    expect((await store.audit.readAfter(2, 1))[0]).toMatchObject({
+      seq: 3,
+      subject: 'req-3',
+      data: { i: 3, note: 'ok' },
+    });
   });
 
   it('verifies an intact chain, and an empty one', async () => {
@@ -96,7 +117,9 @@ describe.each(ENGINES)('audit log on $name', (engine) => {
     expect(result).toMatchObject({ ok: false, brokenAt: 4 });
     expect(result.ok === false && result.problem).toContain('inserted');
     // An append must not silently overwrite it either.
-    const error = await end.store.audit.append({ event: 'x', subject: 'y', actor: 'z', data: {} }).catch((e: unknown) => e);
+    const error = await end.store.audit
+      .append({ event: 'x', subject: 'y', actor: 'z', data: {} })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StoreError);
     expect((error as StoreError).code).toBe('corrupt');
   });
@@ -111,7 +134,9 @@ describe.each(ENGINES)('audit log on $name', (engine) => {
     const at = await engine.fresh();
     const [a, b] = [await at.open(), await at.open()];
     const entries = await Promise.all(
-      Array.from({ length: 60 }, (_, i) => (i % 2 ? a : b).audit.append({ event: 'e', subject: `s${i}`, actor: 'U', data: { i } })),
+      Array.from({ length: 60 }, (_, i) =>
+        (i % 2 ? a : b).audit.append({ event: 'e', subject: `s${i}`, actor: 'U', data: { i } }),
+      ),
     );
     expect(entries.map((e) => e.seq).sort((x, y) => x - y)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
     expect(await b.audit.verify()).toEqual({ ok: true, entries: 60 });

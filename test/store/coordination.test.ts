@@ -26,7 +26,9 @@ describe.each(ENGINES)('cursors on $name', (engine) => {
   it('lets exactly one of many concurrent advances from the same position win', async () => {
     const at = await engine.fresh();
     const [a, b] = [await at.open(), await at.open()];
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).cursors.advance('c', 0, i + 1)));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).cursors.advance('c', 0, i + 1)),
+    );
     expect(results.filter(Boolean)).toHaveLength(1);
     expect(await a.cursors.get('c')).toBe(results.indexOf(true) + 1);
   });
@@ -36,7 +38,9 @@ describe.each(ENGINES)('coordination on $name', (engine) => {
   it('once: true for the first caller only, across instances', async () => {
     const at = await engine.fresh();
     const [a, b] = [await at.open(), await at.open()];
-    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).coordination.once('slack:req-1', 60_000)));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).coordination.once('slack:req-1', 60_000)),
+    );
     expect(results.filter(Boolean)).toHaveLength(1);
     expect(await a.coordination.once('slack:req-2', 60_000)).toBe(true);
   });

@@ -16,7 +16,10 @@ async function tempDir(): Promise<string> {
 }
 
 async function failure(promise: Promise<unknown>): Promise<StoreError> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(StoreError);
   return error as StoreError;
 }
@@ -32,13 +35,22 @@ async function closedPort(): Promise<number> {
 
 describe('parseStoreUrl', () => {
   it('defaults to an SQLite file under ./data', () => {
-    expect(parseStoreUrl(undefined, '/srv/app')).toEqual({ engine: 'sqlite', file: '/srv/app/data/accountdesk.sqlite' });
+    expect(parseStoreUrl(undefined, '/srv/app')).toEqual({
+      engine: 'sqlite',
+      file: '/srv/app/data/accountdesk.sqlite',
+    });
     expect(parseStoreUrl('  ', '/srv/app')).toEqual({ engine: 'sqlite', file: '/srv/app/data/accountdesk.sqlite' });
   });
 
   it('reads absolute and relative SQLite paths', () => {
-    expect(parseStoreUrl('sqlite:///var/lib/ad/store.sqlite', '/srv')).toEqual({ engine: 'sqlite', file: '/var/lib/ad/store.sqlite' });
-    expect(parseStoreUrl('sqlite://state/store.sqlite', '/srv')).toEqual({ engine: 'sqlite', file: '/srv/state/store.sqlite' });
+    expect(parseStoreUrl('sqlite:///var/lib/ad/store.sqlite', '/srv')).toEqual({
+      engine: 'sqlite',
+      file: '/var/lib/ad/store.sqlite',
+    });
+    expect(parseStoreUrl('sqlite://state/store.sqlite', '/srv')).toEqual({
+      engine: 'sqlite',
+      file: '/srv/state/store.sqlite',
+    });
   });
 
   it('reads redis:// and rediss:// and shows them without credentials', () => {
@@ -47,11 +59,19 @@ describe('parseStoreUrl', () => {
       url: 'redis://:hunter22@cache.lan:6390/2',
       displayUrl: 'redis://cache.lan:6390/2',
     });
-    expect(parseStoreUrl('rediss://user:pw@cache.example.com')).toMatchObject({ displayUrl: 'rediss://cache.example.com:6380' });
+    expect(parseStoreUrl('rediss://user:pw@cache.example.com')).toMatchObject({
+      displayUrl: 'rediss://cache.example.com:6380',
+    });
   });
 
   it('refuses anything else, listing the accepted forms and never echoing a password', () => {
-    for (const url of ['mysql://root:hunter22@db/ad', 'postgres://u:hunter22@h/db', 'hunter22', 'redis://:hunter22@host/notadb', 'sqlite://']) {
+    for (const url of [
+      'mysql://root:hunter22@db/ad',
+      'postgres://u:hunter22@h/db',
+      'hunter22',
+      'redis://:hunter22@host/notadb',
+      'sqlite://',
+    ]) {
       let error: unknown;
       try {
         parseStoreUrl(url);
@@ -113,7 +133,11 @@ describe('a Redis that goes away after start-up', () => {
   it('fails calls with unavailable instead of hanging or reporting "not found"', async () => {
     const { spawn } = await import('node:child_process');
     const port = await closedPort();
-    const server = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    const server = spawn(
+      'redis-server',
+      ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'],
+      { stdio: 'ignore' },
+    );
     try {
       let store: Awaited<ReturnType<typeof openStore>> | undefined;
       for (let i = 0; i < 200 && !store; i++) {
@@ -130,7 +154,9 @@ describe('a Redis that goes away after start-up', () => {
       const error = await failure(requests.get('a'));
       expect(error.code).toBe('unavailable');
       expect(error.message).toContain(`127.0.0.1:${port}`);
-      expect((await failure(store.audit.append({ event: 'e', subject: 's', actor: 'a', data: {} }))).code).toBe('unavailable');
+      expect((await failure(store.audit.append({ event: 'e', subject: 's', actor: 'a', data: {} }))).code).toBe(
+        'unavailable',
+      );
       await store.close().catch(() => undefined);
     } finally {
       if (server.exitCode === null) server.kill('SIGKILL');

@@ -39,14 +39,21 @@ describe.each(ENGINES)('records on $name', (engine) => {
         : { refuse: `already ${current.state} by ${current.decidedBy}` };
 
     const first = await r.update('req-1', approve('U7'));
-    expect(first).toEqual({ ok: true, record: { id: 'req-1', state: 'approved', requester: 'U1', decidedBy: 'U7', version: 2 } });
+    expect(first).toEqual({
+      ok: true,
+      record: { id: 'req-1', state: 'approved', requester: 'U1', decidedBy: 'U7', version: 2 },
+    });
     const second = await r.update('req-1', approve('U8'));
-    expect(second).toEqual({ ok: false, refusal: 'already approved by U7', record: { id: 'req-1', state: 'approved', requester: 'U1', decidedBy: 'U7', version: 2 } });
+    expect(second).toEqual({
+      ok: false,
+      refusal: 'already approved by U7',
+      record: { id: 'req-1', state: 'approved', requester: 'U1', decidedBy: 'U7', version: 2 },
+    });
     expect(await r.update('nope', approve('U8'))).toEqual({ ok: false, notFound: true });
     expect((await r.get('req-1'))?.version).toBe(2);
   });
 
-  it('keeps id and version in the store\'s hands', async () => {
+  it("keeps id and version in the store's hands", async () => {
     const { requests: r } = await requests();
     await r.insert({ id: 'req-1', state: 'pending', requester: 'U1' });
     const result = await r.update('req-1', (c) => ({ ...c, id: 'other', version: 99, state: 'approved' }));
@@ -56,7 +63,12 @@ describe.each(ENGINES)('records on $name', (engine) => {
 
   it('lists by index oldest first and follows every transition', async () => {
     const { requests: r } = await requests();
-    for (const [id, requester] of [['a', 'U1'], ['b', 'U2'], ['c', 'U1'], ['d', 'U1']] as const) {
+    for (const [id, requester] of [
+      ['a', 'U1'],
+      ['b', 'U2'],
+      ['c', 'U1'],
+      ['d', 'U1'],
+    ] as const) {
       await r.insert({ id, state: 'pending', requester });
     }
     const ids = async (key: string, limit?: number) => (await r.listByIndex(key, limit)).map((x) => x.id);
@@ -122,7 +134,11 @@ describe.each(ENGINES)('records on $name', (engine) => {
     await r.insert({ id: 'req-1', state: 'pending', requester: 'U1' });
     const key = `${at.namespace}:rec:requests:req-1`;
     await at.raw(key, '{"value": {"id": "req-1", truncated');
-    for (const attempt of [() => r.get('req-1'), () => r.update('req-1', (x) => x), () => r.listByIndex('state:pending')]) {
+    for (const attempt of [
+      () => r.get('req-1'),
+      () => r.update('req-1', (x) => x),
+      () => r.listByIndex('state:pending'),
+    ]) {
       const error = await attempt().catch((e: unknown) => e);
       expect(error).toBeInstanceOf(StoreError);
       expect((error as StoreError).code).toBe('corrupt');
@@ -133,11 +149,15 @@ describe.each(ENGINES)('records on $name', (engine) => {
   it('serialises concurrent updates on one record without losing any', async () => {
     const at = await engine.fresh();
     const [a, b] = [await at.open(), await at.open()];
-    interface Counter extends VersionedRecord { n: number }
+    interface Counter extends VersionedRecord {
+      n: number;
+    }
     const ca = a.records<Counter>('counters', () => []);
     const cb = b.records<Counter>('counters', () => []);
     await ca.insert({ id: 'c', n: 0 });
-    await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? ca : cb).update('c', (x) => ({ ...x, n: x.n + 1 }))));
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) => (i % 2 ? ca : cb).update('c', (x) => ({ ...x, n: x.n + 1 }))),
+    );
     expect(await ca.get('c')).toEqual({ id: 'c', n: 40, version: 41 });
   });
 });

@@ -19,7 +19,10 @@ interface Harness {
 }
 
 /** A Bolt HTTP app on a free loopback port whose WebClient talks to the fake; `register` adds the listeners. */
-async function startHarness(register: (app: App) => void, fakeOptions?: Parameters<typeof startFakeSlack>[0]): Promise<Harness> {
+async function startHarness(
+  register: (app: App) => void,
+  fakeOptions?: Parameters<typeof startFakeSlack>[0],
+): Promise<Harness> {
   const fake = await startFakeSlack(fakeOptions);
   const app = new App({
     token: fake.token,
@@ -31,7 +34,11 @@ async function startHarness(register: (app: App) => void, fakeOptions?: Paramete
   register(app);
   const server = (await app.start({ port: 0, host: '127.0.0.1' })) as Server;
   const { port } = server.address() as AddressInfo;
-  const slack = createSignedSlackClient({ url: `http://127.0.0.1:${port}/slack/events`, signingSecret: SIGNING_SECRET, slack: fake });
+  const slack = createSignedSlackClient({
+    url: `http://127.0.0.1:${port}/slack/events`,
+    signingSecret: SIGNING_SECRET,
+    slack: fake,
+  });
   return {
     fake,
     app,
@@ -50,19 +57,28 @@ describe('slack harness with a real Bolt HTTP app', () => {
     h = undefined;
   });
 
-  it('delivers a signed slash command to the handler, and the handler\'s postMessage lands in the fake', async () => {
+  it("delivers a signed slash command to the handler, and the handler's postMessage lands in the fake", async () => {
     const seen: string[] = [];
     h = await startHarness((app) => {
       app.command('/account', async ({ command, ack, client }) => {
         await ack();
         seen.push(command.text);
-        await client.chat.postMessage({ channel: 'C0APPROVAL', text: `request from <@${command.user_id}>: ${command.text}` });
+        await client.chat.postMessage({
+          channel: 'C0APPROVAL',
+          text: `request from <@${command.user_id}>: ${command.text}`,
+        });
       });
     });
-    const result = await h.slack.slashCommand({ command: '/account', text: 'quota cloud alice 50GB', userId: 'U0ALICE' });
+    const result = await h.slack.slashCommand({
+      command: '/account',
+      text: 'quota cloud alice 50GB',
+      userId: 'U0ALICE',
+    });
     expect(result.status).toBe(200);
     expect(seen).toEqual(['quota cloud alice 50GB']);
-    const [message] = await h.fake.waitFor(() => (h!.fake.messagesIn('C0APPROVAL').length > 0 ? h!.fake.messagesIn('C0APPROVAL') : undefined));
+    const [message] = await h.fake.waitFor(() =>
+      h!.fake.messagesIn('C0APPROVAL').length > 0 ? h!.fake.messagesIn('C0APPROVAL') : undefined,
+    );
     expect(message?.text).toBe('request from <@U0ALICE>: quota cloud alice 50GB');
     const [call] = h.fake.calls('chat.postMessage');
     expect(call?.args).toMatchObject({ channel: 'C0APPROVAL' });
@@ -82,7 +98,9 @@ describe('slack harness with a real Bolt HTTP app', () => {
     expect((await h.slack.slashCommand(input, { omitSignature: true })).status).toBe(401);
     expect((await h.slack.slashCommand(input, { timestampOffsetSec: -6 * 60 })).status).toBe(401);
     // reference/slack.md: Bolt compares the Content-Type verbatim.
-    expect((await h.slack.slashCommand(input, { contentType: `${FORM_CONTENT_TYPE}; charset=utf-8` })).status).toBe(400);
+    expect((await h.slack.slashCommand(input, { contentType: `${FORM_CONTENT_TYPE}; charset=utf-8` })).status).toBe(
+      400,
+    );
     expect(runs).toBe(0);
     expect((await h.slack.slashCommand(input)).status).toBe(200);
     expect(runs).toBe(1);
@@ -125,7 +143,13 @@ describe('slack harness with a real Bolt HTTP app', () => {
       },
     });
     expect(received).toEqual([
-      { user: 'U0ALICE', metadata: '{"requestId":"r1"}', username: 'alice', backend: 'cloud', approvers: ['U0BOB', 'U0CAROL'] },
+      {
+        user: 'U0ALICE',
+        metadata: '{"requestId":"r1"}',
+        username: 'alice',
+        backend: 'cloud',
+        approvers: ['U0BOB', 'U0CAROL'],
+      },
     ]);
     expect(result.status).toBe(200);
     expect(result.json).toEqual({ response_action: 'errors', errors: { username_block: 'Already taken' } });
@@ -139,7 +163,13 @@ describe('slack harness with a real Bolt HTTP app', () => {
       });
     });
     const responseUrl = h.fake.newResponseUrl({ userId: 'U0ALICE', channelId: 'C0GENERAL' });
-    await h.slack.slashCommand({ command: '/account', text: '', userId: 'U0ALICE', channelId: 'C0GENERAL', responseUrl });
+    await h.slack.slashCommand({
+      command: '/account',
+      text: '',
+      userId: 'U0ALICE',
+      channelId: 'C0GENERAL',
+      responseUrl,
+    });
     await h.fake.waitFor(() => h!.fake.responsesAt(responseUrl).length > 0);
     expect(h.fake.responsesAt(responseUrl).map((r) => r.body)).toEqual([{ text: 'Request r1 received' }]);
     expect(h.fake.ephemeralsFor('U0ALICE')).toEqual([
@@ -152,14 +182,26 @@ describe('slack harness with a real Bolt HTTP app', () => {
       app.action('approve', async ({ ack, respond, body, client }) => {
         await ack();
         if (body.type !== 'block_actions' || !body.message || !body.channel) return;
-        await client.chat.update({ channel: body.channel.id, ts: body.message.ts, text: 'Approved (updating)', blocks: [] });
+        await client.chat.update({
+          channel: body.channel.id,
+          ts: body.message.ts,
+          text: 'Approved (updating)',
+          blocks: [],
+        });
         await respond({ replace_original: true, text: `Approved by <@${body.user.id}>` });
       });
     });
     const posted = await new webApi.WebClient(h.fake.token, { slackApiUrl: h.fake.apiUrl }).chat.postMessage({
       channel: 'C0APPROVAL',
       text: 'Request r1',
-      blocks: [{ type: 'actions', elements: [{ type: 'button', action_id: 'approve', text: { type: 'plain_text', text: 'Approve' }, value: 'r1' }] }],
+      blocks: [
+        {
+          type: 'actions',
+          elements: [
+            { type: 'button', action_id: 'approve', text: { type: 'plain_text', text: 'Approve' }, value: 'r1' },
+          ],
+        },
+      ],
     });
     const result = await h.slack.blockAction({
       userId: 'U0BOB',
@@ -175,10 +217,15 @@ describe('slack harness with a real Bolt HTTP app', () => {
     expect(card).toMatchObject({ text: 'Approved by <@U0BOB>', blocks: [] });
   });
 
-  it('opens a modal with the command\'s trigger_id once; a second use and an expired trigger are refused', async () => {
+  it("opens a modal with the command's trigger_id once; a second use and an expired trigger are refused", async () => {
     let clock = 1_700_000_000_000;
     const errors: string[] = [];
-    const modal = { type: 'modal' as const, callback_id: 'account_request', title: { type: 'plain_text' as const, text: 'Account request' }, blocks: [] };
+    const modal = {
+      type: 'modal' as const,
+      callback_id: 'account_request',
+      title: { type: 'plain_text' as const, text: 'Account request' },
+      blocks: [],
+    };
     h = await startHarness(
       (app) => {
         app.command('/account', async ({ ack, body, client }) => {
@@ -202,7 +249,9 @@ describe('slack harness with a real Bolt HTTP app', () => {
     const stale = h.fake.issueTriggerId('U0ALICE');
     clock += 3001;
     const client = new webApi.WebClient(h.fake.token, { slackApiUrl: h.fake.apiUrl, retryConfig: { retries: 0 } });
-    await expect(client.views.open({ trigger_id: stale, view: modal })).rejects.toMatchObject({ data: { error: 'expired_trigger_id' } });
+    await expect(client.views.open({ trigger_id: stale, view: modal })).rejects.toMatchObject({
+      data: { error: 'expired_trigger_id' },
+    });
   });
 
   it('publishes the Home tab on app_home_opened', async () => {
@@ -243,12 +292,20 @@ describe('slack harness with a real Bolt HTTP app', () => {
     await h.fake.waitFor(() => outcomes.length === 2);
     await h.slack.slashCommand({ command: '/account', text: '', userId: 'U0ALICE' });
     await h.fake.waitFor(() => outcomes.length === 3);
-    expect(outcomes).toEqual(['slack_webapi_platform_error:channel_not_found', 'slack_webapi_http_error:500', 'posted']);
+    expect(outcomes).toEqual([
+      'slack_webapi_platform_error:channel_not_found',
+      'slack_webapi_http_error:500',
+      'posted',
+    ]);
     expect(h.fake.messagesIn('C0APPROVAL').map((m) => m.text)).toEqual(['card']);
 
     // A 429: a client that does not wait (rejectRateLimitedCalls) sees Slack's Retry-After.
     h.fake.failNext('chat.postMessage', { retryAfter: 7, count: 2 });
-    const client = new webApi.WebClient(h.fake.token, { slackApiUrl: h.fake.apiUrl, rejectRateLimitedCalls: true, retryConfig: { retries: 0 } });
+    const client = new webApi.WebClient(h.fake.token, {
+      slackApiUrl: h.fake.apiUrl,
+      rejectRateLimitedCalls: true,
+      retryConfig: { retries: 0 },
+    });
     for (let i = 0; i < 2; i += 1) {
       await expect(client.chat.postMessage({ channel: 'C0APPROVAL', text: 'x' })).rejects.toMatchObject({
         code: 'slack_webapi_rate_limited_error',
@@ -289,76 +346,152 @@ describe('fake Slack Web API on its own', () => {
     await client.chat.postMessage({ channel: 'U0ALICE', text: 'And applied' });
     expect(fake.dmsTo('U0ALICE').map((m) => m.text)).toEqual(['Your request r1 was approved', 'And applied']);
 
-    const posted = await client.chat.postMessage({ channel: 'C0AUDIT', text: 'requested', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'requested' } }] });
+    const posted = await client.chat.postMessage({
+      channel: 'C0AUDIT',
+      text: 'requested',
+      blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'requested' } }],
+    });
     await client.chat.update({ channel: 'C0AUDIT', ts: posted.ts!, text: 'approved' });
     expect(fake.messagesIn('C0AUDIT')).toEqual([
-      { channel: 'C0AUDIT', ts: posted.ts, text: 'approved', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'requested' } }], edits: 1 },
+      {
+        channel: 'C0AUDIT',
+        ts: posted.ts,
+        text: 'approved',
+        blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'requested' } }],
+        edits: 1,
+      },
     ]);
-    await expect(client.chat.update({ channel: 'C0AUDIT', ts: '1.000001', text: 'x' })).rejects.toMatchObject({ data: { error: 'message_not_found' } });
+    await expect(client.chat.update({ channel: 'C0AUDIT', ts: '1.000001', text: 'x' })).rejects.toMatchObject({
+      data: { error: 'message_not_found' },
+    });
     const link = await client.chat.getPermalink({ channel: 'C0AUDIT', message_ts: posted.ts! });
     expect(link.permalink).toContain('/archives/C0AUDIT/p');
   });
 
   it('serves users.info and usergroups.users.list from seeds', async () => {
     const info = await client.users.info({ user: 'U0ALICE' });
-    expect(info.user).toMatchObject({ id: 'U0ALICE', name: 'alice', real_name: 'Alice Martin', profile: { email: 'alice@example.com' } });
+    expect(info.user).toMatchObject({
+      id: 'U0ALICE',
+      name: 'alice',
+      real_name: 'Alice Martin',
+      profile: { email: 'alice@example.com' },
+    });
     await expect(client.users.info({ user: 'U0NOBODY' })).rejects.toMatchObject({ data: { error: 'user_not_found' } });
     expect((await client.usergroups.users.list({ usergroup: 'S0ADMINS' })).users).toEqual(['U0BOB', 'U0CAROL']);
     fake.seedUsergroup('S0EMPTY', []);
     expect((await client.usergroups.users.list({ usergroup: 'S0EMPTY' })).users).toEqual([]);
-    await expect(client.usergroups.users.list({ usergroup: 'S0NONE' })).rejects.toMatchObject({ data: { error: 'no_such_subteam' } });
+    await expect(client.usergroups.users.list({ usergroup: 'S0NONE' })).rejects.toMatchObject({
+      data: { error: 'no_such_subteam' },
+    });
   });
 
-  it('refuses messages and views that break Slack\'s limits, saying where', async () => {
+  it("refuses messages and views that break Slack's limits, saying where", async () => {
     const section = (text: string) => ({ type: 'section', text: { type: 'mrkdwn', text } });
-    await expect(client.chat.postMessage({ channel: 'C1', text: 't', blocks: Array.from({ length: 51 }, () => section('x')) })).rejects.toMatchObject({
+    await expect(
+      client.chat.postMessage({ channel: 'C1', text: 't', blocks: Array.from({ length: 51 }, () => section('x')) }),
+    ).rejects.toMatchObject({
       data: { error: 'invalid_blocks' },
     });
-    await expect(client.chat.postMessage({ channel: 'C1', text: 't', blocks: Array.from({ length: 50 }, () => section('x')) })).resolves.toMatchObject({ ok: true });
-    await expect(client.chat.postMessage({ channel: 'C1', text: 't', blocks: [section('x'.repeat(3001))] })).rejects.toMatchObject({
-      data: { error: 'invalid_blocks', errors: ['must be less than 3001 characters [json-pointer:/blocks/0/text/text]'] },
+    await expect(
+      client.chat.postMessage({ channel: 'C1', text: 't', blocks: Array.from({ length: 50 }, () => section('x')) }),
+    ).resolves.toMatchObject({ ok: true });
+    await expect(
+      client.chat.postMessage({ channel: 'C1', text: 't', blocks: [section('x'.repeat(3001))] }),
+    ).rejects.toMatchObject({
+      data: {
+        error: 'invalid_blocks',
+        errors: ['must be less than 3001 characters [json-pointer:/blocks/0/text/text]'],
+      },
     });
     await expect(
-      client.chat.postMessage({ channel: 'C1', text: 't', blocks: [{ type: 'header', text: { type: 'plain_text', text: 'h'.repeat(151) } }] }),
+      client.chat.postMessage({
+        channel: 'C1',
+        text: 't',
+        blocks: [{ type: 'header', text: { type: 'plain_text', text: 'h'.repeat(151) } }],
+      }),
     ).rejects.toMatchObject({ data: { error: 'invalid_blocks' } });
     await expect(
       client.chat.postMessage({
         channel: 'C1',
         text: 't',
-        blocks: [{ type: 'actions', elements: [{ type: 'button', action_id: 'a', text: { type: 'plain_text', text: 'b' }, value: 'v'.repeat(2001) }] }],
+        blocks: [
+          {
+            type: 'actions',
+            elements: [
+              { type: 'button', action_id: 'a', text: { type: 'plain_text', text: 'b' }, value: 'v'.repeat(2001) },
+            ],
+          },
+        ],
       }),
     ).rejects.toMatchObject({ data: { error: 'invalid_blocks' } });
-    const title = (text: string) => ({ type: 'modal' as const, title: { type: 'plain_text' as const, text }, blocks: [] });
-    await expect(client.views.open({ trigger_id: fake.issueTriggerId('U1'), view: title('t'.repeat(25)) })).rejects.toMatchObject({
-      data: { error: 'invalid_arguments', response_metadata: { messages: ['[ERROR] must be less than 25 characters [json-pointer:/view/title/text]'] } },
+    const title = (text: string) => ({
+      type: 'modal' as const,
+      title: { type: 'plain_text' as const, text },
+      blocks: [],
     });
-    await expect(client.views.open({ trigger_id: fake.issueTriggerId('U1'), view: title('t'.repeat(24)) })).resolves.toMatchObject({ ok: true });
     await expect(
-      client.views.publish({ user_id: 'U1', view: { type: 'home', blocks: Array.from({ length: 101 }, () => section('x')) as never } }),
+      client.views.open({ trigger_id: fake.issueTriggerId('U1'), view: title('t'.repeat(25)) }),
+    ).rejects.toMatchObject({
+      data: {
+        error: 'invalid_arguments',
+        response_metadata: { messages: ['[ERROR] must be less than 25 characters [json-pointer:/view/title/text]'] },
+      },
+    });
+    await expect(
+      client.views.open({ trigger_id: fake.issueTriggerId('U1'), view: title('t'.repeat(24)) }),
+    ).resolves.toMatchObject({ ok: true });
+    await expect(
+      client.views.publish({
+        user_id: 'U1',
+        view: { type: 'home', blocks: Array.from({ length: 101 }, () => section('x')) as never },
+      }),
     ).rejects.toMatchObject({ data: { error: 'invalid_arguments' } });
     expect(fake.messagesIn('C1')).toHaveLength(1);
   });
 
   it('keeps a modal stack of at most 3 and applies views.update with hash checks', async () => {
-    const modal = (text: string) => ({ type: 'modal' as const, title: { type: 'plain_text' as const, text }, blocks: [] });
+    const modal = (text: string) => ({
+      type: 'modal' as const,
+      title: { type: 'plain_text' as const, text },
+      blocks: [],
+    });
     const opened = await client.views.open({ trigger_id: fake.issueTriggerId('U1'), view: modal('one') });
     await client.views.push({ trigger_id: fake.issueTriggerId('U1'), view: modal('two') });
     await client.views.push({ trigger_id: fake.issueTriggerId('U1'), view: modal('three') });
-    await expect(client.views.push({ trigger_id: fake.issueTriggerId('U1'), view: modal('four') })).rejects.toMatchObject({
+    await expect(
+      client.views.push({ trigger_id: fake.issueTriggerId('U1'), view: modal('four') }),
+    ).rejects.toMatchObject({
       data: { error: 'push_limit_reached' },
     });
-    await expect(client.views.update({ view_id: opened.view!.id!, hash: 'stale', view: modal('x') })).rejects.toMatchObject({
+    await expect(
+      client.views.update({ view_id: opened.view!.id!, hash: 'stale', view: modal('x') }),
+    ).rejects.toMatchObject({
       data: { error: 'hash_conflict' },
     });
     await client.views.update({ view_id: opened.view!.id!, hash: opened.view!.hash!, view: modal('one, updated') });
-    expect(fake.viewsOpenedFor('U1').map((v) => (v.view.title as { text: string }).text)).toEqual(['one, updated', 'two', 'three']);
-    await expect(client.views.open({ trigger_id: 'made-up', view: modal('x') })).rejects.toMatchObject({ data: { error: 'invalid_trigger_id' } });
+    expect(fake.viewsOpenedFor('U1').map((v) => (v.view.title as { text: string }).text)).toEqual([
+      'one, updated',
+      'two',
+      'three',
+    ]);
+    await expect(client.views.open({ trigger_id: 'made-up', view: modal('x') })).rejects.toMatchObject({
+      data: { error: 'invalid_trigger_id' },
+    });
   });
 
   it('records every call with decoded arguments, and the response_url stops after five posts', async () => {
-    await client.chat.postEphemeral({ channel: 'C1', user: 'U0ALICE', text: 'only you', blocks: [{ type: 'divider' }] });
+    await client.chat.postEphemeral({
+      channel: 'C1',
+      user: 'U0ALICE',
+      text: 'only you',
+      blocks: [{ type: 'divider' }],
+    });
     expect(fake.calls('chat.postEphemeral')).toEqual([
-      { method: 'chat.postEphemeral', args: { channel: 'C1', user: 'U0ALICE', text: 'only you', blocks: [{ type: 'divider' }] }, outcome: { ok: true } },
+      {
+        method: 'chat.postEphemeral',
+        args: { channel: 'C1', user: 'U0ALICE', text: 'only you', blocks: [{ type: 'divider' }] },
+        outcome: { ok: true },
+      },
     ]);
     expect(fake.ephemeralsFor('U0ALICE')).toHaveLength(1);
     await expect(client.apiCall('no.such.method')).rejects.toMatchObject({ data: { error: 'unknown_method' } });
@@ -366,7 +499,11 @@ describe('fake Slack Web API on its own', () => {
     const url = fake.newResponseUrl({ userId: 'U0ALICE', channelId: 'C1' });
     const statuses: number[] = [];
     for (let i = 0; i < 6; i += 1) {
-      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: `n${i}` }) });
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ text: `n${i}` }),
+      });
       statuses.push(res.status);
     }
     expect(statuses).toEqual([200, 200, 200, 200, 200, 404]);
@@ -382,7 +519,13 @@ describe('fake Slack Web API on its own', () => {
         text: 'fallback',
         blocks: [
           { type: 'header', text: { type: 'plain_text', text: 'Quota change' } },
-          { type: 'section', fields: [{ type: 'mrkdwn', text: '*Now* 10 GB' }, { type: 'mrkdwn', text: '*Asked* 50 GB' }] },
+          {
+            type: 'section',
+            fields: [
+              { type: 'mrkdwn', text: '*Now* 10 GB' },
+              { type: 'mrkdwn', text: '*Asked* 50 GB' },
+            ],
+          },
           { type: 'context', elements: [{ type: 'mrkdwn', text: 'by <@U0ALICE>' }] },
           { type: 'actions', elements: [{ type: 'button', text: { type: 'plain_text', text: 'Approve' } }] },
         ],

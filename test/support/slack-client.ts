@@ -116,7 +116,10 @@ export interface SignedSlackClient {
   slashCommand(input: SlashCommandInput, forge?: ForgeOptions): Promise<SlackHttpResult>;
   blockAction(input: BlockActionInput, forge?: ForgeOptions): Promise<SlackHttpResult>;
   viewSubmission(input: ViewSubmissionInput, forge?: ForgeOptions): Promise<SlackHttpResult>;
-  viewClosed(input: { userId: string; callbackId: string; viewId?: string; privateMetadata?: string }, forge?: ForgeOptions): Promise<SlackHttpResult>;
+  viewClosed(
+    input: { userId: string; callbackId: string; viewId?: string; privateMetadata?: string },
+    forge?: ForgeOptions,
+  ): Promise<SlackHttpResult>;
   appHomeOpened(userId: string, forge?: ForgeOptions & { eventId?: string }): Promise<SlackHttpResult>;
   /** Any body, signed; for cases the helpers do not cover. */
   post(rawBody: string, contentType: string, forge?: ForgeOptions): Promise<SlackHttpResult>;
@@ -139,7 +142,9 @@ export function createSignedSlackClient(options: SignedSlackClientOptions): Sign
   const triggerFor = (userId: string, given?: string): string =>
     given ?? options.slack?.issueTriggerId(userId) ?? `${randomDigits(13)}.${randomDigits(13)}.${randomHex(16)}`;
   const responseUrlFor = (target: { userId: string; channelId: string; messageTs?: string }, given?: string): string =>
-    given ?? options.slack?.newResponseUrl(target) ?? `http://127.0.0.1:9/commands/${teamId}/${randomDigits(12)}/${randomHex(12)}`;
+    given ??
+    options.slack?.newResponseUrl(target) ??
+    `http://127.0.0.1:9/commands/${teamId}/${randomDigits(12)}/${randomHex(12)}`;
   const user = (userId: string, userName?: string) => ({
     id: userId,
     username: userName ?? userId.toLowerCase(),
@@ -157,7 +162,11 @@ export function createSignedSlackClient(options: SignedSlackClientOptions): Sign
       ...forge.headers,
     };
     if (!forge.omitSignature) {
-      headers['x-slack-signature'] = slackSignature(forge.signingSecret ?? options.signingSecret, timestampSec, rawBody);
+      headers['x-slack-signature'] = slackSignature(
+        forge.signingSecret ?? options.signingSecret,
+        timestampSec,
+        rawBody,
+      );
     }
     return send({ url: options.url, rawBody, headers });
   }
@@ -165,7 +174,10 @@ export function createSignedSlackClient(options: SignedSlackClientOptions): Sign
   const postPayload = (payload: object, forge?: ForgeOptions) =>
     post(new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), FORM_CONTENT_TYPE, forge);
 
-  function viewObject(input: { viewId?: string; callbackId: string; privateMetadata?: string; userId: string }, values: object) {
+  function viewObject(
+    input: { viewId?: string; callbackId: string; privateMetadata?: string; userId: string },
+    values: object,
+  ) {
     const id = input.viewId ?? `V${randomHex(10).toUpperCase()}`;
     return {
       id,
@@ -251,7 +263,10 @@ export function createSignedSlackClient(options: SignedSlackClientOptions): Sign
               text: input.message.text ?? '',
               blocks: input.message.blocks ?? [],
             },
-            response_url: responseUrlFor({ userId: input.userId, channelId: channel, messageTs: ts }, input.responseUrl),
+            response_url: responseUrlFor(
+              { userId: input.userId, channelId: channel, messageTs: ts },
+              input.responseUrl,
+            ),
           },
           forge,
         );
@@ -263,7 +278,12 @@ export function createSignedSlackClient(options: SignedSlackClientOptions): Sign
           container: { type: 'view', view_id: view.id },
           view: {
             ...viewObject(
-              { viewId: view.id, callbackId: view.callbackId ?? '', privateMetadata: view.privateMetadata, userId: input.userId },
+              {
+                viewId: view.id,
+                callbackId: view.callbackId ?? '',
+                privateMetadata: view.privateMetadata,
+                userId: input.userId,
+              },
               {},
             ),
             type: view.type ?? 'modal',
@@ -327,7 +347,9 @@ export function createSignedSlackClient(options: SignedSlackClientOptions): Sign
         type: 'event_callback',
         event_id: eventId ?? `Ev${randomHex(10).toUpperCase()}`,
         event_time: eventTime,
-        authorizations: [{ enterprise_id: null, team_id: teamId, user_id: 'U0FAKEBOT1', is_bot: true, is_enterprise_install: false }],
+        authorizations: [
+          { enterprise_id: null, team_id: teamId, user_id: 'U0FAKEBOT1', is_bot: true, is_enterprise_install: false },
+        ],
         is_ext_shared_channel: false,
       };
       return post(JSON.stringify(body), JSON_CONTENT_TYPE, forgeRest);
@@ -336,7 +358,9 @@ export function createSignedSlackClient(options: SignedSlackClientOptions): Sign
 }
 
 /** Turns the test's shorthand into view.state.values exactly as Slack sends them. */
-export function stateValues(values: Record<string, Record<string, ViewFieldInput>>): Record<string, Record<string, unknown>> {
+export function stateValues(
+  values: Record<string, Record<string, ViewFieldInput>>,
+): Record<string, Record<string, unknown>> {
   const out: Record<string, Record<string, unknown>> = {};
   for (const [blockId, actions] of Object.entries(values)) {
     const block: Record<string, unknown> = {};
@@ -347,10 +371,15 @@ export function stateValues(values: Record<string, Record<string, ViewFieldInput
 }
 
 function stateValue(value: ViewFieldInput): unknown {
-  const option = (v: string, text?: string) => ({ text: { type: 'plain_text', text: text ?? v, emoji: true }, value: v });
+  const option = (v: string, text?: string) => ({
+    text: { type: 'plain_text', text: text ?? v, emoji: true },
+    value: v,
+  });
   if (typeof value === 'string') return { type: 'plain_text_input', value };
-  if ('selectedOption' in value) return { type: 'static_select', selected_option: option(value.selectedOption, value.text) };
-  if ('selectedOptions' in value) return { type: 'multi_static_select', selected_options: value.selectedOptions.map((v) => option(v)) };
+  if ('selectedOption' in value)
+    return { type: 'static_select', selected_option: option(value.selectedOption, value.text) };
+  if ('selectedOptions' in value)
+    return { type: 'multi_static_select', selected_options: value.selectedOptions.map((v) => option(v)) };
   if ('selectedUser' in value) return { type: 'users_select', selected_user: value.selectedUser };
   return value.raw;
 }
@@ -360,7 +389,11 @@ function send(sent: SentRequest): Promise<SlackHttpResult> {
     const req = httpRequest(
       sent.url,
       // agent:false: one connection per request, so a test's server can close without waiting on keep-alive sockets.
-      { method: 'POST', headers: { ...sent.headers, 'content-length': String(Buffer.byteLength(sent.rawBody)) }, agent: false },
+      {
+        method: 'POST',
+        headers: { ...sent.headers, 'content-length': String(Buffer.byteLength(sent.rawBody)) },
+        agent: false,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));

@@ -179,7 +179,10 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   const views = new Map<string, FakeView>();
   const homeViews = new Map<string, Record<string, unknown>>();
   const triggers = new Map<string, { user: string; issuedAt: number; used: boolean }>();
-  const responseUrls = new Map<string, { target: { userId: string; channelId: string; messageTs?: string }; issuedAt: number; posts: RecordedResponse[] }>();
+  const responseUrls = new Map<
+    string,
+    { target: { userId: string; channelId: string; messageTs?: string }; issuedAt: number; posts: RecordedResponse[] }
+  >();
   const users = new Map<string, FakeSlackUser>((options.users ?? []).map((u) => [u.id, u]));
   const usergroups = new Map<string, string[]>(Object.entries(options.usergroups ?? {}));
   const faults = new Map<string, Required<Pick<Fault, 'count'>> & Fault>();
@@ -188,7 +191,8 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
 
   const dmChannelFor = (userId: string) => `D${userId.replace(/^[UW]/, '')}`;
   const nextTs = () => `${Math.floor(now() / 1000)}.${String(++tsCounter).padStart(6, '0')}`;
-  const nextId = (prefix: string) => `${prefix}${String(++idCounter).padStart(6, '0')}${randomBytes(2).toString('hex').toUpperCase()}`;
+  const nextId = (prefix: string) =>
+    `${prefix}${String(++idCounter).padStart(6, '0')}${randomBytes(2).toString('hex').toUpperCase()}`;
   const newHash = () => `${Math.floor(now() / 1000)}.${randomBytes(4).toString('hex')}`;
 
   /** chat.postMessage to a user id posts in the app's DM with that user, as Slack does. */
@@ -201,7 +205,8 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   const findMessage = (channel: string, ts: string) => channels.get(resolveChannel(channel))?.find((m) => m.ts === ts);
 
   const consumeTrigger = (triggerId: unknown): string => {
-    if (typeof triggerId !== 'string' || triggerId.length === 0) throw new SlackApiError('invalid_arguments', ['trigger_id is required']);
+    if (typeof triggerId !== 'string' || triggerId.length === 0)
+      throw new SlackApiError('invalid_arguments', ['trigger_id is required']);
     const trigger = triggers.get(triggerId);
     if (!trigger) throw new SlackApiError('invalid_trigger_id');
     if (trigger.used) throw new SlackApiError('exchanged_trigger_id');
@@ -234,7 +239,11 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       const message: FakeMessage = { channel: resolveChannel(channel), ts: nextTs(), text, blocks, edits: 0 };
       if (typeof args.thread_ts === 'string') message.threadTs = args.thread_ts;
       messagesOf(message.channel).push(message);
-      return { channel: message.channel, ts: message.ts, message: { type: 'message', text, blocks, ts: message.ts, bot_id: botId, user: botUserId } };
+      return {
+        channel: message.channel,
+        ts: message.ts,
+        message: { type: 'message', text, blocks, ts: message.ts, bot_id: botId, user: botUserId },
+      };
     },
 
     'chat.update': (args) => {
@@ -247,7 +256,12 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       message.text = text;
       if (args.blocks !== undefined) message.blocks = blocks;
       message.edits += 1;
-      return { channel: message.channel, ts: message.ts, text: message.text, message: { text: message.text, blocks: message.blocks } };
+      return {
+        channel: message.channel,
+        ts: message.ts,
+        text: message.text,
+        message: { text: message.text, blocks: message.blocks },
+      };
     },
 
     'chat.postEphemeral': (args) => {
@@ -266,7 +280,10 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     },
 
     'conversations.open': (args) => {
-      const list = (typeof args.users === 'string' ? args.users : '').split(',').map((u) => u.trim()).filter(Boolean);
+      const list = (typeof args.users === 'string' ? args.users : '')
+        .split(',')
+        .map((u) => u.trim())
+        .filter(Boolean);
       const [first] = list;
       if (first === undefined) throw new SlackApiError('users_list_not_supplied');
       if (list.length > 1) return { channel: { id: `G${list.sort().join('').replace(/[UW]/g, '').slice(0, 16)}` } };
@@ -328,7 +345,9 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       const stored =
         typeof args.view_id === 'string'
           ? views.get(args.view_id)
-          : [...views.values()].find((v) => typeof args.external_id === 'string' && v.view.external_id === args.external_id);
+          : [...views.values()].find(
+              (v) => typeof args.external_id === 'string' && v.view.external_id === args.external_id,
+            );
       if (!stored) throw new SlackApiError('not_found');
       if (typeof args.hash === 'string' && args.hash !== stored.hash) throw new SlackApiError('hash_conflict');
       stored.view = view;
@@ -422,7 +441,13 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       original.blocks = blocks;
       original.edits += 1;
     } else if (body.response_type === 'in_channel') {
-      messagesOf(resolveChannel(target.channelId)).push({ channel: resolveChannel(target.channelId), ts: nextTs(), text, blocks, edits: 0 });
+      messagesOf(resolveChannel(target.channelId)).push({
+        channel: resolveChannel(target.channelId),
+        ts: nextTs(),
+        text,
+        blocks,
+        edits: 0,
+      });
     } else {
       ephemerals.push({ channel: target.channelId, user: target.userId, text, blocks, via: 'response_url' });
     }
@@ -503,7 +528,8 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       for (;;) {
         const value = predicate();
         if (value) return value;
-        if (Date.now() > deadline) throw new Error(`fake Slack: the awaited condition did not hold within ${timeoutMs} ms`);
+        if (Date.now() > deadline)
+          throw new Error(`fake Slack: the awaited condition did not hold within ${timeoutMs} ms`);
         await new Promise((r) => setTimeout(r, 10));
       }
     },
@@ -523,7 +549,11 @@ interface ApiAnswer {
 
 function faultAnswer(fault: Fault): ApiAnswer {
   if (fault.retryAfter !== undefined) {
-    return { status: 429, headers: { 'retry-after': String(fault.retryAfter) }, body: { ok: false, error: 'ratelimited' } };
+    return {
+      status: 429,
+      headers: { 'retry-after': String(fault.retryAfter) },
+      body: { ok: false, error: 'ratelimited' },
+    };
   }
   if (fault.status !== undefined && fault.status !== 200) {
     return { status: fault.status, body: `fake Slack: injected HTTP ${fault.status}` };
@@ -552,7 +582,9 @@ function readBody(req: IncomingMessage): Promise<string> {
 function parseJsonObject(text: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }
@@ -585,7 +617,10 @@ function requireString(args: Record<string, unknown>, key: string, error: string
   return value;
 }
 
-function messageContent(args: Record<string, unknown>, opts: { allowEmpty?: boolean } = {}): { text: string; blocks: unknown[] } {
+function messageContent(
+  args: Record<string, unknown>,
+  opts: { allowEmpty?: boolean } = {},
+): { text: string; blocks: unknown[] } {
   const text = typeof args.text === 'string' ? args.text : '';
   const blocks = args.blocks === undefined ? [] : args.blocks;
   if (!Array.isArray(blocks)) throw new SlackApiError('invalid_blocks_format');
@@ -603,9 +638,12 @@ function viewArg(args: Record<string, unknown>, expectedType?: 'modal' | 'home')
   }
   const v = view as Record<string, unknown>;
   const type = v.type;
-  if (type !== 'modal' && type !== 'home') throw new SlackApiError('invalid_arguments', ['view type must be modal or home [json-pointer:/view/type]']);
+  if (type !== 'modal' && type !== 'home')
+    throw new SlackApiError('invalid_arguments', ['view type must be modal or home [json-pointer:/view/type]']);
   if (expectedType !== undefined && type !== expectedType) {
-    throw new SlackApiError('invalid_arguments', [`this method takes a ${expectedType} view [json-pointer:/view/type]`]);
+    throw new SlackApiError('invalid_arguments', [
+      `this method takes a ${expectedType} view [json-pointer:/view/type]`,
+    ]);
   }
   const problems: string[] = [];
   if (type === 'modal') {
@@ -642,7 +680,8 @@ function blockProblems(blocks: unknown[], maxBlocks: number, pointer: string): s
   const problems: string[] = [];
   if (blocks.length > maxBlocks) problems.push(`no more than ${maxBlocks} items allowed [json-pointer:${pointer}]`);
   const tooLong = (value: unknown, max: number, at: string) => {
-    if (typeof value === 'string' && value.length > max) problems.push(`must be less than ${max + 1} characters [json-pointer:${at}]`);
+    if (typeof value === 'string' && value.length > max)
+      problems.push(`must be less than ${max + 1} characters [json-pointer:${at}]`);
   };
   blocks.forEach((raw, i) => {
     const at = `${pointer}/${i}`;
@@ -661,7 +700,8 @@ function blockProblems(blocks: unknown[], maxBlocks: number, pointer: string): s
     } else if (block.type === 'header') {
       tooLong(plainText(block.text), MAX_HEADER_TEXT, `${at}/text/text`);
     } else if (block.type === 'actions' || block.type === 'context') {
-      if (Array.isArray(block.elements)) block.elements.forEach((e, j) => elementProblems(e, `${at}/elements/${j}`, tooLong, problems));
+      if (Array.isArray(block.elements))
+        block.elements.forEach((e, j) => elementProblems(e, `${at}/elements/${j}`, tooLong, problems));
     } else if (block.type === 'input') {
       if (block.element) elementProblems(block.element, `${at}/element`, tooLong, problems);
     }

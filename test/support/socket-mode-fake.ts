@@ -126,7 +126,8 @@ export async function startFakeSocketMode(options: { appId?: string } = {}): Pro
     if (!connection.open || connection.socket.destroyed) return;
     connection.socket.write(encodeFrame(opcode, data));
   };
-  const sendJson = (connection: Connection, message: unknown) => send(connection, OPCODE.text, Buffer.from(JSON.stringify(message), 'utf8'));
+  const sendJson = (connection: Connection, message: unknown) =>
+    send(connection, OPCODE.text, Buffer.from(JSON.stringify(message), 'utf8'));
 
   const closeConnection = (connection: Connection, code: number, reason = '') => {
     if (!connection.closeSent) {
@@ -163,7 +164,8 @@ export async function startFakeSocketMode(options: { appId?: string } = {}): Pro
       return;
     }
     received.push(message);
-    const envelopeId = typeof message === 'object' && message !== null ? (message as { envelope_id?: unknown }).envelope_id : undefined;
+    const envelopeId =
+      typeof message === 'object' && message !== null ? (message as { envelope_id?: unknown }).envelope_id : undefined;
     if (typeof envelopeId !== 'string') return;
     const pending = pendingAcks.get(envelopeId);
     if (!pending) return;
@@ -185,10 +187,15 @@ export async function startFakeSocketMode(options: { appId?: string } = {}): Pro
       return;
     }
     const key = req.headers['sec-websocket-key'] as string;
-    const acceptKey = createHash('sha1').update(key + WEBSOCKET_GUID).digest('base64');
+    const acceptKey = createHash('sha1')
+      .update(key + WEBSOCKET_GUID)
+      .digest('base64');
     socket.setNoDelay(true);
     socket.write(
-      'HTTP/1.1 101 Switching Protocols\r\n' + 'Upgrade: websocket\r\n' + 'Connection: Upgrade\r\n' + `Sec-WebSocket-Accept: ${acceptKey}\r\n\r\n`,
+      'HTTP/1.1 101 Switching Protocols\r\n' +
+        'Upgrade: websocket\r\n' +
+        'Connection: Upgrade\r\n' +
+        `Sec-WebSocket-Accept: ${acceptKey}\r\n\r\n`,
     );
     const connection: Connection = { socket, open: true, closeSent: false };
     connections.push(connection);
@@ -232,9 +239,11 @@ export async function startFakeSocketMode(options: { appId?: string } = {}): Pro
             }
             break;
           case OPCODE.continuation: {
-            if (!fragments) return closeConnection(connection, CLOSE_PROTOCOL_ERROR, 'continuation without a first fragment');
+            if (!fragments)
+              return closeConnection(connection, CLOSE_PROTOCOL_ERROR, 'continuation without a first fragment');
             fragments.push(frame.payload);
-            if (fragments.reduce((n, f) => n + f.length, 0) > MAX_MESSAGE_BYTES) return closeConnection(connection, CLOSE_TOO_BIG);
+            if (fragments.reduce((n, f) => n + f.length, 0) > MAX_MESSAGE_BYTES)
+              return closeConnection(connection, CLOSE_TOO_BIG);
             if (frame.fin) {
               const whole = Buffer.concat(fragments);
               fragments = undefined;
@@ -271,26 +280,36 @@ export async function startFakeSocketMode(options: { appId?: string } = {}): Pro
 
   return {
     url: `ws://127.0.0.1:${port}/link/?ticket=${ticket}&app_id=${appId}`,
-    connected: (timeoutMs = 5_000) => until(() => (newestOpen() ? true : undefined), timeoutMs, 'no client connected').then(() => undefined),
+    connected: (timeoutMs = 5_000) =>
+      until(() => (newestOpen() ? true : undefined), timeoutMs, 'no client connected').then(() => undefined),
     openConnections: () => connections.filter((c) => c.open).length,
     connectionsAccepted: () => accepted,
     sendEnvelope(type, payload, envelopeOptions = {}) {
       const connection = newestOpen();
-      if (!connection) return Promise.reject(new Error('fake Socket Mode: no client is connected to send an envelope to'));
+      if (!connection)
+        return Promise.reject(new Error('fake Socket Mode: no client is connected to send an envelope to'));
       const envelopeId = envelopeOptions.envelopeId ?? randomUUID();
       const interactionType = typeof payload.type === 'string' ? payload.type : '';
       const acceptsResponsePayload =
         envelopeOptions.acceptsResponsePayload ??
-        (type === 'slash_commands' || (type === 'interactive' && ['view_submission', 'block_suggestion'].includes(interactionType)));
+        (type === 'slash_commands' ||
+          (type === 'interactive' && ['view_submission', 'block_suggestion'].includes(interactionType)));
       const timeoutMs = envelopeOptions.ackTimeoutMs ?? 5_000;
       const ack = new Promise<SocketModeAck>((resolve, reject) => {
         const timer = setTimeout(() => {
           pendingAcks.delete(envelopeId);
-          reject(new Error(`fake Socket Mode: envelope ${envelopeId} (${type}) was not acknowledged within ${timeoutMs} ms`));
+          reject(
+            new Error(`fake Socket Mode: envelope ${envelopeId} (${type}) was not acknowledged within ${timeoutMs} ms`),
+          );
         }, timeoutMs);
         pendingAcks.set(envelopeId, { connection, resolve, reject, timer });
       });
-      const envelope: Record<string, unknown> = { envelope_id: envelopeId, payload, type, accepts_response_payload: acceptsResponsePayload };
+      const envelope: Record<string, unknown> = {
+        envelope_id: envelopeId,
+        payload,
+        type,
+        accepts_response_payload: acceptsResponsePayload,
+      };
       if (type === 'events_api') {
         envelope.retry_attempt = envelopeOptions.retryAttempt ?? 0;
         envelope.retry_reason = envelopeOptions.retryReason ?? '';
@@ -305,7 +324,11 @@ export async function startFakeSocketMode(options: { appId?: string } = {}): Pro
     },
     clientCloseCodes: () => [...closeCodes],
     clientClosed: (timeoutMs = 5_000) =>
-      until(() => (closeCodes.length > closeCodesSeen ? closeCodes[closeCodesSeen++] : undefined), timeoutMs, 'no client sent a close frame'),
+      until(
+        () => (closeCodes.length > closeCodesSeen ? closeCodes[closeCodesSeen++] : undefined),
+        timeoutMs,
+        'no client sent a close frame',
+      ),
     pingsAnswered: () => pings,
     received: () => [...received],
     close: () =>
@@ -403,7 +426,8 @@ class FrameParser {
     if (data.length < 2) return undefined;
     const first = data.readUInt8(0);
     const second = data.readUInt8(1);
-    if ((first & 0x70) !== 0) throw new FrameError('reserved bits set without a negotiated extension', CLOSE_PROTOCOL_ERROR);
+    if ((first & 0x70) !== 0)
+      throw new FrameError('reserved bits set without a negotiated extension', CLOSE_PROTOCOL_ERROR);
     const fin = (first & 0x80) !== 0;
     const opcode = first & 0x0f;
     const masked = (second & 0x80) !== 0;

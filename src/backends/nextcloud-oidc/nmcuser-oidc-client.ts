@@ -68,7 +68,11 @@ export class NmcuserOidcClient implements BackendClient {
     const { username } = input;
     const id = this.idFor(username);
     if (input.groups && input.groups.length > 0) {
-      throw new BackendError(this.name, 'unsupported', `${this.name} (nmcuser_oidc) cannot put users into groups; create ${username} without groups`);
+      throw new BackendError(
+        this.name,
+        'unsupported',
+        `${this.name} (nmcuser_oidc) cannot put users into groups; create ${username} without groups`,
+      );
     }
     const quota = input.quotaBytes === undefined ? this.config.defaultQuota : this.quotaValue(input.quotaBytes);
     const body = {
@@ -95,7 +99,9 @@ export class NmcuserOidcClient implements BackendClient {
       return { summary: this.createdSummary(username, userId, input, quota), ...(after ? { after } : {}) };
     }
     if (res.status === 409) {
-      throw new BackendError(this.name, 'already_exists', `${username} already exists on ${this.name}`, { status: 409 });
+      throw new BackendError(this.name, 'already_exists', `${username} already exists on ${this.name}`, {
+        status: 409,
+      });
     }
     if (res.status === 403) throw await this.explainCreate403(username);
     if (res.status === 500) throw await this.explainCreate500(username);
@@ -153,7 +159,8 @@ export class NmcuserOidcClient implements BackendClient {
     } catch (err) {
       // The delete may have happened before the answer was lost: read back instead of sending it again.
       const now = await this.getUser(username).catch(() => undefined);
-      if (now && !now.exists) return { summary: `deleted ${username} from ${this.name} (confirmed by reading back)`, after: now };
+      if (now && !now.exists)
+        return { summary: `deleted ${username} from ${this.name} (confirmed by reading back)`, after: now };
       throw err;
     }
     if (res.status === 200 || res.status === 204) {
@@ -204,7 +211,10 @@ export class NmcuserOidcClient implements BackendClient {
         `creating ${input.username} on ${this.name} got no answer, and a user with that name now exists with another email: check it on the server`,
       );
     }
-    return { summary: `created ${input.username} (Nextcloud user id ${now.userId || id}) on ${this.name}; confirmed by reading back after the answer was lost`, after: now };
+    return {
+      summary: `created ${input.username} (Nextcloud user id ${now.userId || id}) on ${this.name}; confirmed by reading back after the answer was lost`,
+      after: now,
+    };
   }
 
   /** 403 on create: home folder initialisation failed (reference), or the account is not an admin. */
@@ -280,9 +290,14 @@ export class NmcuserOidcClient implements BackendClient {
     try {
       return oidcQuotaParam(quotaBytes);
     } catch {
-      throw new BackendError(this.name, 'invalid_input', `the quota ${String(quotaBytes)} is not a whole number of bytes: fix the request`, {
-        retryable: false,
-      });
+      throw new BackendError(
+        this.name,
+        'invalid_input',
+        `the quota ${String(quotaBytes)} is not a whole number of bytes: fix the request`,
+        {
+          retryable: false,
+        },
+      );
     }
   }
 

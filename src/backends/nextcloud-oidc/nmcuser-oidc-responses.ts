@@ -48,7 +48,8 @@ export function userStateFrom(backend: string, body: unknown): UserState {
   const state: UserState = { userId: data.id as string, exists: true };
   if (typeof data.enabled === 'boolean') state.enabled = data.enabled;
   if (typeof data.email === 'string' || data.email === null) state.email = (data.email as string | null) || null;
-  if (typeof data.displayname === 'string' || data.displayname === null) state.displayName = data.displayname as string | null;
+  if (typeof data.displayname === 'string' || data.displayname === null)
+    state.displayName = data.displayname as string | null;
   const limitBytes = parseStoredQuota(data.quota);
   if (limitBytes !== undefined) state.quota = { limitBytes };
   return state;
@@ -98,10 +99,15 @@ export function describeFailure(res: HttpResponse, ctx: FailureContext): Backend
       );
     }
     const retryAfterMs = parseRetryAfter(res.headers['retry-after']);
-    return new BackendError(backend, 'rate_limited', `${backend} is limiting requests: could not ${action} now, try again later`, {
-      ...opts,
-      ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
-    });
+    return new BackendError(
+      backend,
+      'rate_limited',
+      `${backend} is limiting requests: could not ${action} now, try again later`,
+      {
+        ...opts,
+        ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+      },
+    );
   }
   if (status === 404 && !isAppAnswered404(res)) {
     return new BackendError(
@@ -112,7 +118,12 @@ export function describeFailure(res: HttpResponse, ctx: FailureContext): Backend
     );
   }
   if (status === 400 || status === 422) {
-    return new BackendError(backend, 'invalid_input', `${backend} refused to ${action}${saidText || ': a value was not accepted'}`, opts);
+    return new BackendError(
+      backend,
+      'invalid_input',
+      `${backend} refused to ${action}${saidText || ': a value was not accepted'}`,
+      opts,
+    );
   }
   if (status >= 300 && status < 400) {
     return new BackendError(
@@ -123,10 +134,25 @@ export function describeFailure(res: HttpResponse, ctx: FailureContext): Backend
     );
   }
   if (status === 503) {
-    return new BackendError(backend, 'unavailable', `${backend} is unavailable (maintenance mode?): could not ${action}, try again later`, opts);
+    return new BackendError(
+      backend,
+      'unavailable',
+      `${backend} is unavailable (maintenance mode?): could not ${action}, try again later`,
+      opts,
+    );
   }
   if (status >= 500) {
-    return new BackendError(backend, 'unavailable', `${backend} failed with HTTP ${status} while trying to ${action}${saidText}`, opts);
+    return new BackendError(
+      backend,
+      'unavailable',
+      `${backend} failed with HTTP ${status} while trying to ${action}${saidText}`,
+      opts,
+    );
   }
-  return new BackendError(backend, 'protocol', `${backend} answered HTTP ${status} to ${action}, which nmcuser_oidc does not document${saidText}`, opts);
+  return new BackendError(
+    backend,
+    'protocol',
+    `${backend} answered HTTP ${status} to ${action}, which nmcuser_oidc does not document${saidText}`,
+    opts,
+  );
 }

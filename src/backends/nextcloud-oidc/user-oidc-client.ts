@@ -66,7 +66,11 @@ export class UserOidcClient implements BackendClient {
   /** The Nextcloud uid user_oidc gives this login (exported behaviour for approval cards and tests). */
   uidFor(username: string): string {
     if (username.trim() === '' || username !== username.trim()) {
-      throw new BackendError(this.name, 'invalid_input', `the login '${username}' is empty or has spaces at its ends: fix the request`);
+      throw new BackendError(
+        this.name,
+        'invalid_input',
+        `the login '${username}' is empty or has spaces at its ends: fix the request`,
+      );
     }
     const uid = deriveUserOidcUid(this.config, username);
     // With uidMode unique (or a hashed long id) the uid is hex and always addressable; with providerBased or raw
@@ -103,7 +107,11 @@ export class UserOidcClient implements BackendClient {
     try {
       const data = await this.nextcloud.ocs<{ user_id?: unknown }>('POST', USER_ROUTE, { body, apiVersion: 'v2' });
       if (typeof data?.user_id !== 'string') {
-        throw new BackendError(this.name, 'protocol', `${this.name} answered the create of ${username} without the new user's id`);
+        throw new BackendError(
+          this.name,
+          'protocol',
+          `${this.name} answered the create of ${username} without the new user's id`,
+        );
       }
       answeredUid = data.user_id;
     } catch (err) {
@@ -130,7 +138,8 @@ export class UserOidcClient implements BackendClient {
     }
     const after = await this.readBack(username);
     const parts = [`created ${username} on ${this.name} as Nextcloud user ${uid}, for OpenID Connect login`];
-    if (input.quotaBytes !== undefined) parts.push(`quota ${formatQuota(this.nextcloud.storedQuota(input.quotaBytes))}`);
+    if (input.quotaBytes !== undefined)
+      parts.push(`quota ${formatQuota(this.nextcloud.storedQuota(input.quotaBytes))}`);
     if (input.email) parts.push(`email ${input.email}`);
     const added = (input.groups ?? []).filter((g) => !notes.some((n) => n.includes(`group ${g} `)));
     if (added.length > 0) parts.push(`groups ${added.join(', ')}`);
@@ -151,7 +160,12 @@ export class UserOidcClient implements BackendClient {
   async setQuota(username: string, quotaBytes: number | null): Promise<ApplyResult> {
     const uid = this.uidFor(username);
     const shown = formatQuota(this.nextcloud.storedQuota(quotaBytes));
-    return this.relabel(username, uid, await this.nextcloud.setQuota(uid, quotaBytes), `set the quota of ${username} to ${shown}`);
+    return this.relabel(
+      username,
+      uid,
+      await this.nextcloud.setQuota(uid, quotaBytes),
+      `set the quota of ${username} to ${shown}`,
+    );
   }
 
   /** Quotas go through Nextcloud's own setQuota (on create and through OCS after), so they round as Nextcloud does. */
@@ -161,12 +175,22 @@ export class UserOidcClient implements BackendClient {
 
   async addToGroup(username: string, group: string): Promise<ApplyResult> {
     const uid = this.uidFor(username);
-    return this.relabel(username, uid, await this.nextcloud.addToGroup(uid, group), `added ${username} to group ${group}`);
+    return this.relabel(
+      username,
+      uid,
+      await this.nextcloud.addToGroup(uid, group),
+      `added ${username} to group ${group}`,
+    );
   }
 
   async removeFromGroup(username: string, group: string): Promise<ApplyResult> {
     const uid = this.uidFor(username);
-    return this.relabel(username, uid, await this.nextcloud.removeFromGroup(uid, group), `removed ${username} from group ${group}`);
+    return this.relabel(
+      username,
+      uid,
+      await this.nextcloud.removeFromGroup(uid, group),
+      `removed ${username} from group ${group}`,
+    );
   }
 
   /**
@@ -175,14 +199,23 @@ export class UserOidcClient implements BackendClient {
    */
   async deleteUser(username: string): Promise<ApplyResult> {
     const uid = this.uidFor(username);
-    const done: ApplyResult = { summary: `deleted ${username} (Nextcloud user ${uid}) from ${this.name} with all their files`, after: { userId: uid, exists: false } };
+    const done: ApplyResult = {
+      summary: `deleted ${username} (Nextcloud user ${uid}) from ${this.name} with all their files`,
+      after: { userId: uid, exists: false },
+    };
     try {
       await this.nextcloud.ocs('DELETE', `${USER_ROUTE}/${pathSegment(uid)}`, { apiVersion: 'v2' });
       return done;
     } catch (err) {
       if (err instanceof OcsFailure && err.code === 'not_found') {
         const state = await this.nextcloud.getUser(uid);
-        if (!state.exists) throw new BackendError(this.name, 'not_found', `${username} (Nextcloud user ${uid}) does not exist on ${this.name}`, { status: 404, cause: err });
+        if (!state.exists)
+          throw new BackendError(
+            this.name,
+            'not_found',
+            `${username} (Nextcloud user ${uid}) does not exist on ${this.name}`,
+            { status: 404, cause: err },
+          );
         throw new BackendError(
           this.name,
           'unsupported',

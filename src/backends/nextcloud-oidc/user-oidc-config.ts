@@ -6,9 +6,12 @@ export const userOidcConfigSchema = z.strictObject({
   kind: z.literal('user_oidc'),
   ...commonBackendFields,
   /** Numeric id of the provider in user_oidc (occ user_oidc:provider lists it): sent as `providerId` on create. */
-  providerId: z.number().int().positive('providerId is the provider\'s number shown by `occ user_oidc:provider`'),
+  providerId: z.number().int().positive("providerId is the provider's number shown by `occ user_oidc:provider`"),
   /** The provider's identifier (its name in the OpenID Connect settings): part of the uid with uidMode providerBased. */
-  providerIdentifier: z.string().trim().min(1, 'name the provider identifier shown in Nextcloud > Settings > OpenID Connect'),
+  providerIdentifier: z
+    .string()
+    .trim()
+    .min(1, 'name the provider identifier shown in Nextcloud > Settings > OpenID Connect'),
   /**
    * How user_oidc turns a login (the token's sub) into a Nextcloud user id; it MUST match the provider's settings,
    * or AccountDesk reads and edits the wrong account (reference "user_oidc pre-provisioning"):

@@ -14,7 +14,12 @@ import { isLostAnswer, OcsFailure, OcsTransport } from './ocs.js';
 import type { OcsMethod, OcsRequestOptions } from './ocs.js';
 import { formatQuota, quotaParam, readQuota, storedQuotaBytes } from './quota.js';
 
-export function createNextcloudClient(name: string, config: NextcloudConfig, secret: string, http?: HttpClient): NextcloudClient {
+export function createNextcloudClient(
+  name: string,
+  config: NextcloudConfig,
+  secret: string,
+  http?: HttpClient,
+): NextcloudClient {
   return new NextcloudClient(name, config, secret, http ?? new HttpClient(httpOptionsFor(name, config)));
 }
 
@@ -144,19 +149,26 @@ export class NextcloudClient implements BackendClient {
       () => this.call('deleteUser', { userId: username }, 'DELETE', this.userPath(username)),
       async () => !(await this.getUser(username)).exists,
     );
-    return { summary: `deleted ${username} from ${this.name} with all their files`, after: { userId: username, exists: false } };
+    return {
+      summary: `deleted ${username} from ${this.name} with all their files`,
+      after: { userId: username, exists: false },
+    };
   }
 
   async addToGroup(username: string, group: string): Promise<ApplyResult> {
     // Adding an existing member succeeds (reference "Observed"), so a repeat is harmless.
-    await this.call('addToGroup', { userId: username, group }, 'POST', `${this.userPath(username)}/groups`, { groupid: group });
+    await this.call('addToGroup', { userId: username, group }, 'POST', `${this.userPath(username)}/groups`, {
+      groupid: group,
+    });
     const after = await this.readBackQuietly(username);
     return { summary: `added ${username} to group ${group} on ${this.name}`, ...(after ? { after } : {}) };
   }
 
   async removeFromGroup(username: string, group: string): Promise<ApplyResult> {
     // Removing a non-member succeeds (reference "Observed").
-    await this.call('removeFromGroup', { userId: username, group }, 'DELETE', `${this.userPath(username)}/groups`, { groupid: group });
+    await this.call('removeFromGroup', { userId: username, group }, 'DELETE', `${this.userPath(username)}/groups`, {
+      groupid: group,
+    });
     const after = await this.readBackQuietly(username);
     return { summary: `removed ${username} from group ${group} on ${this.name}`, ...(after ? { after } : {}) };
   }
@@ -165,7 +177,10 @@ export class NextcloudClient implements BackendClient {
     await this.call('resendInvite', { userId: username }, 'POST', `${this.userPath(username)}/welcome`);
     const after = await this.readBackQuietly(username);
     const to = after?.email ? ` to ${after.email}` : '';
-    return { summary: `Nextcloud ${this.name} sent ${username} a new invitation mail${to}`, ...(after ? { after } : {}) };
+    return {
+      summary: `Nextcloud ${this.name} sent ${username} a new invitation mail${to}`,
+      ...(after ? { after } : {}),
+    };
   }
 
   async close(): Promise<void> {
@@ -186,7 +201,8 @@ export class NextcloudClient implements BackendClient {
         `${this.name} creates users without a password and mails them an invitation, so '${input.username}' needs an email address: add one to the request`,
       );
     }
-    if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) throw this.invalid(`'${email}' is not an email address: fix the request`);
+    if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email))
+      throw this.invalid(`'${email}' is not an email address: fix the request`);
     const wanted: WantedUser = { email, groups: [...new Set([...this.config.defaultGroups, ...(input.groups ?? [])])] };
     if (input.displayName !== undefined && input.displayName.trim() !== '') wanted.displayName = input.displayName;
     if (input.quotaBytes !== undefined) {
@@ -209,10 +225,17 @@ export class NextcloudClient implements BackendClient {
    * (101 "Bad request", 102, a timeout, a 5xx) the user is read back: if it exists now it is ours (it did not exist
    * before the call) and whatever the server skipped is applied; if not, the create is tried exactly once more.
    */
-  private async afterFailedCreate(err: unknown, username: string, wanted: WantedUser, retried: boolean): Promise<ApplyResult | 'retry'> {
+  private async afterFailedCreate(
+    err: unknown,
+    username: string,
+    wanted: WantedUser,
+    retried: boolean,
+  ): Promise<ApplyResult | 'retry'> {
     const ctx: FailureContext = { backend: this.name, op: 'createUser', userId: username };
     const failure = err instanceof OcsFailure ? err : undefined;
-    const serverErrorAfterWork = failure !== undefined && (failure.statuscode === 101 || failure.statuscode === 102 || failure.code === 'unavailable');
+    const serverErrorAfterWork =
+      failure !== undefined &&
+      (failure.statuscode === 101 || failure.statuscode === 102 || failure.code === 'unavailable');
     if (!serverErrorAfterWork && !(failure === undefined && isLostAnswer(err))) throw explainFailure(err, ctx);
 
     let state: UserState;
@@ -228,7 +251,8 @@ export class NextcloudClient implements BackendClient {
       );
     }
     if (!state.exists) {
-      const generic = failure === undefined || failure.code === 'unavailable' || /^bad request$/i.test(failure.ocsMessage);
+      const generic =
+        failure === undefined || failure.code === 'unavailable' || /^bad request$/i.test(failure.ocsMessage);
       if (!retried && generic) return 'retry';
       throw explainFailure(err, ctx);
     }
@@ -266,14 +290,17 @@ export class NextcloudClient implements BackendClient {
       }
     }
     if (wanted.displayName !== undefined && state.displayName !== wanted.displayName) {
-      await attempt(`display name '${wanted.displayName}'`, () => this.editUser(id, 'displayname', wanted.displayName!, wanted.displayName!));
+      await attempt(`display name '${wanted.displayName}'`, () =>
+        this.editUser(id, 'displayname', wanted.displayName!, wanted.displayName!),
+      );
     }
     if (wanted.quotaBytes !== undefined && state.quota?.limitBytes !== storedQuotaBytes(wanted.quotaBytes)) {
       const shown = formatQuota(wanted.quotaBytes);
       await attempt(`quota ${shown}`, () => this.editUser(id, 'quota', quotaParam(wanted.quotaBytes!), shown));
     }
     const emailWasSet = state.email?.toLowerCase() === wanted.email.toLowerCase();
-    if (!emailWasSet) await attempt(`email ${wanted.email}`, () => this.editUser(id, 'email', wanted.email, wanted.email));
+    if (!emailWasSet)
+      await attempt(`email ${wanted.email}`, () => this.editUser(id, 'email', wanted.email, wanted.email));
 
     // addUser mails the invitation as its very last step, right after setting the email, and a mail failure is
     // only logged: so an error answer from addUser, or an email that was missing, means no invitation went out.
@@ -281,7 +308,8 @@ export class NextcloudClient implements BackendClient {
     let invitation: string;
     const emailNowSet = emailWasSet || done.includes(`email ${wanted.email}`);
     if (!emailNowSet) invitation = 'NO invitation was sent: the email could not be set';
-    else if (emailWasSet && !(err instanceof OcsFailure)) invitation = `the invitation to ${wanted.email} was most likely sent before the answer was lost`;
+    else if (emailWasSet && !(err instanceof OcsFailure))
+      invitation = `the invitation to ${wanted.email} was most likely sent before the answer was lost`;
     else {
       try {
         await this.call('resendInvite', { userId: id }, 'POST', `${this.userPath(id)}/welcome`);
@@ -312,7 +340,10 @@ export class NextcloudClient implements BackendClient {
       if (err instanceof BackendError && err.remoteCode === 101) {
         const state = await this.getUser(username).catch(() => undefined);
         if (state && !state.exists) {
-          throw new BackendError(this.name, 'not_found', `user '${username}' does not exist on ${this.name}`, { remoteCode: 101, cause: err });
+          throw new BackendError(this.name, 'not_found', `user '${username}' does not exist on ${this.name}`, {
+            remoteCode: 101,
+            cause: err,
+          });
         }
       }
       throw err;
@@ -323,7 +354,9 @@ export class NextcloudClient implements BackendClient {
 
   private refuseSelf(username: string, verb: string): void {
     if (username.toLowerCase() === this.config.user.toLowerCase()) {
-      throw this.invalid(`AccountDesk will not ${verb} '${username}': it is the admin account it acts as on ${this.name}`);
+      throw this.invalid(
+        `AccountDesk will not ${verb} '${username}': it is the admin account it acts as on ${this.name}`,
+      );
     }
   }
 
@@ -332,7 +365,13 @@ export class NextcloudClient implements BackendClient {
     return this.call('editUser', { userId, field: key, shownValue }, 'PUT', this.userPath(userId), { key, value });
   }
 
-  private async call(op: NextcloudOperation, ctx: Omit<FailureContext, 'backend' | 'op'>, method: OcsMethod, path: string, body?: object) {
+  private async call(
+    op: NextcloudOperation,
+    ctx: Omit<FailureContext, 'backend' | 'op'>,
+    method: OcsMethod,
+    path: string,
+    body?: object,
+  ) {
     try {
       return await this.ocs(method, path, body === undefined ? {} : { body });
     } catch (err) {
@@ -364,15 +403,21 @@ export class NextcloudClient implements BackendClient {
 
   private toUserState(data: unknown, requested: string): UserState {
     if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-      throw new BackendError(this.name, 'protocol', `${this.name} answered a user query without user data: is this a Nextcloud provisioning API?`, {
-        retryable: false,
-      });
+      throw new BackendError(
+        this.name,
+        'protocol',
+        `${this.name} answered a user query without user data: is this a Nextcloud provisioning API?`,
+        {
+          retryable: false,
+        },
+      );
     }
     const d = data as Record<string, unknown>;
     const state: UserState = { userId: typeof d['id'] === 'string' ? d['id'] : requested, exists: true };
     if (typeof d['enabled'] === 'boolean') state.enabled = d['enabled'];
     else if (d['enabled'] === 'true' || d['enabled'] === 1 || d['enabled'] === '1') state.enabled = true;
-    else if (d['enabled'] === 'false' || d['enabled'] === 0 || d['enabled'] === '0' || d['enabled'] === '') state.enabled = false;
+    else if (d['enabled'] === 'false' || d['enabled'] === 0 || d['enabled'] === '0' || d['enabled'] === '')
+      state.enabled = false;
     state.email = typeof d['email'] === 'string' && d['email'] !== '' ? d['email'] : null;
     const display = d['displayname'] ?? d['display-name'];
     state.displayName = typeof display === 'string' ? display : null;
@@ -386,7 +431,12 @@ export class NextcloudClient implements BackendClient {
     // Nextcloud refuses user ids made only of dots, and some proxies (nginx) decode %2E before resolving dot
     // segments, so '..' could still walk up to /cloud/groups: never build such a path.
     if (/^\.*$/.test(username)) {
-      throw new BackendError(this.name, 'invalid_input', `'${username}' is not a valid Nextcloud user name: fix the request`, { retryable: false });
+      throw new BackendError(
+        this.name,
+        'invalid_input',
+        `'${username}' is not a valid Nextcloud user name: fix the request`,
+        { retryable: false },
+      );
     }
     return `/cloud/users/${pathSegment(username)}`;
   }

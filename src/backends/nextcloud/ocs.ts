@@ -27,12 +27,21 @@ export interface OcsRequestOptions {
  */
 export class OcsFailure extends BackendError {
   readonly ocsMessage: string;
-  constructor(backend: string, code: ConstructorParameters<typeof BackendError>[1], message: string, opts: {
-    status: number;
-    statuscode: number;
-    ocsMessage: string;
-  }) {
-    super(backend, code, message, { status: opts.status, remoteCode: opts.statuscode, retryable: code === 'unavailable' });
+  constructor(
+    backend: string,
+    code: ConstructorParameters<typeof BackendError>[1],
+    message: string,
+    opts: {
+      status: number;
+      statuscode: number;
+      ocsMessage: string;
+    },
+  ) {
+    super(backend, code, message, {
+      status: opts.status,
+      remoteCode: opts.statuscode,
+      retryable: code === 'unavailable',
+    });
     this.ocsMessage = opts.ocsMessage;
   }
   get statuscode(): number {
@@ -71,7 +80,10 @@ export interface OcsTransportOptions {
 export class OcsTransport {
   private readonly authorization: string;
 
-  constructor(private readonly http: HttpClient, private readonly opts: OcsTransportOptions) {
+  constructor(
+    private readonly http: HttpClient,
+    private readonly opts: OcsTransportOptions,
+  ) {
     // Built once; the value is never logged nor put into an error (BackendError messages name only secretEnv).
     this.authorization = 'Basic ' + Buffer.from(`${opts.user}:${opts.secret}`, 'utf8').toString('base64');
   }
@@ -137,7 +149,12 @@ export class OcsTransport {
         );
       }
       if (status >= 500) {
-        throw new BackendError(backend, 'unavailable', `${backend} had an internal error (HTTP ${status}): ${quote(text)}`, { status });
+        throw new BackendError(
+          backend,
+          'unavailable',
+          `${backend} had an internal error (HTTP ${status}): ${quote(text)}`,
+          { status },
+        );
       }
       throw new BackendError(
         backend,
@@ -152,14 +169,23 @@ export class OcsTransport {
     if ((statuscode === 100 || statuscode === 200) && status >= 200 && status < 300) return envelope.data as T;
     const serverText = message || '(no message)';
     if (statuscode === 997) {
-      throw new BackendError(backend, 'auth_failed', `${backend} refused the login of '${this.opts.user}': check the app password in ${this.opts.secretEnv}`, {
-        status,
-        remoteCode: statuscode,
-        retryable: false,
-      });
+      throw new BackendError(
+        backend,
+        'auth_failed',
+        `${backend} refused the login of '${this.opts.user}': check the app password in ${this.opts.secretEnv}`,
+        {
+          status,
+          remoteCode: statuscode,
+          retryable: false,
+        },
+      );
     }
     if (statuscode === 998 || statuscode === 404) {
-      throw new OcsFailure(backend, 'not_found', `${backend}: ${serverText}`, { status, statuscode, ocsMessage: message });
+      throw new OcsFailure(backend, 'not_found', `${backend}: ${serverText}`, {
+        status,
+        statuscode,
+        ocsMessage: message,
+      });
     }
     if (statuscode === 403) {
       throw new OcsFailure(
@@ -170,25 +196,39 @@ export class OcsTransport {
       );
     }
     if (statuscode === 503 || (status === 503 && statuscode !== 429)) {
-      throw new OcsFailure(backend, 'unavailable', `${backend} is unavailable or in maintenance mode (${serverText}): try again later`, {
+      throw new OcsFailure(
+        backend,
+        'unavailable',
+        `${backend} is unavailable or in maintenance mode (${serverText}): try again later`,
+        {
+          status,
+          statuscode,
+          ocsMessage: message,
+        },
+      );
+    }
+    if (statuscode === 996 || statuscode === 999 || statuscode >= 500) {
+      throw new OcsFailure(backend, 'unavailable', `${backend} had an internal error (${serverText})`, {
         status,
         statuscode,
         ocsMessage: message,
       });
-    }
-    if (statuscode === 996 || statuscode === 999 || statuscode >= 500) {
-      throw new OcsFailure(backend, 'unavailable', `${backend} had an internal error (${serverText})`, { status, statuscode, ocsMessage: message });
     }
     if (statuscode === 429) throw this.tooManyRequests(response, message);
     return this.throwGeneric(status, statuscode, message);
   }
 
   private throwGeneric(status: number, statuscode: number, message: string): never {
-    throw new OcsFailure(this.opts.backend, 'invalid_input', `${this.opts.backend} refused the request: ${message || `OCS status ${statuscode}`}`, {
-      status,
-      statuscode,
-      ocsMessage: message,
-    });
+    throw new OcsFailure(
+      this.opts.backend,
+      'invalid_input',
+      `${this.opts.backend} refused the request: ${message || `OCS status ${statuscode}`}`,
+      {
+        status,
+        statuscode,
+        ocsMessage: message,
+      },
+    );
   }
 
   private tooManyRequests(response: HttpResponse, ocsMessage: string | undefined): BackendError {
@@ -235,7 +275,8 @@ function parseEnvelope(text: string): Envelope | undefined {
   }
   const ocs = (parsed as { ocs?: { meta?: { statuscode?: unknown; message?: unknown }; data?: unknown } } | null)?.ocs;
   const code = ocs?.meta?.statuscode;
-  const statuscode = typeof code === 'number' ? code : typeof code === 'string' && /^\d+$/.test(code) ? Number(code) : NaN;
+  const statuscode =
+    typeof code === 'number' ? code : typeof code === 'string' && /^\d+$/.test(code) ? Number(code) : NaN;
   if (!ocs || Number.isNaN(statuscode)) return undefined;
   const message = typeof ocs.meta?.message === 'string' ? ocs.meta.message : '';
   return { statuscode, message, data: ocs.data };
@@ -243,7 +284,11 @@ function parseEnvelope(text: string): Envelope | undefined {
 
 /** At most ~200 characters of a body, tags and runs of whitespace collapsed, for error messages. */
 export function quote(text: string): string {
-  const plain = text.replace(/<script[\s\S]*?<\/script>|<style[\s\S]*?<\/style>/gi, ' ').replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim();
+  const plain = text
+    .replace(/<script[\s\S]*?<\/script>|<style[\s\S]*?<\/style>/gi, ' ')
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   if (plain === '') return '(empty body)';
   return plain.length > 200 ? `"${plain.slice(0, 200)}…"` : `"${plain}"`;
 }

@@ -71,7 +71,12 @@ export function readQuota(raw: unknown): { limitBytes: number | null; usedBytes?
   let limitBytes: number | null;
   if (quota === 'none') limitBytes = null;
   else {
-    const n = typeof quota === 'number' ? quota : typeof quota === 'string' && /^-?\d+(\.\d+)?$/.test(quota) ? Number(quota) : NaN;
+    const n =
+      typeof quota === 'number'
+        ? quota
+        : typeof quota === 'string' && /^-?\d+(\.\d+)?$/.test(quota)
+          ? Number(quota)
+          : NaN;
     if (Number.isNaN(n)) return undefined;
     limitBytes = n < 0 ? null : n;
   }

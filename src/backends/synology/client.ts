@@ -110,14 +110,22 @@ class SynologyClient implements BackendClient {
     this.logger = deps.logger;
     this.sleep = deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.now = deps.now ?? (() => new Date());
-    this.session = sessionFor(name, config, secret, this.http, { deviceId: deps.deviceId || undefined, logger: deps.logger });
+    this.session = sessionFor(name, config, secret, this.http, {
+      deviceId: deps.deviceId || undefined,
+      logger: deps.logger,
+    });
   }
 
   async getUser(username: string): Promise<UserState> {
     this.checkUsername(username);
     let data: unknown;
     try {
-      data = await this.session.call('SYNO.Core.User', 'get', { name: username, additional: USER_FIELDS }, { read: true, subject: username });
+      data = await this.session.call(
+        'SYNO.Core.User',
+        'get',
+        { name: username, additional: USER_FIELDS },
+        { read: true, subject: username },
+      );
     } catch (err) {
       if (err instanceof BackendError && err.code === 'not_found') return { userId: username, exists: false };
       throw err;
@@ -142,13 +150,17 @@ class SynologyClient implements BackendClient {
     this.checkUsername(username);
     const mail = this.config.mailPassword;
     if (mail && !input.email) {
-      throw this.invalid(`DSM mails the first password to the new user (mailPassword), so ${username} needs an email address`);
+      throw this.invalid(
+        `DSM mails the first password to the new user (mailPassword), so ${username} needs an email address`,
+      );
     }
     // DSM requires a password on create in both modes (reference: SYNO.Core.User create); the request service
     // generates one for every DSM create, whether DSM mails it or the requester is shown it.
     const password = input.password;
     if (!password) {
-      throw this.invalid(`DSM needs a first password for ${username}: AccountDesk must generate one and pass it to createUser`);
+      throw this.invalid(
+        `DSM needs a first password for ${username}: AccountDesk must generate one and pass it to createUser`,
+      );
     }
     if (password.length > MAX_PASSWORD_LENGTH) {
       throw this.invalid(`the first password is longer than DSM's limit of ${MAX_PASSWORD_LENGTH} characters`);
@@ -176,7 +188,8 @@ class SynologyClient implements BackendClient {
     if (groups.length > 0) {
       try {
         const dropped = await this.changeGroups(username, groups, []);
-        if (dropped.length > 0) problems.push(`DSM accepted but dropped the group(s) ${dropped.join(', ')}: add them again`);
+        if (dropped.length > 0)
+          problems.push(`DSM accepted but dropped the group(s) ${dropped.join(', ')}: add them again`);
       } catch (err) {
         problems.push(`groups ${groups.join(', ')} not set: ${messageOf(err)}`);
       }
@@ -192,9 +205,10 @@ class SynologyClient implements BackendClient {
     for (const problem of problems) this.logger?.warn({ backend: this.name, user: username }, `DSM create: ${problem}`);
 
     const how = mail ? `DSM mailed the password to ${input.email}` : 'show the password once to the requester';
-    const summary = problems.length === 0
-      ? `created ${username} on ${this.name}; ${how}`
-      : `created ${username} on ${this.name} (${how}), BUT ${problems.join('; ')}`;
+    const summary =
+      problems.length === 0
+        ? `created ${username} on ${this.name}; ${how}`
+        : `created ${username} on ${this.name} (${how}), BUT ${problems.join('; ')}`;
     return this.withReadBack(username, summary);
   }
 
@@ -216,7 +230,10 @@ class SynologyClient implements BackendClient {
     const mb = this.toMb(quotaBytes);
     await this.writeQuota(username, mb);
     const what = mb === 0 ? 'unlimited' : `${mb} MB`;
-    return this.withReadBack(username, `set the quota of ${username} on ${this.name} (${this.config.volume}) to ${what}`);
+    return this.withReadBack(
+      username,
+      `set the quota of ${username} on ${this.name} (${this.config.volume}) to ${what}`,
+    );
   }
 
   /** A first password DSM's strength rules accept (password.ts); AccountDesk passes it to createUser. */
@@ -232,7 +249,11 @@ class SynologyClient implements BackendClient {
   async deleteUser(username: string): Promise<ApplyResult> {
     this.checkUsername(username);
     if (UNDELETABLE.has(username.toLowerCase())) {
-      throw new BackendError(this.name, 'forbidden', `${this.name}: DSM does not allow deleting the built-in account "${username}"`);
+      throw new BackendError(
+        this.name,
+        'forbidden',
+        `${this.name}: DSM does not allow deleting the built-in account "${username}"`,
+      );
     }
     const before = await this.getUser(username);
     if (!before.exists) throw new BackendError(this.name, 'not_found', `${this.name}: DSM has no user "${username}"`);
@@ -253,9 +274,10 @@ class SynologyClient implements BackendClient {
       );
     }
     if (after.exists) {
-      const codes = isRecord(data) && Array.isArray(data.errors)
-        ? data.errors.map((e) => (isRecord(e) && e.code !== undefined ? String(e.code) : '?')).join(', ')
-        : '';
+      const codes =
+        isRecord(data) && Array.isArray(data.errors)
+          ? data.errors.map((e) => (isRecord(e) && e.code !== undefined ? String(e.code) : '?')).join(', ')
+          : '';
       throw new BackendError(
         this.name,
         'unknown',
@@ -320,8 +342,13 @@ class SynologyClient implements BackendClient {
     try {
       return { summary, after: await this.getUser(username) };
     } catch (err) {
-      this.logger?.warn({ backend: this.name, user: username, err: messageOf(err) }, 'DSM: read-back after a change failed');
-      return { summary: `${summary}; the new state could not be read back from DSM (${messageOf(err)}): check ${username} in DSM` };
+      this.logger?.warn(
+        { backend: this.name, user: username, err: messageOf(err) },
+        'DSM: read-back after a change failed',
+      );
+      return {
+        summary: `${summary}; the new state could not be read back from DSM (${messageOf(err)}): check ${username} in DSM`,
+      };
     }
   }
 
@@ -340,13 +367,26 @@ class SynologyClient implements BackendClient {
     );
     const taskId = isRecord(started) ? started.task_id : undefined;
     if (typeof taskId !== 'string' || taskId === '') {
-      throw new BackendError(this.name, 'protocol', `${this.name}: DSM accepted the group change for ${username} but returned no task id`);
+      throw new BackendError(
+        this.name,
+        'protocol',
+        `${this.name}: DSM accepted the group change for ${username} but returned no task id`,
+      );
     }
     for (let poll = 1; ; poll++) {
-      const status = await this.session.call('SYNO.Core.User.Group', 'join_status', { task_id: taskId }, { read: true });
+      const status = await this.session.call(
+        'SYNO.Core.User.Group',
+        'join_status',
+        { task_id: taskId },
+        { read: true },
+      );
       if (isRecord(status) && status.finish === true) {
         if (status.success === false) {
-          throw new BackendError(this.name, 'unknown', `${this.name}: DSM finished the group change for ${username} with a failure: see DSM's system log`);
+          throw new BackendError(
+            this.name,
+            'unknown',
+            `${this.name}: DSM finished the group change for ${username} with a failure: see DSM's system log`,
+          );
         }
         break;
       }
@@ -365,7 +405,12 @@ class SynologyClient implements BackendClient {
   }
 
   private async readGroups(username: string): Promise<string[]> {
-    const data = await this.session.call('SYNO.Core.User.Group', 'get', { name: username }, { read: true, subject: username });
+    const data = await this.session.call(
+      'SYNO.Core.User.Group',
+      'get',
+      { name: username },
+      { read: true, subject: username },
+    );
     const groups = isRecord(data) && Array.isArray(data.groups) ? data.groups : [];
     const names: string[] = [];
     for (const g of groups) {
@@ -423,7 +468,8 @@ class SynologyClient implements BackendClient {
   }
 
   private checkGroup(group: string): void {
-    if (group.length === 0 || /[\u0000-\u001f\u007f]/.test(group)) throw this.invalid('a DSM group name must be printable and not empty');
+    if (group.length === 0 || /[\u0000-\u001f\u007f]/.test(group))
+      throw this.invalid('a DSM group name must be printable and not empty');
   }
 
   private invalid(message: string): BackendError {

@@ -54,12 +54,15 @@ export const synologyConfigSchema = z
   })
   // Runs even when other fields failed (zod 4 runs checks on the partial value): an unparsable url is left to
   // the url field's own message.
-  .refine((c) => c.allowPlainHttp === true || !URL.canParse(String(c.url)) || new URL(String(c.url)).protocol === 'https:', {
-    path: ['url'],
-    message:
-      'must be https:// (DSM sends passwords in clear text over http). Use the NAS https port (usually 5001) with ' +
-      'caFile for a self-signed certificate, or set allowPlainHttp: true to accept clear-text passwords on a trusted LAN',
-  });
+  .refine(
+    (c) => c.allowPlainHttp === true || !URL.canParse(String(c.url)) || new URL(String(c.url)).protocol === 'https:',
+    {
+      path: ['url'],
+      message:
+        'must be https:// (DSM sends passwords in clear text over http). Use the NAS https port (usually 5001) with ' +
+        'caFile for a self-signed certificate, or set allowPlainHttp: true to accept clear-text passwords on a trusted LAN',
+    },
+  );
 
 /** The parsed config (defaults applied). */
 export type SynologyConfig = z.output<typeof synologyConfigSchema>;

@@ -26,12 +26,16 @@ async function main(argv: string[]): Promise<number> {
   const config = readBackend(file, backendName);
   const secret = process.env[config.secretEnv];
   if (!secret) {
-    console.error(`${config.secretEnv} is not set: it must hold the DSM password of "${config.user}" (put it in the environment, e.g. from .env).`);
+    console.error(
+      `${config.secretEnv} is not set: it must hold the DSM password of "${config.user}" (put it in the environment, e.g. from .env).`,
+    );
     return 1;
   }
   const deviceId = await enrollDevice(config, secret, otp, { backendName });
   const envName = deviceIdEnvName(backendName, config);
-  console.log(`DSM trusts this device now. Add this line to AccountDesk's environment and store it as a secret (it lets the bot skip 2FA):\n`);
+  console.log(
+    `DSM trusts this device now. Add this line to AccountDesk's environment and store it as a secret (it lets the bot skip 2FA):\n`,
+  );
   console.log(`${envName}=${deviceId}\n`);
   if (!config.deviceIdEnv) {
     console.log(`Then add  deviceIdEnv: ${envName}  to backend "${backendName}" in ${file}.`);
@@ -49,12 +53,18 @@ function readBackend(file: string, backendName: string): SynologyConfig {
   const backends = isRecord(raw) && isRecord(raw.backends) ? raw.backends : undefined;
   if (!backends) fail(`${file} has no "backends" section`);
   const entry = backends[backendName];
-  if (entry === undefined) fail(`${file} has no backend named "${backendName}" under backends (it has: ${Object.keys(backends).join(', ') || 'none'})`);
+  if (entry === undefined)
+    fail(
+      `${file} has no backend named "${backendName}" under backends (it has: ${Object.keys(backends).join(', ') || 'none'})`,
+    );
   if (isRecord(entry) && entry.kind !== 'synology') {
-    fail(`backend "${backendName}" in ${file} is of kind ${String(entry.kind)}: 2FA enrollment is only for synology backends`);
+    fail(
+      `backend "${backendName}" in ${file} is of kind ${String(entry.kind)}: 2FA enrollment is only for synology backends`,
+    );
   }
   const parsed = synologyConfigSchema.safeParse(entry);
-  if (!parsed.success) fail(`backend "${backendName}" in ${file} is not a valid Synology backend:\n${formatIssues(parsed.error)}`);
+  if (!parsed.success)
+    fail(`backend "${backendName}" in ${file} is not a valid Synology backend:\n${formatIssues(parsed.error)}`);
   return parsed.data;
 }
 

@@ -20,7 +20,11 @@ export async function enrollDevice(
   const name = deps.backendName ?? 'synology';
   assertTransportAllowed(name, config);
   if (!/^\d{6,8}$/.test(otpCode.trim())) {
-    throw new BackendError(name, 'invalid_input', `${name}: the 2FA code must be the 6-digit code from the authenticator app`);
+    throw new BackendError(
+      name,
+      'invalid_input',
+      `${name}: the 2FA code must be the 6-digit code from the authenticator app`,
+    );
   }
   const http = deps.http ?? new HttpClient(httpOptionsFor(name, config));
   const session = sessionFor(name, config, secret, http);

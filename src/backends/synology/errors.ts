@@ -28,22 +28,45 @@ export const SESSION_EXPIRED_CODES: ReadonlySet<number> = new Set([106, 119]);
 const busy = (what: string): Mapping => ({ code: 'busy', message: `DSM is busy (${what}): try again in a minute` });
 
 const COMMON: Table = {
-  100: (c) => ({ code: 'unknown', message: `DSM answered ${c.api} ${c.method} with "unknown error" (100): see DSM's system log` }),
-  101: (c) => ({ code: 'protocol', message: `DSM says ${c.api} ${c.method} lacked api/method/version (101): a bug in AccountDesk, please report it` }),
-  102: (c) => ({ code: 'unsupported', message: `this DSM has no ${c.api} API (102): update DSM (AccountDesk needs DSM 7)` }),
-  103: (c) => ({ code: 'unsupported', message: `this DSM's ${c.api} has no method "${c.method}" (103): update DSM (AccountDesk needs DSM 7)` }),
-  104: (c) => ({ code: 'unsupported', message: `this DSM does not support the version of ${c.api} AccountDesk uses (104): update DSM (AccountDesk needs DSM 7)` }),
+  100: (c) => ({
+    code: 'unknown',
+    message: `DSM answered ${c.api} ${c.method} with "unknown error" (100): see DSM's system log`,
+  }),
+  101: (c) => ({
+    code: 'protocol',
+    message: `DSM says ${c.api} ${c.method} lacked api/method/version (101): a bug in AccountDesk, please report it`,
+  }),
+  102: (c) => ({
+    code: 'unsupported',
+    message: `this DSM has no ${c.api} API (102): update DSM (AccountDesk needs DSM 7)`,
+  }),
+  103: (c) => ({
+    code: 'unsupported',
+    message: `this DSM's ${c.api} has no method "${c.method}" (103): update DSM (AccountDesk needs DSM 7)`,
+  }),
+  104: (c) => ({
+    code: 'unsupported',
+    message: `this DSM does not support the version of ${c.api} AccountDesk uses (104): update DSM (AccountDesk needs DSM 7)`,
+  }),
   // We always log in with Auth v7, so 105 is not the v6-sid trap (reference) but a missing right.
   105: (c) => ({
     code: 'forbidden',
     message: `DSM refused ${c.api} ${c.method} (105, no permission): the account "${c.account}" must be a member of the administrators group`,
   }),
-  106: () => ({ code: 'unavailable', message: 'DSM ended the session again right after a fresh login (106): check the NAS clock and session settings, then retry', retryable: false }),
+  106: () => ({
+    code: 'unavailable',
+    message:
+      'DSM ended the session again right after a fresh login (106): check the NAS clock and session settings, then retry',
+    retryable: false,
+  }),
   107: () => busy('another login replaced our session, 107'),
   109: () => busy('109'),
   110: () => busy('110'),
   111: () => busy('111'),
-  114: (c) => ({ code: 'protocol', message: `DSM says ${c.api} ${c.method} lacked a required parameter (114): a bug in AccountDesk, please report it` }),
+  114: (c) => ({
+    code: 'protocol',
+    message: `DSM says ${c.api} ${c.method} lacked a required parameter (114): a bug in AccountDesk, please report it`,
+  }),
   117: () => busy('117'),
   118: () => busy('118'),
   119: () => ({
@@ -53,7 +76,11 @@ const COMMON: Table = {
     retryable: false,
   }),
   120: (c) => ({ code: 'invalid_input', message: `DSM refused a parameter of ${c.api} ${c.method} (120)${about(c)}` }),
-  150: () => ({ code: 'unavailable', message: 'DSM ended the session because our source IP address changed (150): try again' , retryable: true }),
+  150: () => ({
+    code: 'unavailable',
+    message: 'DSM ended the session because our source IP address changed (150): try again',
+    retryable: true,
+  }),
 };
 
 const AUTH: Table = {
@@ -64,8 +91,14 @@ const AUTH: Table = {
       (c.deviceIdEnv ? ` and of ${c.deviceIdEnv}` : '') +
       ', then restart AccountDesk. It did not try again: repeated bad logins make DSM block its IP address (407)',
   }),
-  401: (c) => ({ code: 'auth_failed', message: `DSM says the account "${c.account}" is disabled (401): enable it in Control Panel > User` }),
-  402: (c) => ({ code: 'forbidden', message: `DSM denied "${c.account}" the right to sign in (402): allow it DSM access in Control Panel > User > Applications` }),
+  401: (c) => ({
+    code: 'auth_failed',
+    message: `DSM says the account "${c.account}" is disabled (401): enable it in Control Panel > User`,
+  }),
+  402: (c) => ({
+    code: 'forbidden',
+    message: `DSM denied "${c.account}" the right to sign in (402): allow it DSM access in Control Panel > User > Applications`,
+  }),
   403: (c) => ({
     code: 'auth_failed',
     message:
@@ -74,7 +107,8 @@ const AUTH: Table = {
   }),
   404: (c) => ({
     code: 'auth_failed',
-    message: `DSM refused the 2FA code or device token of "${c.account}" (404): enroll the device again (npm run synology:enroll)` +
+    message:
+      `DSM refused the 2FA code or device token of "${c.account}" (404): enroll the device again (npm run synology:enroll)` +
       (c.deviceIdEnv ? ` and update ${c.deviceIdEnv}` : ''),
   }),
   406: (c) => ({
@@ -89,7 +123,10 @@ const AUTH: Table = {
   408: (c) => passwordExpired(c, 408),
   409: (c) => passwordExpired(c, 409),
   410: (c) => passwordExpired(c, 410),
-  411: (c) => ({ code: 'locked_out', message: `DSM has locked the account "${c.account}" (411): unlock it in Control Panel > User` }),
+  411: (c) => ({
+    code: 'locked_out',
+    message: `DSM has locked the account "${c.account}" (411): unlock it in Control Panel > User`,
+  }),
 };
 
 function passwordExpired(c: DsmErrorContext, code: number): Mapping {
@@ -100,29 +137,63 @@ function passwordExpired(c: DsmErrorContext, code: number): Mapping {
 }
 
 const USER: Table = {
-  3101: (c) => ({ code: 'invalid_input', message: `DSM refused an argument of ${c.api} ${c.method} (3101)${about(c)}` }),
+  3101: (c) => ({
+    code: 'invalid_input',
+    message: `DSM refused an argument of ${c.api} ${c.method} (3101)${about(c)}`,
+  }),
   3103: (c) => ({ code: 'invalid_input', message: `DSM refused a value of ${c.api} ${c.method} (3103)${about(c)}` }),
   3106: (c) => ({ code: 'not_found', message: `DSM has no user${c.subject ? ` "${c.subject}"` : ''} (3106)` }),
-  3107: (c) => ({ code: 'already_exists', message: `the name${c.subject ? ` "${c.subject}"` : ''} is already used on DSM (3107): pick another` }),
-  3108: (c) => ({ code: 'already_exists', message: `the name${c.subject ? ` "${c.subject}"` : ''} is already used or reserved on DSM (3108): pick another` }),
+  3107: (c) => ({
+    code: 'already_exists',
+    message: `the name${c.subject ? ` "${c.subject}"` : ''} is already used on DSM (3107): pick another`,
+  }),
+  3108: (c) => ({
+    code: 'already_exists',
+    message: `the name${c.subject ? ` "${c.subject}"` : ''} is already used or reserved on DSM (3108): pick another`,
+  }),
   3109: () => ({ code: 'forbidden', message: 'DSM will not disable the last administrator (3109)' }),
-  3110: () => ({ code: 'forbidden', message: 'DSM has reached its maximum number of users (3110): delete unused accounts first' }),
-  3111: () => ({ code: 'unsupported', message: 'DSM could not set up the user home (3111): enable User Home in Control Panel > User > Advanced' }),
+  3110: () => ({
+    code: 'forbidden',
+    message: 'DSM has reached its maximum number of users (3110): delete unused accounts first',
+  }),
+  3111: () => ({
+    code: 'unsupported',
+    message: 'DSM could not set up the user home (3111): enable User Home in Control Panel > User > Advanced',
+  }),
   3112: () => ({ code: 'busy', message: 'DSM: another admin is editing this user, try again' }),
   3113: () => ({ code: 'busy', message: 'DSM: another admin is editing this user, try again' }),
-  3114: (c) => ({ code: 'already_exists', message: `the name${c.subject ? ` "${c.subject}"` : ''} is reserved on DSM (3114): pick another` }),
-  3115: (c) => ({ code: 'forbidden', message: `DSM does not allow changing the built-in user${c.subject ? ` "${c.subject}"` : ''} (3115)` }),
-  3116: (c) => ({ code: 'unknown', message: `DSM could not save the user${c.subject ? ` "${c.subject}"` : ''} (3116): see DSM's system log` }),
+  3114: (c) => ({
+    code: 'already_exists',
+    message: `the name${c.subject ? ` "${c.subject}"` : ''} is reserved on DSM (3114): pick another`,
+  }),
+  3115: (c) => ({
+    code: 'forbidden',
+    message: `DSM does not allow changing the built-in user${c.subject ? ` "${c.subject}"` : ''} (3115)`,
+  }),
+  3116: (c) => ({
+    code: 'unknown',
+    message: `DSM could not save the user${c.subject ? ` "${c.subject}"` : ''} (3116): see DSM's system log`,
+  }),
   3117: () => ({ code: 'invalid_input', message: 'DSM could not set the quota (3117): it may exceed the volume size' }),
-  3118: () => ({ code: 'unavailable', message: 'DSM has no space left on the volume (3118): free some space first', retryable: false }),
+  3118: () => ({
+    code: 'unavailable',
+    message: 'DSM has no space left on the volume (3118): free some space first',
+    retryable: false,
+  }),
   3121: () => ({ code: 'password_policy', message: "DSM refused the password (3121): it breaks DSM's password rules" }),
   3122: () => ({ code: 'password_policy', message: 'DSM refused the password (3122): it was used before' }),
-  3123: () => ({ code: 'password_policy', message: "DSM refused the password (3123): it is not strong enough for DSM's password policy" }),
+  3123: () => ({
+    code: 'password_policy',
+    message: "DSM refused the password (3123): it is not strong enough for DSM's password policy",
+  }),
   3124: () => ({ code: 'password_policy', message: "DSM refused the password (3124): it breaks DSM's password rules" }),
 };
 
 const GROUP: Table = {
-  3205: (c) => ({ code: 'not_found', message: `DSM has no such group${c.subject ? ` (${c.subject})` : ''} (3205): check the group name` }),
+  3205: (c) => ({
+    code: 'not_found',
+    message: `DSM has no such group${c.subject ? ` (${c.subject})` : ''} (3205): check the group name`,
+  }),
   3206: () => ({ code: 'already_exists', message: 'that group name is already used on DSM (3206)' }),
   3207: () => ({ code: 'already_exists', message: 'that group name is already used on DSM (3207)' }),
   3208: () => ({ code: 'invalid_input', message: 'DSM refused the group name (3208)' }),

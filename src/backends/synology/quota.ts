@@ -11,7 +11,9 @@ export const DSM_MB = 1024 * 1024;
 export function bytesToDsmMb(bytes: number | null): number {
   if (bytes === null) return 0;
   if (!Number.isSafeInteger(bytes) || bytes <= 0) {
-    throw new RangeError('a DSM quota must be a positive whole number of bytes, or unlimited (0 would mean unlimited on DSM)');
+    throw new RangeError(
+      'a DSM quota must be a positive whole number of bytes, or unlimited (0 would mean unlimited on DSM)',
+    );
   }
   return Math.ceil(bytes / DSM_MB);
 }

@@ -95,7 +95,10 @@ export class DsmSession {
     if (code === undefined || !SESSION_EXPIRED_CODES.has(code)) throw this.errorFor(api, method, first, options);
 
     // Session expired or rejected: one fresh login, one retry (reference: 106/119 -> ONCE; never loop).
-    this.opts.logger?.info({ backend: this.opts.backend, api, method, dsmCode: code }, 'DSM session expired; logging in again once');
+    this.opts.logger?.info(
+      { backend: this.opts.backend, api, method, dsmCode: code },
+      'DSM session expired; logging in again once',
+    );
     this.forget(session);
     const fresh = await this.ensureSession();
     const second = await this.send(api, method, params, fresh, options);
@@ -118,14 +121,22 @@ export class DsmSession {
     if (!session) return;
     try {
       const info = await this.apiInfo('SYNO.API.Auth');
-      await this.post(info.path, {
-        api: 'SYNO.API.Auth',
-        version: REQUIRED_APIS['SYNO.API.Auth'],
-        method: 'logout',
-        session: this.opts.sessionName,
-      }, session, false);
+      await this.post(
+        info.path,
+        {
+          api: 'SYNO.API.Auth',
+          version: REQUIRED_APIS['SYNO.API.Auth'],
+          method: 'logout',
+          session: this.opts.sessionName,
+        },
+        session,
+        false,
+      );
     } catch (err) {
-      this.opts.logger?.warn({ backend: this.opts.backend, err: describe(err) }, 'DSM logout failed; the session will time out on the NAS');
+      this.opts.logger?.warn(
+        { backend: this.opts.backend, err: describe(err) },
+        'DSM logout failed; the session will time out on the NAS',
+      );
     }
   }
 
@@ -147,15 +158,24 @@ export class DsmSession {
     });
     const envelope = this.parse(response, 'SYNO.API.Info', 'query');
     if (!envelope.success || !isRecord(envelope.data)) {
-      throw new BackendError(this.opts.backend, 'protocol', `${this.opts.backend}: DSM did not answer the API discovery (SYNO.API.Info): is this URL a Synology NAS?`, {
-        remoteCode: envelope.error?.code,
-      });
+      throw new BackendError(
+        this.opts.backend,
+        'protocol',
+        `${this.opts.backend}: DSM did not answer the API discovery (SYNO.API.Info): is this URL a Synology NAS?`,
+        {
+          remoteCode: envelope.error?.code,
+        },
+      );
     }
     const apis = new Map<string, ApiInfo>();
     for (const [name, version] of Object.entries(REQUIRED_APIS)) {
       const raw = envelope.data[name];
       if (!isRecord(raw) || typeof raw.path !== 'string' || typeof raw.maxVersion !== 'number') {
-        throw new BackendError(this.opts.backend, 'unsupported', `${this.opts.backend}: this DSM does not offer ${name}: AccountDesk needs DSM 7 or later`);
+        throw new BackendError(
+          this.opts.backend,
+          'unsupported',
+          `${this.opts.backend}: this DSM does not offer ${name}: AccountDesk needs DSM 7 or later`,
+        );
       }
       const minVersion = typeof raw.minVersion === 'number' ? raw.minVersion : 1;
       if (version > raw.maxVersion || version < minVersion) {
@@ -167,7 +187,11 @@ export class DsmSession {
       }
       // The path comes from the NAS; keep it to a plain file name below /webapi so it cannot steer the request.
       if (!/^[A-Za-z0-9_./-]+$/.test(raw.path) || raw.path.includes('..')) {
-        throw new BackendError(this.opts.backend, 'protocol', `${this.opts.backend}: DSM reported an odd path for ${name}`);
+        throw new BackendError(
+          this.opts.backend,
+          'protocol',
+          `${this.opts.backend}: DSM reported an odd path for ${name}`,
+        );
       }
       apis.set(name, { path: raw.path, minVersion, maxVersion: raw.maxVersion });
     }
@@ -176,7 +200,8 @@ export class DsmSession {
 
   private async apiInfo(api: DsmApiName): Promise<ApiInfo> {
     const info = (await this.discover()).get(api);
-    if (!info) throw new BackendError(this.opts.backend, 'unsupported', `${this.opts.backend}: this DSM does not offer ${api}`);
+    if (!info)
+      throw new BackendError(this.opts.backend, 'unsupported', `${this.opts.backend}: this DSM does not offer ${api}`);
     return info;
   }
 
@@ -236,17 +261,35 @@ export class DsmSession {
     }
     const data = isRecord(envelope.data) ? envelope.data : {};
     if (typeof data.sid !== 'string' || data.sid === '') {
-      throw new BackendError(this.opts.backend, 'protocol', `${this.opts.backend}: DSM accepted the login but returned no session id`);
+      throw new BackendError(
+        this.opts.backend,
+        'protocol',
+        `${this.opts.backend}: DSM accepted the login but returned no session id`,
+      );
     }
     const deviceId = data.device_id ?? data.did; // v7 names it device_id; older DSMs did
     this.lastDeviceId = typeof deviceId === 'string' && deviceId !== '' ? deviceId : undefined;
-    return { sid: data.sid, synoToken: typeof data.synotoken === 'string' && data.synotoken !== '' ? data.synotoken : undefined };
+    return {
+      sid: data.sid,
+      synoToken: typeof data.synotoken === 'string' && data.synotoken !== '' ? data.synotoken : undefined,
+    };
   }
 
-  private async send(api: DsmApiName, method: string, params: DsmParams, session: Session, options: DsmCallOptions): Promise<DsmEnvelope> {
+  private async send(
+    api: DsmApiName,
+    method: string,
+    params: DsmParams,
+    session: Session,
+    options: DsmCallOptions,
+  ): Promise<DsmEnvelope> {
     const info = await this.apiInfo(api);
     this.opts.logger?.debug({ backend: this.opts.backend, api, method }, 'DSM call');
-    const response = await this.post(info.path, { ...params, api, version: REQUIRED_APIS[api], method }, session, options.read === true);
+    const response = await this.post(
+      info.path,
+      { ...params, api, version: REQUIRED_APIS[api], method },
+      session,
+      options.read === true,
+    );
     return this.parse(response, api, method);
   }
 
@@ -254,7 +297,12 @@ export class DsmSession {
    * Every call is a form POST: passwords, the sid and the SynoToken stay out of URLs (and so out of proxy and
    * NAS access logs).
    */
-  private async post(path: string, params: DsmParams, session: Session | undefined, idempotent: boolean): Promise<HttpResponse> {
+  private async post(
+    path: string,
+    params: DsmParams,
+    session: Session | undefined,
+    idempotent: boolean,
+  ): Promise<HttpResponse> {
     const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' };
     const withSession: DsmParams = { ...params };
     if (session) {
@@ -264,29 +312,53 @@ export class DsmSession {
         headers['x-syno-token'] = session.synoToken;
       }
     }
-    return this.http.request({ method: 'POST', path: `/webapi/${path}`, headers, body: encodeForm(withSession), idempotent });
+    return this.http.request({
+      method: 'POST',
+      path: `/webapi/${path}`,
+      headers,
+      body: encodeForm(withSession),
+      idempotent,
+    });
   }
 
   private parse(response: HttpResponse, api: string, method: string): DsmEnvelope {
     const backend = this.opts.backend;
     if (response.status >= 500 || response.status === 429) {
-      throw new BackendError(backend, 'unavailable', `${backend}: DSM answered HTTP ${response.status} to ${api} ${method}: try again later`, {
-        status: response.status,
-      });
+      throw new BackendError(
+        backend,
+        'unavailable',
+        `${backend}: DSM answered HTTP ${response.status} to ${api} ${method}: try again later`,
+        {
+          status: response.status,
+        },
+      );
     }
     if (response.status !== 200) {
-      throw new BackendError(backend, 'protocol', `${backend}: DSM answered HTTP ${response.status} to ${api} ${method}: check the backend url (it should be the DSM address, e.g. https://nas.lan:5001)`, {
-        status: response.status,
-      });
+      throw new BackendError(
+        backend,
+        'protocol',
+        `${backend}: DSM answered HTTP ${response.status} to ${api} ${method}: check the backend url (it should be the DSM address, e.g. https://nas.lan:5001)`,
+        {
+          status: response.status,
+        },
+      );
     }
     let body: unknown;
     try {
       body = JSON.parse(response.text);
     } catch {
-      throw new BackendError(backend, 'protocol', `${backend}: DSM answered ${api} ${method} with something that is not JSON: check the backend url`);
+      throw new BackendError(
+        backend,
+        'protocol',
+        `${backend}: DSM answered ${api} ${method} with something that is not JSON: check the backend url`,
+      );
     }
     if (!isRecord(body) || typeof body.success !== 'boolean') {
-      throw new BackendError(backend, 'protocol', `${backend}: DSM's answer to ${api} ${method} has no "success" field`);
+      throw new BackendError(
+        backend,
+        'protocol',
+        `${backend}: DSM's answer to ${api} ${method} has no "success" field`,
+      );
     }
     return body as unknown as DsmEnvelope;
   }
@@ -303,7 +375,11 @@ export class DsmSession {
       ...(options.subject === undefined ? {} : { subject: options.subject }),
     };
     if (typeof code !== 'number') {
-      return new BackendError(this.opts.backend, 'protocol', `${this.opts.backend}: DSM refused ${api} ${method} without an error code`);
+      return new BackendError(
+        this.opts.backend,
+        'protocol',
+        `${this.opts.backend}: DSM refused ${api} ${method} without an error code`,
+      );
     }
     return dsmError(ctx, code);
   }

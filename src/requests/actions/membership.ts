@@ -14,7 +14,9 @@ function checkOneGroup(draft: Draft, backend: BackendClient): ParamsCheck {
   const groups = (draft.groups ?? []).map((g) => g.trim()).filter(Boolean);
   if (groups.length !== 1) return { ok: false, field: 'groups', message: 'Name exactly one group.' };
   const group = checkGroup(groups[0]!);
-  return group.ok ? { ok: true, params: { groups: [group.value] } } : { ok: false, field: 'groups', message: group.message };
+  return group.ok
+    ? { ok: true, params: { groups: [group.value] } }
+    : { ok: false, field: 'groups', message: group.message };
 }
 
 function groupOf(request: { params: { groups?: string[] } }): string {
@@ -35,7 +37,10 @@ export function membershipAction(direction: 'join' | 'leave'): ActionKind {
     capability: 'groups',
     usage: `${direction} <backend> <username> <group> [reason]`,
     checkParams: checkOneGroup,
-    describe: (request) => (joining ? `add ${request.username} to group ${groupOf(request)}` : `remove ${request.username} from group ${groupOf(request)}`),
+    describe: (request) =>
+      joining
+        ? `add ${request.username} to group ${groupOf(request)}`
+        : `remove ${request.username} from group ${groupOf(request)}`,
     assess(request, current) {
       const group = groupOf(request);
       const change = joining ? `not in ${group} → in ${group}` : `in ${group} → not in ${group}`;
@@ -49,6 +54,7 @@ export function membershipAction(direction: 'join' | 'leave'): ActionKind {
       if (!call) throw new Error(`${backend.name} cannot change group membership`);
       return call.call(backend, request.username, groupOf(request));
     },
-    isDone: (request, current) => current.exists && current.groups !== undefined && current.groups.includes(groupOf(request)) === joining,
+    isDone: (request, current) =>
+      current.exists && current.groups !== undefined && current.groups.includes(groupOf(request)) === joining,
   };
 }

@@ -12,14 +12,17 @@ export const quotaAction: ActionKind = {
       return { ok: false, field: 'quota', message: 'Say the new quota, e.g. 50GB or unlimited.' };
     }
     const quota = parseQuota(draft.quota);
-    return quota.ok ? { ok: true, params: { quotaBytes: quota.bytes } } : { ok: false, field: 'quota', message: quota.message };
+    return quota.ok
+      ? { ok: true, params: { quotaBytes: quota.bytes } }
+      : { ok: false, field: 'quota', message: quota.message };
   },
   describe: ({ username, params }) => `set the quota of ${username} to ${formatBytes(params.quotaBytes)}`,
   assess({ params }, current) {
     const before = current.quota ? formatBytes(current.quota.limitBytes) : 'unknown';
     const change = `quota ${before} → ${formatBytes(params.quotaBytes)}`;
     if (!current.exists) return { change, blocker: 'user does not exist' };
-    if (current.quota && current.quota.limitBytes === params.quotaBytes) return { change, noOp: 'the quota is already that' };
+    if (current.quota && current.quota.limitBytes === params.quotaBytes)
+      return { change, noOp: 'the quota is already that' };
     const used = current.quota?.usedBytes;
     if (params.quotaBytes != null && used !== undefined && used > params.quotaBytes) {
       return { change, warning: `the user already stores ${formatBytes(used)}, more than the new quota` };

@@ -14,7 +14,8 @@ export const reinviteAction: ActionKind = {
     const change = `invitation mail to ${current.email ?? 'the address on file'}`;
     if (!current.exists) return { change, blocker: 'user does not exist' };
     if (!current.email) return { change, blocker: 'the user has no email address' };
-    if (current.enabled === false) return { change, warning: 'the user is disabled: the link will not let them in until re-enabled' };
+    if (current.enabled === false)
+      return { change, warning: 'the user is disabled: the link will not let them in until re-enabled' };
     return { change };
   },
   apply(backend, request) {

@@ -43,7 +43,10 @@ export function describeRequest(request: Pick<AccountRequest, 'action' | 'userna
 export function renderCard({ request, backendKind, preview }: CardInput): SlackMessage {
   const what = esc(describeRequest(request));
   const blocks: Block[] = [
-    { type: 'header', text: { type: 'plain_text', text: truncate(`Account request ${request.id}`, LIMITS.headerText) } },
+    {
+      type: 'header',
+      text: { type: 'plain_text', text: truncate(`Account request ${request.id}`, LIMITS.headerText) },
+    },
     {
       type: 'section',
       text: {
@@ -69,12 +72,26 @@ export function renderCard({ request, backendKind, preview }: CardInput): SlackM
   const buttons = cardButtons(request, preview);
   if (buttons.length > 0) blocks.push({ type: 'actions', block_id: `card_actions_${request.id}`, elements: buttons });
 
-  return { text: truncate(`${request.id}: ${esc(describeRequest(request))} on ${esc(request.backend)} — ${request.state}`, LIMITS.fallbackText), blocks };
+  return {
+    text: truncate(
+      `${request.id}: ${esc(describeRequest(request))} on ${esc(request.backend)} — ${request.state}`,
+      LIMITS.fallbackText,
+    ),
+    blocks,
+  };
 }
 
 function previewBlocks(preview: Preview): Block[] {
   if (preview.error) {
-    return [{ type: 'section', text: { type: 'mrkdwn', text: truncate(`:warning: Could not read the current state: ${esc(preview.error)}`, LIMITS.sectionText) } }];
+    return [
+      {
+        type: 'section',
+        text: {
+          type: 'mrkdwn',
+          text: truncate(`:warning: Could not read the current state: ${esc(preview.error)}`, LIMITS.sectionText),
+        },
+      },
+    ];
   }
   const { current, assessment } = preview;
   const lines = [`*Current state:* ${current ? esc(describeState(current)) : 'unknown'}`];
@@ -90,7 +107,9 @@ export function describeState(state: UserState): string {
   if (!state.exists) return 'user does not exist';
   const parts = [state.enabled === undefined ? 'exists' : state.enabled ? 'exists, enabled' : 'exists, disabled'];
   if (state.quota) {
-    parts.push(`quota ${formatBytes(state.quota.limitBytes)}${state.quota.usedBytes !== undefined ? ` (${formatBytes(state.quota.usedBytes)} used)` : ''}`);
+    parts.push(
+      `quota ${formatBytes(state.quota.limitBytes)}${state.quota.usedBytes !== undefined ? ` (${formatBytes(state.quota.usedBytes)} used)` : ''}`,
+    );
   }
   if (state.email) parts.push(state.email);
   if (state.displayName && state.displayName !== state.userId) parts.push(`"${state.displayName}"`);
@@ -112,7 +131,9 @@ function statusLine(request: AccountRequest): string {
 function outcomeText(request: AccountRequest): string | undefined {
   switch (request.state) {
     case 'applied':
-      return request.result ? `:white_check_mark: ${esc(request.result.summary)} (${when(request.result.at)})` : undefined;
+      return request.result
+        ? `:white_check_mark: ${esc(request.result.summary)} (${when(request.result.at)})`
+        : undefined;
     case 'failed':
       return request.error
         ? `:x: *${esc(request.backend)} said:* ${esc(request.error.message)} (${when(request.error.at)}, attempt ${request.attempts})` +
@@ -123,7 +144,9 @@ function outcomeText(request: AccountRequest): string | undefined {
     case 'expired':
       return request.decision
         ? `${request.state === 'expired' ? 'Expired' : `${capitalise(request.state)} by ${mention(request.decision.by)}`} ${when(request.decision.at)}` +
-            (request.decision.reason && request.state !== 'expired' ? `\n>${esc(request.decision.reason).replace(/\n/g, '\n>')}` : '')
+            (request.decision.reason && request.state !== 'expired'
+              ? `\n>${esc(request.decision.reason).replace(/\n/g, '\n>')}`
+              : '')
         : undefined;
     default:
       return undefined;
@@ -142,7 +165,13 @@ function cardButtons(request: AccountRequest, preview?: Preview): types.Button[]
         style: preview?.assessment?.blocker ? undefined : 'primary',
         value,
       },
-      { type: 'button', action_id: ACTION.reject, text: { type: 'plain_text', text: 'Reject…' }, style: 'danger', value },
+      {
+        type: 'button',
+        action_id: ACTION.reject,
+        text: { type: 'plain_text', text: 'Reject…' },
+        style: 'danger',
+        value,
+      },
     ];
   }
   if (request.state === 'failed') {

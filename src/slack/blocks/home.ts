@@ -7,14 +7,28 @@ import { requestLine } from './messages.js';
 
 type Block = types.KnownBlock;
 
-export function homeView(options: { own: AccountRequest[]; waiting?: AccountRequest[]; command: string }): types.HomeView {
+export function homeView(options: {
+  own: AccountRequest[];
+  waiting?: AccountRequest[];
+  command: string;
+}): types.HomeView {
   const blocks: Block[] = [
     { type: 'header', text: { type: 'plain_text', text: 'AccountDesk' } },
-    { type: 'section', text: { type: 'mrkdwn', text: `Ask for an account change with \`${options.command}\` in any channel, or \`${options.command} help\`.` } },
+    {
+      type: 'section',
+      text: {
+        type: 'mrkdwn',
+        text: `Ask for an account change with \`${options.command}\` in any channel, or \`${options.command} help\`.`,
+      },
+    },
   ];
   if (options.waiting) {
-    blocks.push({ type: 'header', text: { type: 'plain_text', text: `Waiting for your decision (${options.waiting.length})` } });
-    if (options.waiting.length === 0) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: 'Nothing waits for you.' } });
+    blocks.push({
+      type: 'header',
+      text: { type: 'plain_text', text: `Waiting for your decision (${options.waiting.length})` },
+    });
+    if (options.waiting.length === 0)
+      blocks.push({ type: 'section', text: { type: 'mrkdwn', text: 'Nothing waits for you.' } });
     for (const request of options.waiting) {
       blocks.push(
         { type: 'section', text: { type: 'mrkdwn', text: requestLine(request) } },
@@ -22,28 +36,51 @@ export function homeView(options: { own: AccountRequest[]; waiting?: AccountRequ
           type: 'actions',
           block_id: `home_decide_${request.id}`,
           elements: [
-            { type: 'button', action_id: ACTION.approve, text: { type: 'plain_text', text: 'Approve' }, style: 'primary', value: request.id },
-            { type: 'button', action_id: ACTION.reject, text: { type: 'plain_text', text: 'Reject…' }, style: 'danger', value: request.id },
+            {
+              type: 'button',
+              action_id: ACTION.approve,
+              text: { type: 'plain_text', text: 'Approve' },
+              style: 'primary',
+              value: request.id,
+            },
+            {
+              type: 'button',
+              action_id: ACTION.reject,
+              text: { type: 'plain_text', text: 'Reject…' },
+              style: 'danger',
+              value: request.id,
+            },
           ],
         },
       );
     }
   }
   blocks.push({ type: 'header', text: { type: 'plain_text', text: 'Your requests' } });
-  if (options.own.length === 0) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: 'You have not asked for anything yet.' } });
+  if (options.own.length === 0)
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: 'You have not asked for anything yet.' } });
   for (const request of options.own) {
     blocks.push({
       type: 'section',
       text: { type: 'mrkdwn', text: requestLine(request) },
       ...(request.state === 'pending'
-        ? { accessory: { type: 'button', action_id: ACTION.cancel, text: { type: 'plain_text', text: 'Cancel' }, value: request.id } }
+        ? {
+            accessory: {
+              type: 'button',
+              action_id: ACTION.cancel,
+              text: { type: 'plain_text', text: 'Cancel' },
+              value: request.id,
+            },
+          }
         : {}),
     });
   }
   // A Home tab holds at most 100 blocks (reference/slack.md "Limits"): keep the newest, say what was cut.
   if (blocks.length > LIMITS.blocksPerView) {
     const kept = blocks.slice(0, LIMITS.blocksPerView - 1);
-    kept.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `…more than fit here; use \`${options.command} pending\`.` }] });
+    kept.push({
+      type: 'context',
+      elements: [{ type: 'mrkdwn', text: `…more than fit here; use \`${options.command} pending\`.` }],
+    });
     return { type: 'home', blocks: kept };
   }
   return { type: 'home', blocks };

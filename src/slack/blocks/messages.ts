@@ -8,7 +8,9 @@ import { describeRequest, describeState } from './card.js';
 
 /** Usage of every offered action, each with the backends that can do it. */
 export function helpText(command: string, offered: { action: ActionName; backends: string[] }[]): string {
-  const usage = offered.map(({ action, backends }) => `• \`${command} ${ACTION_KINDS[action].usage}\` (${backends.map(esc).join(', ')})`);
+  const usage = offered.map(
+    ({ action, backends }) => `• \`${command} ${ACTION_KINDS[action].usage}\` (${backends.map(esc).join(', ')})`,
+  );
   return [
     '*AccountDesk* asks an approver before changing an account.',
     ...usage,
@@ -75,10 +77,14 @@ export function auditLine(entry: AuditEntry): string {
   if (entry.event === 'approved') detail = ` (${d.approvals}/${d.required})`;
   if (entry.event === 'applied') detail = `: ${esc(String(d.summary ?? ''))}`;
   if (entry.event === 'failed') detail = `: ${esc(String(d.error ?? ''))}`;
-  if ((entry.event === 'rejected' || entry.event === 'requested' || entry.event === 'cancelled') && d.reason) detail = `: “${esc(String(d.reason))}”`;
+  if ((entry.event === 'rejected' || entry.event === 'requested' || entry.event === 'cancelled') && d.reason)
+    detail = `: “${esc(String(d.reason))}”`;
   if (entry.event === 'retried') detail = ` (attempt ${d.attempt})`;
   const by = ['applied', 'failed', 'expired'].includes(entry.event) ? '' : ` by ${actor}`;
-  return truncate(`${AUDIT_ICON[entry.event] ?? '•'} \`${entry.subject}\` *${entry.event}*${by} — ${what}${detail} · #${entry.seq}`, LIMITS.sectionText);
+  return truncate(
+    `${AUDIT_ICON[entry.event] ?? '•'} \`${entry.subject}\` *${entry.event}*${by} — ${what}${detail} · #${entry.seq}`,
+    LIMITS.sectionText,
+  );
 }
 
 /** What the requester is told in a DM, per event; undefined = no DM for that event. */
@@ -86,7 +92,9 @@ export function requesterDm(entry: AuditEntry, request: AccountRequest): string 
   const what = `${request.id} (${esc(describeRequest(request))} on ${esc(request.backend)})`;
   switch (entry.event) {
     case 'approved':
-      return (entry.data as { complete?: boolean }).complete ? `:ballot_box_with_check: Your request ${what} was approved by ${mention(entry.actor)}; applying it now.` : undefined;
+      return (entry.data as { complete?: boolean }).complete
+        ? `:ballot_box_with_check: Your request ${what} was approved by ${mention(entry.actor)}; applying it now.`
+        : undefined;
     case 'applied':
       return `:white_check_mark: Done: ${what}. ${esc(String((entry.data as { summary?: string }).summary ?? ''))}`;
     case 'failed':
@@ -96,7 +104,9 @@ export function requesterDm(entry: AuditEntry, request: AccountRequest): string 
     case 'expired':
       return `:alarm_clock: Your request ${what} expired: nobody decided in time. Ask again if it is still needed.`;
     case 'cancelled':
-      return entry.actor === request.requester ? undefined : `:heavy_multiplication_x: Your request ${what} was given up by ${mention(entry.actor)}.`;
+      return entry.actor === request.requester
+        ? undefined
+        : `:heavy_multiplication_x: Your request ${what} was given up by ${mention(entry.actor)}.`;
     default:
       return undefined;
   }

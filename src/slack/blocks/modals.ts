@@ -24,9 +24,20 @@ export interface RequestModalMetadata {
   channel?: string;
 }
 
-export function requestModal(options: { actions: ActionName[]; backends: { name: string; kind: string }[]; metadata: RequestModalMetadata }): ModalView {
-  const option = (text: string, value: string): types.PlainTextOption => ({ text: { type: 'plain_text', text: truncate(text, 75) }, value });
-  const textInput = (blockId: string, label: string, opts: { optional?: boolean; hint?: string; placeholder?: string; multiline?: boolean; maxLength?: number } = {}): types.InputBlock => ({
+export function requestModal(options: {
+  actions: ActionName[];
+  backends: { name: string; kind: string }[];
+  metadata: RequestModalMetadata;
+}): ModalView {
+  const option = (text: string, value: string): types.PlainTextOption => ({
+    text: { type: 'plain_text', text: truncate(text, 75) },
+    value,
+  });
+  const textInput = (
+    blockId: string,
+    label: string,
+    opts: { optional?: boolean; hint?: string; placeholder?: string; multiline?: boolean; maxLength?: number } = {},
+  ): types.InputBlock => ({
     type: 'input',
     block_id: blockId,
     optional: opts.optional ?? true,
@@ -52,7 +63,11 @@ export function requestModal(options: { actions: ActionName[]; backends: { name:
         type: 'input',
         block_id: REQUEST_FIELD.action,
         label: { type: 'plain_text', text: 'What should change?' },
-        element: { type: 'static_select', action_id: INPUT, options: options.actions.map((a) => option(ACTION_LABEL[a], a)) },
+        element: {
+          type: 'static_select',
+          action_id: INPUT,
+          options: options.actions.map((a) => option(ACTION_LABEL[a], a)),
+        },
       },
       {
         type: 'input',
@@ -66,10 +81,19 @@ export function requestModal(options: { actions: ActionName[]; backends: { name:
         },
       },
       textInput(REQUEST_FIELD.username, 'Username', { optional: false, maxLength: 255 }),
-      textInput(REQUEST_FIELD.email, 'Email (new users)', { hint: 'Nextcloud mails the invitation here.', placeholder: 'alice@example.com' }),
+      textInput(REQUEST_FIELD.email, 'Email (new users)', {
+        hint: 'Nextcloud mails the invitation here.',
+        placeholder: 'alice@example.com',
+      }),
       textInput(REQUEST_FIELD.displayName, 'Display name (new users)', { maxLength: 64 }),
-      textInput(REQUEST_FIELD.quota, 'Quota', { hint: 'For new users and quota changes: 50GB, 1.5 TB, 500 MiB or unlimited.', placeholder: '50GB' }),
-      textInput(REQUEST_FIELD.groups, 'Groups', { hint: 'New users: comma-separated. Add to / remove from a group: one group.', placeholder: 'staff, sales' }),
+      textInput(REQUEST_FIELD.quota, 'Quota', {
+        hint: 'For new users and quota changes: 50GB, 1.5 TB, 500 MiB or unlimited.',
+        placeholder: '50GB',
+      }),
+      textInput(REQUEST_FIELD.groups, 'Groups', {
+        hint: 'New users: comma-separated. Add to / remove from a group: one group.',
+        placeholder: 'staff, sales',
+      }),
       textInput(REQUEST_FIELD.reason, 'Why', { multiline: true, maxLength: 500, hint: 'Approvers see this.' }),
     ],
   };
@@ -102,7 +126,15 @@ export function confirmModal(request: AccountRequest): ModalView {
 /** A decision about one request: a sentence, one text input, the request id in private_metadata. */
 function decisionModal(
   request: AccountRequest,
-  spec: { callbackId: string; title: string; submit: string; intro: string; inputBlock: string; inputLabel: string; input: { multiline: boolean; min_length?: number; max_length: number } },
+  spec: {
+    callbackId: string;
+    title: string;
+    submit: string;
+    intro: string;
+    inputBlock: string;
+    inputLabel: string;
+    input: { multiline: boolean; min_length?: number; max_length: number };
+  },
 ): ModalView {
   return {
     type: 'modal',

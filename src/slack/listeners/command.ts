@@ -21,10 +21,21 @@ export function registerCommand(app: App, deps: ListenerDeps): void {
       // trigger_id is valid 3 s and usable once: open the modal before anything slow (reference/slack.md).
       await ack();
       try {
-        await deps.surface.openView(body.trigger_id, requestModal({ actions: offeredActions(deps), backends: backendsFor(deps), metadata: { channel: body.channel_id } }));
+        await deps.surface.openView(
+          body.trigger_id,
+          requestModal({
+            actions: offeredActions(deps),
+            backends: backendsFor(deps),
+            metadata: { channel: body.channel_id },
+          }),
+        );
       } catch (err) {
         deps.logger.warn({ err }, 'could not open the request form');
-        await say(respond, `:warning: The form did not open (${esc(unexpectedFailureWords(err))}). Try again, or type the request: \`${command} help\`.`, deps);
+        await say(
+          respond,
+          `:warning: The form did not open (${esc(unexpectedFailureWords(err))}). Try again, or type the request: \`${command} help\`.`,
+          deps,
+        );
       }
       return;
     }
@@ -40,10 +51,19 @@ export function registerCommand(app: App, deps: ListenerDeps): void {
     }
   });
 
-  async function answer(parsed: Exclude<ParsedCommand, { kind: 'error' | 'modal' }>, user: string, reply: (text: string) => Promise<void>): Promise<void> {
+  async function answer(
+    parsed: Exclude<ParsedCommand, { kind: 'error' | 'modal' }>,
+    user: string,
+    reply: (text: string) => Promise<void>,
+  ): Promise<void> {
     switch (parsed.kind) {
       case 'help':
-        return reply(helpText(command, offeredActions(deps).map((action) => ({ action, backends: actionBackends(deps, action) }))));
+        return reply(
+          helpText(
+            command,
+            offeredActions(deps).map((action) => ({ action, backends: actionBackends(deps, action) })),
+          ),
+        );
       case 'request': {
         const result = await service.submit(parsed.draft, user);
         if (!result.ok) return reply(`:warning: ${esc(result.message)}\nSee \`${command} help\`.`);
@@ -63,7 +83,8 @@ export function registerCommand(app: App, deps: ListenerDeps): void {
       case 'pending': {
         const own = await service.listOpenForRequester(user);
         const lines = [listText('Your open requests', own)];
-        if (await service.policy.isApprover(user)) lines.push(listText('Waiting for approvers', await service.listPending()));
+        if (await service.policy.isApprover(user))
+          lines.push(listText('Waiting for approvers', await service.listPending()));
         return reply(lines.join('\n\n'));
       }
       case 'info': {
@@ -83,7 +104,9 @@ function offeredActions(deps: ListenerDeps) {
 /** The backends that can do `action` (its capability, if it needs one). */
 function actionBackends(deps: ListenerDeps, action: ActionName): string[] {
   const capability = ACTION_KINDS[action].capability;
-  return deps.service.backendNames().filter((name) => !capability || deps.service.backend(name)?.capabilities.has(capability));
+  return deps.service
+    .backendNames()
+    .filter((name) => !capability || deps.service.backend(name)?.capabilities.has(capability));
 }
 
 function backendsFor(deps: ListenerDeps) {

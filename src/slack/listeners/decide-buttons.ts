@@ -13,47 +13,64 @@ type ButtonArgs = SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMidd
 export function registerDecisionButtons(app: App, deps: ListenerDeps): void {
   const { service, surface } = deps;
 
-  app.action<BlockAction<ButtonAction>>(ACTION.approve, guarded(deps, async (args) => {
-    const user = args.body.user.id;
-    const result = await service.approve(args.action.value ?? '', user);
-    if (!result.ok && result.code === 'confirmation_mismatch' && result.request) {
-      // Destructive: the approver types the username in a modal first. The vote checks above already passed.
-      await surface.openView(args.body.trigger_id, confirmModal(result.request));
-      return;
-    }
-    if (!result.ok) return tell(args, deps, failureText(result));
-    if (result.complete) applyInBackground(deps, result.request);
-    else deps.publisher.kick();
-  }));
+  app.action<BlockAction<ButtonAction>>(
+    ACTION.approve,
+    guarded(deps, async (args) => {
+      const user = args.body.user.id;
+      const result = await service.approve(args.action.value ?? '', user);
+      if (!result.ok && result.code === 'confirmation_mismatch' && result.request) {
+        // Destructive: the approver types the username in a modal first. The vote checks above already passed.
+        await surface.openView(args.body.trigger_id, confirmModal(result.request));
+        return;
+      }
+      if (!result.ok) return tell(args, deps, failureText(result));
+      if (result.complete) applyInBackground(deps, result.request);
+      else deps.publisher.kick();
+    }),
+  );
 
-  app.action<BlockAction<ButtonAction>>(ACTION.reject, guarded(deps, async (args) => {
-    const user = args.body.user.id;
-    const request = await service.get(args.action.value ?? '');
-    if (!request) return tell(args, deps, ':warning: That request no longer exists.');
-    if (request.state !== 'pending') return tell(args, deps, failureText({ ok: false, code: 'already_decided', message: '', request }));
-    if (!(await service.policy.isApprover(user))) return tell(args, deps, ':warning: Only the approvers named in the AccountDesk config can reject requests.');
-    await surface.openView(args.body.trigger_id, rejectModal(request));
-  }));
+  app.action<BlockAction<ButtonAction>>(
+    ACTION.reject,
+    guarded(deps, async (args) => {
+      const user = args.body.user.id;
+      const request = await service.get(args.action.value ?? '');
+      if (!request) return tell(args, deps, ':warning: That request no longer exists.');
+      if (request.state !== 'pending')
+        return tell(args, deps, failureText({ ok: false, code: 'already_decided', message: '', request }));
+      if (!(await service.policy.isApprover(user)))
+        return tell(args, deps, ':warning: Only the approvers named in the AccountDesk config can reject requests.');
+      await surface.openView(args.body.trigger_id, rejectModal(request));
+    }),
+  );
 
-  app.action<BlockAction<ButtonAction>>(ACTION.retry, guarded(deps, async (args) => {
-    const result = await service.retry(args.action.value ?? '', args.body.user.id);
-    if (!result.ok) return tell(args, deps, failureText(result));
-    deps.publisher.kick();
-  }));
+  app.action<BlockAction<ButtonAction>>(
+    ACTION.retry,
+    guarded(deps, async (args) => {
+      const result = await service.retry(args.action.value ?? '', args.body.user.id);
+      if (!result.ok) return tell(args, deps, failureText(result));
+      deps.publisher.kick();
+    }),
+  );
 
-  app.action<BlockAction<ButtonAction>>(ACTION.cancel, guarded(deps, async (args) => {
-    const result = await service.cancel(args.action.value ?? '', args.body.user.id);
-    if (!result.ok) return tell(args, deps, failureText(result));
-    deps.publisher.kick();
-    if (args.body.view?.type === 'home') await tell(args, deps, `Cancelled ${result.request.id}.`);
-  }));
+  app.action<BlockAction<ButtonAction>>(
+    ACTION.cancel,
+    guarded(deps, async (args) => {
+      const result = await service.cancel(args.action.value ?? '', args.body.user.id);
+      if (!result.ok) return tell(args, deps, failureText(result));
+      deps.publisher.kick();
+      if (args.body.view?.type === 'home') await tell(args, deps, `Cancelled ${result.request.id}.`);
+    }),
+  );
 }
 
 /**
  * Acks at once (reference/slack.md: ack < 3 s), then runs the handler; if it throws (Slack or the store failed
  * underneath), the clicker is told in words instead of seeing nothing happen.
  */
-function guarded(deps: ListenerDeps, handler: (args: ButtonArgs) => Promise<void>): (args: ButtonArgs) => Promise<void> {
+function guarded(
+  deps: ListenerDeps,
+  handler: (args: ButtonArgs) => Promise<void>,
+): (args: ButtonArgs) => Promise<void> {
   return async (args) => {
     await args.ack();
     try {
@@ -64,7 +81,9 @@ function guarded(deps: ListenerDeps, handler: (args: ButtonArgs) => Promise<void
     }
     // A click on the Home tab changes what it should list: show the person the new state.
     if (args.body.view?.type === 'home') {
-      await publishHome(deps, args.body.user.id).catch((err) => deps.logger.warn({ err }, 'could not refresh App Home'));
+      await publishHome(deps, args.body.user.id).catch((err) =>
+        deps.logger.warn({ err }, 'could not refresh App Home'),
+      );
     }
   };
 }

@@ -14,7 +14,9 @@ export async function publishHome(deps: ListenerDeps, user: string): Promise<voi
   const { service } = deps;
   const own = await service.listForRequester(user, 15);
   const waiting = (await service.policy.isApprover(user))
-    ? (await service.listPending()).filter((r) => r.requester !== user && !r.approvals.some((v) => v.by === user)).slice(0, 20)
+    ? (await service.listPending())
+        .filter((r) => r.requester !== user && !r.approvals.some((v) => v.by === user))
+        .slice(0, 20)
     : undefined;
   await deps.surface.publishHome(user, homeView({ own, waiting, command: deps.command }));
 }

@@ -52,17 +52,30 @@ export function registerModals(app: App, deps: ListenerDeps): void {
   });
 
   app.view(VIEW.reject, async ({ ack, view, body }) => {
-    const result = await decideInModal(deps, ack, REJECT_REASON_BLOCK, view.private_metadata, body.user.id, () =>
-      service.reject(view.private_metadata, body.user.id, textValue(view, REJECT_REASON_BLOCK) ?? ''),
+    const result = await decideInModal(
+      deps,
+      ack,
+      REJECT_REASON_BLOCK,
+      view.private_metadata,
+      body.user.id,
+      () => service.reject(view.private_metadata, body.user.id, textValue(view, REJECT_REASON_BLOCK) ?? ''),
       (failure) => (failure.code === 'reason_required' ? failure.message : undefined),
     );
     if (result) deps.publisher.kick();
   });
 
   app.view(VIEW.confirm, async ({ ack, view, body }) => {
-    const result = await decideInModal(deps, ack, CONFIRM_USERNAME_BLOCK, view.private_metadata, body.user.id, () =>
-      service.approve(view.private_metadata, body.user.id, textValue(view, CONFIRM_USERNAME_BLOCK) ?? ''),
-      (failure) => (failure.code === 'confirmation_mismatch' ? `That is not the username. Type ${failure.request?.username ?? 'it'} exactly.` : undefined),
+    const result = await decideInModal(
+      deps,
+      ack,
+      CONFIRM_USERNAME_BLOCK,
+      view.private_metadata,
+      body.user.id,
+      () => service.approve(view.private_metadata, body.user.id, textValue(view, CONFIRM_USERNAME_BLOCK) ?? ''),
+      (failure) =>
+        failure.code === 'confirmation_mismatch'
+          ? `That is not the username. Type ${failure.request?.username ?? 'it'} exactly.`
+          : undefined,
     );
     if (result?.complete) applyInBackground(deps, result.request);
     else if (result) deps.publisher.kick();
@@ -100,7 +113,11 @@ async function decideInModal<T extends { ok: true }>(
   }
   await ack();
   if (result.ok) return result;
-  await deps.surface.dm(user, failureText(result)).catch((err) => deps.logger.warn({ err, request: requestId }, 'could not tell the person why their decision did nothing'));
+  await deps.surface
+    .dm(user, failureText(result))
+    .catch((err) =>
+      deps.logger.warn({ err, request: requestId }, 'could not tell the person why their decision did nothing'),
+    );
   return undefined;
 }
 
@@ -113,7 +130,12 @@ function draftFrom(view: ViewOutput): Draft {
     email: textValue(view, REQUEST_FIELD.email),
     displayName: textValue(view, REQUEST_FIELD.displayName),
     quota: textValue(view, REQUEST_FIELD.quota),
-    groups: groups ? groups.split(',').map((g) => g.trim()).filter(Boolean) : undefined,
+    groups: groups
+      ? groups
+          .split(',')
+          .map((g) => g.trim())
+          .filter(Boolean)
+      : undefined,
     reason: textValue(view, REQUEST_FIELD.reason),
   };
 }
@@ -140,4 +162,3 @@ function parseMetadata(text: string): RequestModalMetadata {
     return {};
   }
 }
-

@@ -61,6 +61,11 @@ export function applyInBackground(deps: ListenerDeps, request: AccountRequest): 
   deps.publisher.kick();
   void deps.service
     .apply(request.id)
-    .catch((err) => deps.logger.error({ err, request: request.id }, 'apply failed unexpectedly; the request stays applying until recovery reconciles it'))
+    .catch((err) =>
+      deps.logger.error(
+        { err, request: request.id },
+        'apply failed unexpectedly; the request stays applying until recovery reconciles it',
+      ),
+    )
     .finally(() => deps.publisher.kick());
 }

@@ -107,7 +107,10 @@ export async function openRedisEngine(options: RedisEngineOptions): Promise<Engi
     },
   });
   client.on('error', (error: unknown) =>
-    options.logger?.warn({ err: error instanceof Error ? error.message : String(error) }, `Redis store ${where}: connection problem`),
+    options.logger?.warn(
+      { err: error instanceof Error ? error.message : String(error) },
+      `Redis store ${where}: connection problem`,
+    ),
   );
   try {
     await client.connect();
@@ -178,7 +181,9 @@ export async function openRedisEngine(options: RedisEngineOptions): Promise<Engi
       guarded(async () => (count <= 0 ? [] : await client.zRange(index, offset, offset + count - 1))),
 
     setIfAbsent: (key, raw, ttlMs) =>
-      guarded(async () => (await command(['SET', key, raw, 'NX', 'PX', String(Math.max(1, Math.ceil(ttlMs)))])) === 'OK'),
+      guarded(
+        async () => (await command(['SET', key, raw, 'NX', 'PX', String(Math.max(1, Math.ceil(ttlMs)))])) === 'OK',
+      ),
 
     acquireLease: (key, owner, ttlMs) =>
       guarded(async () => {

@@ -61,7 +61,11 @@ export async function openSqliteEngine(options: SqliteEngineOptions): Promise<En
     );
   }
 
-  const adapter = new KeyvSqlite({ uri: `sqlite://${file}`, table: TABLE, busyTimeout: options.busyTimeoutMs ?? 10_000 });
+  const adapter = new KeyvSqlite({
+    uri: `sqlite://${file}`,
+    table: TABLE,
+    busyTimeout: options.busyTimeoutMs ?? 10_000,
+  });
   adapter.on('error', (error: unknown) => options.logger?.debug({ err: error }, 'sqlite adapter error'));
   const direct = adapter.query as Query;
   const connection = new SerialQueue();
