@@ -5,24 +5,26 @@
 import type { Logger } from 'pino';
 import { createBackend } from './backends/registry.js';
 import type { BackendClient } from './backends/types.js';
-import type { Config } from './config/load.js';
+import { ConfigError, type Config } from './config/load.js';
+import { createRequestDesk, type RequestDesk } from './requests/index.js';
+import { requestIndexKeys } from './requests/lifecycle.js';
+import { profileProblems } from './requests/plans.js';
 import { ApprovalPolicy } from './requests/policy.js';
-import { RequestService, requestIndexKeys } from './requests/service.js';
 import type { AccountRequest } from './requests/types.js';
 import { createSlackApp, initSlackApp } from './slack/app.js';
 import { passwordText } from './slack/blocks/messages.js';
 import { SlackDirectory } from './slack/directory.js';
 import { registerListeners } from './slack/listeners/index.js';
-import { AuditPublisher } from './slack/publisher.js';
+import { AuditPublisher, type CardRecord } from './slack/publisher.js';
 import { SlackSurface } from './slack/surface.js';
 import { Liveness } from './liveness.js';
 import { openStore, type Store } from './store/index.js';
 
 export interface RunningAccountDesk {
-  service: RequestService;
+  desk: RequestDesk;
   store: Store;
   publisher: AuditPublisher;
-  /** Runs one expiry and recovery pass now (the timer runs it every minute). */
+  /** Runs one expiry pass and one engine sweep now (timers run them every minute and every few seconds). */
   sweep(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -33,6 +35,8 @@ export interface StartOptions {
   /** Backends built elsewhere (tests); default: from the config. */
   backends?: Map<string, BackendClient>;
   sweepIntervalMs?: number;
+  /** How often the engine looks for approved work and interrupted steps (default 5 s). */
+  engineSweepIntervalMs?: number;
   publishIntervalMs?: number;
   /** The domain's clock (request times, expiry); default the system clock. Tests move it to expire requests. */
   clock?: () => Date;
@@ -52,6 +56,13 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
       ]),
     );
 
+  const problems = profileProblems(config.profiles, backends);
+  if (problems.length > 0) {
+    await Promise.all([...backends.values()].map((b) => b.close().catch(() => undefined)));
+    await store.close();
+    throw new ConfigError(problems.map((p) => `${config.configFile}: ${p}`));
+  }
+
   const app = createSlackApp({
     settings: config.slack,
     coordination: store.coordination,
@@ -69,13 +80,15 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
 
   const instanceTtlMs = options.instanceTtlMs ?? 30_000;
   const liveness = await Liveness.start(store.coordination, instanceTtlMs, logger);
-  const service = new RequestService({
+  const desk = createRequestDesk({
     instance: { id: liveness.id, isAlive: (id) => liveness.isAlive(id) },
     requests: store.records<AccountRequest>('requests', requestIndexKeys),
-    audit: store.audit,
     backends,
     policy,
-    deliverPassword: (request, password) => surface.showOnce(request.requester, passwordText(request, password)),
+    profiles: config.profiles,
+    pacing: config.pacing,
+    deliverPassword: (request, step, password) =>
+      surface.showOnce(request.requester, passwordText(request, step, password)),
     logger,
     ...(options.clock ? { clock: options.clock } : {}),
   });
@@ -83,12 +96,14 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
     audit: store.audit,
     cursors: store.cursors,
     leases: liveness,
-    service,
+    desk,
+    cards: store.records<CardRecord>('cards', () => []),
+    backendKinds: new Map([...backends.values()].map((b) => [b.name, b.kind])),
     surface,
     logger,
     intervalMs: options.publishIntervalMs,
   });
-  registerListeners(app, { service, surface, publisher, command: config.slack.command, logger });
+  registerListeners(app, { desk, surface, command: config.slack.command, logger });
 
   const closeBackends = () =>
     Promise.all(
@@ -113,19 +128,12 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
   );
 
   const sweep = async () => {
-    // Usually one replica at a time expires and recovers (a pass longer than the lease can overlap the next
-    // holder's; the compare-and-swap claims keep that harmless). Released after each pass.
+    // One replica at a time expires requests (a lease, released after each pass); the compare-and-swap keeps an
+    // overlapping pass harmless.
     if (!(await liveness.acquire('sweeper', 120_000))) return;
     try {
-      const expired = await service.expireDue();
-      const { reconciled, applied } = await service.recover();
-      if (expired.length + reconciled.length + applied.length > 0) {
-        logger.info(
-          { expired: expired.length, reconciled: reconciled.length, applied: applied.length },
-          'sweep finished',
-        );
-        publisher.kick();
-      }
+      const expired = await desk.decisions.expireDue();
+      if (expired.length > 0) logger.info({ expired: expired.length }, 'expiry sweep finished');
     } finally {
       await liveness.release('sweeper');
     }
@@ -134,36 +142,51 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
   let sweeping: Promise<void> | undefined;
   const runSweep = () =>
     (sweeping ??= sweep()
-      .catch((err) => logger.error({ err }, 'expiry/recovery sweep failed'))
+      .catch((err) => logger.error({ err }, 'expiry sweep failed'))
       .finally(() => (sweeping = undefined)));
+  // The engine's sweep runs in every replica: its claims are compare-and-swaps, so replicas share the work.
+  let engineSweeping: Promise<void> | undefined;
+  const runEngineSweep = () =>
+    (engineSweeping ??= desk.engine
+      .sweep()
+      .then(({ reconciled, started }) => {
+        if (reconciled > 0) logger.info({ reconciled, started }, 'reconciled interrupted steps by reading backends');
+      })
+      .catch((err) => logger.error({ err }, 'engine sweep failed'))
+      .finally(() => (engineSweeping = undefined)));
+  const sweepBoth = async () => {
+    await Promise.all([runSweep(), runEngineSweep()]);
+  };
   directory.keepWarm([...config.policy.approvers.groups, ...(config.policy.requesters?.groups ?? [])], (err) =>
     logger.warn({ err }, 'could not refresh a user group from Slack; clicks will ask Slack themselves'),
   );
   // Not awaited: start-up must not wait on a slow backend before Slack updates flow and signals are handled.
-  void runSweep();
+  void sweepBoth();
   publisher.start();
   const sweeper = setInterval(runSweep, options.sweepIntervalMs ?? 60_000);
   sweeper.unref();
-  // A process that died just before this one started still looks alive until its lease lapses: look again then,
-  // so a crash is reconciled within about one instanceTtlMs of the restart rather than at the next full sweep.
-  const afterRestart = setTimeout(runSweep, instanceTtlMs + 1_000);
-  afterRestart.unref();
+  // A step whose process died is reconciled once that process's liveness lease lapses (instanceTtlMs) and the
+  // next engine sweep runs: within about instanceTtlMs + this interval, by its successor or any other replica.
+  const engineSweeper = setInterval(runEngineSweep, options.engineSweepIntervalMs ?? 5_000);
+  engineSweeper.unref();
 
   return {
-    service,
+    desk,
     store,
     publisher,
-    sweep: runSweep,
+    sweep: sweepBoth,
     async stop() {
       // First stop taking clicks, so no new apply starts while the rest shuts down.
       await app.stop().catch((err) => logger.warn({ err }, 'Bolt did not stop cleanly'));
       clearInterval(sweeper);
-      clearTimeout(afterRestart);
+      clearInterval(engineSweeper);
       directory.stop();
       await sweeping;
+      await engineSweeping;
       // Applies already talking to a backend finish and record their outcome before the store closes; anything
       // cut off harder than this (SIGKILL, the 15 s deadline in main.ts) is reconciled by reading the backend.
-      await service.idle();
+      await desk.engine.idle();
+      await desk.previews.idle();
       await publisher.stop();
       await closeBackends();
       await liveness.stop();

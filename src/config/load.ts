@@ -8,8 +8,10 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import type { BackendConfig } from '../backends/registry.js';
 import type { ActionPolicy, PolicySettings } from '../requests/policy.js';
-import { ACTIONS, type ActionName } from '../requests/types.js';
+import { POLICY_NAMES, type PolicyName } from '../requests/types.js';
 import { ACTION_KINDS } from '../requests/actions/index.js';
+import type { PaceSettings } from '../requests/pacing.js';
+import type { Profiles } from '../requests/plans.js';
 import { configFileSchema, envSchema, type ActionPolicyInput } from './schema.js';
 
 export interface SlackSettings {
@@ -31,6 +33,10 @@ export interface Config {
   storeNamespace: string;
   log: { level: string; pretty: boolean };
   policy: PolicySettings;
+  /** Onboarding profiles, checked against the backends named in the config. */
+  profiles: Profiles;
+  /** The engine's pacing per backend name (unset: per backend kind). */
+  pacing: Record<string, PaceSettings>;
   /** Each backend's config with the secret read from the env var it names. */
   backends: Record<string, { config: BackendConfig; secret: string }>;
   /** Every secret value, so the logger can scrub it wherever it appears. */
@@ -96,31 +102,69 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
             `${e.CONFIG_FILE}: policy.${action}.rules.${i}.backends names "${name}", which is not under backends.`,
           );
       }
+      for (const name of rule.profiles ?? []) {
+        if (!(name in config.profiles))
+          problems.push(
+            `${e.CONFIG_FILE}: policy.${action}.rules.${i}.profiles names "${name}", which is not under profiles.`,
+          );
+      }
     }
+  }
+  for (const [profile, accounts] of Object.entries(config.profiles)) {
+    if (Object.keys(accounts).length === 0)
+      problems.push(`${e.CONFIG_FILE}: profiles.${profile} names no backend; give it at least one account.`);
+    for (const name of Object.keys(accounts)) {
+      if (!(name in config.backends))
+        problems.push(
+          `${e.CONFIG_FILE}: profiles.${profile}.${name}: there is no backend named "${name}" under backends.`,
+        );
+    }
+  }
+  for (const name of Object.keys(config.pacing)) {
+    if (!(name in config.backends))
+      problems.push(`${e.CONFIG_FILE}: pacing.${name}: there is no backend named "${name}" under backends.`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const policyInput = config.policy as { defaults: { approvals: number; expiresAfter: number } } & Partial<
-    Record<ActionName, ActionPolicyInput>
+    Record<PolicyName, ActionPolicyInput>
   >;
   const actions = Object.fromEntries(
-    ACTIONS.map((action): [ActionName, ActionPolicy] => {
-      const own = policyInput[action];
+    POLICY_NAMES.map((name): [PolicyName, ActionPolicy] => {
+      const own = policyInput[name];
+      // Onboarding is offered once profiles exist; offboarding disables, which every backend can do.
+      const enabledByDefault =
+        name === 'onboard' ? true : name === 'offboard' ? true : ACTION_KINDS[name].enabledByDefault;
       return [
-        action,
+        name,
         {
-          enabled: own?.enabled ?? ACTION_KINDS[action].enabledByDefault,
+          enabled: own?.enabled ?? enabledByDefault,
           approvals: own?.approvals ?? policyInput.defaults.approvals,
           expiresAfterMs: own?.expiresAfter ?? policyInput.defaults.expiresAfter,
           rules: (own?.rules ?? []).map((r) => ({
             approvals: r.approvals,
             quotaAboveBytes: r.quotaAbove ?? undefined,
             backends: r.backends,
+            profiles: r.profiles,
           })),
         },
       ];
     }),
-  ) as Record<ActionName, ActionPolicy>;
+  ) as Record<PolicyName, ActionPolicy>;
+  const profiles: Profiles = Object.fromEntries(
+    Object.entries(config.profiles).map(([profile, accounts]) => [
+      profile,
+      Object.fromEntries(
+        Object.entries(accounts).map(([backend, account]) => [
+          backend,
+          {
+            ...(account.quota !== undefined ? { quotaBytes: account.quota } : {}),
+            ...(account.groups ? { groups: account.groups } : {}),
+          },
+        ]),
+      ),
+    ]),
+  );
 
   const secrets = [
     e.SLACK_BOT_TOKEN,
@@ -150,6 +194,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     storeNamespace: e.STORE_NAMESPACE,
     log: { level: e.LOG_LEVEL, pretty: e.LOG_PRETTY === '1' || e.LOG_PRETTY === 'true' },
     policy: { approvers: config.approvers, requesters: config.requesters, actions },
+    profiles,
+    pacing: config.pacing,
     backends,
     secrets,
     configFile,

@@ -4,8 +4,8 @@
  */
 import { z } from 'zod';
 import { backendConfigSchema } from '../backends/registry.js';
-import { parseQuota } from '../requests/quota.js';
-import { ACTIONS } from '../requests/types.js';
+import { parseQuota } from '../requests/sizes.js';
+import { POLICY_NAMES } from '../requests/types.js';
 
 const slackUserId = z
   .string()
@@ -46,7 +46,21 @@ const rule = z.strictObject({
   quotaAbove: size.optional(),
   /** The rule applies to these backends only. */
   backends: z.array(z.string()).optional(),
+  /** The rule applies to onboardings with these profiles only (policy.onboard). */
+  profiles: z.array(z.string()).optional(),
   approvals,
+});
+
+/** What one profile gives a person on one backend: `cloud: { groups: [staff], quota: 10GB }`. */
+const profileAccount = z.strictObject({
+  quota: size.optional(),
+  groups: z.array(z.string().min(1)).optional(),
+});
+
+/** How fast the engine may call one backend (defaults per kind: src/requests/pacing.ts). */
+const pace = z.strictObject({
+  concurrency: z.number().int('must be a whole number').min(1).max(16),
+  minIntervalMs: z.number().int('must be a whole number').min(0).max(600_000).default(0),
 });
 
 const actionPolicy = z.strictObject({
@@ -74,7 +88,7 @@ export const configFileSchema = z.strictObject({
       defaults: z
         .strictObject({ approvals: approvals.default(1), expiresAfter: duration.default(72 * 3_600_000) })
         .default({ approvals: 1, expiresAfter: 72 * 3_600_000 }),
-      ...Object.fromEntries(ACTIONS.map((action) => [action, actionPolicy.optional()])),
+      ...Object.fromEntries(POLICY_NAMES.map((name) => [name, actionPolicy.optional()])),
     })
     .default({ defaults: { approvals: 1, expiresAfter: 72 * 3_600_000 } }),
   backends: z
@@ -88,6 +102,18 @@ export const configFileSchema = z.strictObject({
       backendConfigSchema,
     )
     .refine((backends) => Object.keys(backends).length > 0, 'name at least one backend'),
+  /**
+   * Profiles for `/account onboard`: profile name -> backend name -> the account a person of that kind gets,
+   * e.g. staff: { cloud: { groups: [staff], quota: 10GB }, nas: { groups: [users], quota: 50GB } }.
+   */
+  profiles: z
+    .record(
+      z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'profile names are lower case letters, digits, - and _'),
+      z.record(z.string(), profileAccount),
+    )
+    .default({}),
+  /** Per backend name: how many calls at once and how far apart (the engine's pacing). */
+  pacing: z.record(z.string(), pace).default({}),
 });
 
 export type ConfigFile = z.infer<typeof configFileSchema>;

@@ -1,37 +1,79 @@
 /**
- * The request state machine (design.md "Request lifecycle"):
- *   pending -> approved -> applying -> applied | failed
- *   pending -> rejected | expired | cancelled
- *   failed  -> applying (an approver's Retry) | cancelled (given up)
- * pending -> pending is a vote that has not reached the threshold yet.
+ * The request state machine: the one place where a state change is allowed or refused. Every module that moves a
+ * request (decisions.ts, engine.ts) asks `canMove` inside its compare-and-swap, so a rule lives here once.
+ *
+ *   pending -> pending (a vote below the threshold) | approved | rejected | expired | cancelled
+ *   approved -> applying                            (the engine claims the first step)
+ *   applying -> applying | applied | partly_applied | failed   (decided by the steps: stateAfterSteps)
+ *   failed | partly_applied -> applying (an approver's Retry of the failed steps) | cancelled (Give up)
+ *
+ * Steps move pending -> applying -> applied | failed | skipped, and failed -> pending on Retry.
  */
-import type { RequestState } from './types.js';
+import type { AccountRequest, RequestState, Step, StepState } from './types.js';
 
 const ALLOWED: Record<RequestState, readonly RequestState[]> = {
   pending: ['pending', 'approved', 'rejected', 'expired', 'cancelled'],
   approved: ['applying'],
-  applying: ['applied', 'failed'],
+  applying: ['applying', 'applied', 'partly_applied', 'failed'],
   failed: ['applying', 'cancelled'],
+  partly_applied: ['applying', 'cancelled'],
   applied: [],
   rejected: [],
   expired: [],
   cancelled: [],
 };
 
+const STEP_ALLOWED: Record<StepState, readonly StepState[]> = {
+  pending: ['applying'],
+  applying: ['applied', 'failed', 'skipped'],
+  failed: ['pending'],
+  applied: [],
+  skipped: [],
+};
+
 export const TERMINAL_STATES: readonly RequestState[] = ['applied', 'rejected', 'expired', 'cancelled'];
 
 /** The states in which a request still needs someone: indexed so listing them never scans every request. */
-export const OPEN_STATES: readonly RequestState[] = ['pending', 'approved', 'applying', 'failed'];
+export const OPEN_STATES: readonly RequestState[] = ['pending', 'approved', 'applying', 'failed', 'partly_applied'];
+
+/** States in which approved work is left to do or to reconcile: what the engine sweeps. */
+export const ENGINE_STATES: readonly RequestState[] = ['approved', 'applying'];
+
+/** States an approver can Retry or Give up. */
+export const RETRYABLE_STATES: readonly RequestState[] = ['failed', 'partly_applied'];
 
 export function canMove(from: RequestState, to: RequestState): boolean {
   return ALLOWED[from].includes(to);
 }
 
+export function canMoveStep(from: StepState, to: StepState): boolean {
+  return STEP_ALLOWED[from].includes(to);
+}
+
+/**
+ * The request's state once its steps have moved: still applying while any step waits or runs; applied when every
+ * step is applied or skipped; failed when nothing was applied; partly applied when some steps were and some
+ * failed.
+ */
+export function stateAfterSteps(steps: readonly Step[]): RequestState {
+  if (steps.some((s) => s.state === 'pending' || s.state === 'applying')) return 'applying';
+  if (steps.every((s) => s.state === 'applied' || s.state === 'skipped')) return 'applied';
+  return steps.some((s) => s.state === 'applied') ? 'partly_applied' : 'failed';
+}
+
 /** Why a decision on a request in state `from` is refused, in words for the person who tried it. */
 export function refusalFor(from: RequestState): string {
-  if (TERMINAL_STATES.includes(from)) return `the request is already ${from}`;
+  if (TERMINAL_STATES.includes(from)) return `the request is already ${from.replace('_', ' ')}`;
   if (from === 'applying') return 'the request is being applied right now';
   if (from === 'approved') return 'the request is already approved and about to be applied';
   if (from === 'failed') return 'the request failed; an approver can Retry it or give up';
+  if (from === 'partly_applied') return 'the request was partly applied; an approver can Retry the failed steps';
   return 'the request is still waiting for approval';
+}
+
+/** The index keys of a request: its open state, and its requester. */
+export function requestIndexKeys(request: AccountRequest): string[] {
+  const keys = [`requester:${request.requester}`];
+  if (OPEN_STATES.includes(request.state)) keys.push(`state:${request.state}`);
+  return keys;
 }

@@ -4,7 +4,7 @@
  * Fails closed: an empty approver list means nobody can approve (reference/slack.md "An empty approver list must
  * fail closed"), and start-up warns about it.
  */
-import type { AccountRequest, ActionName, ActorId, RequestParams } from './types.js';
+import type { AccountRequest, ActorId, PolicyName, RequestParams, StepTarget } from './types.js';
 
 export interface PeopleSelector {
   users: string[];
@@ -17,6 +17,8 @@ export interface ContentRule {
   quotaAboveBytes?: number;
   /** Applies to these backend names only. */
   backends?: string[];
+  /** Applies to onboardings with these profiles only. */
+  profiles?: string[];
   approvals: number;
 }
 
@@ -31,7 +33,8 @@ export interface PolicySettings {
   approvers: PeopleSelector;
   /** undefined = everyone in the workspace may ask. */
   requesters?: PeopleSelector;
-  actions: Record<ActionName, ActionPolicy>;
+  /** Per action, and for the onboard and offboard plans. */
+  actions: Record<PolicyName, ActionPolicy>;
 }
 
 /** Resolves user-group membership (the Slack layer implements it with usergroups.users.list). */
@@ -48,16 +51,17 @@ export class ApprovalPolicy {
     private readonly directory: Directory,
   ) {}
 
-  isEnabled(action: ActionName): boolean {
-    return this.settings.actions[action].enabled;
+  isEnabled(name: PolicyName): boolean {
+    return this.settings.actions[name].enabled;
   }
 
   /** The highest count among the action's base and every content rule that matches. */
-  approvalsRequired(action: ActionName, backend: string, params: RequestParams): number {
-    const policy = this.settings.actions[action];
+  approvalsRequired(name: PolicyName, backend: string | undefined, params: RequestParams, profile?: string): number {
+    const policy = this.settings.actions[name];
     let required = policy.approvals;
     for (const rule of policy.rules) {
-      if (rule.backends && !rule.backends.includes(backend)) continue;
+      if (rule.backends && (backend === undefined || !rule.backends.includes(backend))) continue;
+      if (rule.profiles && (profile === undefined || !rule.profiles.includes(profile))) continue;
       if (rule.quotaAboveBytes !== undefined) {
         const quota = params.quotaBytes;
         if (quota === undefined) continue;
@@ -68,8 +72,22 @@ export class ApprovalPolicy {
     return required;
   }
 
-  expiresAt(action: ActionName, now: Date): Date {
-    return new Date(now.getTime() + this.settings.actions[action].expiresAfterMs);
+  /**
+   * A plan needs what its most demanding step needs (an onboarding with a 200 GB quota needs what a 200 GB quota
+   * needs), and at least what the policy names for the plan itself (onboard, offboard; rules per profile).
+   */
+  planApprovals(plan: { policy: PolicyName; profile?: string; steps: readonly StepTarget[] }): number {
+    const perStep = plan.steps.map((s) => this.approvalsRequired(s.action, s.backend, s.params));
+    // A plan's own rules match on its profile; rules naming backends or quotas belong to the actions' policies.
+    const own =
+      plan.policy === 'onboard' || plan.policy === 'offboard'
+        ? this.approvalsRequired(plan.policy, undefined, {}, plan.profile)
+        : 1;
+    return Math.max(own, ...perStep);
+  }
+
+  expiresAt(name: PolicyName, now: Date): Date {
+    return new Date(now.getTime() + this.settings.actions[name].expiresAfterMs);
   }
 
   async isApprover(user: ActorId): Promise<boolean> {

@@ -1,7 +1,12 @@
 /**
  * The request record and its vocabulary. Plain data: it is stored as JSON and re-read on every click, so the
  * Slack layer never trusts what a button or private_metadata carries beyond the request id.
+ *
+ * A request is a plan of steps (one action on one backend for one username each), approved once as a whole and
+ * applied step by step by the engine (engine.ts).
  */
+import type { UserState } from '../backends/types.js';
+import type { Assessment } from './actions/kind.js';
 
 export const ACTIONS = ['create', 'disable', 'enable', 'quota', 'delete', 'join', 'leave', 'reinvite'] as const;
 export type ActionName = (typeof ACTIONS)[number];
@@ -11,12 +16,28 @@ export const STATES = [
   'approved',
   'applying',
   'applied',
+  'partly_applied',
   'failed',
   'rejected',
   'expired',
   'cancelled',
 ] as const;
 export type RequestState = (typeof STATES)[number];
+
+/**
+ * What a request asks for as a whole. `single` is one action on one backend (what `/account create ...` makes);
+ * `onboard` creates a person's accounts from a profile; `offboard` disables (or deletes) them everywhere.
+ */
+export const PLAN_KINDS = ['single', 'onboard', 'offboard'] as const;
+export type PlanKind = (typeof PLAN_KINDS)[number];
+
+/** What the policy names: every action, and the plans that are more than one action. */
+export const POLICY_NAMES = [...ACTIONS, 'onboard', 'offboard'] as const;
+export type PolicyName = (typeof POLICY_NAMES)[number];
+
+/** A step's own progress once the request is approved (docs/architecture.md "Requests as plans"). */
+export const STEP_STATES = ['pending', 'applying', 'applied', 'failed', 'skipped'] as const;
+export type StepState = (typeof STEP_STATES)[number];
 
 /** Everything an action may carry besides the username; each action uses its own subset. */
 export interface RequestParams {
@@ -27,6 +48,44 @@ export interface RequestParams {
   groups?: string[];
 }
 
+/** What one step changes: the part of a step an action kind reads. */
+export interface StepTarget {
+  /** Backend instance name from the config ("cloud", "nas"). */
+  backend: string;
+  action: ActionName;
+  username: string;
+  params: RequestParams;
+}
+
+/** The live read of a step's backend taken for the approval card, stored with the request. */
+export interface StepPreview {
+  at: string;
+  /** "exists, enabled, quota 10 GB (2.1 GB used)"; absent when the read failed. */
+  current?: UserState;
+  assessment?: Assessment;
+  /** Why the current state could not be read. */
+  error?: string;
+}
+
+export interface Step extends StepTarget {
+  state: StepState;
+  attempts: number;
+  /** Set while applying, so recovery can tell a live apply from one a crash interrupted. */
+  applyingSince?: string;
+  /** Which process claimed it, while applying. */
+  applyingBy?: string;
+  /**
+   * Offboarding: a backend where the user does not exist is skipped, not failed (the person simply has no
+   * account there).
+   */
+  skipIfMissing?: boolean;
+  /** A Retry after an answer was lost: read the backend before sending the call again. */
+  checkFirst?: boolean;
+  result?: { at: string; summary: string };
+  error?: { at: string; code: string; message: string; retryable: boolean };
+  preview?: StepPreview;
+}
+
 export interface Vote {
   by: string;
   at: string;
@@ -35,11 +94,12 @@ export interface Vote {
 export interface AccountRequest {
   id: string;
   version: number;
-  action: ActionName;
-  /** Backend instance name from the config ("cloud", "nas"). */
-  backend: string;
+  plan: PlanKind;
+  /** The person the request is about (every step's username today). */
   username: string;
-  params: RequestParams;
+  /** The profile an onboarding was built from. */
+  profile?: string;
+  steps: Step[];
   reason: string;
   requester: string;
   state: RequestState;
@@ -49,24 +109,12 @@ export interface AccountRequest {
   approvals: Vote[];
   /** Who rejected / cancelled / expired it, when and why. */
   decision?: { by: string; at: string; reason?: string };
-  /** Set while applying, so recovery can tell a live apply from one a crash interrupted. */
-  applyingSince?: string;
-  /** Which process claimed it (RequestServiceDeps.instance.id), while applying. */
-  applyingBy?: string;
-  attempts: number;
-  result?: { at: string; summary: string };
-  error?: { at: string; code: string; message: string; retryable: boolean };
-  /**
-   * Where the approval card lives, opaque to the domain (the Slack layer stores "channel/ts" here as soon as it is
-   * known, so a restart never posts a second card).
-   */
-  cardRef?: string;
 }
 
 /** Someone acting: a user id as the chat surface knows it. */
 export type ActorId = string;
 
-/** Expected failures are values with a code (design.md "Habits worth copying"). */
+/** Expected failures are values with a code (docs/architecture.md "Errors"). */
 export interface Failure<C extends string = string> {
   ok: false;
   code: C;

@@ -3,13 +3,14 @@
  * problem and the usage, so the person can fix the line and send it again.
  */
 import { ACTION_KINDS, type Draft } from '../requests/actions/index.js';
+import type { OffboardDraft, OnboardDraft, RequestDraft } from '../requests/plans.js';
 import { ACTIONS, type ActionName } from '../requests/types.js';
 import { unescapeSlack } from './text.js';
 
 export type ParsedCommand =
   | { kind: 'help' }
   | { kind: 'modal' }
-  | { kind: 'request'; draft: Draft }
+  | { kind: 'request'; draft: RequestDraft }
   | { kind: 'cancel'; id: string }
   | { kind: 'status'; id: string }
   | { kind: 'pending' }
@@ -58,6 +59,8 @@ export function parseCommand(rawText: string, command: string): ParsedCommand {
     if (args.length !== 2) return { kind: 'error', message: `Usage: \`${command} info <backend> <username>\`.` };
     return { kind: 'info', backend: args[0]!, username: args[1]! };
   }
+  if (verb === 'onboard') return parseOnboard(args, command);
+  if (verb === 'offboard') return parseOffboard(args, command);
   if (!(ACTIONS as readonly string[]).includes(verb)) {
     return { kind: 'error', message: `"${verbToken}" is not something AccountDesk does. Try \`${command} help\`.` };
   }
@@ -117,6 +120,46 @@ export function parseCommand(rawText: string, command: string): ParsedCommand {
   if (action === 'quota' && draft.quota === undefined)
     return { kind: 'error', message: `Say the new size, e.g. 50GB or unlimited. ${usage}` };
   if (reasonWords.length > 0) draft.reason = reasonWords.join(' ');
+  return { kind: 'request', draft };
+}
+
+export const ONBOARD_USAGE = 'onboard <username> <email> profile:<name> [name:"Display Name"] [reason]';
+export const OFFBOARD_USAGE = 'offboard <username> [delete] [reason]';
+
+/** `/account onboard alice alice@example.com profile:staff New designer`. */
+function parseOnboard(args: string[], command: string): ParsedCommand {
+  const usage = `Usage: \`${command} ${ONBOARD_USAGE}\``;
+  const [username, ...rest] = args;
+  if (username === undefined) return { kind: 'error', message: `Say which username. ${usage}` };
+  const draft: Partial<OnboardDraft> = { action: 'onboard', username };
+  const reasonWords: string[] = [];
+  for (const token of rest) {
+    const keyed = reasonWords.length === 0 ? /^(email|name|displayname|profile|reason):(.*)$/i.exec(token) : null;
+    const key = keyed?.[1]?.toLowerCase();
+    if (key === 'email') draft.email = keyed![2];
+    else if (key === 'name' || key === 'displayname') draft.displayName = keyed![2];
+    else if (key === 'profile') draft.profile = keyed![2];
+    else if (key === 'reason') reasonWords.push(keyed![2]!);
+    else if (reasonWords.length === 0 && draft.email === undefined && token.includes('@')) draft.email = token;
+    else reasonWords.push(token);
+  }
+  if (!draft.profile) return { kind: 'error', message: `Say which profile, e.g. profile:staff. ${usage}` };
+  if (reasonWords.length > 0) draft.reason = reasonWords.join(' ');
+  return { kind: 'request', draft: draft as OnboardDraft };
+}
+
+/** `/account offboard alice left the company`, or `/account offboard alice delete ...`. */
+function parseOffboard(args: string[], command: string): ParsedCommand {
+  const [username, ...rest] = args;
+  if (username === undefined) {
+    return { kind: 'error', message: `Say which username. Usage: \`${command} ${OFFBOARD_USAGE}\`` };
+  }
+  const draft: OffboardDraft = { action: 'offboard', username };
+  if (rest[0]?.toLowerCase() === 'delete') {
+    draft.delete = true;
+    rest.shift();
+  }
+  if (rest.length > 0) draft.reason = rest.join(' ').replace(/^reason:/i, '');
   return { kind: 'request', draft };
 }
 

@@ -8,8 +8,8 @@
  * loses it. One replica at a time runs the loop (a lease in the store), so two replicas do not post twice.
  */
 import type { Logger } from 'pino';
-import type { RequestService } from '../requests/service.js';
-import type { AuditEntry, AuditLog, Cursors } from '../store/types.js';
+import type { RequestDesk } from '../requests/index.js';
+import type { AuditEntry, AuditLog, Cursors, RecordStore } from '../store/types.js';
 import { renderCard } from './blocks/card.js';
 import { auditLine, requesterDm } from './blocks/messages.js';
 import { slackErrorCode, type SlackSurface } from './surface.js';
@@ -19,11 +19,24 @@ export interface PublisherDeps {
   cursors: Cursors;
   /** Work leases held in this process's name (src/liveness.ts): one replica at a time runs the publisher. */
   leases: { acquire(name: string, ttlMs: number): Promise<boolean>; release(name: string): Promise<void> };
-  service: RequestService;
+  desk: Pick<RequestDesk, 'queries' | 'previews' | 'events'>;
+  /** Where each request's card lives: the Slack layer's own records (request id -> "channel/ts"). */
+  cards: RecordStore<CardRecord>;
+  /** Backend name -> kind, for the card's "on cloud (nextcloud)". */
+  backendKinds: ReadonlyMap<string, string>;
   surface: SlackSurface;
   logger: Logger;
   /** How often the loop looks for new entries even without a kick. */
   intervalMs?: number;
+}
+
+/** Where a request's approval card was posted. */
+export interface CardRecord {
+  /** The request id. */
+  id: string;
+  version: number;
+  /** "channel/ts" as SlackSurface.postCard returned it. */
+  ref: string;
 }
 
 interface Consumer {
@@ -65,7 +78,7 @@ export class AuditPublisher {
 
   constructor(private readonly deps: PublisherDeps) {
     this.consumers = [
-      { name: 'audit-channel', handle: (entry) => deps.surface.postAuditLine(auditLine(entry)) },
+      { name: 'audit-channel', handle: (entry) => this.postAuditLine(entry) },
       { name: 'cards', handle: (entry, batch) => this.refreshCard(entry, batch), skippable: CARD_GONE },
       { name: 'requester-dm', handle: (entry) => this.notifyRequester(entry), skippable: UNREACHABLE_RECIPIENT },
     ];
@@ -73,6 +86,8 @@ export class AuditPublisher {
 
   start(): void {
     this.stopped = false;
+    // Every stored change is news for some consumer: start a pass at once instead of at the next tick.
+    this.deps.desk.events.subscribe(() => this.kick());
     this.timer = setInterval(() => this.kick(), this.deps.intervalMs ?? 2_000);
     this.timer.unref();
     this.kick();
@@ -175,24 +190,34 @@ export class AuditPublisher {
     );
   }
 
+  private async postAuditLine(entry: AuditEntry): Promise<void> {
+    const line = auditLine(entry);
+    if (line) await this.deps.surface.postAuditLine(line);
+  }
+
+  /**
+   * Posts or updates the card from what is stored. No backend is called here (the lease must not wait on one):
+   * the live preview is taken by the domain's preview module and arrives as its own audit entry.
+   */
   private async refreshCard(entry: AuditEntry, batch: AuditEntry[]): Promise<void> {
     // A later entry about the same request in this batch renders the same current state: skip this one.
     if (batch.some((later) => later.seq > entry.seq && later.subject === entry.subject)) return;
-    const request = await this.deps.service.get(entry.subject);
+    const request = await this.deps.desk.queries.get(entry.subject);
     if (!request) return;
-    const backend = this.deps.service.backend(request.backend);
-    const preview = request.state === 'pending' ? await this.deps.service.preview(request) : undefined;
-    const card = renderCard({ request, backendKind: backend?.kind, preview });
-    if (request.cardRef) {
-      await this.deps.surface.updateCard(request.cardRef, card);
-      return;
+    const card = renderCard({ request, backendKinds: this.deps.backendKinds });
+    const posted = await this.deps.cards.get(request.id);
+    if (posted) {
+      await this.deps.surface.updateCard(posted.ref, card);
+    } else {
+      const ref = await this.deps.surface.postCard(card);
+      await this.deps.cards.insert({ id: request.id, ref });
     }
-    const ref = await this.deps.surface.postCard(card);
-    await this.deps.service.attachCard(request.id, ref);
+    // A vote on a card whose live read is old: read again (outside this loop); the result re-renders the card.
+    if (entry.event !== 'previewed') this.deps.desk.previews.refreshIfStale(request);
   }
 
   private async notifyRequester(entry: AuditEntry): Promise<void> {
-    const request = await this.deps.service.get(entry.subject);
+    const request = await this.deps.desk.queries.get(entry.subject);
     if (!request) return;
     const text = requesterDm(entry, request);
     if (text) await this.deps.surface.dm(request.requester, text);

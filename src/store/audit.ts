@@ -42,7 +42,34 @@ export function entryHash(entry: Omit<AuditEntry, 'hash'>): string {
   return createHash('sha256').update(canonicalJson({ seq, at, event, subject, actor, data, prevHash })).digest('hex');
 }
 
-export function auditLog(engine: Engine, keys: KeyLayout, now: () => number = Date.now): AuditLog {
+/**
+ * What a record store needs to commit audit entries in the same atomic step as a record change: the head as it
+ * stands, and the writes and expectations that chain new entries onto it. Used through `withJournal` so this
+ * process's appends and audited record changes never compete with each other.
+ */
+export interface AuditJournal {
+  /** Runs `work` in this process's append queue. */
+  serially<T>(work: () => Promise<T>): Promise<T>;
+  /** Reads the head and builds `inputs` as the next entries, with what the commit must expect and write. */
+  prepare(inputs: AuditEntryInput[]): Promise<PreparedEntries>;
+  /** After a lost commit: throws when the head did not move but an entry key is taken (written by hand). */
+  assertHeadMoved(headRaw: string | undefined, seq: number): Promise<void>;
+}
+
+export interface PreparedEntries {
+  entries: AuditEntry[];
+  /** The head as read: a lost commit whose head did not move points at an entry written by hand. */
+  headRaw: string | undefined;
+  expect: { key: string; raw: string | null }[];
+  set: { key: string; raw: string }[];
+}
+
+export interface AuditChain {
+  log: AuditLog;
+  journal: AuditJournal;
+}
+
+export function auditChain(engine: Engine, keys: KeyLayout, now: () => number = Date.now): AuditChain {
   const appends = new SerialQueue();
   const headKey = keys.auditHead();
 
@@ -55,46 +82,66 @@ export function auditLog(engine: Engine, keys: KeyLayout, now: () => number = Da
     return { raw, head };
   }
 
-  async function appendOnce(input: AuditEntryInput): Promise<AuditEntry> {
-    // A plain-JSON copy: what is hashed is exactly what is stored and read back (no Dates, no undefined).
-    const data = JSON.parse(JSON.stringify(input.data ?? {})) as Record<string, unknown>;
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const { raw, head } = await readHead();
-      const seq = head.seq + 1;
+  async function prepare(inputs: AuditEntryInput[]): Promise<PreparedEntries> {
+    const { raw, head } = await readHead();
+    const at = new Date(now()).toISOString();
+    const entries: AuditEntry[] = [];
+    let previous = head;
+    for (const input of inputs) {
+      // A plain-JSON copy: what is hashed is exactly what is stored and read back (no Dates, no undefined).
+      const data = JSON.parse(JSON.stringify(input.data ?? {})) as Record<string, unknown>;
       const unhashed = {
-        seq,
-        at: new Date(now()).toISOString(),
+        seq: previous.seq + 1,
+        at,
         event: input.event,
         subject: input.subject,
         actor: input.actor,
         data,
-        prevHash: head.hash,
+        prevHash: previous.hash,
       };
       const entry: AuditEntry = { ...unhashed, hash: entryHash(unhashed) };
-      const entryKey = keys.auditEntry(seq);
+      entries.push(entry);
+      previous = { seq: entry.seq, hash: entry.hash };
+    }
+    return {
+      entries,
+      headRaw: raw,
+      expect: [{ key: headKey, raw: raw ?? null }, ...entries.map((e) => ({ key: keys.auditEntry(e.seq), raw: null }))],
+      set: [
+        ...entries.map((e) => ({ key: keys.auditEntry(e.seq), raw: encode({ value: e }) })),
+        { key: headKey, raw: encode({ value: previous }) },
+      ],
+    };
+  }
+
+  async function appendOnce(input: AuditEntryInput): Promise<AuditEntry> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const prepared = await prepare([input]);
+      const entry = prepared.entries[0]!;
       const applied = await engine.commit({
-        expect: [
-          { key: headKey, raw: raw ?? null },
-          { key: entryKey, raw: null },
-        ],
-        set: [
-          { key: entryKey, raw: encode({ value: entry }) },
-          { key: headKey, raw: encode({ value: { seq, hash: entry.hash } }) },
-        ],
+        expect: prepared.expect,
+        set: prepared.set,
         indexAdd: [],
         indexRemove: [],
       });
       if (applied) return entry;
-      if ((await engine.getRaw(headKey)) === raw) {
-        // The head did not move, so the entry key was taken by something other than an append.
-        throw corrupt(
-          entryKey,
-          `exists beyond the audit log's last entry (${head.seq}); it was written outside AccountDesk`,
-        );
-      }
+      await assertHeadMoved(prepared.headRaw, entry.seq);
       await pauseAfterLostRound(attempt);
     }
     throw contention('The audit log head');
+  }
+
+  /**
+   * After a lost commit: if the head did not move, the entry key was taken by something other than an append
+   * (an edit by hand), and retrying would loop for ever.
+   */
+  async function assertHeadMoved(headRaw: string | undefined, seq: number): Promise<void> {
+    if ((await engine.getRaw(headKey)) !== headRaw) return;
+    if ((await engine.getRaw(keys.auditEntry(seq))) === undefined) return;
+    throw corrupt(
+      keys.auditEntry(seq),
+      `exists beyond the audit log's last entry (${seq - 1}); it was written outside AccountDesk`,
+    );
   }
 
   function readRaw(fromSeq: number, toSeq: number): Promise<(string | undefined)[]> {
@@ -184,8 +231,7 @@ export function auditLog(engine: Engine, keys: KeyLayout, now: () => number = Da
   }
 
   return {
-    append: (input) => appends.run(() => appendOnce(input)),
-    readAfter,
-    verify,
+    log: { append: (input) => appends.run(() => appendOnce(input)), readAfter, verify },
+    journal: { serially: (work) => appends.run(work), prepare, assertHeadMoved },
   };
 }

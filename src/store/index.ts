@@ -4,7 +4,7 @@
  * ./types.ts and openStore().
  */
 import type { Logger } from '../log.js';
-import { auditLog } from './audit.js';
+import { auditChain } from './audit.js';
 import { coordination } from './coordination.js';
 import { cursors } from './cursors.js';
 import type { Engine } from './engine.js';
@@ -56,9 +56,10 @@ export async function openStore(url: string | undefined, options: OpenStoreOptio
   );
 
   let closing: Promise<void> | undefined;
+  const audit = auditChain(engine, keys, now);
   return {
-    records: (collection, indexKeys) => recordStore(engine, keys, collection, indexKeys),
-    audit: auditLog(engine, keys, now),
+    records: (collection, indexKeys) => recordStore(engine, keys, collection, indexKeys, audit.journal),
+    audit: audit.log,
     cursors: cursors(engine, keys),
     coordination: coordination(engine, keys, now),
     engine: engine.kind,

@@ -6,43 +6,75 @@
  * Reads still re-check `indexKeys(record)`, which drops members left behind by an older `indexKeys` definition
  * (a code change between deploys) or by a record deleted by hand.
  */
+import type { AuditJournal } from './audit.js';
 import { decode, encode } from './codec.js';
 import type { Engine } from './engine.js';
 import { requireKeyText, requireName, type KeyLayout } from './keys.js';
 import { MAX_ATTEMPTS, contention, pauseAfterLostRound } from './retry.js';
-import { StoreError, type RecordStore, type Refusal, type UpdateResult, type VersionedRecord } from './types.js';
+import {
+  StoreError,
+  type AuditEntryInput,
+  type RecordStore,
+  type Refusal,
+  type UpdateResult,
+  type VersionedRecord,
+} from './types.js';
 
 export function recordStore<T extends VersionedRecord>(
   engine: Engine,
   keys: KeyLayout,
   collection: string,
   indexKeys: (record: T) => string[],
+  journal: AuditJournal,
 ): RecordStore<T> {
   requireName('collection', collection);
   const keyOf = (id: string): string => keys.record(collection, id);
   const indexOf = (indexKey: string): string => keys.index(collection, indexKey);
   const indexesOf = (record: T): Set<string> => new Set(indexKeys(record));
 
-  async function insert(input: Omit<T, 'version'>): Promise<T> {
+  async function insert(input: Omit<T, 'version'>, audit?: (stored: T) => AuditEntryInput[]): Promise<T> {
     requireKeyText('record id', input.id);
     const record = { ...input, version: 1 } as T;
     const key = keyOf(record.id);
     // The order number may be skipped if this insert fails; it only sorts listings, gaps do no harm.
     const order = await engine.increment(keys.order(collection));
-    const applied = await engine.commit({
+    const batch = {
       expect: [{ key, raw: null }],
       set: [{ key, raw: encode({ value: record, order }) }],
       indexAdd: [...indexesOf(record)].map((k) => ({ index: indexOf(k), member: record.id, score: order })),
       indexRemove: [],
+    };
+    const exists = () => new StoreError('exists', `A ${collection} record with id "${record.id}" already exists.`);
+    if (!audit) {
+      if (!(await engine.commit(batch))) throw exists();
+      return record;
+    }
+    const inputs = audit(record);
+    return journal.serially(async () => {
+      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+        const journaled = await journal.prepare(inputs);
+        const applied = await engine.commit({
+          ...batch,
+          expect: [...batch.expect, ...journaled.expect],
+          set: [...batch.set, ...journaled.set],
+        });
+        if (applied) return record;
+        if ((await engine.getRaw(key)) !== undefined) throw exists();
+        await journal.assertHeadMoved(journaled.headRaw, journaled.entries[0]?.seq ?? 0);
+        await pauseAfterLostRound(attempt);
+      }
+      throw contention('The audit log head');
     });
-    if (!applied) throw new StoreError('exists', `A ${collection} record with id "${record.id}" already exists.`);
-    return record;
   }
 
-  async function update<R>(id: string, change: (current: T) => T | Refusal<R>): Promise<UpdateResult<T, R>> {
+  async function update<R>(
+    id: string,
+    change: (current: T) => T | Refusal<R>,
+    audit?: (next: T, previous: T) => AuditEntryInput[],
+  ): Promise<UpdateResult<T, R>> {
     requireKeyText('record id', id);
     const key = keyOf(id);
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const attemptOnce = async (): Promise<UpdateResult<T, R> | 'lost'> => {
       const raw = await engine.getRaw(key);
       if (raw === undefined) return { ok: false, notFound: true };
       const stored = decode<T>(raw, key);
@@ -54,18 +86,31 @@ export function recordStore<T extends VersionedRecord>(
       const before = indexesOf(current);
       const after = indexesOf(next);
       const order = stored.order ?? 0;
+      const journaled = audit ? await journal.prepare(audit(next, current)) : undefined;
       const applied = await engine.commit({
-        expect: [{ key, raw }],
-        set: [{ key, raw: encode({ value: next, order }) }],
+        expect: [{ key, raw }, ...(journaled?.expect ?? [])],
+        set: [{ key, raw: encode({ value: next, order }) }, ...(journaled?.set ?? [])],
         indexAdd: [...after]
           .filter((k) => !before.has(k))
           .map((k) => ({ index: indexOf(k), member: id, score: order })),
         indexRemove: [...before].filter((k) => !after.has(k)).map((k) => ({ index: indexOf(k), member: id })),
       });
       if (applied) return { ok: true, record: next };
-      await pauseAfterLostRound(attempt);
-    }
-    throw contention(`The ${collection} record "${id}"`);
+      if (journaled && (await engine.getRaw(key)) === raw) {
+        await journal.assertHeadMoved(journaled.headRaw, journaled.entries[0]?.seq ?? 0);
+      }
+      return 'lost';
+    };
+    const run = async (): Promise<UpdateResult<T, R>> => {
+      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+        const result = await attemptOnce();
+        if (result !== 'lost') return result;
+        await pauseAfterLostRound(attempt);
+      }
+      throw contention(`The ${collection} record "${id}"`);
+    };
+    // Audited changes queue with this process's audit appends, so they never compete with each other.
+    return audit ? journal.serially(run) : run();
   }
 
   async function listByIndex(indexKey: string, limit?: number): Promise<T[]> {

@@ -19,8 +19,12 @@ export type UpdateResult<T, R> =
   { ok: true; record: T } | { ok: false; refusal: R; record: T } | { ok: false; notFound: true };
 
 export interface RecordStore<T extends VersionedRecord> {
-  /** Stores a new record (version 1). Throws StoreError('exists') when the id is taken. */
-  insert(record: Omit<T, 'version'>): Promise<T>;
+  /**
+   * Stores a new record (version 1). Throws StoreError('exists') when the id is taken. With `audit`, the entries
+   * it returns are appended to the audit log in the SAME atomic commit: a crash can never leave the record
+   * without its audit entry, or the entry without the record.
+   */
+  insert(record: Omit<T, 'version'>, audit?: (stored: T) => AuditEntryInput[]): Promise<T>;
   get(id: string): Promise<T | undefined>;
   /**
    * One atomic transition: reads the record, asks `change` for the next value (or a refusal), and writes it only
@@ -28,8 +32,14 @@ export interface RecordStore<T extends VersionedRecord> {
    * SQLite transaction). On a lost race it reads again and asks `change` again, so the loser sees the winner's
    * state and refuses with "already decided by X" instead of overwriting it.
    * `change` must be pure: it may be called more than once.
+   * With `audit`, the entries it returns for the new value are appended in the SAME atomic commit (a state
+   * change and its audit entry are one commit; see docs/architecture.md).
    */
-  update<R>(id: string, change: (current: T) => T | Refusal<R>): Promise<UpdateResult<T, R>>;
+  update<R>(
+    id: string,
+    change: (current: T) => T | Refusal<R>,
+    audit?: (next: T, previous: T) => AuditEntryInput[],
+  ): Promise<UpdateResult<T, R>>;
   /**
    * Records whose index keys (see the `indexKeys` the store was built with) include `key`, without scanning
    * every record. Ordered oldest first by insertion.

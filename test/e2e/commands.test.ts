@@ -31,7 +31,7 @@ describe('slash command answers', () => {
     );
     expect(await desk.command(REQUESTER, 'cancel')).toContain('Usage: `/account cancel &lt;request id&gt;`');
     expect(await desk.command(REQUESTER, 'create cloud "alice smith')).toContain('quote is not closed');
-    expect(await desk.app.service.listForRequester(REQUESTER)).toHaveLength(0);
+    expect(await desk.app.desk.queries.listForRequester(REQUESTER)).toHaveLength(0);
     expect(desk.slack.messagesIn('C0APPROVALS')).toHaveLength(0);
   });
 
@@ -42,7 +42,7 @@ describe('slash command answers', () => {
     expect(await desk.command(REQUESTER, 'disable mainframe alice')).toContain(
       'There is no backend named "mainframe". Known: cloud, nas, sso.',
     );
-    expect(await desk.app.service.listForRequester(REQUESTER)).toHaveLength(0);
+    expect(await desk.app.desk.queries.listForRequester(REQUESTER)).toHaveLength(0);
   });
 
   it('help lists the actions and the backends', async () => {

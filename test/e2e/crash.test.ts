@@ -155,12 +155,12 @@ describe('SIGKILL while applying', () => {
 
     const second = await startProcess();
     const applied = await stateReached(id, 'applied', 'the restarted process did not reconcile the request', 15_000);
-    expect(applied.result?.summary).toMatch(/confirmed by reading cloud after AccountDesk restarted/);
+    expect(applied.steps[0]?.result?.summary).toMatch(/confirmed by reading cloud after AccountDesk restarted/);
     expect(quotaEdits()).toHaveLength(1); // read, never re-sent
     // The audit entry follows the state change (one step later): wait for it rather than race it.
     const audit = await poll(
       async () => {
-        const entries = await store.audit.readAfter(0, 100);
+        const entries = (await store.audit.readAfter(0, 100)).filter((e) => e.event !== 'previewed');
         return entries.length >= 3 ? entries : undefined;
       },
       () => 'no audit entry for the recovered request',
@@ -187,14 +187,14 @@ describe('SIGKILL while applying', () => {
 
     const second = await startProcess();
     const failed = await stateReached(id, 'failed', 'the restarted process did not reconcile the request', 15_000);
-    expect(failed.error?.message).toMatch(
+    expect(failed.steps[0]?.error?.message).toMatch(
       /AccountDesk stopped while applying this, and cloud does not show the change in place. Retry to apply it./,
     );
     expect(nextcloud.users.get('alice')?.quota).not.toBe(String(50 * GiB));
 
     await click(second.client, 'request_retry', id);
     const applied = await stateReached(id, 'applied', 'Retry did not apply the request', 10_000);
-    expect(applied.attempts).toBe(2);
+    expect(applied.steps[0]?.attempts).toBe(2);
     expect(quotaEdits()).toHaveLength(2); // the lost one, and the Retry
     second.child.kill('SIGTERM');
   });

@@ -127,7 +127,7 @@ describe('happy paths', () => {
 
     await desk.click(APPROVER, 'request_approve', id);
     const done = await desk.waitForState(id, 'applied', 'failed');
-    expect(done.error?.message).toBeUndefined();
+    expect(done.steps[0]?.error?.message).toBeUndefined();
     expect(done.state).toBe('applied');
     await desk.settle();
     const user = [...desk.nmc.users.values()].find((u) => u.username === 'erin');

@@ -170,6 +170,9 @@ export async function startDesk(
   const settle = async () => {
     // Twice: a pass may kick another (an apply finishing after a vote).
     for (let i = 0; i < 3; i++) {
+      // Previews and applies run outside the publisher and append entries of their own: let them finish first.
+      await app.desk.previews.idle();
+      await app.desk.engine.idle();
       app.publisher.kick();
       await app.publisher.idle();
       const last = (await app.store.audit.readAfter(0, 100_000)).at(-1)?.seq ?? 0;
@@ -260,7 +263,7 @@ export async function startDesk(
     auditLines: () => slack.messagesIn(AUDIT).map((m) => m.text),
     dms: (user) => slack.dmsTo(user).map((m) => visibleText(m)),
     async request(id) {
-      const found = await app.service.get(id);
+      const found = await app.desk.queries.get(id);
       if (!found) throw new Error(`no request ${id}`);
       return found;
     },
@@ -283,7 +286,7 @@ export async function startDesk(
       let last: AccountRequest | undefined;
       const reached = await poll(
         async () => {
-          last = await app.service.get(id);
+          last = await app.desk.queries.get(id);
           return last && states.includes(last.state) ? last : undefined;
         },
         () => `${id} did not reach ${states.join(' or ')} within 5 s (it is ${last?.state ?? 'missing'})`,

@@ -26,7 +26,7 @@ describe('mrkdwn injection', () => {
     const id = requestIdIn(receipt);
     const stored = await desk.request(id);
     // The text is kept as typed (it is data); only its rendering is escaped.
-    expect(stored.params.displayName).toBe('<!channel> <@U0APPROVER1>');
+    expect(stored.steps[0]?.params.displayName).toBe('<!channel> <@U0APPROVER1>');
     expect(stored.reason).toBe('urgent <!here> <!subteam^S0ITADMINS> <!channel>');
 
     const card = await desk.card(id);

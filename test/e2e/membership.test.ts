@@ -50,7 +50,7 @@ describe('join, leave and reinvite', () => {
     await desk.card(id);
     await desk.click(APPROVER, 'request_approve', id);
     const failed = await desk.waitForState(id, 'failed');
-    expect(failed.error?.message).toMatch(
+    expect(failed.steps[0]?.error?.message).toMatch(
       /group 'no-such-group' does not exist on cloud: create it in Nextcloud first/,
     );
   });

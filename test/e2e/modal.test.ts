@@ -67,7 +67,7 @@ describe('the request modal', () => {
     expect(ack.response_action).toBe('errors');
     expect(Object.keys(ack.errors ?? {})).toEqual(['field_quota']);
     expect(ack.errors?.field_quota).toBeTruthy();
-    expect(await desk.app.service.listPending()).toHaveLength(0);
+    expect(await desk.app.desk.queries.listPending()).toHaveLength(0);
   });
 
   it('puts a missing email for a cloud create on the email block', async () => {
@@ -132,14 +132,14 @@ describe('the request modal', () => {
     const id = requestIdIn(receipt.text);
     const request = await desk.request(id);
     expect(request).toMatchObject({
-      action: 'create',
-      backend: 'cloud',
+      plan: 'single',
+      steps: [{ action: 'create', backend: 'cloud', username: 'frank' }],
       username: 'frank',
       requester: REQUESTER,
       state: 'pending',
       reason: 'intern',
     });
-    expect(request.params).toMatchObject({ email: 'frank@example.com', quotaBytes: 15 * 1024 ** 3 });
+    expect(request.steps[0]?.params).toMatchObject({ email: 'frank@example.com', quotaBytes: 15 * 1024 ** 3 });
     const card = await desk.card(id);
     expect(card).toContain('create frank (frank@example.com, quota 15 GB)');
   });

@@ -25,7 +25,9 @@ describe('one-time password delivery failure', () => {
 
       const secret = desk.dsm.passwords.get('hank');
       expect(secret).toBeTruthy();
-      expect(applied.result?.summary).toContain('could NOT be shown to the requester: reset it on the backend');
+      expect(applied.steps[0]?.result?.summary).toContain(
+        'could NOT be shown to the requester: reset it on the backend',
+      );
       expect(await desk.card(id)).toContain('could NOT be shown');
       expect(desk.dms(REQUESTER).join('\n')).toContain('could NOT be shown');
       expect(desk.slack.ephemeralsFor(REQUESTER).filter((e) => e.text.includes(secret!))).toHaveLength(0);

@@ -20,7 +20,7 @@ describe('failed apply, then Retry', () => {
 
     await desk.click(APPROVER, 'request_approve', id);
     const failed = await desk.waitForState(id, 'failed');
-    expect(failed.error?.retryable).toBe(true);
+    expect(failed.steps[0]?.error?.retryable).toBe(true);
     await desk.settle();
 
     const card = await desk.card(id);
@@ -37,12 +37,12 @@ describe('failed apply, then Retry', () => {
 
     expect(await desk.clickAnswer(OUTSIDER, 'request_retry', id)).toContain('Only approvers can retry');
     expect((await desk.request(id)).state).toBe('failed');
-    expect((await desk.request(id)).attempts).toBe(1);
+    expect((await desk.request(id)).steps[0]?.attempts).toBe(1);
 
     // The fault has cleared (failNext was used up); an approver (not necessarily the first) retries.
     expect(await desk.click(APPROVER2, 'request_retry', id)).toBeUndefined();
     const applied = await desk.waitForState(id, 'applied');
-    expect(applied.attempts).toBe(2);
+    expect(applied.steps[0]?.attempts).toBe(2);
     await desk.settle();
     expect(desk.nextcloud.users.get('alice')?.quota).toBe('50 GB');
     const final = await desk.card(id);
@@ -66,7 +66,7 @@ describe('failed apply, then Retry', () => {
 
     await desk.click(APPROVER, 'request_approve', id);
     const failed = await desk.waitForState(id, 'failed');
-    expect(failed.error?.code).toBe('busy');
+    expect(failed.steps[0]?.error?.code).toBe('busy');
     await desk.settle();
     expect(await desk.card(id)).toContain('another admin is editing this user');
     expect(desk.dms(REQUESTER).join('\n')).toContain('another admin is editing this user');
@@ -93,7 +93,7 @@ describe('failed apply, then Retry', () => {
     await desk.submitView(APPROVER, 'confirm_modal', id, { confirm_username: { value: 'ivan' } });
     // ivan does not exist: the backend refuses, not retryable.
     const failed = await desk.waitForState(id, 'failed');
-    expect(failed.error?.retryable).toBe(false);
+    expect(failed.steps[0]?.error?.retryable).toBe(false);
     await desk.settle();
     expect(await desk.card(id)).toContain('Fix the cause first');
 

@@ -26,7 +26,7 @@ describe('signed requests', () => {
   it('a wrong signature is answered 401 and stores nothing', async () => {
     const result = await command('disable cloud alice', { signingSecret: 'not-the-secret' });
     expect(result.status).toBe(401);
-    expect(await desk.app.service.listForRequester(REQUESTER)).toHaveLength(0);
+    expect(await desk.app.desk.queries.listForRequester(REQUESTER)).toHaveLength(0);
   });
 
   it('a timestamp 6 minutes old or 6 minutes ahead is ignored', async () => {
@@ -34,7 +34,7 @@ describe('signed requests', () => {
     expect((await command('disable cloud alice', { timestampOffsetSec: -360 })).status).toBe(401);
     expect((await command('disable cloud alice', { timestampOffsetSec: 360 })).status).toBe(200);
     await desk.settle();
-    expect(await desk.app.service.listForRequester(REQUESTER)).toHaveLength(0);
+    expect(await desk.app.desk.queries.listForRequester(REQUESTER)).toHaveLength(0);
     expect(desk.slack.messagesIn('C0APPROVALS')).toHaveLength(0);
   });
 
@@ -45,7 +45,7 @@ describe('signed requests', () => {
     const replay = await desk.client.replay(first.request);
     expect(replay.status).toBe(200);
     await desk.settle();
-    expect(await desk.app.service.listForRequester(REQUESTER)).toHaveLength(1);
+    expect(await desk.app.desk.queries.listForRequester(REQUESTER)).toHaveLength(1);
     expect(desk.slack.messagesIn('C0APPROVALS')).toHaveLength(1);
   });
 

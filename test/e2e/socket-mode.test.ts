@@ -173,7 +173,7 @@ async function startSocketDesk(): Promise<SocketDesk> {
       let last: AccountRequest | undefined;
       return poll(
         async () => {
-          last = await app.service.get(id);
+          last = await app.desk.queries.get(id);
           return last && states.includes(last.state) ? last : undefined;
         },
         () => `${id} did not reach ${states.join(' or ')} within 5 s (it is ${last?.state ?? 'missing'})`,
@@ -246,7 +246,7 @@ describe('AccountDesk in Socket Mode (the default)', () => {
     const outsider = await desk.click(OUTSIDER, 'request_approve', id);
     expect(outsider.ack.payload ?? {}).toEqual({});
     expect(outsider.answer).toMatch(/approver/i);
-    expect((await desk.app.service.get(id))?.state).toBe('pending');
+    expect((await desk.app.desk.queries.get(id))?.state).toBe('pending');
 
     const approval = await desk.click(APPROVER, 'request_approve', id);
     expect(approval.ack.envelope_id).toBeTruthy();

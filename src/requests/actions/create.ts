@@ -1,5 +1,5 @@
 import { checkDisplayName, checkEmail, checkGroup } from '../fields.js';
-import { formatBytes, parseQuota } from '../quota.js';
+import { formatBytes, parseQuota } from '../sizes.js';
 import type { RequestParams } from '../types.js';
 import type { ActionKind } from './kind.js';
 
@@ -72,9 +72,9 @@ export const createAction: ActionKind = {
     return { change: `new user ${username}` };
   },
 
-  apply(backend, request, password) {
-    const { email, displayName, quotaBytes, groups } = request.params;
-    return backend.createUser({ username: request.username, email, displayName, quotaBytes, groups, password });
+  apply(backend, step, password) {
+    const { email, displayName, quotaBytes, groups } = step.params;
+    return backend.createUser({ username: step.username, email, displayName, quotaBytes, groups, password });
   },
 
   isDone({ params }, current) {

@@ -10,13 +10,13 @@ export const deleteAction: ActionKind = {
   usage: 'delete <backend> <username> [reason]',
   checkParams: () => ({ ok: true, params: {} }),
   describe: ({ username }) => `delete ${username} and their files`,
-  assess(_request, current) {
+  assess(_step, current) {
     if (!current.exists) return { change: 'exists → deleted', noOp: 'user does not exist' };
     return { change: 'exists → deleted (files included)' };
   },
-  apply(backend, request) {
+  apply(backend, step) {
     if (!backend.deleteUser) throw new Error(`${backend.name} cannot delete users`);
-    return backend.deleteUser(request.username);
+    return backend.deleteUser(step.username);
   },
-  isDone: (_request, current) => !current.exists,
+  isDone: (_step, current) => !current.exists,
 };

@@ -8,11 +8,11 @@ export const disableAction: ActionKind = {
   usage: 'disable <backend> <username> [reason]',
   checkParams: () => ({ ok: true, params: {} }),
   describe: ({ username }) => `disable ${username}`,
-  assess(_request, current) {
+  assess(_step, current) {
     if (!current.exists) return { change: 'enabled → disabled', blocker: 'user does not exist' };
     if (current.enabled === false) return { change: 'disabled → disabled', noOp: 'already disabled' };
     return { change: 'enabled → disabled' };
   },
-  apply: (backend, request) => backend.disableUser(request.username),
-  isDone: (_request, current) => current.exists && current.enabled === false,
+  apply: (backend, step) => backend.disableUser(step.username),
+  isDone: (_step, current) => current.exists && current.enabled === false,
 };

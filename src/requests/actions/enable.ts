@@ -8,11 +8,11 @@ export const enableAction: ActionKind = {
   usage: 'enable <backend> <username> [reason]',
   checkParams: () => ({ ok: true, params: {} }),
   describe: ({ username }) => `enable ${username}`,
-  assess(_request, current) {
+  assess(_step, current) {
     if (!current.exists) return { change: 'disabled → enabled', blocker: 'user does not exist' };
     if (current.enabled === true) return { change: 'enabled → enabled', noOp: 'already enabled' };
     return { change: 'disabled → enabled' };
   },
-  apply: (backend, request) => backend.enableUser(request.username),
-  isDone: (_request, current) => current.exists && current.enabled === true,
+  apply: (backend, step) => backend.enableUser(step.username),
+  isDone: (_step, current) => current.exists && current.enabled === true,
 };

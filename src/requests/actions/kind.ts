@@ -3,7 +3,7 @@
  * ActionKind, plus its name in ACTIONS (types.ts) and in the registry (index.ts).
  */
 import type { ApplyResult, BackendClient, Capability, UserState } from '../../backends/types.js';
-import type { AccountRequest, ActionName, RequestParams } from '../types.js';
+import type { ActionName, RequestParams, StepTarget } from '../types.js';
 
 /** What a person typed or picked, before validation. */
 export interface Draft {
@@ -46,11 +46,11 @@ export interface ActionKind {
   /** Checks and cleans the action's own fields (the username is checked by the service). */
   checkParams(draft: Draft, backend: BackendClient): ParamsCheck;
   /** One line: "create alice (alice@example.com, quota 10 GB)". */
-  describe(request: Pick<AccountRequest, 'username' | 'params'>): string;
-  assess(request: Pick<AccountRequest, 'username' | 'params'>, current: UserState): Assessment;
-  apply(backend: BackendClient, request: AccountRequest, password?: string): Promise<ApplyResult>;
+  describe(step: Pick<StepTarget, 'username' | 'params'>): string;
+  assess(step: Pick<StepTarget, 'username' | 'params'>, current: UserState): Assessment;
+  apply(backend: BackendClient, step: StepTarget, password?: string): Promise<ApplyResult>;
   /** Whether the change is already in place: how recovery tells an interrupted apply that happened from one that did not. */
-  isDone(request: Pick<AccountRequest, 'username' | 'params'>, current: UserState): boolean;
+  isDone(step: Pick<StepTarget, 'username' | 'params'>, current: UserState): boolean;
   /**
    * For a change that leaves no trace to read back (a mail): what recovery tells the approver instead of "the
    * change is not in place".

@@ -19,8 +19,8 @@ function checkOneGroup(draft: Draft, backend: BackendClient): ParamsCheck {
     : { ok: false, field: 'groups', message: group.message };
 }
 
-function groupOf(request: { params: { groups?: string[] } }): string {
-  const group = request.params.groups?.[0];
+function groupOf(step: { params: { groups?: string[] } }): string {
+  const group = step.params.groups?.[0];
   if (!group) throw new Error('a membership request without a group');
   return group;
 }
@@ -37,24 +37,24 @@ export function membershipAction(direction: 'join' | 'leave'): ActionKind {
     capability: 'groups',
     usage: `${direction} <backend> <username> <group> [reason]`,
     checkParams: checkOneGroup,
-    describe: (request) =>
+    describe: (step) =>
       joining
-        ? `add ${request.username} to group ${groupOf(request)}`
-        : `remove ${request.username} from group ${groupOf(request)}`,
-    assess(request, current) {
-      const group = groupOf(request);
+        ? `add ${step.username} to group ${groupOf(step)}`
+        : `remove ${step.username} from group ${groupOf(step)}`,
+    assess(step, current) {
+      const group = groupOf(step);
       const change = joining ? `not in ${group} → in ${group}` : `in ${group} → not in ${group}`;
       if (!current.exists) return { change, blocker: 'user does not exist' };
       const member = current.groups?.includes(group);
       if (member === joining) return { change, noOp: joining ? `already in ${group}` : `not in ${group}` };
       return { change };
     },
-    apply(backend, request) {
+    apply(backend, step) {
       const call = joining ? backend.addToGroup : backend.removeFromGroup;
       if (!call) throw new Error(`${backend.name} cannot change group membership`);
-      return call.call(backend, request.username, groupOf(request));
+      return call.call(backend, step.username, groupOf(step));
     },
-    isDone: (request, current) =>
-      current.exists && current.groups !== undefined && current.groups.includes(groupOf(request)) === joining,
+    isDone: (step, current) =>
+      current.exists && current.groups !== undefined && current.groups.includes(groupOf(step)) === joining,
   };
 }

@@ -1,4 +1,4 @@
-import { formatBytes, parseQuota } from '../quota.js';
+import { formatBytes, parseQuota } from '../sizes.js';
 import type { ActionKind } from './kind.js';
 
 export const quotaAction: ActionKind = {
@@ -29,6 +29,6 @@ export const quotaAction: ActionKind = {
     }
     return { change };
   },
-  apply: (backend, request) => backend.setQuota(request.username, request.params.quotaBytes ?? null),
+  apply: (backend, step) => backend.setQuota(step.username, step.params.quotaBytes ?? null),
   isDone: ({ params }, current) => current.exists && current.quota?.limitBytes === params.quotaBytes,
 };

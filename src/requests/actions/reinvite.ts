@@ -10,7 +10,7 @@ export const reinviteAction: ActionKind = {
   usage: 'reinvite <backend> <username> [reason]',
   checkParams: () => ({ ok: true, params: {} }),
   describe: ({ username }) => `send ${username} the invitation mail again`,
-  assess(_request, current) {
+  assess(_step, current) {
     const change = `invitation mail to ${current.email ?? 'the address on file'}`;
     if (!current.exists) return { change, blocker: 'user does not exist' };
     if (!current.email) return { change, blocker: 'the user has no email address' };
@@ -18,9 +18,9 @@ export const reinviteAction: ActionKind = {
       return { change, warning: 'the user is disabled: the link will not let them in until re-enabled' };
     return { change };
   },
-  apply(backend, request) {
+  apply(backend, step) {
     if (!backend.resendInvite) throw new Error(`${backend.name} cannot resend invitations`);
-    return backend.resendInvite(request.username);
+    return backend.resendInvite(step.username);
   },
   // A mail leaves no trace to read back: after an interruption nothing shows it was sent, so recovery marks it
   // failed and an approver decides whether to send it (again).

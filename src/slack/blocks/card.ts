@@ -5,9 +5,8 @@
 import type { types } from '@slack/bolt';
 import type { UserState } from '../../backends/types.js';
 import { ACTION_KINDS } from '../../requests/actions/index.js';
-import { formatBytes } from '../../requests/quota.js';
-import type { Preview } from '../../requests/service.js';
-import type { AccountRequest } from '../../requests/types.js';
+import { formatBytes } from '../../requests/sizes.js';
+import type { AccountRequest, Step, StepPreview, StepTarget } from '../../requests/types.js';
 import { ACTION } from '../ids.js';
 import { LIMITS, esc, mention, truncate, when } from '../text.js';
 
@@ -15,9 +14,8 @@ type Block = types.KnownBlock;
 
 export interface CardInput {
   request: AccountRequest;
-  backendKind?: string;
-  /** The live read of the backend; only fetched while the request waits for approval. */
-  preview?: Preview;
+  /** Backend name -> kind ("cloud" -> "nextcloud"), for the "on cloud (nextcloud)" line. */
+  backendKinds?: ReadonlyMap<string, string>;
 }
 
 export interface SlackMessage {
@@ -31,17 +29,35 @@ const STATE_LABEL: Record<AccountRequest['state'], string> = {
   applying: ':gear: Applying',
   applied: ':white_check_mark: Applied',
   failed: ':x: Failed',
+  partly_applied: ':warning: Partly applied',
   rejected: ':no_entry: Rejected',
   expired: ':alarm_clock: Expired',
   cancelled: ':heavy_multiplication_x: Cancelled',
 };
 
-export function describeRequest(request: Pick<AccountRequest, 'action' | 'username' | 'params'>): string {
-  return ACTION_KINDS[request.action].describe(request);
+/** One step in words: "create alice (alice@example.com, quota 10 GB)". */
+export function describeStep(step: Pick<StepTarget, 'action' | 'username' | 'params'>): string {
+  return ACTION_KINDS[step.action].describe(step);
 }
 
-export function renderCard({ request, backendKind, preview }: CardInput): SlackMessage {
+/** The request in words: its one step, or "onboard alice (profile staff)" / "offboard alice". */
+export function describeRequest(request: AccountRequest): string {
+  const only = request.steps.length === 1 ? request.steps[0] : undefined;
+  if (request.plan === 'single' && only) return describeStep(only);
+  if (request.plan === 'onboard') return `onboard ${request.username} (profile ${request.profile ?? '?'})`;
+  const deleting = request.steps.some((s) => s.action === 'delete');
+  return `offboard ${request.username}${deleting ? ' (delete accounts)' : ''}`;
+}
+
+/** Where it applies: "cloud", or "cloud, nas" for a plan over several backends. */
+export function backendsOf(request: Pick<AccountRequest, 'steps'>): string {
+  return [...new Set(request.steps.map((s) => s.backend))].join(', ');
+}
+
+export function renderCard({ request, backendKinds }: CardInput): SlackMessage {
   const what = esc(describeRequest(request));
+  const only = request.steps.length === 1 ? request.steps[0] : undefined;
+  const backendKind = only ? backendKinds?.get(only.backend) : undefined;
   const blocks: Block[] = [
     {
       type: 'header',
@@ -52,7 +68,8 @@ export function renderCard({ request, backendKind, preview }: CardInput): SlackM
       text: {
         type: 'mrkdwn',
         text: truncate(
-          `${mention(request.requester)} asks to *${what}* on *${esc(request.backend)}*${backendKind ? ` (${esc(backendKind)})` : ''}` +
+          `${mention(request.requester)} asks to *${what}* on *${esc(backendsOf(request))}*` +
+            (backendKind ? ` (${esc(backendKind)})` : '') +
             (request.reason ? `\n>${esc(request.reason).replace(/\n/g, '\n>')}` : ''),
           LIMITS.sectionText,
         ),
@@ -60,28 +77,35 @@ export function renderCard({ request, backendKind, preview }: CardInput): SlackM
     },
   ];
 
-  if (request.state === 'pending' && preview) blocks.push(...previewBlocks(preview));
+  if (only) {
+    if (request.state === 'pending') blocks.push(...previewBlocks(only.preview));
+  } else {
+    blocks.push(stepsBlock(request, backendKinds));
+  }
 
   blocks.push({
     type: 'context',
     elements: [{ type: 'mrkdwn', text: truncate(statusLine(request), LIMITS.contextText) }],
   });
-  const outcome = outcomeText(request);
+  const outcome = only ? outcomeText(request, only) : planOutcomeText(request);
   if (outcome) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: truncate(outcome, LIMITS.sectionText) } });
 
-  const buttons = cardButtons(request, preview);
+  const buttons = cardButtons(request);
   if (buttons.length > 0) blocks.push({ type: 'actions', block_id: `card_actions_${request.id}`, elements: buttons });
 
   return {
     text: truncate(
-      `${request.id}: ${esc(describeRequest(request))} on ${esc(request.backend)} — ${request.state}`,
+      `${request.id}: ${esc(describeRequest(request))} on ${esc(backendsOf(request))} — ${request.state.replace('_', ' ')}`,
       LIMITS.fallbackText,
     ),
     blocks,
   };
 }
 
-function previewBlocks(preview: Preview): Block[] {
+function previewBlocks(preview: StepPreview | undefined): Block[] {
+  if (!preview) {
+    return [{ type: 'context', elements: [{ type: 'mrkdwn', text: ':mag: Reading the current state…' }] }];
+  }
   if (preview.error) {
     return [
       {
@@ -100,6 +124,62 @@ function previewBlocks(preview: Preview): Block[] {
   if (assessment?.noOp) lines.push(`:information_source: *Would change nothing:* ${esc(assessment.noOp)}`);
   if (assessment?.warning) lines.push(`:warning: ${esc(assessment.warning)}`);
   return [{ type: 'section', text: { type: 'mrkdwn', text: truncate(lines.join('\n'), LIMITS.sectionText) } }];
+}
+
+const STEP_LABEL: Record<Step['state'], string> = {
+  pending: ':white_circle: waiting',
+  applying: ':gear: applying',
+  applied: ':white_check_mark: applied',
+  failed: ':x: failed',
+  skipped: ':heavy_minus_sign: skipped',
+};
+
+/** A plan over several backends: one line per step, with its live state while pending, its progress after. */
+function stepsBlock(request: AccountRequest, backendKinds?: ReadonlyMap<string, string>): Block {
+  const lines = request.steps.map((step) => {
+    const kind = backendKinds?.get(step.backend);
+    const head = `*${esc(step.backend)}*${kind ? ` (${esc(kind)})` : ''}: ${esc(describeStep(step))}`;
+    if (request.state === 'pending') return `${head}\n${stepPreviewLine(step)}`;
+    if (request.state === 'approved' || ['rejected', 'expired', 'cancelled'].includes(request.state)) {
+      if (step.state === 'pending') return head;
+    }
+    const detail =
+      step.state === 'applied' || step.state === 'skipped'
+        ? step.result
+          ? ` — ${esc(step.result.summary)}`
+          : ''
+        : step.state === 'failed' && step.error
+          ? ` — ${esc(step.error.message)}`
+          : '';
+    return `${STEP_LABEL[step.state]} ${head}${detail}`;
+  });
+  return { type: 'section', text: { type: 'mrkdwn', text: fitLines(lines, LIMITS.sectionText) } };
+}
+
+function stepPreviewLine(step: Step): string {
+  const preview = step.preview;
+  if (!preview) return '      :mag: reading the current state…';
+  if (preview.error) return `      :warning: could not read: ${esc(preview.error)}`;
+  const parts = [`now: ${preview.current ? esc(describeState(preview.current)) : 'unknown'}`];
+  const assessment = preview.assessment;
+  if (assessment?.blocker) parts.push(`:no_entry: ${esc(assessment.blocker)}`);
+  else if (assessment?.noOp) parts.push(`:information_source: would change nothing (${esc(assessment.noOp)})`);
+  else if (step.skipIfMissing && preview.current && !preview.current.exists) parts.push('will be skipped');
+  if (assessment?.warning) parts.push(`:warning: ${esc(assessment.warning)}`);
+  return `      ${parts.join(' · ')}`;
+}
+
+/** Whole lines within a block's limit, with a count of what did not fit. */
+function fitLines(lines: string[], limit: number): string {
+  const shown: string[] = [];
+  let length = 0;
+  for (const [i, line] of lines.entries()) {
+    const more = `\n…and ${lines.length - i} more steps`;
+    if (length + line.length + 1 + more.length > limit) return truncate(`${shown.join('\n')}${more}`, limit);
+    shown.push(line);
+    length += line.length + 1;
+  }
+  return truncate(shown.join('\n'), limit);
 }
 
 /** "exists, enabled, quota 10 GB (2.1 GB used), alice@example.com, groups staff" or "user does not exist". */
@@ -128,41 +208,63 @@ function statusLine(request: AccountRequest): string {
   return parts.join(' · ');
 }
 
-function outcomeText(request: AccountRequest): string | undefined {
+function outcomeText(request: AccountRequest, step: Step): string | undefined {
   switch (request.state) {
     case 'applied':
-      return request.result
-        ? `:white_check_mark: ${esc(request.result.summary)} (${when(request.result.at)})`
-        : undefined;
+      return step.result ? `:white_check_mark: ${esc(step.result.summary)} (${when(step.result.at)})` : undefined;
     case 'failed':
-      return request.error
-        ? `:x: *${esc(request.backend)} said:* ${esc(request.error.message)} (${when(request.error.at)}, attempt ${request.attempts})` +
-            (request.error.retryable ? '' : '\nFix the cause first (see the message), then Retry.')
-        : undefined;
-    case 'rejected':
-    case 'cancelled':
-    case 'expired':
-      return request.decision
-        ? `${request.state === 'expired' ? 'Expired' : `${capitalise(request.state)} by ${mention(request.decision.by)}`} ${when(request.decision.at)}` +
-            (request.decision.reason && request.state !== 'expired'
-              ? `\n>${esc(request.decision.reason).replace(/\n/g, '\n>')}`
-              : '')
+      return step.error
+        ? `:x: *${esc(step.backend)} said:* ${esc(step.error.message)} (${when(step.error.at)}, attempt ${step.attempts})` +
+            (step.error.retryable ? '' : '\nFix the cause first (see the message), then Retry.')
         : undefined;
     default:
-      return undefined;
+      return decisionText(request);
   }
 }
 
-function cardButtons(request: AccountRequest, preview?: Preview): types.Button[] {
+function planOutcomeText(request: AccountRequest): string | undefined {
+  const count = (state: Step['state']) => request.steps.filter((s) => s.state === state).length;
+  switch (request.state) {
+    case 'applying':
+    case 'applied':
+    case 'failed':
+    case 'partly_applied': {
+      const parts = [`${count('applied')} of ${request.steps.length} applied`];
+      if (count('skipped')) parts.push(`${count('skipped')} skipped`);
+      if (count('failed')) parts.push(`${count('failed')} failed`);
+      const fix =
+        request.state === 'failed' || request.state === 'partly_applied'
+          ? '\nRetry runs only the failed steps (reading the backend first where an answer was lost); Give up closes it.'
+          : '';
+      return `${parts.join(' · ')}${fix}`;
+    }
+    default:
+      return decisionText(request);
+  }
+}
+
+function decisionText(request: AccountRequest): string | undefined {
+  if (!['rejected', 'cancelled', 'expired'].includes(request.state) || !request.decision) return undefined;
+  const who =
+    request.state === 'expired' ? 'Expired' : `${capitalise(request.state)} by ${mention(request.decision.by)}`;
+  const reason =
+    request.decision.reason && request.state !== 'expired'
+      ? `\n>${esc(request.decision.reason).replace(/\n/g, '\n>')}`
+      : '';
+  return `${who} ${when(request.decision.at)}${reason}`;
+}
+
+function cardButtons(request: AccountRequest): types.Button[] {
   const value = request.id;
   if (request.state === 'pending') {
-    const destructive = ACTION_KINDS[request.action].destructive;
+    const destructive = request.steps.some((s) => ACTION_KINDS[s.action].destructive);
+    const blocked = request.steps.some((s) => s.preview?.assessment?.blocker);
     return [
       {
         type: 'button',
         action_id: ACTION.approve,
         text: { type: 'plain_text', text: destructive ? 'Approve…' : 'Approve' },
-        style: preview?.assessment?.blocker ? undefined : 'primary',
+        style: blocked ? undefined : 'primary',
         value,
       },
       {
@@ -174,7 +276,7 @@ function cardButtons(request: AccountRequest, preview?: Preview): types.Button[]
       },
     ];
   }
-  if (request.state === 'failed') {
+  if (request.state === 'failed' || request.state === 'partly_applied') {
     return [
       { type: 'button', action_id: ACTION.retry, text: { type: 'plain_text', text: 'Retry' }, style: 'primary', value },
       { type: 'button', action_id: ACTION.cancel, text: { type: 'plain_text', text: 'Give up' }, value },

@@ -2,9 +2,9 @@
 import type { UserState } from '../../backends/types.js';
 import { ACTION_KINDS } from '../../requests/actions/index.js';
 import type { AuditEntry } from '../../store/types.js';
-import type { AccountRequest, ActionName } from '../../requests/types.js';
+import type { AccountRequest, ActionName, Step } from '../../requests/types.js';
 import { esc, mention, truncate, when, LIMITS } from '../text.js';
-import { describeRequest, describeState } from './card.js';
+import { backendsOf, describeRequest, describeState } from './card.js';
 
 /** Usage of every offered action, each with the backends that can do it. */
 export function helpText(command: string, offered: { action: ActionName; backends: string[] }[]): string {
@@ -25,12 +25,12 @@ export function helpText(command: string, offered: { action: ActionName; backend
 
 export function receiptText(request: AccountRequest): string {
   const approvals = request.approvalsRequired === 1 ? 'an approver' : `${request.approvalsRequired} approvers`;
-  return `:inbox_tray: Request *${request.id}* is in: ${esc(describeRequest(request))} on *${esc(request.backend)}*. It waits for ${approvals}; you will get a DM when it is decided and when it is done. Cancel it with \`cancel ${request.id}\`.`;
+  return `:inbox_tray: Request *${request.id}* is in: ${esc(describeRequest(request))} on *${esc(backendsOf(request))}*. It waits for ${approvals}; you will get a DM when it is decided and when it is done. Cancel it with \`cancel ${request.id}\`.`;
 }
 
 export function requestLine(request: AccountRequest): string {
   return truncate(
-    `*${request.id}* ${esc(describeRequest(request))} on *${esc(request.backend)}* · ${request.state} · asked by ${mention(request.requester)} ${when(request.createdAt)}` +
+    `*${request.id}* ${esc(describeRequest(request))} on *${esc(backendsOf(request))}* · ${request.state} · asked by ${mention(request.requester)} ${when(request.createdAt)}` +
       (request.state === 'pending' ? ` · ${request.approvals.length}/${request.approvalsRequired} approvals` : ''),
     LIMITS.sectionText,
   );
@@ -66,21 +66,35 @@ const AUDIT_ICON: Record<string, string> = {
   expired: ':alarm_clock:',
   cancelled: ':heavy_multiplication_x:',
   retried: ':repeat:',
+  'partly-applied': ':warning:',
+  'step-applied': ':heavy_check_mark:',
+  'step-failed': ':x:',
+  'step-skipped': ':heavy_minus_sign:',
 };
 
-/** One audit-channel line per audit-log entry. Only data the domain recorded (never a secret) is shown. */
-export function auditLine(entry: AuditEntry): string {
+/** Entries that are bookkeeping, not news: they update the card but get no audit-channel line or DM. */
+const QUIET_EVENTS = new Set(['previewed']);
+
+/**
+ * One audit-channel line per audit-log entry (none for bookkeeping such as a stored preview). Only data the domain
+ * recorded (never a secret) is shown.
+ */
+export function auditLine(entry: AuditEntry): string | undefined {
+  if (QUIET_EVENTS.has(entry.event)) return undefined;
   const d = entry.data as Record<string, unknown>;
   const what = `${esc(String(d.action ?? ''))} ${esc(String(d.username ?? ''))} on ${esc(String(d.backend ?? ''))}`;
   const actor = entry.actor === 'system' ? 'AccountDesk' : mention(entry.actor);
   let detail = '';
   if (entry.event === 'approved') detail = ` (${d.approvals}/${d.required})`;
-  if (entry.event === 'applied') detail = `: ${esc(String(d.summary ?? ''))}`;
-  if (entry.event === 'failed') detail = `: ${esc(String(d.error ?? ''))}`;
+  if (entry.event === 'applied' || entry.event === 'step-applied' || entry.event === 'step-skipped')
+    detail = `: ${esc(String(d.summary ?? ''))}`;
+  if (entry.event === 'failed' || entry.event === 'partly-applied' || entry.event === 'step-failed')
+    detail = `: ${esc(String(d.error ?? ''))}`;
+  if (entry.event.startsWith('step-')) detail = ` (step ${String(d.step)} of ${String(d.of)})${detail}`;
   if ((entry.event === 'rejected' || entry.event === 'requested' || entry.event === 'cancelled') && d.reason)
     detail = `: “${esc(String(d.reason))}”`;
   if (entry.event === 'retried') detail = ` (attempt ${d.attempt})`;
-  const by = ['applied', 'failed', 'expired'].includes(entry.event) ? '' : ` by ${actor}`;
+  const by = entry.actor === 'system' && entry.event !== 'requested' ? '' : ` by ${actor}`;
   return truncate(
     `${AUDIT_ICON[entry.event] ?? '•'} \`${entry.subject}\` *${entry.event}*${by} — ${what}${detail} · #${entry.seq}`,
     LIMITS.sectionText,
@@ -89,7 +103,7 @@ export function auditLine(entry: AuditEntry): string {
 
 /** What the requester is told in a DM, per event; undefined = no DM for that event. */
 export function requesterDm(entry: AuditEntry, request: AccountRequest): string | undefined {
-  const what = `${request.id} (${esc(describeRequest(request))} on ${esc(request.backend)})`;
+  const what = `${request.id} (${esc(describeRequest(request))} on ${esc(backendsOf(request))})`;
   switch (entry.event) {
     case 'approved':
       return (entry.data as { complete?: boolean }).complete
@@ -99,6 +113,11 @@ export function requesterDm(entry: AuditEntry, request: AccountRequest): string 
       return `:white_check_mark: Done: ${what}. ${esc(String((entry.data as { summary?: string }).summary ?? ''))}`;
     case 'failed':
       return `:x: Your request ${what} failed: ${esc(String((entry.data as { error?: string }).error ?? ''))} An approver can retry it.`;
+    case 'partly-applied':
+      return (
+        `:warning: Your request ${what} was only partly applied: ` +
+        `${esc(String((entry.data as { error?: string }).error ?? ''))}. An approver can retry the failed steps.`
+      );
     case 'rejected':
       return `:no_entry: Your request ${what} was rejected by ${mention(entry.actor)}: “${esc(String((entry.data as { reason?: string }).reason ?? ''))}”`;
     case 'expired':
@@ -112,9 +131,10 @@ export function requesterDm(entry: AuditEntry, request: AccountRequest): string 
   }
 }
 
-export function passwordText(request: AccountRequest, password: string): string {
+export function passwordText(request: AccountRequest, step: Step, password: string): string {
   return (
-    `:key: The account *${esc(request.username)}* on *${esc(request.backend)}* (${request.id}) was created with this one-time password:\n` +
+    `:key: The account *${esc(step.username)}* on *${esc(step.backend)}* (${request.id}) was created with this ` +
+    'one-time password:\n' +
     `\`${esc(password)}\`\n` +
     'This message is shown once, only to you, and is stored nowhere. Pass it on privately and ask the person to change it at first login.'
   );

@@ -3,7 +3,7 @@ import type { types } from '@slack/bolt';
 import type { AccountRequest, ActionName } from '../../requests/types.js';
 import { CONFIRM_USERNAME_BLOCK, INPUT, REJECT_REASON_BLOCK, REQUEST_FIELD, VIEW } from '../ids.js';
 import { LIMITS, esc, truncate } from '../text.js';
-import { describeRequest } from './card.js';
+import { backendsOf, describeRequest } from './card.js';
 
 type ModalView = types.ModalView;
 
@@ -104,7 +104,7 @@ export function rejectModal(request: AccountRequest): ModalView {
     callbackId: VIEW.reject,
     title: `Reject ${request.id}`,
     submit: 'Reject',
-    intro: `Reject *${esc(describeRequest(request))}* on *${esc(request.backend)}*?`,
+    intro: `Reject *${esc(describeRequest(request))}* on *${esc(backendsOf(request))}*?`,
     inputBlock: REJECT_REASON_BLOCK,
     inputLabel: 'Reason (the requester reads it)',
     input: { multiline: true, min_length: 1, max_length: 500 },
@@ -116,7 +116,7 @@ export function confirmModal(request: AccountRequest): ModalView {
     callbackId: VIEW.confirm,
     title: `Approve ${request.id}`,
     submit: 'Approve',
-    intro: `:warning: This will *${esc(describeRequest(request))}* on *${esc(request.backend)}*. Type the username to confirm.`,
+    intro: `:warning: This will *${esc(describeRequest(request))}* on *${esc(backendsOf(request))}*. Type the username to confirm.`,
     inputBlock: CONFIRM_USERNAME_BLOCK,
     inputLabel: 'Username',
     input: { multiline: false, max_length: 255 },

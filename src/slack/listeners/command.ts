@@ -9,7 +9,7 @@ import { esc } from '../text.js';
 import { failureText, unexpectedFailureText, unexpectedFailureWords, type ListenerDeps } from './shared.js';
 
 export function registerCommand(app: App, deps: ListenerDeps): void {
-  const { service, command } = deps;
+  const { desk, command } = deps;
 
   app.command(command, async ({ ack, command: body, respond }) => {
     const parsed = parseCommand(body.text ?? '', command);
@@ -65,30 +65,28 @@ export function registerCommand(app: App, deps: ListenerDeps): void {
           ),
         );
       case 'request': {
-        const result = await service.submit(parsed.draft, user);
+        const result = await desk.decisions.submit(parsed.draft, user);
         if (!result.ok) return reply(`:warning: ${esc(result.message)}\nSee \`${command} help\`.`);
-        deps.publisher.kick();
         return reply(receiptText(result.request));
       }
       case 'cancel': {
-        const result = await service.cancel(parsed.id, user);
+        const result = await desk.decisions.cancel(parsed.id, user);
         if (!result.ok) return reply(failureText(result));
-        deps.publisher.kick();
         return reply(`Cancelled ${result.request.id}.`);
       }
       case 'status': {
-        const request = await service.get(parsed.id);
+        const request = await desk.queries.get(parsed.id);
         return reply(request ? requestLine(request) : `:warning: There is no request ${esc(parsed.id)}.`);
       }
       case 'pending': {
-        const own = await service.listOpenForRequester(user);
+        const own = await desk.queries.listOpenForRequester(user);
         const lines = [listText('Your open requests', own)];
-        if (await service.policy.isApprover(user))
-          lines.push(listText('Waiting for approvers', await service.listPending()));
+        if (await desk.plans.policy.isApprover(user))
+          lines.push(listText('Waiting for approvers', await desk.queries.listPending(100)));
         return reply(lines.join('\n\n'));
       }
       case 'info': {
-        const result = await service.info(parsed.backend, parsed.username, user);
+        const result = await desk.queries.info(parsed.backend, parsed.username, user);
         if (!result.ok) return reply(`:warning: ${esc(result.message)}`);
         return reply(infoText(result.backend.name, result.backend.kind, parsed.username, result.state));
       }
@@ -98,19 +96,18 @@ export function registerCommand(app: App, deps: ListenerDeps): void {
 
 /** Only the actions the policy enables and at least one backend can do. */
 function offeredActions(deps: ListenerDeps) {
-  return ACTIONS.filter((action) => deps.service.policy.isEnabled(action) && actionBackends(deps, action).length > 0);
+  const { plans } = deps.desk;
+  return ACTIONS.filter((action) => plans.policy.isEnabled(action) && plans.backendsAble(action).length > 0);
 }
 
 /** The backends that can do `action` (its capability, if it needs one). */
 function actionBackends(deps: ListenerDeps, action: ActionName): string[] {
-  const capability = ACTION_KINDS[action].capability;
-  return deps.service
-    .backendNames()
-    .filter((name) => !capability || deps.service.backend(name)?.capabilities.has(capability));
+  return deps.desk.plans.backendsAble(action);
 }
 
 function backendsFor(deps: ListenerDeps) {
-  return deps.service.backendNames().map((name) => ({ name, kind: deps.service.backend(name)!.kind }));
+  const { plans } = deps.desk;
+  return plans.backendNames().map((name) => ({ name, kind: plans.backend(name)!.kind }));
 }
 
 async function say(respond: RespondFn, text: string, deps: ListenerDeps): Promise<void> {

@@ -6,38 +6,47 @@ import type { App, BlockAction, ButtonAction, SlackActionMiddlewareArgs, AllMidd
 import { confirmModal, rejectModal } from '../blocks/modals.js';
 import { ACTION } from '../ids.js';
 import { publishHome } from './home.js';
-import { applyInBackground, failureText, unexpectedFailureText, type ListenerDeps } from './shared.js';
+import { failureText, unexpectedFailureText, type ListenerDeps } from './shared.js';
 
 type ButtonArgs = SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs;
 
 export function registerDecisionButtons(app: App, deps: ListenerDeps): void {
-  const { service, surface } = deps;
+  const { desk, surface } = deps;
 
-  app.action<BlockAction<ButtonAction>>(
-    ACTION.approve,
-    guarded(deps, async (args) => {
-      const user = args.body.user.id;
-      const result = await service.approve(args.action.value ?? '', user);
-      if (!result.ok && result.code === 'confirmation_mismatch' && result.request) {
-        // Destructive: the approver types the username in a modal first. The vote checks above already passed.
-        await surface.openView(args.body.trigger_id, confirmModal(result.request));
-        return;
-      }
-      if (!result.ok) return tell(args, deps, failureText(result));
-      if (result.complete) applyInBackground(deps, result.request);
-      else deps.publisher.kick();
-    }),
-  );
+  // The vote is stored BEFORE the ack (one store commit fits well inside Slack's 3 s): a process killed after an
+  // ack it had not yet backed with a stored vote would leave the approver believing they had approved.
+  app.action<BlockAction<ButtonAction>>(ACTION.approve, async (args) => {
+    const user = args.body.user.id;
+    let result: Awaited<ReturnType<typeof desk.decisions.approve>>;
+    try {
+      result = await desk.decisions.approve(args.action.value ?? '', user);
+    } catch (err) {
+      await args.ack();
+      deps.logger.error({ err, request: args.action.value }, 'an approval click failed');
+      await tell(args, deps, unexpectedFailureText(err));
+      return;
+    }
+    await args.ack();
+    if (!result.ok && result.code === 'confirmation_mismatch' && result.request) {
+      // Destructive: the approver types the username in a modal first. The vote checks above already passed.
+      await surface
+        .openView(args.body.trigger_id, confirmModal(result.request))
+        .catch((err) => tell(args, deps, unexpectedFailureText(err)));
+    } else if (!result.ok) {
+      await tell(args, deps, failureText(result));
+    }
+    await refreshHomeAfterClick(args, deps);
+  });
 
   app.action<BlockAction<ButtonAction>>(
     ACTION.reject,
     guarded(deps, async (args) => {
       const user = args.body.user.id;
-      const request = await service.get(args.action.value ?? '');
+      const request = await desk.queries.get(args.action.value ?? '');
       if (!request) return tell(args, deps, ':warning: That request no longer exists.');
       if (request.state !== 'pending')
         return tell(args, deps, failureText({ ok: false, code: 'already_decided', message: '', request }));
-      if (!(await service.policy.isApprover(user)))
+      if (!(await desk.plans.policy.isApprover(user)))
         return tell(args, deps, ':warning: Only the approvers named in the AccountDesk config can reject requests.');
       await surface.openView(args.body.trigger_id, rejectModal(request));
     }),
@@ -46,18 +55,16 @@ export function registerDecisionButtons(app: App, deps: ListenerDeps): void {
   app.action<BlockAction<ButtonAction>>(
     ACTION.retry,
     guarded(deps, async (args) => {
-      const result = await service.retry(args.action.value ?? '', args.body.user.id);
+      const result = await desk.engine.retry(args.action.value ?? '', args.body.user.id);
       if (!result.ok) return tell(args, deps, failureText(result));
-      deps.publisher.kick();
     }),
   );
 
   app.action<BlockAction<ButtonAction>>(
     ACTION.cancel,
     guarded(deps, async (args) => {
-      const result = await service.cancel(args.action.value ?? '', args.body.user.id);
+      const result = await desk.decisions.cancel(args.action.value ?? '', args.body.user.id);
       if (!result.ok) return tell(args, deps, failureText(result));
-      deps.publisher.kick();
       if (args.body.view?.type === 'home') await tell(args, deps, `Cancelled ${result.request.id}.`);
     }),
   );
@@ -79,13 +86,14 @@ function guarded(
       deps.logger.error({ err, action: args.action.action_id, request: args.action.value }, 'a button click failed');
       await tell(args, deps, unexpectedFailureText(err));
     }
-    // A click on the Home tab changes what it should list: show the person the new state.
-    if (args.body.view?.type === 'home') {
-      await publishHome(deps, args.body.user.id).catch((err) =>
-        deps.logger.warn({ err }, 'could not refresh App Home'),
-      );
-    }
+    await refreshHomeAfterClick(args, deps);
   };
+}
+
+/** A click on the Home tab changes what it should list: show the person the new state. */
+async function refreshHomeAfterClick(args: ButtonArgs, deps: ListenerDeps): Promise<void> {
+  if (args.body.view?.type !== 'home') return;
+  await publishHome(deps, args.body.user.id).catch((err) => deps.logger.warn({ err }, 'could not refresh App Home'));
 }
 
 /**

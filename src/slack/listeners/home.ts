@@ -11,10 +11,10 @@ export function registerHome(app: App, deps: ListenerDeps): void {
 }
 
 export async function publishHome(deps: ListenerDeps, user: string): Promise<void> {
-  const { service } = deps;
-  const own = await service.listForRequester(user, 15);
-  const waiting = (await service.policy.isApprover(user))
-    ? (await service.listPending())
+  const { desk } = deps;
+  const own = await desk.queries.listForRequester(user, 15);
+  const waiting = (await desk.plans.policy.isApprover(user))
+    ? (await desk.queries.listPending(100))
         .filter((r) => r.requester !== user && !r.approvals.some((v) => v.by === user))
         .slice(0, 20)
     : undefined;

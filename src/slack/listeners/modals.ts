@@ -3,25 +3,25 @@
  * (response_action: 'errors', reference/slack.md "ack and the 3-second window").
  */
 import type { App, SlackViewMiddlewareArgs, ViewOutput } from '@slack/bolt';
-import type { Draft } from '../../requests/actions/index.js';
+import type { RequestDraft } from '../../requests/plans.js';
 import type { ActionName, Failure } from '../../requests/types.js';
 import { receiptText } from '../blocks/messages.js';
 import type { RequestModalMetadata } from '../blocks/modals.js';
 import { CONFIRM_USERNAME_BLOCK, INPUT, REJECT_REASON_BLOCK, REQUEST_FIELD, VIEW } from '../ids.js';
 import { esc } from '../text.js';
-import { applyInBackground, failureText, unexpectedFailureWords, type ListenerDeps } from './shared.js';
+import { failureText, unexpectedFailureWords, type ListenerDeps } from './shared.js';
 
 export function registerModals(app: App, deps: ListenerDeps): void {
-  const { service } = deps;
+  const { desk } = deps;
 
   app.view(VIEW.request, async ({ ack, view, body }) => {
     const user = body.user.id;
     const draft = draftFrom(view);
     // Check before the ack (inline errors must ride on it), store after it: a slow store must never make Slack
     // show the form as failed for a request that was in fact saved, inviting a duplicate.
-    let checked: Awaited<ReturnType<typeof service.check>>;
+    let checked: Awaited<ReturnType<typeof desk.plans.check>>;
     try {
-      checked = await service.check(draft, user);
+      checked = await desk.plans.check(draft, user);
     } catch (err) {
       deps.logger.error({ err }, 'checking a request form failed');
       await ack({ response_action: 'errors', errors: { [REQUEST_FIELD.action]: unexpectedFailureWords(err) } });
@@ -34,9 +34,8 @@ export function registerModals(app: App, deps: ListenerDeps): void {
     await ack();
     let text: string;
     try {
-      const result = await service.submit(draft, user);
+      const result = await desk.decisions.submit(draft, user);
       text = result.ok ? receiptText(result.request) : `:warning: ${esc(result.message)}`;
-      if (result.ok) deps.publisher.kick();
     } catch (err) {
       deps.logger.error({ err }, 'storing a request failed after its form was accepted');
       text = `:warning: Your request could not be saved: ${esc(unexpectedFailureWords(err))} Nothing was sent for approval; please submit it again.`;
@@ -52,33 +51,30 @@ export function registerModals(app: App, deps: ListenerDeps): void {
   });
 
   app.view(VIEW.reject, async ({ ack, view, body }) => {
-    const result = await decideInModal(
+    await decideInModal(
       deps,
       ack,
       REJECT_REASON_BLOCK,
       view.private_metadata,
       body.user.id,
-      () => service.reject(view.private_metadata, body.user.id, textValue(view, REJECT_REASON_BLOCK) ?? ''),
+      () => desk.decisions.reject(view.private_metadata, body.user.id, textValue(view, REJECT_REASON_BLOCK) ?? ''),
       (failure) => (failure.code === 'reason_required' ? failure.message : undefined),
     );
-    if (result) deps.publisher.kick();
   });
 
   app.view(VIEW.confirm, async ({ ack, view, body }) => {
-    const result = await decideInModal(
+    await decideInModal(
       deps,
       ack,
       CONFIRM_USERNAME_BLOCK,
       view.private_metadata,
       body.user.id,
-      () => service.approve(view.private_metadata, body.user.id, textValue(view, CONFIRM_USERNAME_BLOCK) ?? ''),
+      () => desk.decisions.approve(view.private_metadata, body.user.id, textValue(view, CONFIRM_USERNAME_BLOCK) ?? ''),
       (failure) =>
         failure.code === 'confirmation_mismatch'
           ? `That is not the username. Type ${failure.request?.username ?? 'it'} exactly.`
           : undefined,
     );
-    if (result?.complete) applyInBackground(deps, result.request);
-    else if (result) deps.publisher.kick();
   });
 }
 
@@ -121,7 +117,7 @@ async function decideInModal<T extends { ok: true }>(
   return undefined;
 }
 
-function draftFrom(view: ViewOutput): Draft {
+function draftFrom(view: ViewOutput): RequestDraft {
   const groups = textValue(view, REQUEST_FIELD.groups);
   return {
     action: (selectedValue(view, REQUEST_FIELD.action) ?? 'create') as ActionName,

@@ -1,16 +1,18 @@
 /** What every listener needs, and the few helpers they share. */
 import type { Logger } from 'pino';
-import type { RequestService } from '../../requests/service.js';
+import type { RequestDesk } from '../../requests/index.js';
 import type { AccountRequest, Failure } from '../../requests/types.js';
 import { DirectoryError } from '../directory.js';
-import type { AuditPublisher } from '../publisher.js';
 import type { SlackSurface } from '../surface.js';
 import { mention, when } from '../text.js';
 
+/**
+ * Listeners only change the store through the domain (desk); the publisher and the engine learn of each change
+ * from the domain's events, so no listener kicks the publisher or applies anything itself.
+ */
 export interface ListenerDeps {
-  service: RequestService;
+  desk: RequestDesk;
   surface: SlackSurface;
-  publisher: AuditPublisher;
   /** The slash command as configured ("/account"). */
   command: string;
   logger: Logger;
@@ -51,21 +53,9 @@ function alreadyDecidedText(request: AccountRequest): string {
       return `${request.id} expired ${request.decision ? when(request.decision.at) : ''} before anyone decided.`;
     case 'failed':
       return `${request.id} failed; an approver can Retry it from the card.`;
+    case 'partly_applied':
+      return `${request.id} was partly applied; an approver can Retry the failed steps from the card.`;
     default:
       return `${request.id} is ${request.state}.`;
   }
-}
-
-/** Applies a request that just reached its approvals, after the click was acknowledged. */
-export function applyInBackground(deps: ListenerDeps, request: AccountRequest): void {
-  deps.publisher.kick();
-  void deps.service
-    .apply(request.id)
-    .catch((err) =>
-      deps.logger.error(
-        { err, request: request.id },
-        'apply failed unexpectedly; the request stays applying until recovery reconciles it',
-      ),
-    )
-    .finally(() => deps.publisher.kick());
 }

@@ -1,0 +1,32 @@
+/**
+ * In-process notice that a request changed, so the parts that act on changes (the engine on an approval, the
+ * Slack publisher on anything) start at once instead of at their next poll. A notice is only a hint: every
+ * consumer also polls the store, so a notice lost with a crash, or one that happened in another replica, delays
+ * work and never loses it.
+ */
+import type { AccountRequest } from './types.js';
+
+/** What happened, in the words of the audit log. */
+export type RequestChange =
+  'requested' | 'approved' | 'rejected' | 'cancelled' | 'expired' | 'retried' | 'previewed' | 'step-settled';
+
+export type ChangeListener = (request: AccountRequest, change: RequestChange) => void;
+
+export class RequestEvents {
+  private readonly listeners: ChangeListener[] = [];
+
+  subscribe(listener: ChangeListener): void {
+    this.listeners.push(listener);
+  }
+
+  emit(request: AccountRequest, change: RequestChange): void {
+    for (const listener of this.listeners) {
+      // A listener's failure is its own: it must not stop the others or the caller's transition.
+      try {
+        listener(request, change);
+      } catch {
+        /* listeners log their own errors */
+      }
+    }
+  }
+}

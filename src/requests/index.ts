@@ -1,0 +1,74 @@
+/**
+ * The domain's front door: builds the request modules around one store collection and one set of backends.
+ *
+ *   plans.ts      what a person typed -> a checked plan of steps (single, onboard, offboard)
+ *   decisions.ts  submit, approve, reject, cancel, expire: each one commit of state + audit entry
+ *   engine.ts     runs approved steps on backends, paced, exactly once; recovery and Retry
+ *   previews.ts   the live read of each step's backend for the approval card, stored with the request
+ *   queries.ts    status, lists, `/account info`
+ *   lifecycle.ts  the state machine every module asks
+ */
+import type { Logger } from 'pino';
+import type { BackendClient } from '../backends/types.js';
+import type { RecordStore } from '../store/types.js';
+import { Decisions } from './decisions.js';
+import { ApplyEngine, type EngineDeps } from './engine.js';
+import { RequestEvents } from './events.js';
+import type { PaceSettings } from './pacing.js';
+import { PlanBuilder, type Profiles } from './plans.js';
+import type { ApprovalPolicy } from './policy.js';
+import { Previews } from './previews.js';
+import { Queries } from './queries.js';
+import type { AccountRequest } from './types.js';
+
+export interface RequestDeskDeps {
+  requests: RecordStore<AccountRequest>;
+  backends: ReadonlyMap<string, BackendClient>;
+  policy: ApprovalPolicy;
+  profiles?: Profiles;
+  pacing?: Record<string, PaceSettings>;
+  deliverPassword: EngineDeps['deliverPassword'];
+  logger: Logger;
+  clock?: () => Date;
+  newId?: () => string;
+  generatePassword?: () => string;
+  interruptedAfterMs?: number;
+  instance?: EngineDeps['instance'];
+  previewTimeoutMs?: number;
+}
+
+export interface RequestDesk {
+  plans: PlanBuilder;
+  decisions: Decisions;
+  engine: ApplyEngine;
+  previews: Previews;
+  queries: Queries;
+  events: RequestEvents;
+}
+
+export function createRequestDesk(deps: RequestDeskDeps): RequestDesk {
+  const clock = deps.clock ?? (() => new Date());
+  const events = new RequestEvents();
+  const plans = new PlanBuilder(deps.backends, deps.policy, deps.profiles ?? {});
+  const { requests, backends, logger } = deps;
+  return {
+    plans,
+    events,
+    queries: new Queries(requests, plans),
+    decisions: new Decisions({ requests, plans, events, logger, clock, ...(deps.newId ? { newId: deps.newId } : {}) }),
+    previews: new Previews({ requests, backends, events, logger, clock, timeoutMs: deps.previewTimeoutMs }),
+    engine: new ApplyEngine({
+      requests,
+      backends,
+      policy: deps.policy,
+      events,
+      deliverPassword: deps.deliverPassword,
+      logger,
+      clock,
+      generatePassword: deps.generatePassword,
+      interruptedAfterMs: deps.interruptedAfterMs,
+      instance: deps.instance,
+      pacing: deps.pacing,
+    }),
+  };
+}

@@ -1,0 +1,223 @@
+/**
+ * From what a person typed or picked to a plan of steps: one step for `/account create|disable|...`, one create
+ * per backend of a profile for `onboard`, one disable (or delete) per backend for `offboard`. Everything is
+ * checked here, before anything is stored, so an approver never approves a plan a backend will refuse for its
+ * shape.
+ */
+import type { BackendClient } from '../backends/types.js';
+import { ACTION_KINDS, type Draft } from './actions/index.js';
+import { checkReason, checkUsername } from './fields.js';
+import { invalid } from './outcomes.js';
+import type { ApprovalPolicy } from './policy.js';
+import type { ActorId, Outcome, PlanKind, PolicyName, RequestParams, StepTarget } from './types.js';
+
+/** What one profile gives a person on one backend. */
+export interface ProfileAccount {
+  /** null = unlimited. */
+  quotaBytes?: number | null;
+  groups?: string[];
+}
+
+/** Profile name -> backend name -> the account a person of that kind gets there (config `profiles`). */
+export type Profiles = Record<string, Record<string, ProfileAccount>>;
+
+/** `/account onboard <username> <email> profile:<name> [reason]`. */
+export interface OnboardDraft {
+  action: 'onboard';
+  username: string;
+  email?: string;
+  displayName?: string;
+  profile: string;
+  reason?: string;
+}
+
+/** `/account offboard <username> [delete] [reason]`. */
+export interface OffboardDraft {
+  action: 'offboard';
+  username: string;
+  /** Delete instead of disable, only where the policy enables delete. */
+  delete?: boolean;
+  reason?: string;
+}
+
+export type RequestDraft = Draft | OnboardDraft | OffboardDraft;
+
+/** A plan that passed every check: what `submit` stores. */
+export interface ValidPlan {
+  plan: PlanKind;
+  /** The policy entry that governs it: the action for a one-step plan, else the plan kind. */
+  policy: PolicyName;
+  username: string;
+  profile?: string;
+  reason: string;
+  steps: (StepTarget & { skipIfMissing?: boolean })[];
+}
+
+type Checked = Outcome<{ valid: ValidPlan }, 'invalid' | 'not_allowed'>;
+
+export class PlanBuilder {
+  constructor(
+    private readonly backends: ReadonlyMap<string, BackendClient>,
+    readonly policy: ApprovalPolicy,
+    readonly profiles: Profiles,
+  ) {}
+
+  backend(name: string): BackendClient | undefined {
+    return this.backends.get(name);
+  }
+
+  backendNames(): string[] {
+    return [...this.backends.keys()];
+  }
+
+  /** The backends that can do `action` (its capability, if it needs one). */
+  backendsAble(action: keyof typeof ACTION_KINDS): string[] {
+    const capability = ACTION_KINDS[action].capability;
+    return this.backendNames().filter((name) => !capability || this.backends.get(name)?.capabilities.has(capability));
+  }
+
+  /** Validates a draft without storing anything (a form checks this before it acknowledges). */
+  async check(draft: RequestDraft, requester: ActorId): Promise<Checked> {
+    if (!this.policy.isEnabled(draft.action)) {
+      return invalid('action', `"${draft.action}" requests are turned off in the AccountDesk config.`);
+    }
+    if (!(await this.policy.mayRequest(requester))) {
+      return {
+        ok: false,
+        code: 'not_allowed',
+        message: 'You are not among the people allowed to request account changes. Ask an AccountDesk admin.',
+      };
+    }
+    const reason = checkReason(draft.reason ?? '');
+    if (!reason.ok) return invalid('reason', reason.message);
+    switch (draft.action) {
+      case 'onboard':
+        return this.onboard(draft, reason.value);
+      case 'offboard':
+        return this.offboard(draft, reason.value);
+      default:
+        return this.single(draft, reason.value);
+    }
+  }
+
+  private single(draft: Draft, reason: string): Checked {
+    const backend = this.backends.get(draft.backend);
+    if (!backend) return this.unknownBackend(draft.backend);
+    const kind = ACTION_KINDS[draft.action];
+    if (kind.capability && !backend.capabilities.has(kind.capability)) {
+      const able = this.backendsAble(draft.action);
+      return invalid(
+        'action',
+        `${backend.name} (${backend.kind}) does not support "${draft.action}" requests.` +
+          (able.length ? ` Backends that do: ${able.join(', ')}.` : ''),
+      );
+    }
+    const username = checkUsername(backend.kind, draft.username);
+    if (!username.ok) return invalid('username', username.message);
+    const params = kind.checkParams(draft, backend);
+    if (!params.ok) return invalid(params.field, params.message);
+    const step = { backend: backend.name, action: draft.action, username: username.value, params: params.params };
+    return {
+      ok: true,
+      valid: { plan: 'single', policy: draft.action, username: username.value, reason, steps: [step] },
+    };
+  }
+
+  private onboard(draft: OnboardDraft, reason: string): Checked {
+    const accounts = this.profiles[draft.profile];
+    if (!accounts) {
+      const known = Object.keys(this.profiles);
+      return invalid(
+        'profile',
+        known.length
+          ? `There is no profile named "${draft.profile}". Known: ${known.join(', ')}.`
+          : 'No profiles are configured: an admin adds them under profiles: in the AccountDesk config.',
+      );
+    }
+    const steps: ValidPlan['steps'] = [];
+    let username = draft.username.trim();
+    for (const [name, account] of Object.entries(accounts)) {
+      // Start-up checked that every profile names configured backends (config/load.ts).
+      const backend = this.backends.get(name);
+      if (!backend) return this.unknownBackend(name);
+      const checked = checkUsername(backend.kind, draft.username);
+      if (!checked.ok) return invalid('username', `${checked.message} (${backend.name})`);
+      username = checked.value;
+      const params = ACTION_KINDS.create.checkParams(
+        {
+          action: 'create',
+          backend: name,
+          username: checked.value,
+          email: draft.email,
+          displayName: draft.displayName,
+          groups: account.groups,
+        },
+        backend,
+      );
+      if (!params.ok) return invalid(params.field, params.message);
+      const withQuota: RequestParams =
+        account.quotaBytes === undefined ? params.params : { ...params.params, quotaBytes: account.quotaBytes };
+      steps.push({ backend: name, action: 'create', username: checked.value, params: withQuota });
+    }
+    return {
+      ok: true,
+      valid: { plan: 'onboard', policy: 'onboard', username, profile: draft.profile, reason, steps },
+    };
+  }
+
+  private offboard(draft: OffboardDraft, reason: string): Checked {
+    const action = draft.delete ? 'delete' : 'disable';
+    if (draft.delete && !this.policy.isEnabled('delete')) {
+      return invalid('action', 'Deleting accounts is turned off in the AccountDesk config; offboard disables them.');
+    }
+    const steps: ValidPlan['steps'] = [];
+    let username = draft.username.trim();
+    const refusals: string[] = [];
+    for (const backend of this.backends.values()) {
+      const capability = ACTION_KINDS[action].capability;
+      if (capability && !backend.capabilities.has(capability)) continue;
+      // A name a backend cannot hold cannot exist there: nothing to offboard on that backend.
+      const checked = checkUsername(backend.kind, draft.username);
+      if (!checked.ok) {
+        refusals.push(`${backend.name}: ${checked.message}`);
+        continue;
+      }
+      username = checked.value;
+      steps.push({ backend: backend.name, action, username: checked.value, params: {}, skipIfMissing: true });
+    }
+    if (steps.length === 0) {
+      return invalid(
+        'username',
+        `No backend can hold an account named "${draft.username}"` +
+          (refusals.length ? ` (${refusals.join('; ')})` : '') +
+          '.',
+      );
+    }
+    return { ok: true, valid: { plan: 'offboard', policy: 'offboard', username, reason, steps } };
+  }
+
+  private unknownBackend(name: string): Checked {
+    return invalid('backend', `There is no backend named "${name}". Known: ${this.backendNames().join(', ')}.`);
+  }
+}
+
+/**
+ * Problems with the profiles that only the built backends can tell (start-up fails with them): a profile that
+ * gives groups on a backend that does not manage groups.
+ */
+export function profileProblems(profiles: Profiles, backends: ReadonlyMap<string, BackendClient>): string[] {
+  const problems: string[] = [];
+  for (const [profile, accounts] of Object.entries(profiles)) {
+    for (const [name, account] of Object.entries(accounts)) {
+      const backend = backends.get(name);
+      if (!backend) {
+        problems.push(`profiles.${profile}.${name}: there is no backend named "${name}" under backends.`);
+      } else if (account.groups?.length && !backend.capabilities.has('groups')) {
+        problems.push(
+          `profiles.${profile}.${name}.groups: ${name} (${backend.kind}) does not manage groups; remove groups there.`,
+        );
+      }
+    }
+  }
+  return problems;
+}

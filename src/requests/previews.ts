@@ -1,0 +1,123 @@
+/**
+ * The approval card's live preview: each step's backend read now, beside the change it proposes. Previews are
+ * taken here, outside the Slack publisher's loop, and stored with the request (with their time) together with a
+ * "previewed" audit entry, so the card is re-rendered from the store like every other change and a slow or dead
+ * backend never holds up anyone else's cards, lines or DMs.
+ */
+import type { Logger } from 'pino';
+import { BackendError, type BackendClient } from '../backends/types.js';
+import type { RecordStore } from '../store/types.js';
+import { ACTION_KINDS } from './actions/index.js';
+import { requestEntry } from './audit-entries.js';
+import { asStored } from './backend-view.js';
+import type { RequestEvents } from './events.js';
+import { backendFailure } from './outcomes.js';
+import { formatBytes } from './sizes.js';
+import type { AccountRequest, Step, StepPreview, StepTarget } from './types.js';
+
+export interface PreviewDeps {
+  requests: RecordStore<AccountRequest>;
+  backends: ReadonlyMap<string, BackendClient>;
+  events: RequestEvents;
+  logger: Logger;
+  clock: () => Date;
+  /** How long one read may take before the card says "could not read in time". */
+  timeoutMs?: number;
+}
+
+/** The HTTP layer's own limits allow a read about 45 s with retries; a card should not wait that long. */
+const PREVIEW_TIMEOUT_MS = 10_000;
+
+/** A pending card re-read when re-rendered, at most this often. */
+export const PREVIEW_MAX_AGE_MS = 60_000;
+
+export class Previews {
+  private readonly timeoutMs: number;
+  /** Reads in flight per request, so a burst of events takes one preview, not several. */
+  private readonly taking = new Map<string, Promise<void>>();
+
+  constructor(private readonly deps: PreviewDeps) {
+    this.timeoutMs = deps.timeoutMs ?? PREVIEW_TIMEOUT_MS;
+    deps.events.subscribe((request, change) => {
+      if (change === 'requested') this.refresh(request.id);
+    });
+  }
+
+  /** Takes and stores a fresh preview of a pending request in the background. */
+  refresh(id: string): void {
+    if (this.taking.has(id)) return;
+    const work = this.take(id)
+      .catch((err) => this.deps.logger.warn({ err, request: id }, 'could not store the live preview'))
+      .finally(() => this.taking.delete(id));
+    this.taking.set(id, work);
+  }
+
+  /** Re-reads when the stored preview is older than PREVIEW_MAX_AGE_MS (a card re-rendered for a vote). */
+  refreshIfStale(request: AccountRequest): void {
+    if (request.state !== 'pending') return;
+    const oldest = Math.min(...request.steps.map((s) => (s.preview ? Date.parse(s.preview.at) : 0)));
+    if (this.deps.clock().getTime() - oldest >= PREVIEW_MAX_AGE_MS) this.refresh(request.id);
+  }
+
+  /** Resolves when no preview is being taken (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.taking.size > 0) await Promise.allSettled([...this.taking.values()]);
+  }
+
+  /** One step's backend, read now: what `/account info` and the card show. */
+  async read(step: StepTarget & { skipIfMissing?: boolean }): Promise<StepPreview> {
+    const at = this.deps.clock().toISOString();
+    const backend = this.deps.backends.get(step.backend);
+    if (!backend) return { at, error: `backend "${step.backend}" is no longer in the config` };
+    try {
+      const current = await withTimeout(
+        backend.getUser(step.username),
+        this.timeoutMs,
+        () =>
+          new BackendError(backend.name, 'timeout', `${backend.name} did not answer within ${this.timeoutMs / 1000} s`),
+      );
+      if (step.skipIfMissing && !current.exists) {
+        // Offboarding: no account here is not a blocker, the step is skipped.
+        return { at, current, assessment: { change: 'none', noOp: `no account on ${backend.name}: skipped` } };
+      }
+      return { at, current, assessment: assess(step, backend, current) };
+    } catch (err) {
+      return { at, error: backendFailure(err).message };
+    }
+  }
+
+  private async take(id: string): Promise<void> {
+    const request = await this.deps.requests.get(id);
+    if (!request || request.state !== 'pending') return;
+    const previews = await Promise.all(request.steps.map((step) => this.read(step)));
+    const result = await this.deps.requests.update<string>(
+      id,
+      (current) => {
+        if (current.state !== 'pending') return { refuse: 'decided' };
+        return { ...current, steps: current.steps.map((s, i): Step => ({ ...s, preview: previews[i] })) };
+      },
+      (next) => [requestEntry('previewed', next, 'system')],
+    );
+    if (result.ok) this.deps.events.emit(result.record, 'previewed');
+  }
+}
+
+/** The change against what the backend reports, with a warning where the backend will round the quota. */
+function assess(step: StepTarget, backend: BackendClient, current: NonNullable<StepPreview['current']>) {
+  const stored = asStored(step, backend);
+  const assessment = ACTION_KINDS[step.action].assess(stored, current);
+  const requested = step.params.quotaBytes;
+  if (requested !== undefined && formatBytes(stored.params.quotaBytes) !== formatBytes(requested)) {
+    const rounding = `${backend.name} stores ${formatBytes(requested)} as ${formatBytes(stored.params.quotaBytes)}`;
+    assessment.warning = assessment.warning ? `${assessment.warning}; ${rounding}` : rounding;
+  }
+  return assessment;
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number, failure: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(failure()), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
