@@ -42,11 +42,17 @@ export interface StartOptions {
   clock?: () => Date;
   /** How long this process counts as alive after its last heartbeat (a third of it between heartbeats). */
   instanceTtlMs?: number;
+  /** Observes every store commit (crash tests kill the process after a chosen one). */
+  afterStoreCommit?: (keys: string[]) => void;
 }
 
 export async function startAccountDesk(config: Config, options: StartOptions): Promise<RunningAccountDesk> {
   const { logger } = options;
-  const store = await openStore(config.storeUrl, { logger, namespace: config.storeNamespace });
+  const store = await openStore(config.storeUrl, {
+    logger,
+    namespace: config.storeNamespace,
+    ...(options.afterStoreCommit ? { afterCommit: options.afterStoreCommit } : {}),
+  });
   const backends =
     options.backends ??
     new Map(

@@ -35,6 +35,11 @@ export interface OpenStoreOptions {
   logger?: Logger;
   /** Clock for audit timestamps and SQLite expiries (tests). Redis expiries use the server's clock. */
   now?: () => number;
+  /**
+   * Called after every applied atomic commit with the keys it wrote. The crash tests use it to kill the process
+   * right after a chosen commit of a request's life (test/e2e/commit-kill.test.ts).
+   */
+  afterCommit?: (keys: string[]) => void;
 }
 
 /**
@@ -46,10 +51,11 @@ export async function openStore(url: string | undefined, options: OpenStoreOptio
   const keys = keyLayout(options.namespace ?? 'accountdesk');
   const now = options.now ?? Date.now;
   const location = parseStoreUrl(url);
-  const engine: Engine =
+  const opened: Engine =
     location.engine === 'sqlite'
       ? await openSqliteEngine({ file: location.file, logger: options.logger, now })
       : await openRedisEngine({ url: location.url, displayUrl: location.displayUrl, logger: options.logger });
+  const engine = options.afterCommit ? observeCommits(opened, options.afterCommit) : opened;
   options.logger?.info(
     { engine: engine.kind, where: location.engine === 'sqlite' ? location.file : location.displayUrl },
     'store opened',
@@ -65,4 +71,15 @@ export async function openStore(url: string | undefined, options: OpenStoreOptio
     engine: engine.kind,
     close: () => (closing ??= engine.close()),
   };
+}
+
+function observeCommits(engine: Engine, afterCommit: (keys: string[]) => void): Engine {
+  const commit = engine.commit.bind(engine);
+  return Object.assign(Object.create(engine) as Engine, {
+    async commit(batch: Parameters<Engine['commit']>[0]) {
+      const applied = await commit(batch);
+      if (applied) afterCommit(batch.set.map((entry) => entry.key));
+      return applied;
+    },
+  });
 }

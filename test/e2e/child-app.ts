@@ -13,10 +13,27 @@ const logger = createLogger({
   secrets: config.secrets,
   destination: { write: (line: string) => void process.stdout.write(line) },
 });
+/**
+ * TEST_KILL_AFTER_REQUEST_COMMIT=N: the process SIGKILLs itself right after the Nth store commit that writes a
+ * request record, the harshest moment a crash can hit a state change (test/e2e/crash.test.ts).
+ */
+const killAfter = Number(process.env.TEST_KILL_AFTER_REQUEST_COMMIT ?? 0);
+let requestCommits = 0;
+const afterStoreCommit =
+  killAfter > 0
+    ? (keys: string[]) => {
+        if (!keys.some((key) => key.includes(':rec:requests:'))) return;
+        requestCommits++;
+        if (requestCommits === killAfter) process.kill(process.pid, 'SIGKILL');
+      }
+    : undefined;
+
 await startAccountDesk(config, {
   logger,
   env: process.env,
   instanceTtlMs: Number(process.env.TEST_INSTANCE_TTL_MS ?? 1_000),
   sweepIntervalMs: 60_000,
+  engineSweepIntervalMs: 500,
   publishIntervalMs: 100,
+  ...(afterStoreCommit ? { afterStoreCommit } : {}),
 });

@@ -57,7 +57,7 @@ afterEach(async () => {
 });
 
 /** Starts AccountDesk as a process; resolves with its signed client once it logs that it is ready. */
-async function startProcess() {
+async function startProcess(extraEnv: Record<string, string> = {}) {
   const port = await freePort();
   const child = spawn(
     process.execPath,
@@ -74,6 +74,7 @@ async function startProcess() {
         STORE_URL: `sqlite://${join(dir, 'store.sqlite')}`,
         NC_PASSWORD,
         TEST_INSTANCE_TTL_MS: '1000',
+        ...extraEnv,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
@@ -197,5 +198,93 @@ describe('SIGKILL while applying', () => {
     expect(applied.steps[0]?.attempts).toBe(2);
     expect(quotaEdits()).toHaveLength(2); // the lost one, and the Retry
     second.child.kill('SIGTERM');
+  });
+});
+
+/**
+ * A state change and its audit entry are one commit (docs/architecture.md "Crash consistency"). Killing the
+ * process right after each commit of a request's life in turn (stored, previewed, approved, claimed, applied)
+ * must never leave the store ahead of its audit log: after a restart the request finishes, the change reaches the
+ * backend exactly once, and the log, the audit channel, the card and the DM all tell the same story.
+ */
+describe('SIGKILL right after each commit of a request', () => {
+  const lifecycleCommits = [1, 2, 3, 4, 5];
+  it.each(lifecycleCommits)('killed after request commit %i: finishes once, and the log tells it all', async (n) => {
+    const first = await startProcess({ TEST_KILL_AFTER_REQUEST_COMMIT: String(n) });
+    const exited = new Promise<void>((resolve) => first.child.once('exit', () => resolve()));
+    const responseUrl = slack.newResponseUrl({ userId: REQUESTER, channelId: 'C0GENERAL' });
+    await first.client
+      .slashCommand({
+        command: '/account',
+        text: 'quota cloud alice 50GB',
+        userId: REQUESTER,
+        channelId: 'C0GENERAL',
+        responseUrl,
+      })
+      .catch(() => undefined); // the kill may cut the answer off
+    const requests = store.records<AccountRequest>('requests', () => [`requester:${REQUESTER}`]);
+    const stored = () => requests.listByIndex(`requester:${REQUESTER}`).then((all) => all[0]);
+    const dead = () => first.child.exitCode !== null || first.child.signalCode !== null;
+    // Approve once the card is up (the first process may already be gone: the second one will get the click).
+    const id = await poll(
+      async () => (await stored())?.id ?? (dead() ? 'none' : undefined),
+      () => 'nothing stored',
+      10_000,
+    );
+    if (id !== 'none' && !dead()) {
+      await poll(
+        async () => dead() || (await stored())?.steps[0]?.preview !== undefined || undefined,
+        () => 'no preview',
+        10_000,
+      );
+      if (!dead()) await click(first.client, 'request_approve', id).catch(() => undefined);
+    }
+    await Promise.race([exited, stateReached(id, 'applied', 'never applied', 15_000).catch(() => undefined)]);
+    const killed = dead();
+    if (!killed) first.child.kill('SIGTERM');
+    await exited;
+
+    const second = await startProcess();
+    let request = await stored();
+    if (!request) {
+      // Killed before the request was stored: nothing is half done; the requester simply asks again.
+      expect(await store.audit.readAfter(0, 10)).toEqual([]);
+      second.child.kill('SIGTERM');
+      return;
+    }
+    if (request.state === 'pending') {
+      await poll(
+        async () => (await stored())?.steps[0]?.preview !== undefined || undefined,
+        () => 'no preview',
+        10_000,
+      );
+      await click(second.client, 'request_approve', request.id);
+    }
+    request = await poll(
+      async () => {
+        const now = await stored();
+        return now && ['applied', 'failed'].includes(now.state) ? now : undefined;
+      },
+      () => 'the restarted process did not finish the request',
+      15_000,
+    );
+    if (request.state === 'failed') {
+      // Killed after the claim and before the call: the read shows nothing done, so it says so; Retry applies it.
+      expect(request.steps[0]?.error?.code).toBe('interrupted');
+      await click(second.client, 'request_retry', request.id);
+      request = await stateReached(request.id, 'applied', 'Retry did not apply it', 10_000);
+    }
+    expect(quotaEdits()).toHaveLength(1); // exactly once on the backend
+    expect(nextcloud.users.get('alice')?.quota).toMatch(/^(50 GB|53687091200)$/);
+    const events = (await store.audit.readAfter(0, 100)).filter((e) => e.event !== 'previewed').map((e) => e.event);
+    expect(['requested,approved,applied', 'requested,approved,failed,retried,applied']).toContain(events.join(','));
+    expect(await store.audit.verify()).toMatchObject({ ok: true });
+    // Slack hears every line once, in order, and the card and the requester end on "applied".
+    await slack.waitFor(() => slack.messagesIn('C0AUDITLOG').find((m) => m.text.includes('*applied*')), 10_000);
+    const lines = slack.messagesIn('C0AUDITLOG').map((m) => /· #(\d+)$/.exec(m.text)?.[1]);
+    expect(new Set(lines).size).toBe(lines.length);
+    await slack.waitFor(() => slack.dmsTo(REQUESTER).find((m) => visibleText(m).includes('Done')), 10_000);
+    second.child.kill('SIGTERM');
+    expect(killed || n > 4).toBe(true);
   });
 });
