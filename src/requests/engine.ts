@@ -372,7 +372,7 @@ function settleEntries(request: AccountRequest, index: number, extra: Record<str
       requestEntry('failed', request, 'system', { error: step.error?.message, code: step.error?.code, ...extra }),
     );
   } else {
-    const event = request.state === 'failed' ? 'failed' : 'partly-applied';
+    const event = request.state === 'failed' ? 'failed' : 'partly_applied';
     entries.push(requestEntry(event, request, 'system', { error: planSummary(request), ...extra }));
   }
   return entries;

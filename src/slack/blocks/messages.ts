@@ -66,7 +66,7 @@ const AUDIT_ICON: Record<string, string> = {
   expired: ':alarm_clock:',
   cancelled: ':heavy_multiplication_x:',
   retried: ':repeat:',
-  'partly-applied': ':warning:',
+  'partly_applied': ':warning:',
   'step-applied': ':heavy_check_mark:',
   'step-failed': ':x:',
   'step-skipped': ':heavy_minus_sign:',
@@ -88,7 +88,7 @@ export function auditLine(entry: AuditEntry): string | undefined {
   if (entry.event === 'approved') detail = ` (${d.approvals}/${d.required})`;
   if (entry.event === 'applied' || entry.event === 'step-applied' || entry.event === 'step-skipped')
     detail = `: ${esc(String(d.summary ?? ''))}`;
-  if (entry.event === 'failed' || entry.event === 'partly-applied' || entry.event === 'step-failed')
+  if (entry.event === 'failed' || entry.event === 'partly_applied' || entry.event === 'step-failed')
     detail = `: ${esc(String(d.error ?? ''))}`;
   if (entry.event.startsWith('step-')) detail = ` (step ${String(d.step)} of ${String(d.of)})${detail}`;
   if ((entry.event === 'rejected' || entry.event === 'requested' || entry.event === 'cancelled') && d.reason)
@@ -113,7 +113,7 @@ export function requesterDm(entry: AuditEntry, request: AccountRequest): string 
       return `:white_check_mark: Done: ${what}. ${esc(String((entry.data as { summary?: string }).summary ?? ''))}`;
     case 'failed':
       return `:x: Your request ${what} failed: ${esc(String((entry.data as { error?: string }).error ?? ''))} An approver can retry it.`;
-    case 'partly-applied':
+    case 'partly_applied':
       return (
         `:warning: Your request ${what} was only partly applied: ` +
         `${esc(String((entry.data as { error?: string }).error ?? ''))}. An approver can retry the failed steps.`
