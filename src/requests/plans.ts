@@ -101,6 +101,9 @@ export class PlanBuilder {
   }
 
   private single(draft: Draft, reason: string): Checked {
+    if (draft.backend.trim() === '') {
+      return invalid('backend', `Say where: one of ${this.backendNames().join(', ')}.`);
+    }
     const backend = this.backends.get(draft.backend);
     if (!backend) return this.unknownBackend(draft.backend);
     const kind = ACTION_KINDS[draft.action];
@@ -124,7 +127,11 @@ export class PlanBuilder {
   }
 
   private onboard(draft: OnboardDraft, reason: string): Checked {
-    const accounts = this.profiles[draft.profile];
+    const accounts = Object.hasOwn(this.profiles, draft.profile) ? this.profiles[draft.profile] : undefined;
+    if (draft.profile.trim() === '') {
+      const known = Object.keys(this.profiles);
+      return invalid('profile', `Pick the profile the person gets${known.length ? `: ${known.join(', ')}` : ''}.`);
+    }
     if (!accounts) {
       const known = Object.keys(this.profiles);
       return invalid(

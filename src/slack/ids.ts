@@ -22,6 +22,7 @@ export const REQUEST_FIELD = {
   displayName: 'field_display_name',
   quota: 'field_quota',
   groups: 'field_groups',
+  profile: 'field_profile',
   reason: 'field_reason',
 } as const;
 

@@ -119,6 +119,46 @@ describe('requests as plans', () => {
     expect(final).toMatch(/skipped \*sso\*.*does not exist on sso/);
   });
 
+  it('the form offers onboarding with the profiles spelled out, and a picked profile makes the same plan', async () => {
+    desk = await startDesk();
+    desk.nextcloud.groups.add('staff');
+    const modal = await desk.openRequestModal(REQUESTER);
+    const blocks = JSON.stringify(modal.view.blocks);
+    expect(blocks).toContain('Onboard a person (accounts from a profile)');
+    expect(blocks).toContain('Offboard a person (disable everywhere)');
+    expect(blocks).toContain(
+      'Onboarding creates: *staff*: cloud 10 GB, groups staff; nas 50 GB, groups users; sso 5 GB',
+    );
+
+    const values = {
+      field_action: { value: { selectedOption: 'onboard' } },
+      field_username: { value: 'jon' },
+      field_email: { value: 'jon@example.com' },
+    };
+    // No profile picked: the error sits on the profile field and the form stays open.
+    const refused = (await desk.submitView(
+      REQUESTER,
+      'request_modal',
+      String(modal.view.private_metadata),
+      values,
+    )) as {
+      errors?: Record<string, string>;
+    };
+    expect(refused.errors?.field_profile).toContain('Pick the profile the person gets: staff');
+    const ack = await desk.submitView(REQUESTER, 'request_modal', String(modal.view.private_metadata), {
+      ...values,
+      field_profile: { value: { selectedOption: 'staff' } },
+    });
+    expect(ack).toBeUndefined();
+    const receipt = await desk.slack.waitFor(
+      () => desk.slack.ephemeralsFor(REQUESTER).find((e) => e.text.includes('is in')),
+      5_000,
+    );
+    const request = await desk.request(requestIdIn(receipt.text));
+    expect(request).toMatchObject({ plan: 'onboard', profile: 'staff', username: 'jon' });
+    expect(request.steps.map((s) => s.backend)).toEqual(['cloud', 'nas', 'sso']);
+  });
+
   it('offboard with delete is refused unless the policy enables delete', async () => {
     desk = await startDesk({ policy: { delete: { enabled: false } } });
     expect(await desk.command(REQUESTER, 'offboard gus delete')).toContain('Deleting accounts is turned off');

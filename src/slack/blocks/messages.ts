@@ -3,14 +3,24 @@ import type { UserState } from '../../backends/types.js';
 import { ACTION_KINDS } from '../../requests/actions/index.js';
 import type { AuditEntry } from '../../store/types.js';
 import type { AccountRequest, ActionName, Step } from '../../requests/types.js';
+import { OFFBOARD_USAGE, ONBOARD_USAGE } from '../parse.js';
 import { esc, mention, truncate, when, LIMITS } from '../text.js';
 import { backendsOf, describeRequest, describeState } from './card.js';
 
 /** Usage of every offered action, each with the backends that can do it. */
-export function helpText(command: string, offered: { action: ActionName; backends: string[] }[]): string {
+export function helpText(
+  command: string,
+  offered: { action: ActionName; backends: string[] }[],
+  plans: ('onboard' | 'offboard')[] = [],
+  profiles: string[] = [],
+): string {
   const usage = offered.map(
     ({ action, backends }) => `• \`${command} ${ACTION_KINDS[action].usage}\` (${backends.map(esc).join(', ')})`,
   );
+  if (plans.includes('onboard')) {
+    usage.push(`• \`${command} ${ONBOARD_USAGE}\` (profiles: ${profiles.map(esc).join(', ')})`);
+  }
+  if (plans.includes('offboard')) usage.push(`• \`${command} ${OFFBOARD_USAGE}\` (every backend)`);
   return [
     '*AccountDesk* asks an approver before changing an account.',
     ...usage,
@@ -66,7 +76,7 @@ const AUDIT_ICON: Record<string, string> = {
   expired: ':alarm_clock:',
   cancelled: ':heavy_multiplication_x:',
   retried: ':repeat:',
-  'partly_applied': ':warning:',
+  partly_applied: ':warning:',
   'step-applied': ':heavy_check_mark:',
   'step-failed': ':x:',
   'step-skipped': ':heavy_minus_sign:',

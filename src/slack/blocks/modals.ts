@@ -1,5 +1,7 @@
 /** Modals: the request form, the reject reason, the typed confirmation for destructive actions. Pure builders. */
 import type { types } from '@slack/bolt';
+import type { Profiles } from '../../requests/plans.js';
+import { formatBytes } from '../../requests/sizes.js';
 import type { AccountRequest, ActionName } from '../../requests/types.js';
 import { CONFIRM_USERNAME_BLOCK, INPUT, REJECT_REASON_BLOCK, REQUEST_FIELD, VIEW } from '../ids.js';
 import { LIMITS, esc, truncate } from '../text.js';
@@ -18,6 +20,27 @@ const ACTION_LABEL: Record<ActionName, string> = {
   reinvite: 'Send the invitation mail again',
 };
 
+/** The plans the form offers beside the single actions. */
+export type FormPlan = 'onboard' | 'offboard';
+
+const PLAN_LABEL: Record<FormPlan, string> = {
+  onboard: 'Onboard a person (accounts from a profile)',
+  offboard: 'Offboard a person (disable everywhere)',
+};
+
+/** "cloud 10 GB, groups staff; nas 50 GB, groups users": what a profile creates, for the form. */
+export function describeProfile(accounts: Profiles[string]): string {
+  return Object.entries(accounts)
+    .map(([backend, account]) => {
+      const parts = [
+        account.quotaBytes !== undefined ? formatBytes(account.quotaBytes) : undefined,
+        account.groups?.length ? `groups ${account.groups.join(', ')}` : undefined,
+      ].filter(Boolean);
+      return parts.length ? `${backend} ${parts.join(', ')}` : backend;
+    })
+    .join('; ');
+}
+
 /** What the modal carries between open and submit: only ids (reference/slack.md: private_metadata holds ids). */
 export interface RequestModalMetadata {
   /** Where /account was typed, for the ephemeral receipt. */
@@ -26,9 +49,13 @@ export interface RequestModalMetadata {
 
 export function requestModal(options: {
   actions: ActionName[];
+  /** Onboard (when profiles exist) and offboard, where the policy enables them. */
+  plans?: FormPlan[];
+  profiles?: Profiles;
   backends: { name: string; kind: string }[];
   metadata: RequestModalMetadata;
 }): ModalView {
+  const profiles = Object.entries(options.profiles ?? {}).slice(0, 100);
   const option = (text: string, value: string): types.PlainTextOption => ({
     text: { type: 'plain_text', text: truncate(text, 75) },
     value,
@@ -66,12 +93,17 @@ export function requestModal(options: {
         element: {
           type: 'static_select',
           action_id: INPUT,
-          options: options.actions.map((a) => option(ACTION_LABEL[a], a)),
+          options: [
+            ...options.actions.map((a) => option(ACTION_LABEL[a], a)),
+            ...(options.plans ?? []).map((p) => option(PLAN_LABEL[p], p)),
+          ],
         },
       },
       {
         type: 'input',
         block_id: REQUEST_FIELD.backend,
+        // Onboarding and offboarding name no backend: the profile, or every backend, says where.
+        optional: (options.plans ?? []).length > 0,
         label: { type: 'plain_text', text: 'Where' },
         element: {
           type: 'static_select',
@@ -94,9 +126,32 @@ export function requestModal(options: {
         hint: 'New users: comma-separated. Add to / remove from a group: one group.',
         placeholder: 'staff, sales',
       }),
+      ...profileBlocks(profiles, option),
       textInput(REQUEST_FIELD.reason, 'Why', { multiline: true, maxLength: 500, hint: 'Approvers see this.' }),
     ],
   };
+}
+
+/** The profile picker for onboarding, with what each profile creates spelled out beneath it. */
+function profileBlocks(
+  profiles: [string, Profiles[string]][],
+  option: (text: string, value: string) => types.PlainTextOption,
+): types.KnownBlock[] {
+  if (profiles.length === 0) return [];
+  const lines = profiles.map(([name, accounts]) => `*${esc(name)}*: ${esc(describeProfile(accounts))}`);
+  return [
+    {
+      type: 'input',
+      block_id: REQUEST_FIELD.profile,
+      optional: true,
+      label: { type: 'plain_text', text: 'Profile (onboarding)' },
+      element: { type: 'static_select', action_id: INPUT, options: profiles.map(([name]) => option(name, name)) },
+    },
+    {
+      type: 'context',
+      elements: [{ type: 'mrkdwn', text: truncate(`Onboarding creates: ${lines.join(' · ')}`, LIMITS.contextText) }],
+    },
+  ];
 }
 
 export function rejectModal(request: AccountRequest): ModalView {

@@ -3,7 +3,7 @@ import type { App, RespondFn } from '@slack/bolt';
 import { ACTION_KINDS } from '../../requests/actions/index.js';
 import { ACTIONS, type ActionName } from '../../requests/types.js';
 import { infoText, helpText, listText, receiptText, requestLine } from '../blocks/messages.js';
-import { requestModal } from '../blocks/modals.js';
+import { requestModal, type FormPlan } from '../blocks/modals.js';
 import { parseCommand, type ParsedCommand } from '../parse.js';
 import { esc } from '../text.js';
 import { failureText, unexpectedFailureText, unexpectedFailureWords, type ListenerDeps } from './shared.js';
@@ -25,6 +25,8 @@ export function registerCommand(app: App, deps: ListenerDeps): void {
           body.trigger_id,
           requestModal({
             actions: offeredActions(deps),
+            plans: offeredPlans(deps),
+            profiles: deps.desk.plans.profiles,
             backends: backendsFor(deps),
             metadata: { channel: body.channel_id },
           }),
@@ -62,6 +64,8 @@ export function registerCommand(app: App, deps: ListenerDeps): void {
           helpText(
             command,
             offeredActions(deps).map((action) => ({ action, backends: actionBackends(deps, action) })),
+            offeredPlans(deps),
+            Object.keys(deps.desk.plans.profiles),
           ),
         );
       case 'request': {
@@ -98,6 +102,15 @@ export function registerCommand(app: App, deps: ListenerDeps): void {
 function offeredActions(deps: ListenerDeps) {
   const { plans } = deps.desk;
   return ACTIONS.filter((action) => plans.policy.isEnabled(action) && plans.backendsAble(action).length > 0);
+}
+
+/** Onboarding where the policy enables it and profiles exist; offboarding where the policy enables it. */
+function offeredPlans(deps: ListenerDeps): FormPlan[] {
+  const { plans } = deps.desk;
+  const offered: FormPlan[] = [];
+  if (plans.policy.isEnabled('onboard') && Object.keys(plans.profiles).length > 0) offered.push('onboard');
+  if (plans.policy.isEnabled('offboard')) offered.push('offboard');
+  return offered;
 }
 
 /** The backends that can do `action` (its capability, if it needs one). */

@@ -119,10 +119,24 @@ async function decideInModal<T extends { ok: true }>(
 
 function draftFrom(view: ViewOutput): RequestDraft {
   const groups = textValue(view, REQUEST_FIELD.groups);
+  const action = selectedValue(view, REQUEST_FIELD.action) ?? 'create';
+  const username = textValue(view, REQUEST_FIELD.username) ?? '';
+  const reason = textValue(view, REQUEST_FIELD.reason);
+  if (action === 'onboard') {
+    return {
+      action,
+      username,
+      email: textValue(view, REQUEST_FIELD.email),
+      displayName: textValue(view, REQUEST_FIELD.displayName),
+      profile: selectedValue(view, REQUEST_FIELD.profile) ?? '',
+      reason,
+    };
+  }
+  if (action === 'offboard') return { action, username, reason };
   return {
-    action: (selectedValue(view, REQUEST_FIELD.action) ?? 'create') as ActionName,
+    action: action as ActionName,
     backend: selectedValue(view, REQUEST_FIELD.backend) ?? '',
-    username: textValue(view, REQUEST_FIELD.username) ?? '',
+    username,
     email: textValue(view, REQUEST_FIELD.email),
     displayName: textValue(view, REQUEST_FIELD.displayName),
     quota: textValue(view, REQUEST_FIELD.quota),
@@ -132,7 +146,7 @@ function draftFrom(view: ViewOutput): RequestDraft {
           .map((g) => g.trim())
           .filter(Boolean)
       : undefined,
-    reason: textValue(view, REQUEST_FIELD.reason),
+    reason,
   };
 }
 
