@@ -34,7 +34,8 @@ export async function enrollDevice(
       throw new BackendError(
         name,
         'protocol',
-        `${name}: DSM accepted the login but issued no device token: is 2FA enabled for "${config.user}"? Without 2FA no device token is needed`,
+        `${name}: DSM accepted the login but issued no device token: is 2FA enabled for "${config.user}"? ` +
+          'Without 2FA no device token is needed',
       );
     }
     return deviceId;
