@@ -60,7 +60,7 @@ export interface FakeDsmOptions {
   joinPollsUntilFinished?: number;
   /** Joins finish but never land ("accepted joins have been seen missing 30 s later"). */
   dropJoins?: boolean;
-  /** Minimum password length of the password policy (3123), for create and set alike. 0 = no rule. Default 8. */
+  /** Minimum password length of the password policy (3123), for create and for a new password on set. Default 8. */
   passwordMinLength?: number;
   /** delete answers success (with its usual errors list) but keeps the users: only a read-back shows it. */
   deleteSilentlyFails?: boolean;
@@ -371,7 +371,9 @@ export async function startFakeDsm(opts: FakeDsmOptions = {}): Promise<FakeDsm> 
       case 'set':
         return setUser(p);
       case 'delete': {
-        // name is a JSON array; a plain string -> 3101.
+        // name is a JSON array; a plain string -> 3101 (the project's notes on DSM 7.2, and another client's fake
+        // "re-probed against a DS423+"). Not settled: N4S4's real-NAS test deletes with a plain string and expects
+        // success. AccountDesk sends an array, which both accept.
         const names = jsonArray(p.name ?? '', 3101);
         // The answer carries `errors` even on success, as plain integers: a real successful delete of one user
         // answered errors [3102] (github.com/happn-app/officectl, Sources/OfficeKitServices/Synology/ApiModel/
@@ -406,9 +408,11 @@ export async function startFakeDsm(opts: FakeDsmOptions = {}): Promise<FakeDsm> 
       const activeAdmins = [...admins].filter((a) => findUser(a)?.expired !== 'now');
       if (p.expired === 'now' && isMember(admins, user.name) && activeAdmins.length <= 1) throw new DsmFault(3109);
     }
-    // The password policy applies to set as it does to create, to an empty password too: a set cannot store a
-    // password create would refuse.
-    if (p.password !== undefined) checkPassword(p.password);
+    // A new password on set meets the password policy create applies (3123 otherwise). An EMPTY one is accepted
+    // and stored: N4S4's real-NAS test renames with its default password="" and expects success, and re-sending
+    // an empty password is known to clobber the old one. (Whether DSM stores "" or keeps the old password was
+    // not observed; storing it is the harsher guess for a client that re-sends defaults.)
+    if (p.password !== undefined && p.password !== '') checkPassword(p.password);
     const newName = p.new_name !== undefined && p.new_name !== user.name ? p.new_name : undefined;
     if (newName !== undefined) {
       if (user.name === 'admin' || user.name === 'guest') throw new DsmFault(3115);
