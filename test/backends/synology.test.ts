@@ -257,6 +257,15 @@ describe('discovery and login', () => {
     expect((await client.getUser('alice')).exists).toBe(true);
   });
 
+  it('enrollDevice for an account without 2FA: DSM issues no device token (device_id ""), said plainly', async () => {
+    const fake = await startFakeDsm({ users: [ALICE] });
+    cleanups.push(() => fake.close());
+    const err = await rejection(enrollDevice(configFor(fake.url), BOT_PASSWORD, '123456'));
+    expect(err.code).toBe('protocol');
+    expect(err.message).toMatch(/^synology: DSM accepted the login but issued no device token: is 2FA enabled for/);
+    expect(fake.activeSessions()).toBe(0);
+  });
+
   it('105 on a mutation after a v7 login -> forbidden, hinting at administrators', async () => {
     const { client } = await setup({ notAdmin: true, users: [ALICE] });
     const err = await rejection(client.disableUser('alice'));
