@@ -140,13 +140,15 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
     logger.warn({ err }, 'could not refresh a user group from Slack; clicks will ask Slack themselves'),
   );
   // Not awaited: start-up must not wait on a slow backend before Slack updates flow and signals are handled.
-  void runSweep();
+  // runSweep logs its own failure, so a timer tick has nothing left to await.
+  const sweepInBackground = () => void runSweep();
+  sweepInBackground();
   publisher.start();
-  const sweeper = setInterval(runSweep, options.sweepIntervalMs ?? 60_000);
+  const sweeper = setInterval(sweepInBackground, options.sweepIntervalMs ?? 60_000);
   sweeper.unref();
   // A process that died just before this one started still looks alive until its lease lapses: look again then,
   // so a crash is reconciled within about one instanceTtlMs of the restart rather than at the next full sweep.
-  const afterRestart = setTimeout(runSweep, instanceTtlMs + 1_000);
+  const afterRestart = setTimeout(sweepInBackground, instanceTtlMs + 1_000);
   afterRestart.unref();
 
   return {

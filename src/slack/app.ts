@@ -96,8 +96,9 @@ export function createSlackApp({ settings, coordination, logger, healthy }: Slac
   }
   // Before every listener: refuse replayed and out-of-window requests (reference/slack.md "Receivers").
   app.use(refuseReplays(coordination));
-  app.error(async (error) => {
+  app.error((error) => {
     logger.error({ err: error }, 'a Slack listener failed');
+    return Promise.resolve();
   });
   return app;
 }

@@ -36,7 +36,7 @@ describe('approvals', () => {
     // Ephemeral: through response_url, not replacing the card.
     const response = desk.slack.ephemeralsFor(OUTSIDER).at(-1);
     expect(response?.via).toBe('response_url');
-    await desk.settle();
+    await desk.waitForOutboxDrained();
     expect((await desk.request(id)).approvals).toHaveLength(0);
     expect((await desk.request(id)).state).toBe('pending');
     expect(desk.cardMessage(id)?.edits).toBe(cardBefore?.edits);
@@ -69,7 +69,7 @@ describe('approvals', () => {
     const late = await desk.clickAnswer(APPROVER2, 'request_approve', id);
     expect(late).toContain(`${id} was already approved by <@${APPROVER}>`);
     expect(late).toContain('and is applied');
-    await desk.settle();
+    await desk.waitForOutboxDrained();
     const request = await desk.request(id);
     expect(request.approvals.map((v) => v.by)).toEqual([APPROVER]);
     expect(creates()).toBe(1);
@@ -80,7 +80,7 @@ describe('approvals', () => {
     const id = await newCreate();
     expect(await desk.click(GROUP_APPROVER, 'request_approve', id)).toBeUndefined();
     await desk.waitForState(id, 'applied');
-    await desk.settle();
+    await desk.waitForOutboxDrained();
     expect(desk.nextcloud.users.has('alice')).toBe(true);
     expect(await desk.card(id)).toContain(`approvals 1 of 1: <@${GROUP_APPROVER}>`);
     expect(desk.auditLines().join('\n')).toMatch(new RegExp(`\\*approved\\* by <@${GROUP_APPROVER}>`));
@@ -121,7 +121,7 @@ describe('approvals', () => {
     expect(await desk.card(id)).toContain('approvals 0 of 2');
 
     expect(await desk.click(APPROVER, 'request_approve', id)).toBeUndefined();
-    await desk.settle();
+    await desk.waitForOutboxDrained();
     const afterOne = await desk.request(id);
     expect(afterOne.state).toBe('pending');
     expect(afterOne.approvals).toHaveLength(1);
@@ -138,7 +138,7 @@ describe('approvals', () => {
 
     expect(await desk.click(APPROVER2, 'request_approve', id)).toBeUndefined();
     await desk.waitForState(id, 'applied');
-    await desk.settle();
+    await desk.waitForOutboxDrained();
     expect(desk.nextcloud.users.get('alice')?.quota).toBe('200 GB');
     const final = await desk.card(id);
     expect(final).toContain('Applied');
@@ -152,12 +152,12 @@ describe('approvals', () => {
     const id = requestIdIn(await desk.command(REQUESTER, 'quota cloud alice 200GB'));
     await desk.card(id);
     const { sent } = await desk.clickSigned(APPROVER, 'request_approve', id);
-    await desk.settle();
+    await desk.waitForOutboxDrained();
     expect((await desk.request(id)).approvals).toHaveLength(1);
 
     const replay = await desk.client.replay(sent);
     expect(replay.status).toBe(200);
-    await desk.settle();
+    await desk.waitForOutboxDrained();
     const request = await desk.request(id);
     expect(request.approvals.map((v) => v.by)).toEqual([APPROVER]);
     expect(request.state).toBe('pending');

@@ -98,7 +98,7 @@ describe('slash command answers', () => {
 
     expect(await desk.command(REQUESTER, `cancel ${id}`)).toBe(`Cancelled ${id}.`);
     expect((await desk.request(id)).state).toBe('cancelled');
-    await desk.settle();
+    await desk.waitForOutboxDrained();
     const card = await desk.card(id);
     expect(card).toContain('Cancelled');
     expect(card).toContain(`Cancelled by <@${REQUESTER}>`);

@@ -80,10 +80,10 @@ async function startProcess() {
   );
   children.push(child);
   let output = '';
-  child.stdout!.on('data', (chunk) => (output += String(chunk)));
-  child.stderr!.on('data', (chunk) => (output += String(chunk)));
+  child.stdout.on('data', (chunk) => (output += String(chunk)));
+  child.stderr.on('data', (chunk) => (output += String(chunk)));
   await poll(
-    async () => {
+    () => {
       if (child.exitCode !== null) throw new Error(`AccountDesk exited: ${output}`);
       return output.includes('AccountDesk is ready') || undefined;
     },
@@ -105,7 +105,7 @@ async function ask(client: ReturnType<typeof createSignedSlackClient>, text: str
   const responseUrl = slack.newResponseUrl({ userId: REQUESTER, channelId: 'C0GENERAL' });
   await client.slashCommand({ command: '/account', text, userId: REQUESTER, channelId: 'C0GENERAL', responseUrl });
   const receipt = await slack.waitFor(() => slack.responsesAt(responseUrl)[0], 10_000);
-  return /AD-[2-9A-HJKMNP-Z]{6}/.exec(visibleText(receipt.body as { text?: string }))![0];
+  return /AD-[2-9A-HJKMNP-Z]{6}/.exec(visibleText(receipt.body))![0];
 }
 
 function click(client: ReturnType<typeof createSignedSlackClient>, actionId: string, id: string) {

@@ -50,7 +50,7 @@ describe('destructive actions ask for the typed username', () => {
     const right = await desk.submitView(APPROVER, 'confirm_modal', id, { confirm_username: { value: 'alice' } });
     expect(right).toBeUndefined();
     await desk.waitForState(id, 'applied');
-    await desk.settle();
+    await desk.waitForOutboxDrained();
     expect(desk.nextcloud.users.get('alice')?.enabled).toBe(false);
     expect(desk.nextcloud.requests.filter((r) => r.route === 'disableUser')).toHaveLength(1);
     expect(await desk.card(id)).toContain('Applied');
@@ -100,7 +100,7 @@ describe('reject with a reason', () => {
       }),
     ).toBeUndefined();
     await desk.waitForState(id, 'rejected');
-    await desk.settle();
+    await desk.waitForOutboxDrained();
 
     const card = await desk.card(id);
     expect(card).toContain('Rejected');

@@ -34,7 +34,7 @@ describe('happy paths', () => {
       confirm_username: { value: 'alice' },
     });
     await desk.waitForState(id, 'applied');
-    await desk.settle();
+    await desk.waitForOutboxDrained();
 
     expect(desk.nextcloud.users.get('alice')?.enabled).toBe(false);
     expect(await desk.card(id)).toContain('Applied');
@@ -53,7 +53,7 @@ describe('happy paths', () => {
     // enable is not destructive: no typed confirmation.
     expect(await desk.click(APPROVER, 'request_approve', id)).toBeUndefined();
     await desk.waitForState(id, 'applied');
-    await desk.settle();
+    await desk.waitForOutboxDrained();
     expect(desk.nextcloud.users.get('bob')?.enabled).toBe(true);
     expect(desk.slack.viewsOpenedFor(APPROVER)).toHaveLength(0);
     expect(await desk.card(id)).toContain('Applied');
@@ -71,7 +71,7 @@ describe('happy paths', () => {
 
     await desk.click(APPROVER, 'request_approve', id);
     await desk.waitForState(id, 'applied');
-    await desk.settle();
+    await desk.waitForOutboxDrained();
     expect(desk.nextcloud.users.get('carol')?.quota).toBe('50 GB');
     expect(await desk.card(id)).toContain('Applied');
     expect(desk.auditLines().join('\n')).toMatch(/applied\*.*quota carol on cloud/);
@@ -85,7 +85,7 @@ describe('happy paths', () => {
 
     await desk.click(APPROVER, 'request_approve', id);
     await desk.waitForState(id, 'applied');
-    await desk.settle();
+    await desk.waitForOutboxDrained();
 
     expect(desk.dsm.users.has('dave')).toBe(true);
     const password = desk.dsm.passwords.get('dave');
@@ -129,7 +129,7 @@ describe('happy paths', () => {
     const done = await desk.waitForState(id, 'applied', 'failed');
     expect(done.error?.message).toBeUndefined();
     expect(done.state).toBe('applied');
-    await desk.settle();
+    await desk.waitForOutboxDrained();
     const user = [...desk.nmc.users.values()].find((u) => u.username === 'erin');
     expect(user).toMatchObject({ email: 'erin@example.com', enabled: true });
     expect(await desk.card(id)).toContain('Applied');

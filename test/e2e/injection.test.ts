@@ -41,7 +41,7 @@ describe('mrkdwn injection', () => {
       reject_reason: { value: 'no <!channel> <@U0APPROVER1> <!subteam^S0ITADMINS> <!here>' },
     });
     await desk.waitForState(id, 'rejected');
-    await desk.settle();
+    await desk.waitForOutboxDrained();
     await desk.command(REQUESTER, `status ${id}`);
     await desk.command(APPROVER2, 'pending');
     await desk.client.appHomeOpened(REQUESTER);

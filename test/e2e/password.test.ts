@@ -21,7 +21,7 @@ describe('one-time password delivery failure', () => {
       await desk.click(APPROVER, 'request_approve', id);
       const applied = await desk.waitForState(id, 'applied', 'failed');
       expect(applied.state).toBe('applied');
-      await desk.settle();
+      await desk.waitForOutboxDrained();
 
       const secret = desk.dsm.passwords.get('hank');
       expect(secret).toBeTruthy();

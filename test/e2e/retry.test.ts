@@ -21,7 +21,7 @@ describe('failed apply, then Retry', () => {
     await desk.click(APPROVER, 'request_approve', id);
     const failed = await desk.waitForState(id, 'failed');
     expect(failed.error?.retryable).toBe(true);
-    await desk.settle();
+    await desk.waitForOutboxDrained();
 
     const card = await desk.card(id);
     expect(card).toContain('Failed');
@@ -43,7 +43,7 @@ describe('failed apply, then Retry', () => {
     expect(await desk.click(APPROVER2, 'request_retry', id)).toBeUndefined();
     const applied = await desk.waitForState(id, 'applied');
     expect(applied.attempts).toBe(2);
-    await desk.settle();
+    await desk.waitForOutboxDrained();
     expect(desk.nextcloud.users.get('alice')?.quota).toBe('50 GB');
     const final = await desk.card(id);
     expect(final).toContain('Applied');
@@ -67,7 +67,7 @@ describe('failed apply, then Retry', () => {
     await desk.click(APPROVER, 'request_approve', id);
     const failed = await desk.waitForState(id, 'failed');
     expect(failed.error?.code).toBe('busy');
-    await desk.settle();
+    await desk.waitForOutboxDrained();
     expect(await desk.card(id)).toContain('another admin is editing this user');
     expect(desk.dms(REQUESTER).join('\n')).toContain('another admin is editing this user');
     expect(desk.dsm.users.has('gina')).toBe(false);
@@ -79,7 +79,7 @@ describe('failed apply, then Retry', () => {
     await desk.click(APPROVER, 'request_retry', id);
     await desk.waitForState(id, 'applied');
     expect(desk.dsm.users.has('gina')).toBe(true);
-    await desk.settle();
+    await desk.waitForOutboxDrained();
     expect(
       desk.slack.calls('chat.postEphemeral').filter((c) => String(c.args.text).includes('one-time password')),
     ).toHaveLength(1);
@@ -94,14 +94,14 @@ describe('failed apply, then Retry', () => {
     // ivan does not exist: the backend refuses, not retryable.
     const failed = await desk.waitForState(id, 'failed');
     expect(failed.error?.retryable).toBe(false);
-    await desk.settle();
+    await desk.waitForOutboxDrained();
     expect(await desk.card(id)).toContain('Fix the cause first');
 
     expect(await desk.clickAnswer(OUTSIDER, 'request_cancel', id)).toContain('Only the person who asked');
     expect((await desk.request(id)).state).toBe('failed');
     expect(await desk.click(APPROVER2, 'request_cancel', id)).toBeUndefined();
     await desk.waitForState(id, 'cancelled');
-    await desk.settle();
+    await desk.waitForOutboxDrained();
     expect(await desk.card(id)).toContain(`Cancelled by <@${APPROVER2}>`);
     expect(desk.dms(REQUESTER).join('\n')).toContain(`was given up by <@${APPROVER2}>`);
   });

@@ -33,7 +33,7 @@ describe('Slack outage', () => {
     expect(approved).toBeUndefined();
     await desk.waitForState(first, 'applied');
     await desk.slack.waitFor(() => desk.slack.messagesIn(AUDIT).length === 4, 5_000);
-    await desk.settle();
+    await desk.waitForOutboxDrained();
 
     const lines = desk.slack.messagesIn(AUDIT).map((m) => m.text);
     expect(seqs(lines)).toEqual([1, 2, 3, 4]);
@@ -51,7 +51,7 @@ describe('Slack outage', () => {
     desk.slack.failNext('chat.postMessage', { retryAfter: 1, count: 1 });
     const id = requestIdIn(await desk.command(REQUESTER, 'create cloud carol carol@example.com'));
     await desk.slack.waitFor(() => desk.slack.messagesIn(AUDIT).length === 1 && desk.cardMessage(id), 8_000);
-    await desk.settle();
+    await desk.waitForOutboxDrained();
     expect(desk.slack.messagesIn(AUDIT)).toHaveLength(1);
     expect(desk.slack.messagesIn('C0APPROVALS')).toHaveLength(1);
   });

@@ -8,9 +8,9 @@ const GiB = 1024 ** 3;
 class FakeDirectory implements Directory {
   lookups: string[] = [];
   constructor(private readonly groups: Record<string, string[]>) {}
-  async membersOf(groupId: string): Promise<string[]> {
+  membersOf(groupId: string): Promise<string[]> {
     this.lookups.push(groupId);
-    return this.groups[groupId] ?? [];
+    return Promise.resolve(this.groups[groupId] ?? []);
   }
 }
 

@@ -50,9 +50,10 @@ export function membershipAction(direction: 'join' | 'leave'): ActionKind {
       return { change };
     },
     apply(backend, request) {
-      const call = joining ? backend.addToGroup : backend.removeFromGroup;
-      if (!call) throw new Error(`${backend.name} cannot change group membership`);
-      return call.call(backend, request.username, groupOf(request));
+      // Called as methods (not pulled off the object) so that `this` stays the backend.
+      if (joining && backend.addToGroup) return backend.addToGroup(request.username, groupOf(request));
+      if (!joining && backend.removeFromGroup) return backend.removeFromGroup(request.username, groupOf(request));
+      throw new Error(`${backend.name} cannot change group membership`);
     },
     isDone: (request, current) =>
       current.exists && current.groups !== undefined && current.groups.includes(groupOf(request)) === joining,

@@ -70,21 +70,26 @@ const AUDIT_ICON: Record<string, string> = {
 
 /** One audit-channel line per audit-log entry. Only data the domain recorded (never a secret) is shown. */
 export function auditLine(entry: AuditEntry): string {
-  const d = entry.data as Record<string, unknown>;
-  const what = `${esc(String(d.action ?? ''))} ${esc(String(d.username ?? ''))} on ${esc(String(d.backend ?? ''))}`;
+  const d = entry.data;
+  const what = `${esc(shown(d.action))} ${esc(shown(d.username))} on ${esc(shown(d.backend))}`;
   const actor = entry.actor === 'system' ? 'AccountDesk' : mention(entry.actor);
   let detail = '';
-  if (entry.event === 'approved') detail = ` (${d.approvals}/${d.required})`;
-  if (entry.event === 'applied') detail = `: ${esc(String(d.summary ?? ''))}`;
-  if (entry.event === 'failed') detail = `: ${esc(String(d.error ?? ''))}`;
+  if (entry.event === 'approved') detail = ` (${shown(d.approvals)}/${shown(d.required)})`;
+  if (entry.event === 'applied') detail = `: ${esc(shown(d.summary))}`;
+  if (entry.event === 'failed') detail = `: ${esc(shown(d.error))}`;
   if ((entry.event === 'rejected' || entry.event === 'requested' || entry.event === 'cancelled') && d.reason)
-    detail = `: “${esc(String(d.reason))}”`;
-  if (entry.event === 'retried') detail = ` (attempt ${d.attempt})`;
+    detail = `: “${esc(shown(d.reason))}”`;
+  if (entry.event === 'retried') detail = ` (attempt ${shown(d.attempt)})`;
   const by = ['applied', 'failed', 'expired'].includes(entry.event) ? '' : ` by ${actor}`;
   return truncate(
     `${AUDIT_ICON[entry.event] ?? '•'} \`${entry.subject}\` *${entry.event}*${by} — ${what}${detail} · #${entry.seq}`,
     LIMITS.sectionText,
   );
+}
+
+/** An audit-data value as text: the domain records strings and numbers; anything else is not shown. */
+function shown(value: unknown): string {
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : '';
 }
 
 /** What the requester is told in a DM, per event; undefined = no DM for that event. */

@@ -198,7 +198,7 @@ export async function openRedisEngine(options: RedisEngineOptions): Promise<Engi
       }),
 
     // Redis expires once-keys itself (PX).
-    pruneExpired: async () => 0,
+    pruneExpired: () => Promise.resolve(0),
 
     close: () => guarded(() => adapter.disconnect()),
   };
