@@ -8,7 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import type { BackendConfig } from '../backends/registry.js';
 import type { ActionPolicy, PolicySettings } from '../requests/policy.js';
-import { ACTIONS, type ActionName } from '../requests/types.js';
+import { REQUEST_ACTIONS, type ActionName } from '../requests/types.js';
 import { ACTION_KINDS } from '../requests/actions/index.js';
 import { configFileSchema, envSchema, type ActionPolicyInput } from './schema.js';
 
@@ -104,7 +104,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     Record<ActionName, ActionPolicyInput>
   >;
   const actions = Object.fromEntries(
-    ACTIONS.map((action): [ActionName, ActionPolicy] => {
+    REQUEST_ACTIONS.map((action): [ActionName, ActionPolicy] => {
       const own = policyInput[action];
       return [
         action,

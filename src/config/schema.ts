@@ -4,8 +4,8 @@
  */
 import { z } from 'zod';
 import { backendConfigSchema } from '../backends/registry.js';
-import { parseQuota } from '../requests/quota.js';
-import { ACTIONS } from '../requests/types.js';
+import { parseQuota } from '../requests/sizes.js';
+import { REQUEST_ACTIONS } from '../requests/types.js';
 
 const slackUserId = z
   .string()
@@ -74,7 +74,7 @@ export const configFileSchema = z.strictObject({
       defaults: z
         .strictObject({ approvals: approvals.default(1), expiresAfter: duration.default(72 * 3_600_000) })
         .default({ approvals: 1, expiresAfter: 72 * 3_600_000 }),
-      ...Object.fromEntries(ACTIONS.map((action) => [action, actionPolicy.optional()])),
+      ...Object.fromEntries(REQUEST_ACTIONS.map((action) => [action, actionPolicy.optional()])),
     })
     .default({ defaults: { approvals: 1, expiresAfter: 72 * 3_600_000 } }),
   backends: z

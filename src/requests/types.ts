@@ -3,8 +3,9 @@
  * Slack layer never trusts what a button or private_metadata carries beyond the request id.
  */
 
-export const ACTIONS = ['create', 'disable', 'enable', 'quota', 'delete', 'join', 'leave', 'reinvite'] as const;
-export type ActionName = (typeof ACTIONS)[number];
+/** The verbs a request can carry (`/account <verb> ...`); what each one does is in ACTION_KINDS (actions/). */
+export const REQUEST_ACTIONS = ['create', 'disable', 'enable', 'quota', 'delete', 'join', 'leave', 'reinvite'] as const;
+export type ActionName = (typeof REQUEST_ACTIONS)[number];
 
 export const STATES = [
   'pending',

@@ -3,7 +3,7 @@
  * problem and the usage, so the person can fix the line and send it again.
  */
 import { ACTION_KINDS, type Draft } from '../requests/actions/index.js';
-import { ACTIONS, type ActionName } from '../requests/types.js';
+import { REQUEST_ACTIONS, type ActionName } from '../requests/types.js';
 import { unescapeSlack } from './text.js';
 
 export type ParsedCommand =
@@ -58,7 +58,7 @@ export function parseCommand(rawText: string, command: string): ParsedCommand {
     if (args.length !== 2) return { kind: 'error', message: `Usage: \`${command} info <backend> <username>\`.` };
     return { kind: 'info', backend: args[0]!, username: args[1]! };
   }
-  if (!(ACTIONS as readonly string[]).includes(verb)) {
+  if (!(REQUEST_ACTIONS as readonly string[]).includes(verb)) {
     return { kind: 'error', message: `"${verbToken}" is not something AccountDesk does. Try \`${command} help\`.` };
   }
   const action = verb as ActionName;

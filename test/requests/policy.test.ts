@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ApprovalPolicy, type ActionPolicy, type Directory, type PolicySettings } from '../../src/requests/policy.js';
-import { ACTIONS, type AccountRequest, type ActionName } from '../../src/requests/types.js';
+import { REQUEST_ACTIONS, type AccountRequest, type ActionName } from '../../src/requests/types.js';
 
 const GiB = 1024 ** 3;
 
@@ -16,7 +16,7 @@ class FakeDirectory implements Directory {
 
 function actions(overrides: Partial<Record<ActionName, Partial<ActionPolicy>>> = {}): Record<ActionName, ActionPolicy> {
   return Object.fromEntries(
-    ACTIONS.map((a) => [
+    REQUEST_ACTIONS.map((a) => [
       a,
       { enabled: a !== 'delete', approvals: 1, expiresAfterMs: 72 * 3_600_000, rules: [], ...overrides[a] },
     ]),

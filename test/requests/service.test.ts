@@ -19,7 +19,7 @@ import {
 import { createLogger } from '../../src/log.js';
 import { ApprovalPolicy, type ActionPolicy, type Directory } from '../../src/requests/policy.js';
 import { RequestService, requestIndexKeys } from '../../src/requests/service.js';
-import { ACTIONS, type AccountRequest, type ActionName } from '../../src/requests/types.js';
+import { REQUEST_ACTIONS, type AccountRequest, type ActionName } from '../../src/requests/types.js';
 import { openStore, type AuditEntry, type Store } from '../../src/store/index.js';
 
 const GiB = 1024 ** 3;
@@ -134,7 +134,7 @@ function actionPolicies(
   overrides: Partial<Record<ActionName, Partial<ActionPolicy>>> = {},
 ): Record<ActionName, ActionPolicy> {
   return Object.fromEntries(
-    ACTIONS.map((a) => [
+    REQUEST_ACTIONS.map((a) => [
       a,
       { enabled: a !== 'enable', approvals: 1, expiresAfterMs: 72 * 3_600_000, rules: [], ...overrides[a] },
     ]),

@@ -1,5 +1,5 @@
 import { checkDisplayName, checkEmail, checkGroup } from '../fields.js';
-import { formatBytes, parseQuota } from '../quota.js';
+import { formatBytes, parseQuota } from '../sizes.js';
 import type { RequestParams } from '../types.js';
 import type { ActionKind } from './kind.js';
 

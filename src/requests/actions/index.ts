@@ -11,6 +11,7 @@ import { reinviteAction } from './reinvite.js';
 
 export type { ActionKind, Assessment, Draft, ParamsCheck } from './kind.js';
 
+/** What each verb does, by verb: its fields and checks, its backend call and how a card describes it. */
 export const ACTION_KINDS: Record<ActionName, ActionKind> = {
   create: createAction,
   disable: disableAction,

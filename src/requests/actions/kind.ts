@@ -1,6 +1,6 @@
 /**
  * What every action kind provides. A new kind of request is one new file in this folder that exports an
- * ActionKind, plus its name in ACTIONS (types.ts) and in the registry (index.ts).
+ * ActionKind, plus its name in REQUEST_ACTIONS (types.ts) and in the registry (index.ts).
  */
 import type { ApplyResult, BackendClient, Capability, UserState } from '../../backends/types.js';
 import type { AccountRequest, ActionName, RequestParams } from '../types.js';

@@ -1,4 +1,4 @@
-import { formatBytes, parseQuota } from '../quota.js';
+import { formatBytes, parseQuota } from '../sizes.js';
 import type { ActionKind } from './kind.js';
 
 export const quotaAction: ActionKind = {

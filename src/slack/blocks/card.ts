@@ -5,10 +5,10 @@
 import type { types } from '@slack/bolt';
 import type { UserState } from '../../backends/types.js';
 import { ACTION_KINDS } from '../../requests/actions/index.js';
-import { formatBytes } from '../../requests/quota.js';
+import { formatBytes } from '../../requests/sizes.js';
 import type { Preview } from '../../requests/service.js';
 import type { AccountRequest } from '../../requests/types.js';
-import { ACTION } from '../ids.js';
+import { SLACK_ACTION_ID } from '../block-ids.js';
 import { LIMITS, esc, mention, truncate, when } from '../text.js';
 
 type Block = types.KnownBlock;
@@ -160,14 +160,14 @@ function cardButtons(request: AccountRequest, preview?: Preview): types.Button[]
     return [
       {
         type: 'button',
-        action_id: ACTION.approve,
+        action_id: SLACK_ACTION_ID.approve,
         text: { type: 'plain_text', text: destructive ? 'Approve…' : 'Approve' },
         style: preview?.assessment?.blocker ? undefined : 'primary',
         value,
       },
       {
         type: 'button',
-        action_id: ACTION.reject,
+        action_id: SLACK_ACTION_ID.reject,
         text: { type: 'plain_text', text: 'Reject…' },
         style: 'danger',
         value,
@@ -176,8 +176,14 @@ function cardButtons(request: AccountRequest, preview?: Preview): types.Button[]
   }
   if (request.state === 'failed') {
     return [
-      { type: 'button', action_id: ACTION.retry, text: { type: 'plain_text', text: 'Retry' }, style: 'primary', value },
-      { type: 'button', action_id: ACTION.cancel, text: { type: 'plain_text', text: 'Give up' }, value },
+      {
+        type: 'button',
+        action_id: SLACK_ACTION_ID.retry,
+        text: { type: 'plain_text', text: 'Retry' },
+        style: 'primary',
+        value,
+      },
+      { type: 'button', action_id: SLACK_ACTION_ID.cancel, text: { type: 'plain_text', text: 'Give up' }, value },
     ];
   }
   return [];

@@ -1,7 +1,7 @@
 /** Modals: the request form, the reject reason, the typed confirmation for destructive actions. Pure builders. */
 import type { types } from '@slack/bolt';
 import type { AccountRequest, ActionName } from '../../requests/types.js';
-import { CONFIRM_USERNAME_BLOCK, INPUT, REJECT_REASON_BLOCK, REQUEST_FIELD, VIEW } from '../ids.js';
+import { CONFIRM_USERNAME_BLOCK, INPUT, REJECT_REASON_BLOCK, REQUEST_FIELD, VIEW } from '../block-ids.js';
 import { LIMITS, esc, truncate } from '../text.js';
 import { describeRequest } from './card.js';
 

@@ -1,7 +1,7 @@
 /** The slash command: parse, ack at once, then do the work and answer ephemerally (reference/slack.md: ack < 3 s). */
 import type { App, RespondFn } from '@slack/bolt';
 import { ACTION_KINDS } from '../../requests/actions/index.js';
-import { ACTIONS, type ActionName } from '../../requests/types.js';
+import { REQUEST_ACTIONS, type ActionName } from '../../requests/types.js';
 import { infoText, helpText, listText, receiptText, requestLine } from '../blocks/messages.js';
 import { requestModal } from '../blocks/modals.js';
 import { parseCommand, type ParsedCommand } from '../parse.js';
@@ -98,7 +98,9 @@ export function registerCommand(app: App, deps: ListenerDeps): void {
 
 /** Only the actions the policy enables and at least one backend can do. */
 function offeredActions(deps: ListenerDeps) {
-  return ACTIONS.filter((action) => deps.service.policy.isEnabled(action) && actionBackends(deps, action).length > 0);
+  return REQUEST_ACTIONS.filter(
+    (action) => deps.service.policy.isEnabled(action) && actionBackends(deps, action).length > 0,
+  );
 }
 
 /** The backends that can do `action` (its capability, if it needs one). */

@@ -4,7 +4,7 @@
  */
 import type { App, BlockAction, ButtonAction, SlackActionMiddlewareArgs, AllMiddlewareArgs } from '@slack/bolt';
 import { confirmModal, rejectModal } from '../blocks/modals.js';
-import { ACTION } from '../ids.js';
+import { SLACK_ACTION_ID } from '../block-ids.js';
 import { publishHome } from './home.js';
 import { applyInBackground, failureText, unexpectedFailureText, type ListenerDeps } from './shared.js';
 
@@ -14,7 +14,7 @@ export function registerDecisionButtons(app: App, deps: ListenerDeps): void {
   const { service, surface } = deps;
 
   app.action<BlockAction<ButtonAction>>(
-    ACTION.approve,
+    SLACK_ACTION_ID.approve,
     guarded(deps, async (args) => {
       const user = args.body.user.id;
       const result = await service.approve(args.action.value ?? '', user);
@@ -30,7 +30,7 @@ export function registerDecisionButtons(app: App, deps: ListenerDeps): void {
   );
 
   app.action<BlockAction<ButtonAction>>(
-    ACTION.reject,
+    SLACK_ACTION_ID.reject,
     guarded(deps, async (args) => {
       const user = args.body.user.id;
       const request = await service.get(args.action.value ?? '');
@@ -44,7 +44,7 @@ export function registerDecisionButtons(app: App, deps: ListenerDeps): void {
   );
 
   app.action<BlockAction<ButtonAction>>(
-    ACTION.retry,
+    SLACK_ACTION_ID.retry,
     guarded(deps, async (args) => {
       const result = await service.retry(args.action.value ?? '', args.body.user.id);
       if (!result.ok) return tell(args, deps, failureText(result));
@@ -53,7 +53,7 @@ export function registerDecisionButtons(app: App, deps: ListenerDeps): void {
   );
 
   app.action<BlockAction<ButtonAction>>(
-    ACTION.cancel,
+    SLACK_ACTION_ID.cancel,
     guarded(deps, async (args) => {
       const result = await service.cancel(args.action.value ?? '', args.body.user.id);
       if (!result.ok) return tell(args, deps, failureText(result));

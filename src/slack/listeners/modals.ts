@@ -7,7 +7,7 @@ import type { Draft } from '../../requests/actions/index.js';
 import type { ActionName, Failure } from '../../requests/types.js';
 import { receiptText } from '../blocks/messages.js';
 import type { RequestModalMetadata } from '../blocks/modals.js';
-import { CONFIRM_USERNAME_BLOCK, INPUT, REJECT_REASON_BLOCK, REQUEST_FIELD, VIEW } from '../ids.js';
+import { CONFIRM_USERNAME_BLOCK, INPUT, REJECT_REASON_BLOCK, REQUEST_FIELD, VIEW } from '../block-ids.js';
 import { esc } from '../text.js';
 import { applyInBackground, failureText, unexpectedFailureWords, type ListenerDeps } from './shared.js';
 

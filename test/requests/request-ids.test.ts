@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { newRequestId } from '../../src/requests/ids.js';
+import { newRequestId } from '../../src/requests/request-ids.js';
 
 describe('request ids', () => {
   it('are AD- and six characters without look-alikes', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_QUOTA_BYTES, MIN_QUOTA_BYTES, formatBytes, parseQuota } from '../../src/requests/quota.js';
+import { MAX_QUOTA_BYTES, MIN_QUOTA_BYTES, formatBytes, parseQuota } from '../../src/requests/sizes.js';
 
 const GiB = 1024 ** 3;
 const TiB = 1024 ** 4;
