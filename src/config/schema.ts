@@ -90,7 +90,6 @@ export const configFileSchema = z.strictObject({
     .refine((backends) => Object.keys(backends).length > 0, 'name at least one backend'),
 });
 
-export type ConfigFile = z.infer<typeof configFileSchema>;
 export type ActionPolicyInput = z.infer<typeof actionPolicy>;
 
 /** The environment: only names and shapes; values of secrets are never echoed in an error. */

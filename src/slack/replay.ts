@@ -31,7 +31,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Coordination } from '../store/types.js';
 
 /** Slack's window: a request is valid only within 5 minutes of its timestamp (reference/slack.md, "Signature"). */
-export const REQUEST_WINDOW_SECONDS = 300;
+const REQUEST_WINDOW_SECONDS = 300;
 
 /**
  * How long a seen signature is remembered. A timestamp T is accepted while now is in [T - 300 s, T + 300 s], a
@@ -47,7 +47,7 @@ export const SIGNATURE_MEMORY_MS = (2 * REQUEST_WINDOW_SECONDS + 30) * 1000;
 export const EVENT_ID_MEMORY_MS = 60 * 60 * 1000;
 
 /** The context key under which the extractor hands the signed-request headers to the middleware. */
-export const SIGNED_REQUEST_CONTEXT_KEY = 'slackSignedRequest';
+const SIGNED_REQUEST_CONTEXT_KEY = 'slackSignedRequest';
 
 export interface SignedRequestFacts {
   /** X-Slack-Signature as received ('v0=' + 64 hex), or undefined when the header was missing or repeated. */

@@ -47,7 +47,7 @@ function location(url: string, namespace: string, raw: Location['raw']): Locatio
   };
 }
 
-export const sqlite: EngineUnderTest = {
+const sqlite: EngineUnderTest = {
   name: 'sqlite',
   async fresh() {
     const dir = await mkdtemp(join(tmpdir(), 'accountdesk-store-'));
@@ -65,7 +65,7 @@ export const sqlite: EngineUnderTest = {
   },
 };
 
-export const redis: EngineUnderTest = {
+const redis: EngineUnderTest = {
   name: 'redis',
   // Nothing to create: the namespace alone keeps this location apart on the shared test server.
   fresh() {
