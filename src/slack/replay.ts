@@ -15,7 +15,9 @@
  *     Slack does not retry them. Their one-shot effects are guarded by the store's claims, not here.
  *
  * Wiring (HTTP mode): Bolt's App does not take customPropertiesExtractor itself; build the receiver:
- *   const receiver = new HTTPReceiver({ signingSecret, port, customRoutes, customPropertiesExtractor: signedRequestProperties });
+ *   const receiver = new HTTPReceiver({
+ *     signingSecret, port, customRoutes, customPropertiesExtractor: signedRequestProperties,
+ *   });
  *   const app = new App({ token, receiver, ... });
  *   app.use(refuseReplays(coordination));          // register FIRST, before any listener middleware
  * Socket Mode: app.use(refuseReplays(coordination)) alone (event_id dedupe).

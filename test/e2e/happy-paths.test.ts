@@ -16,32 +16,35 @@ describe('happy paths', () => {
     await desk.stop();
   });
 
-  it('disable on cloud: the card shows the live state, the typed confirmation applies it, the user is disabled', async () => {
-    desk.nextcloud.seedUser({ id: 'alice', email: 'alice@example.com', enabled: true });
-    const id = requestIdIn(await desk.command(REQUESTER, 'disable cloud alice left the company'));
+  it(
+    'disable on cloud: the card shows the live state, the typed confirmation ' + 'applies it, the user is disabled',
+    async () => {
+      desk.nextcloud.seedUser({ id: 'alice', email: 'alice@example.com', enabled: true });
+      const id = requestIdIn(await desk.command(REQUESTER, 'disable cloud alice left the company'));
 
-    const card = await desk.card(id);
-    expect(card).toContain('asks to');
-    expect(card).toContain('disable alice');
-    expect(card).toContain('exists, enabled');
-    expect(card).toContain('enabled → disabled');
-    expect(card).toContain('left the company');
-    expect(card).toContain('Approve…');
+      const card = await desk.card(id);
+      expect(card).toContain('asks to');
+      expect(card).toContain('disable alice');
+      expect(card).toContain('exists, enabled');
+      expect(card).toContain('enabled → disabled');
+      expect(card).toContain('left the company');
+      expect(card).toContain('Approve…');
 
-    await desk.click(APPROVER, 'request_approve', id);
-    const modal = await desk.waitForModal(APPROVER, 'confirm_modal');
-    await desk.submitView(APPROVER, 'confirm_modal', String(modal.view.private_metadata), {
-      confirm_username: { value: 'alice' },
-    });
-    await desk.waitForState(id, 'applied');
-    await desk.waitForOutboxDrained();
+      await desk.click(APPROVER, 'request_approve', id);
+      const modal = await desk.waitForModal(APPROVER, 'confirm_modal');
+      await desk.submitView(APPROVER, 'confirm_modal', String(modal.view.private_metadata), {
+        confirm_username: { value: 'alice' },
+      });
+      await desk.waitForState(id, 'applied');
+      await desk.waitForOutboxDrained();
 
-    expect(desk.nextcloud.users.get('alice')?.enabled).toBe(false);
-    expect(await desk.card(id)).toContain('Applied');
-    expect(desk.dms(REQUESTER).join('\n')).toMatch(/Done: .*disable alice/);
-    const audit = desk.auditLines().join('\n');
-    for (const event of ['requested', 'approved', 'applied']) expect(audit).toContain(`*${event}*`);
-  });
+      expect(desk.nextcloud.users.get('alice')?.enabled).toBe(false);
+      expect(await desk.card(id)).toContain('Applied');
+      expect(desk.dms(REQUESTER).join('\n')).toMatch(/Done: .*disable alice/);
+      const audit = desk.auditLines().join('\n');
+      for (const event of ['requested', 'approved', 'applied']) expect(audit).toContain(`*${event}*`);
+    },
+  );
 
   it('enable on cloud: one click re-enables a disabled user', async () => {
     desk.nextcloud.seedUser({ id: 'bob', email: 'bob@example.com', enabled: false });

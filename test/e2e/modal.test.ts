@@ -49,7 +49,8 @@ describe('the request modal', () => {
     const blocks = modal.view.blocks as { block_id?: string; element?: { options?: { value: string }[] } }[];
     const optionsOf = (blockId: string) =>
       blocks.find((b) => b.block_id === blockId)?.element?.options?.map((o) => o.value);
-    expect(optionsOf('field_action')).toEqual(['create', 'disable', 'enable', 'quota', 'delete', 'reinvite']); // join/leave are off by default
+    // join and leave are off by default.
+    expect(optionsOf('field_action')).toEqual(['create', 'disable', 'enable', 'quota', 'delete', 'reinvite']);
     expect(optionsOf('field_backend')).toEqual(['cloud', 'nas', 'sso']);
     expect(blocks.map((b) => b.block_id)).toEqual(
       expect.arrayContaining(['field_username', 'field_email', 'field_quota', 'field_reason']),

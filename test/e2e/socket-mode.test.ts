@@ -263,51 +263,58 @@ describe('AccountDesk in Socket Mode (the default)', () => {
       expect(desk.logs.join('')).not.toContain(secret);
   });
 
-  it('publishes App Home once for an events_api envelope, and ignores Slack redelivering the same event_id', async () => {
-    const event = {
-      token: 'legacy-verification-token',
-      team_id: TEAM.id,
-      api_app_id: 'A0FAKE0001',
-      event: {
-        type: 'app_home_opened',
-        user: REQUESTER,
-        channel: 'D0REQUEST1',
-        tab: 'home',
-        event_ts: (Date.now() / 1000).toFixed(6),
-      },
-      type: 'event_callback',
-      event_id: 'Ev0SOCKETHOME1',
-      event_time: Math.floor(Date.now() / 1000),
-      authorizations: [
-        {
-          enterprise_id: null,
-          team_id: TEAM.id,
-          user_id: desk.slack.botUserId,
-          is_bot: true,
-          is_enterprise_install: false,
+  it(
+    'publishes App Home once for an events_api envelope, and ignores Slack ' + 'redelivering the same event_id',
+    async () => {
+      const event = {
+        token: 'legacy-verification-token',
+        team_id: TEAM.id,
+        api_app_id: 'A0FAKE0001',
+        event: {
+          type: 'app_home_opened',
+          user: REQUESTER,
+          channel: 'D0REQUEST1',
+          tab: 'home',
+          event_ts: (Date.now() / 1000).toFixed(6),
         },
-      ],
-    };
-    await desk.socket.sendEnvelope('events_api', event);
-    await desk.slack.waitFor(() => desk.slack.homeViewFor(REQUESTER), 5_000);
-    await desk.socket.sendEnvelope('events_api', event, { retryAttempt: 1, retryReason: 'timeout' });
-    // The redelivery is acked (so Slack stops retrying) but runs nothing: a later envelope that does publish proves
-    // the app has processed past it.
-    await desk.socket.sendEnvelope('events_api', {
-      ...event,
-      event_id: 'Ev0SOCKETHOME2',
-      event: { ...event.event, user: APPROVER },
-    });
-    await desk.slack.waitFor(() => desk.slack.homeViewFor(APPROVER), 5_000);
-    expect(desk.slack.calls('views.publish').map((c) => c.args.user_id)).toEqual([REQUESTER, APPROVER]);
-  });
+        type: 'event_callback',
+        event_id: 'Ev0SOCKETHOME1',
+        event_time: Math.floor(Date.now() / 1000),
+        authorizations: [
+          {
+            enterprise_id: null,
+            team_id: TEAM.id,
+            user_id: desk.slack.botUserId,
+            is_bot: true,
+            is_enterprise_install: false,
+          },
+        ],
+      };
+      await desk.socket.sendEnvelope('events_api', event);
+      await desk.slack.waitFor(() => desk.slack.homeViewFor(REQUESTER), 5_000);
+      await desk.socket.sendEnvelope('events_api', event, { retryAttempt: 1, retryReason: 'timeout' });
+      // The redelivery is acked (so Slack stops retrying) but runs nothing: a later envelope that does publish proves
+      // the app has processed past it.
+      await desk.socket.sendEnvelope('events_api', {
+        ...event,
+        event_id: 'Ev0SOCKETHOME2',
+        event: { ...event.event, user: APPROVER },
+      });
+      await desk.slack.waitFor(() => desk.slack.homeViewFor(APPROVER), 5_000);
+      expect(desk.slack.calls('views.publish').map((c) => c.args.user_id)).toEqual([REQUESTER, APPROVER]);
+    },
+  );
 
-  it("closes the socket cleanly when Slack sends 'disconnect' (it reconnects after its back-off; stop() cancels that)", async () => {
-    const closed = desk.socket.clientClosed();
-    desk.socket.sendDisconnect('refresh_requested');
-    expect(await closed).toBe(1000);
-    await desk.slack.waitFor(() => desk.socket.openConnections() === 0, 5_000);
-  });
+  it(
+    "closes the socket cleanly when Slack sends 'disconnect' (it reconnects " +
+      'after its back-off; stop() cancels that)',
+    async () => {
+      const closed = desk.socket.clientClosed();
+      desk.socket.sendDisconnect('refresh_requested');
+      expect(await closed).toBe(1000);
+      await desk.slack.waitFor(() => desk.socket.openConnections() === 0, 5_000);
+    },
+  );
 
   it('stop() closes the socket with a normal close frame', async () => {
     const closed = desk.socket.clientClosed();

@@ -492,43 +492,46 @@ describe('apply and retry', () => {
 });
 
 describe('generated passwords', () => {
-  it('reach deliverPassword for a show-to-requester backend and appear nowhere in the store, audit log or logs', async () => {
-    const request = await submitOk({
-      action: 'create',
-      backend: 'nas',
-      username: 'bob',
-      quota: '10GB',
-      groups: ['staff'],
-    });
-    await world.service.approve(request.id, ADMIN_A);
-    const applied = await world.service.apply(request.id);
-    expect(applied).toMatchObject({ ok: true, request: { state: 'applied' } });
+  it(
+    'reach deliverPassword for a show-to-requester backend and appear ' + 'nowhere in the store, audit log or logs',
+    async () => {
+      const request = await submitOk({
+        action: 'create',
+        backend: 'nas',
+        username: 'bob',
+        quota: '10GB',
+        groups: ['staff'],
+      });
+      await world.service.approve(request.id, ADMIN_A);
+      const applied = await world.service.apply(request.id);
+      expect(applied).toMatchObject({ ok: true, request: { state: 'applied' } });
 
-    expect(world.delivered).toHaveLength(1);
-    expect(world.delivered[0]).toMatchObject({ request: { id: request.id }, password: GENERATED_PASSWORD });
-    expect(world.nas.writes()).toEqual([
-      {
-        op: 'createUser',
-        args: [
-          expect.objectContaining({
-            username: 'bob',
-            password: GENERATED_PASSWORD,
-            quotaBytes: 10 * GiB,
-            groups: ['staff'],
-          }),
-        ],
-      },
-    ]);
+      expect(world.delivered).toHaveLength(1);
+      expect(world.delivered[0]).toMatchObject({ request: { id: request.id }, password: GENERATED_PASSWORD });
+      expect(world.nas.writes()).toEqual([
+        {
+          op: 'createUser',
+          args: [
+            expect.objectContaining({
+              username: 'bob',
+              password: GENERATED_PASSWORD,
+              quotaBytes: 10 * GiB,
+              groups: ['staff'],
+            }),
+          ],
+        },
+      ]);
 
-    expect(JSON.stringify(await world.service.get(request.id))).not.toContain(GENERATED_PASSWORD);
-    expect(JSON.stringify(await world.audit())).not.toContain(GENERATED_PASSWORD);
-    expect(world.logLines.join('')).not.toContain(GENERATED_PASSWORD);
-    await world.store.close();
-    const files = readdirSync(world.dir).map((file) => readFileSync(join(world.dir, file)));
-    // Control: the raw files are searchable (they do hold the request), so the absence below means something.
-    expect(files.some((bytes) => bytes.includes(request.id))).toBe(true);
-    for (const bytes of files) expect(bytes.includes(GENERATED_PASSWORD)).toBe(false);
-  });
+      expect(JSON.stringify(await world.service.get(request.id))).not.toContain(GENERATED_PASSWORD);
+      expect(JSON.stringify(await world.audit())).not.toContain(GENERATED_PASSWORD);
+      expect(world.logLines.join('')).not.toContain(GENERATED_PASSWORD);
+      await world.store.close();
+      const files = readdirSync(world.dir).map((file) => readFileSync(join(world.dir, file)));
+      // Control: the raw files are searchable (they do hold the request), so the absence below means something.
+      expect(files.some((bytes) => bytes.includes(request.id))).toBe(true);
+      for (const bytes of files) expect(bytes.includes(GENERATED_PASSWORD)).toBe(false);
+    },
+  );
 
   it('are not generated for an invitation backend or an identity-provider backend', async () => {
     for (const backend of ['cloud', 'sso'] as const) {
@@ -678,25 +681,28 @@ describe('preview and info', () => {
 });
 
 describe('review fixes: retry, rounding, expiry, open lists, shutdown', () => {
-  it('Retry of a failed request whose change did happen after all marks it applied without sending it again', async () => {
-    const request = await approvedQuota('alice', '50GB');
-    world.cloud.users.set('alice', { userId: 'alice', exists: true, enabled: true });
-    // The write reached the server but its answer was lost: the backend holds the new quota, the request failed.
-    const held = world.cloud.hold();
-    const applying = world.service.apply(request.id);
-    await held;
-    world.cloud.users.set('alice', { userId: 'alice', exists: true, enabled: true, quota: { limitBytes: 50 * GiB } });
-    world.cloud.failWith = new BackendError('cloud', 'timeout', 'cloud did not answer in time');
-    world.cloud.release();
-    expect((await applying).ok && (await world.service.get(request.id))?.state).toBe('failed');
-    const writesBefore = world.cloud.writes().length;
+  it(
+    'Retry of a failed request whose change did happen after all marks it ' + 'applied without sending it again',
+    async () => {
+      const request = await approvedQuota('alice', '50GB');
+      world.cloud.users.set('alice', { userId: 'alice', exists: true, enabled: true });
+      // The write reached the server but its answer was lost: the backend holds the new quota, the request failed.
+      const held = world.cloud.hold();
+      const applying = world.service.apply(request.id);
+      await held;
+      world.cloud.users.set('alice', { userId: 'alice', exists: true, enabled: true, quota: { limitBytes: 50 * GiB } });
+      world.cloud.failWith = new BackendError('cloud', 'timeout', 'cloud did not answer in time');
+      world.cloud.release();
+      expect((await applying).ok && (await world.service.get(request.id))?.state).toBe('failed');
+      const writesBefore = world.cloud.writes().length;
 
-    const retried = await world.service.retry(request.id, ADMIN_B);
-    expect(retried.ok && retried.request.state).toBe('applied');
-    expect(retried.ok && retried.request.result?.summary).toMatch(/already in place when retried/);
-    expect(world.cloud.writes().length).toBe(writesBefore);
-    expect(await events(request.id)).toEqual(['requested', 'approved', 'failed', 'retried', 'applied']);
-  });
+      const retried = await world.service.retry(request.id, ADMIN_B);
+      expect(retried.ok && retried.request.state).toBe('applied');
+      expect(retried.ok && retried.request.result?.summary).toMatch(/already in place when retried/);
+      expect(world.cloud.writes().length).toBe(writesBefore);
+      expect(await events(request.id)).toEqual(['requested', 'approved', 'failed', 'retried', 'applied']);
+    },
+  );
 
   it('compares quotas the way the backend stores them: a rounded quota already in place is recognised', async () => {
     // Nextcloud stores "1.25 TB" as "1.3 TB".
@@ -841,21 +847,25 @@ describe('recovery knows which process claimed an apply', () => {
 });
 
 describe('Retry after a definite refusal', () => {
-  it('does not take an existing account for its own: a create refused as "already exists" is sent again and fails again', async () => {
-    const request = await submitOk({ action: 'create', backend: 'nas', username: 'bob' });
-    await world.service.approve(request.id, ADMIN_A);
-    world.nas.users.set('bob', { userId: 'bob', exists: true, enabled: true }); // someone else's bob
-    world.nas.failWith = new BackendError('nas', 'already_exists', 'nas: a user named bob already exists');
-    const first = await world.service.apply(request.id);
-    expect(first.ok && first.request.state).toBe('failed');
+  it(
+    'does not take an existing account for its own: a create refused as ' +
+      '"already exists" is sent again and fails again',
+    async () => {
+      const request = await submitOk({ action: 'create', backend: 'nas', username: 'bob' });
+      await world.service.approve(request.id, ADMIN_A);
+      world.nas.users.set('bob', { userId: 'bob', exists: true, enabled: true }); // someone else's bob
+      world.nas.failWith = new BackendError('nas', 'already_exists', 'nas: a user named bob already exists');
+      const first = await world.service.apply(request.id);
+      expect(first.ok && first.request.state).toBe('failed');
 
-    world.nas.failWith = new BackendError('nas', 'already_exists', 'nas: a user named bob already exists');
-    const retried = await world.service.retry(request.id, ADMIN_B);
-    expect(retried.ok && retried.request.state).toBe('failed');
-    expect(retried.ok && retried.request.error?.code).toBe('already_exists');
-    expect(world.nas.writes().map((c) => c.op)).toEqual(['createUser', 'createUser']);
-    expect(world.delivered).toEqual([]); // no password for an account AccountDesk did not create
-  });
+      world.nas.failWith = new BackendError('nas', 'already_exists', 'nas: a user named bob already exists');
+      const retried = await world.service.retry(request.id, ADMIN_B);
+      expect(retried.ok && retried.request.state).toBe('failed');
+      expect(retried.ok && retried.request.error?.code).toBe('already_exists');
+      expect(world.nas.writes().map((c) => c.op)).toEqual(['createUser', 'createUser']);
+      expect(world.delivered).toEqual([]); // no password for an account AccountDesk did not create
+    },
+  );
 
   it('a create found in place on Retry after a lost answer says the password was never shown', async () => {
     const request = await submitOk({ action: 'create', backend: 'nas', username: 'carl' });

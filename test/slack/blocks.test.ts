@@ -369,7 +369,8 @@ describe('short messages', () => {
       /was approved by <@U0ADMIN01>; applying it now/,
     );
     expect(requesterDm(entry('rejected', 'U0ADMIN01', { reason: EVIL }), r)).toBe(
-      ':no_entry: Your request AD-7K2M9Q (set the quota of alice to 50 GB on cloud) was rejected by <@U0ADMIN01>: “&lt;!channel&gt;”',
+      ':no_entry: Your request AD-7K2M9Q (set the quota of alice to 50 GB on ' +
+        'cloud) was rejected by <@U0ADMIN01>: “&lt;!channel&gt;”',
     );
     expect(requesterDm(entry('cancelled', r.requester, {}), r)).toBeUndefined();
     expect(requesterDm(entry('cancelled', 'U0ADMIN01', {}), r)).toMatch(/given up by <@U0ADMIN01>/);
@@ -398,8 +399,10 @@ describe('short messages', () => {
     );
     expect(long.length).toBeLessThanOrEqual(3000);
     const lines = long.split('\n').filter((l) => l.startsWith('*AD-'));
-    for (const line of lines)
-      expect(line).toMatch(/<!date\^\d+\^\{date_short_pretty\} \{time\}\|2030-03-01T09:00:00\.000Z> · 0\/1 approvals$/); // no date token cut in half
+    // No date token cut in half.
+    const wholeDateThenCount =
+      /<!date\^\d+\^\{date_short_pretty\} \{time\}\|2030-03-01T09:00:00\.000Z> · 0\/1 approvals$/;
+    for (const line of lines) expect(line).toMatch(wholeDateThenCount);
     expect(long).toMatch(new RegExp(`\\n…and ${25 - lines.length} more\\.$`));
     expect(
       helpText('/account', [

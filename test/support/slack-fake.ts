@@ -509,7 +509,8 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     viewsOpenedFor: (userId) => [...views.values()].filter((v) => v.user === userId),
     homeViewFor: (userId) => homeViews.get(userId),
     issueTriggerId(userId) {
-      const id = `${Math.floor(now() / 1000)}.${String(++idCounter).padStart(8, '0')}.${randomBytes(16).toString('hex')}`;
+      const seconds = Math.floor(now() / 1000);
+      const id = `${seconds}.${String(++idCounter).padStart(8, '0')}.${randomBytes(16).toString('hex')}`;
       triggers.set(id, { user: userId, issuedAt: now(), used: false });
       return id;
     },

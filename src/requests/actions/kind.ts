@@ -49,7 +49,10 @@ export interface ActionKind {
   describe(request: Pick<AccountRequest, 'username' | 'params'>): string;
   assess(request: Pick<AccountRequest, 'username' | 'params'>, current: UserState): Assessment;
   apply(backend: BackendClient, request: AccountRequest, password?: string): Promise<ApplyResult>;
-  /** Whether the change is already in place: how recovery tells an interrupted apply that happened from one that did not. */
+  /**
+   * Whether the change is already in place: how recovery tells an interrupted apply that happened from one that
+   * did not.
+   */
   isDone(request: Pick<AccountRequest, 'username' | 'params'>, current: UserState): boolean;
   /**
    * For a change that leaves no trace to read back (a mail): what recovery tells the approver instead of "the

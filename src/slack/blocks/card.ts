@@ -52,7 +52,8 @@ export function renderCard({ request, backendKind, preview }: CardInput): SlackM
       text: {
         type: 'mrkdwn',
         text: truncate(
-          `${mention(request.requester)} asks to *${what}* on *${esc(request.backend)}*${backendKind ? ` (${esc(backendKind)})` : ''}` +
+          `${mention(request.requester)} asks to *${what}* on ` +
+            `*${esc(request.backend)}*${backendKind ? ` (${esc(backendKind)})` : ''}` +
             (request.reason ? `\n>${esc(request.reason).replace(/\n/g, '\n>')}` : ''),
           LIMITS.sectionText,
         ),
@@ -108,7 +109,8 @@ export function describeState(state: UserState): string {
   const parts = [state.enabled === undefined ? 'exists' : state.enabled ? 'exists, enabled' : 'exists, disabled'];
   if (state.quota) {
     parts.push(
-      `quota ${formatBytes(state.quota.limitBytes)}${state.quota.usedBytes !== undefined ? ` (${formatBytes(state.quota.usedBytes)} used)` : ''}`,
+      `quota ${formatBytes(state.quota.limitBytes)}` +
+        (state.quota.usedBytes !== undefined ? ` (${formatBytes(state.quota.usedBytes)} used)` : ''),
     );
   }
   if (state.email) parts.push(state.email);
@@ -136,14 +138,18 @@ function outcomeText(request: AccountRequest): string | undefined {
         : undefined;
     case 'failed':
       return request.error
-        ? `:x: *${esc(request.backend)} said:* ${esc(request.error.message)} (${when(request.error.at)}, attempt ${request.attempts})` +
+        ? `:x: *${esc(request.backend)} said:* ${esc(request.error.message)} ` +
+            `(${when(request.error.at)}, attempt ${request.attempts})` +
             (request.error.retryable ? '' : '\nFix the cause first (see the message), then Retry.')
         : undefined;
     case 'rejected':
     case 'cancelled':
     case 'expired':
       return request.decision
-        ? `${request.state === 'expired' ? 'Expired' : `${capitalise(request.state)} by ${mention(request.decision.by)}`} ${when(request.decision.at)}` +
+        ? (request.state === 'expired'
+            ? 'Expired'
+            : `${capitalise(request.state)} by ${mention(request.decision.by)}`) +
+            ` ${when(request.decision.at)}` +
             (request.decision.reason && request.state !== 'expired'
               ? `\n>${esc(request.decision.reason).replace(/\n/g, '\n>')}`
               : '')

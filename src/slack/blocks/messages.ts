@@ -19,18 +19,27 @@ export function helpText(command: string, offered: { action: ActionName; backend
     `• \`${command} pending\` your open requests, or (approvers) everything waiting`,
     `• \`${command} info <backend> <username>\` (approvers) an account's current state`,
     `• \`${command}\` alone opens a form.`,
-    'Sizes: 50GB, 1.5 TB, 500 MiB or unlimited (1 GB = 1024 MB, as Nextcloud and DSM count). Groups: groups:staff,sales. Quote values with spaces: name:"Alice Smith".',
+    'Sizes: 50GB, 1.5 TB, 500 MiB or unlimited (1 GB = 1024 MB, as Nextcloud ' +
+      'and DSM count). Groups: groups:staff,sales. Quote values with spaces: ' +
+      'name:"Alice Smith".',
   ].join('\n');
 }
 
 export function receiptText(request: AccountRequest): string {
   const approvals = request.approvalsRequired === 1 ? 'an approver' : `${request.approvalsRequired} approvers`;
-  return `:inbox_tray: Request *${request.id}* is in: ${esc(describeRequest(request))} on *${esc(request.backend)}*. It waits for ${approvals}; you will get a DM when it is decided and when it is done. Cancel it with \`cancel ${request.id}\`.`;
+  return (
+    `:inbox_tray: Request *${request.id}* is in: ` +
+    `${esc(describeRequest(request))} on *${esc(request.backend)}*. It waits ` +
+    `for ${approvals}; you will get a DM when it is decided and when it is ` +
+    `done. Cancel it with \`cancel ${request.id}\`.`
+  );
 }
 
 export function requestLine(request: AccountRequest): string {
   return truncate(
-    `*${request.id}* ${esc(describeRequest(request))} on *${esc(request.backend)}* · ${request.state} · asked by ${mention(request.requester)} ${when(request.createdAt)}` +
+    `*${request.id}* ${esc(describeRequest(request))} on ` +
+      `*${esc(request.backend)}* · ${request.state} · asked by ` +
+      `${mention(request.requester)} ${when(request.createdAt)}` +
       (request.state === 'pending' ? ` · ${request.approvals.length}/${request.approvalsRequired} approvals` : ''),
     LIMITS.sectionText,
   );
@@ -82,7 +91,8 @@ export function auditLine(entry: AuditEntry): string {
   if (entry.event === 'retried') detail = ` (attempt ${shown(d.attempt)})`;
   const by = ['applied', 'failed', 'expired'].includes(entry.event) ? '' : ` by ${actor}`;
   return truncate(
-    `${AUDIT_ICON[entry.event] ?? '•'} \`${entry.subject}\` *${entry.event}*${by} — ${what}${detail} · #${entry.seq}`,
+    `${AUDIT_ICON[entry.event] ?? '•'} \`${entry.subject}\` ` +
+      `*${entry.event}*${by} — ${what}${detail} · #${entry.seq}`,
     LIMITS.sectionText,
   );
 }
@@ -101,11 +111,14 @@ export function requesterDm(entry: AuditEntry, request: AccountRequest): string 
         ? `:ballot_box_with_check: Your request ${what} was approved by ${mention(entry.actor)}; applying it now.`
         : undefined;
     case 'applied':
-      return `:white_check_mark: Done: ${what}. ${esc(String((entry.data as { summary?: string }).summary ?? ''))}`;
+      return `:white_check_mark: Done: ${what}. ${esc(shown(entry.data.summary))}`;
     case 'failed':
-      return `:x: Your request ${what} failed: ${esc(String((entry.data as { error?: string }).error ?? ''))} An approver can retry it.`;
+      return `:x: Your request ${what} failed: ${esc(shown(entry.data.error))} An approver can retry it.`;
     case 'rejected':
-      return `:no_entry: Your request ${what} was rejected by ${mention(entry.actor)}: “${esc(String((entry.data as { reason?: string }).reason ?? ''))}”`;
+      return (
+        `:no_entry: Your request ${what} was rejected by ${mention(entry.actor)}: ` +
+        `“${esc(shown(entry.data.reason))}”`
+      );
     case 'expired':
       return `:alarm_clock: Your request ${what} expired: nobody decided in time. Ask again if it is still needed.`;
     case 'cancelled':
@@ -119,8 +132,11 @@ export function requesterDm(entry: AuditEntry, request: AccountRequest): string 
 
 export function passwordText(request: AccountRequest, password: string): string {
   return (
-    `:key: The account *${esc(request.username)}* on *${esc(request.backend)}* (${request.id}) was created with this one-time password:\n` +
+    `:key: The account *${esc(request.username)}* on ` +
+    `*${esc(request.backend)}* (${request.id}) was created with this ` +
+    `one-time password:\n` +
     `\`${esc(password)}\`\n` +
-    'This message is shown once, only to you, and is stored nowhere. Pass it on privately and ask the person to change it at first login.'
+    'This message is shown once, only to you, and is stored nowhere. Pass it ' +
+    'on privately and ask the person to change it at first login.'
   );
 }

@@ -116,7 +116,9 @@ export function confirmModal(request: AccountRequest): ModalView {
     callbackId: VIEW.confirm,
     title: `Approve ${request.id}`,
     submit: 'Approve',
-    intro: `:warning: This will *${esc(describeRequest(request))}* on *${esc(request.backend)}*. Type the username to confirm.`,
+    intro:
+      `:warning: This will *${esc(describeRequest(request))}* on ` +
+      `*${esc(request.backend)}*. Type the username to confirm.`,
     inputBlock: CONFIRM_USERNAME_BLOCK,
     inputLabel: 'Username',
     input: { multiline: false, max_length: 255 },

@@ -33,7 +33,8 @@ export function registerCommand(app: App, deps: ListenerDeps): void {
         deps.logger.warn({ err }, 'could not open the request form');
         await say(
           respond,
-          `:warning: The form did not open (${esc(unexpectedFailureWords(err))}). Try again, or type the request: \`${command} help\`.`,
+          `:warning: The form did not open (${esc(unexpectedFailureWords(err))}). ` +
+            `Try again, or type the request: \`${command} help\`.`,
           deps,
         );
       }

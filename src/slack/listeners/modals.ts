@@ -39,7 +39,10 @@ export function registerModals(app: App, deps: ListenerDeps): void {
       if (result.ok) deps.publisher.kick();
     } catch (err) {
       deps.logger.error({ err }, 'storing a request failed after its form was accepted');
-      text = `:warning: Your request could not be saved: ${esc(unexpectedFailureWords(err))} Nothing was sent for approval; please submit it again.`;
+      text =
+        `:warning: Your request could not be saved: ` +
+        `${esc(unexpectedFailureWords(err))} Nothing was sent for approval; ` +
+        `please submit it again.`;
     }
     const metadata = parseMetadata(view.private_metadata);
     try {

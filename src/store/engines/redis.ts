@@ -92,7 +92,8 @@ export async function openRedisEngine(options: RedisEngineOptions): Promise<Engi
       : new StoreError(
           'unavailable',
           `Redis at ${where} did not answer (${error instanceof Error ? error.message : String(error)}). ` +
-            `Check that redis-server is running and reachable from this host, and STORE_URL (host, port, password, TLS).`,
+            `Check that redis-server is running and reachable from this host, and ` +
+            `STORE_URL (host, port, password, TLS).`,
           { cause: error },
         );
 
