@@ -40,7 +40,7 @@ describe('approvals', () => {
     expect((await desk.request(id)).approvals).toHaveLength(0);
     expect((await desk.request(id)).state).toBe('pending');
     expect(desk.cardMessage(id)?.edits).toBe(cardBefore?.edits);
-    expect(await desk.card(id)).toContain('approvals 0 of 1');
+    expect((await desk.cardParts(id)).status).toContain('approvals 0 of 1');
     expect(creates()).toBe(0);
 
     const rejectAnswer = await desk.clickAnswer(OUTSIDER, 'request_reject', id);
@@ -85,7 +85,7 @@ describe('approvals', () => {
     await desk.waitForState(id, 'applied');
     await desk.waitForOutboxDrained();
     expect(desk.nextcloud.users.has('alice')).toBe(true);
-    expect(await desk.card(id)).toContain(`approvals 1 of 1: <@${GROUP_APPROVER}>`);
+    expect((await desk.cardParts(id)).status).toContain(`approvals 1 of 1: <@${GROUP_APPROVER}>`);
     expect(desk.auditLines().join('\n')).toMatch(new RegExp(`\\*approved\\* by <@${GROUP_APPROVER}>`));
   });
 
@@ -130,17 +130,17 @@ describe('approvals', () => {
       const receipt = await desk.command(REQUESTER, 'quota cloud alice 200GB');
       expect(receipt).toContain('waits for 2 approvers');
       const id = requestIdIn(receipt);
-      expect(await desk.card(id)).toContain('approvals 0 of 2');
+      expect((await desk.cardParts(id)).status).toContain('approvals 0 of 2');
 
       expect(await desk.click(APPROVER, 'request_approve', id)).toBeUndefined();
       await desk.waitForOutboxDrained();
       const afterOne = await desk.request(id);
       expect(afterOne.state).toBe('pending');
       expect(afterOne.approvals).toHaveLength(1);
-      const card = await desk.card(id);
-      expect(card).toContain('approvals 1 of 2');
-      expect(card).toContain('Waiting for approval');
-      expect(card).toContain('Approve');
+      const card = await desk.cardParts(id);
+      expect(card.status).toContain('Waiting for approval');
+      expect(card.status).toContain(`approvals 1 of 2: <@${APPROVER}>`);
+      expect(card.buttons.map((b) => b.actionId)).toEqual(['request_approve', 'request_reject']);
       expect(desk.nextcloud.users.get('alice')?.quota).toBe('10 GB');
       // The requester hears nothing yet: it is not decided.
       expect(desk.dms(REQUESTER)).toHaveLength(0);
@@ -152,9 +152,10 @@ describe('approvals', () => {
       await desk.waitForState(id, 'applied');
       await desk.waitForOutboxDrained();
       expect(desk.nextcloud.users.get('alice')?.quota).toBe('200 GB');
-      const final = await desk.card(id);
-      expect(final).toContain('Applied');
-      expect(final).toContain('approvals 2 of 2');
+      const final = await desk.cardParts(id);
+      expect(final.status).toContain('Applied');
+      expect(final.status).toContain('approvals 2 of 2');
+      expect(final.buttons).toEqual([]);
       expect(desk.auditLines().join('\n')).toMatch(/approved\* by <@U0APPROVER1>.*\(1\/2\)/);
       expect(desk.auditLines().join('\n')).toMatch(/approved\* by <@U0APPROVER2>.*\(2\/2\)/);
     },

@@ -54,6 +54,50 @@ export function readLocalFakesConfig(): LocalFakesConfig {
   return parse(readFileSync(new URL('../../config/local-fakes.yaml', import.meta.url), 'utf8')) as LocalFakesConfig;
 }
 
+/** An approval card taken apart as an approver reads it (src/slack/blocks/card.ts builds it). */
+export interface CardParts {
+  /** The context line: the state, the approvals so far and by whom, the expiry. */
+  status: string;
+  /** The live read of the backend shown while the request waits: current state, the change, blockers. */
+  preview: string;
+  /** What came of the request: the backend's answer, or who decided and why. */
+  outcome: string;
+  /** The buttons, in order. */
+  buttons: { actionId: string; label: string }[];
+}
+
+interface CardBlock {
+  type: string;
+  text?: { text: string };
+  elements?: { action_id?: string; text?: string | { text: string } }[];
+}
+
+/** Splits a card's blocks: header, request, preview sections, the status context, outcome sections, buttons. */
+function cardPartsOf(message: FakeMessage): CardParts {
+  const parts: CardParts = { status: '', preview: '', outcome: '', buttons: [] };
+  const sections: { afterStatus: boolean; text: string }[] = [];
+  for (const block of (message.blocks as CardBlock[]).slice(2)) {
+    if (block.type === 'context') {
+      parts.status = (block.elements ?? []).map((e) => (typeof e.text === 'string' ? e.text : '')).join(' ');
+    } else if (block.type === 'section') {
+      sections.push({ afterStatus: parts.status !== '', text: block.text?.text ?? '' });
+    } else if (block.type === 'actions') {
+      for (const e of block.elements ?? []) {
+        parts.buttons.push({ actionId: e.action_id ?? '', label: typeof e.text === 'object' ? e.text.text : '' });
+      }
+    }
+  }
+  parts.preview = sections
+    .filter((s) => !s.afterStatus)
+    .map((s) => s.text)
+    .join('\n');
+  parts.outcome = sections
+    .filter((s) => s.afterStatus)
+    .map((s) => s.text)
+    .join('\n');
+  return parts;
+}
+
 export interface Desk {
   slack: FakeSlack;
   nextcloud: FakeNextcloud;
@@ -101,16 +145,19 @@ export interface Desk {
   dataDir: string;
   /** http://127.0.0.1:PORT of the app's HTTP receiver. */
   baseUrl: string;
+  /** The card's visible text, once the outbox has drained. */
   card(requestId: string): Promise<string>;
+  /** The card's status line, preview, outcome and buttons, once the outbox has drained. */
+  cardParts(requestId: string): Promise<CardParts>;
   cardMessage(requestId: string): FakeMessage | undefined;
   auditLines(): string[];
   dms(user: string): string[];
   request(id: string): Promise<AccountRequest>;
   /**
    * Waits until every outbox consumer (audit channel, cards, requester DMs) has caught up with the audit log;
-   * throws, naming the consumers still behind, if they have not within 5 s.
+   * throws, naming the consumers still behind, if they have not within `timeoutMs` (5 s by default).
    */
-  waitForOutboxDrained(): Promise<void>;
+  waitForOutboxDrained(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -284,6 +331,12 @@ export async function startDesk(
       if (!message) throw new Error(`no card for ${requestId} in the approvals channel`);
       return visibleText(message);
     },
+    async cardParts(requestId) {
+      await waitForOutboxDrained();
+      const message = cardMessage(requestId);
+      if (!message) throw new Error(`no card for ${requestId} in the approvals channel`);
+      return cardPartsOf(message);
+    },
     cardMessage,
     auditLines: () => slack.messagesIn(AUDIT).map((m) => m.text),
     dms: (user) => slack.dmsTo(user).map((m) => visibleText(m)),
@@ -365,7 +418,7 @@ export async function startDesk(
     },
     dataDir: dir,
     baseUrl: `http://127.0.0.1:${port}`,
-    waitForOutboxDrained: () => waitForOutboxDrained(),
+    waitForOutboxDrained: (timeoutMs) => waitForOutboxDrained(timeoutMs),
     async stop() {
       for (const replica of replicas) await replica.stop();
       await app.stop();

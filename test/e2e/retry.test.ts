@@ -26,12 +26,13 @@ describe('failed apply, then Retry', () => {
       expect(failed.error?.retryable).toBe(true);
       await desk.waitForOutboxDrained();
 
-      const card = await desk.card(id);
-      expect(card).toContain('Failed');
-      expect(card).toMatch(/cloud said:\* .*maintenance/i);
-      expect(card).toContain('attempt 1');
-      expect(card).toContain('Retry');
-      expect(card).toContain('Give up');
+      const card = await desk.cardParts(id);
+      expect(card.status).toContain('Failed');
+      expect(card.outcome).toMatch(/cloud said:\* .*maintenance.*attempt 1\)/i);
+      expect(card.buttons).toEqual([
+        { actionId: 'request_retry', label: 'Retry' },
+        { actionId: 'request_cancel', label: 'Give up' },
+      ]);
       expect(desk.dms(REQUESTER).join('\n')).toMatch(
         new RegExp(`Your request ${id} .* failed: .*maintenance.*An approver can retry it`, 'is'),
       );
@@ -48,9 +49,10 @@ describe('failed apply, then Retry', () => {
       expect(applied.attempts).toBe(2);
       await desk.waitForOutboxDrained();
       expect(desk.nextcloud.users.get('alice')?.quota).toBe('50 GB');
-      const final = await desk.card(id);
-      expect(final).toContain('Applied');
-      expect(final).not.toContain('Retry');
+      const final = await desk.cardParts(id);
+      expect(final.status).toContain('Applied');
+      expect(final.outcome).toContain(':white_check_mark:');
+      expect(final.buttons).toEqual([]);
       const audit = desk.auditLines().join('\n');
       expect(audit).toMatch(new RegExp(`\\*retried\\* by <@${APPROVER2}>.*\\(attempt 2\\)`));
       expect(audit.indexOf('*failed*')).toBeLessThan(audit.indexOf('*retried*'));
@@ -72,7 +74,7 @@ describe('failed apply, then Retry', () => {
     const failed = await desk.waitForState(id, 'failed');
     expect(failed.error?.code).toBe('busy');
     await desk.waitForOutboxDrained();
-    expect(await desk.card(id)).toContain('another admin is editing this user');
+    expect((await desk.cardParts(id)).outcome).toContain('another admin is editing this user');
     expect(desk.dms(REQUESTER).join('\n')).toContain('another admin is editing this user');
     expect(desk.dsm.users.has('gina')).toBe(false);
     // A failed create shows no password: none was set.
@@ -101,14 +103,16 @@ describe('failed apply, then Retry', () => {
       const failed = await desk.waitForState(id, 'failed');
       expect(failed.error?.retryable).toBe(false);
       await desk.waitForOutboxDrained();
-      expect(await desk.card(id)).toContain('Fix the cause first');
+      expect((await desk.cardParts(id)).outcome).toContain('Fix the cause first');
 
       expect(await desk.clickAnswer(OUTSIDER, 'request_cancel', id)).toContain('Only the person who asked');
       expect((await desk.request(id)).state).toBe('failed');
       expect(await desk.click(APPROVER2, 'request_cancel', id)).toBeUndefined();
       await desk.waitForState(id, 'cancelled');
       await desk.waitForOutboxDrained();
-      expect(await desk.card(id)).toContain(`Cancelled by <@${APPROVER2}>`);
+      const cancelled = await desk.cardParts(id);
+      expect(cancelled.outcome).toContain(`Cancelled by <@${APPROVER2}>`);
+      expect(cancelled.buttons).toEqual([]);
       expect(desk.dms(REQUESTER).join('\n')).toContain(`was given up by <@${APPROVER2}>`);
     },
   );

@@ -16,6 +16,14 @@ describe('Slack outage', () => {
     await desk.stop();
   });
 
+  it('while Slack refuses every post, waiting for the outbox fails and names what is behind', async () => {
+    desk.slack.failNext('chat.postMessage', { error: 'internal_error', count: 1_000 });
+    requestIdIn(await desk.command(REQUESTER, 'create cloud alice alice@example.com'));
+    await expect(desk.waitForOutboxDrained(1_000)).rejects.toThrow(
+      /did not drain within 1000 ms: the audit log is at #1, still behind: audit-channel at #0, cards at #0/,
+    );
+  });
+
   it('chat.postMessage failing three times delays the audit lines; then they all arrive, in order, once', async () => {
     desk.slack.failNext('chat.postMessage', { error: 'internal_error', count: 3 });
     const first = requestIdIn(await desk.command(REQUESTER, 'create cloud alice alice@example.com'));
