@@ -50,7 +50,7 @@ describe('Liveness', () => {
   });
 
   it(
-    'takes over at once a work lease whose holder died (no heartbeat), ' + 'without waiting for it to run out',
+    'takes over at once a work lease whose holder died ' + '(no heartbeat), without waiting for it to run out',
     async () => {
       const b = await process_();
       // A process that took the lease and was SIGKILLed: the lease stays for its full minute, its heartbeat is gone.
@@ -62,7 +62,7 @@ describe('Liveness', () => {
   );
 
   it(
-    'leaves alone a lease whose holder runs no heartbeat at all (an older ' + 'version): it waits for it to run out',
+    'leaves alone a lease whose holder runs no heartbeat at all ' + '(an older version): it waits for it to run out',
     async () => {
       const b = await process_();
       expect(await b.store.coordination.acquireLease('slack-publisher', 'c0ffee-random-owner', 60_000)).toBe(true);

@@ -56,7 +56,7 @@ describe('approvals', () => {
   });
 
   it(
-    'a double click and a second approver after approval get "already ' + 'approved by"; the backend is called once',
+    'a double click and a second approver after approval get "already approved by"; ' + 'the backend is called once',
     async () => {
       const id = await newCreate();
       await Promise.all([desk.click(APPROVER, 'request_approve', id), desk.click(APPROVER, 'request_approve', id)]);

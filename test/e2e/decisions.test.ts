@@ -81,7 +81,7 @@ describe('reject with a reason', () => {
   });
 
   it(
-    'reject_modal needs a reason; the requester DM and the audit line carry ' + 'it; the card shows who rejected',
+    'reject_modal needs a reason; the requester DM and the audit line carry it; ' + 'the card shows who rejected',
     async () => {
       const id = requestIdIn(await desk.command(REQUESTER, 'create cloud alice alice@example.com 10GB'));
       await desk.card(id);
@@ -128,7 +128,7 @@ describe('reject with a reason', () => {
   );
 
   it(
-    'when Slack will not list the approver group, the reject modal shows ' + 'what to fix inline and stays open',
+    'when Slack will not list the approver group, ' + 'the reject modal shows what to fix inline and stays open',
     async () => {
       await desk.stop();
       // Failing from the start: the refresh at start-up (1), then the submission asks Slack itself (2).

@@ -17,7 +17,7 @@ describe('happy paths', () => {
   });
 
   it(
-    'disable on cloud: the card shows the live state, the typed confirmation ' + 'applies it, the user is disabled',
+    'disable on cloud: the card shows the live state, ' + 'the typed confirmation applies it, the user is disabled',
     async () => {
       desk.nextcloud.seedUser({ id: 'alice', email: 'alice@example.com', enabled: true });
       const id = requestIdIn(await desk.command(REQUESTER, 'disable cloud alice left the company'));

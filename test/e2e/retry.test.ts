@@ -92,7 +92,7 @@ describe('failed apply, then Retry', () => {
   });
 
   it(
-    'Give up on a failed request: refused for an outsider; an approver ' + 'cancels it and the requester is told',
+    'Give up on a failed request: refused for an outsider; ' + 'an approver cancels it and the requester is told',
     async () => {
       const id = requestIdIn(await desk.command(REQUESTER, 'disable cloud ivan'));
       await desk.card(id);

@@ -264,7 +264,7 @@ describe('AccountDesk in Socket Mode (the default)', () => {
   });
 
   it(
-    'publishes App Home once for an events_api envelope, and ignores Slack ' + 'redelivering the same event_id',
+    'publishes App Home once for an events_api envelope, ' + 'and ignores Slack redelivering the same event_id',
     async () => {
       const event = {
         token: 'legacy-verification-token',

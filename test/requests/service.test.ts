@@ -493,7 +493,7 @@ describe('apply and retry', () => {
 
 describe('generated passwords', () => {
   it(
-    'reach deliverPassword for a show-to-requester backend and appear ' + 'nowhere in the store, audit log or logs',
+    'reach deliverPassword for a show-to-requester backend and appear nowhere in the store, ' + 'audit log or logs',
     async () => {
       const request = await submitOk({
         action: 'create',

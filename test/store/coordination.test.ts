@@ -70,7 +70,7 @@ describe.each(ENGINES)('coordination on $name', (engine) => {
   });
 
   it(
-    'leaseHolder: names the live holder to every instance, takes nothing, ' + 'forgets an expired or released lease',
+    'leaseHolder: names the live holder to every instance, ' + 'takes nothing, forgets an expired or released lease',
     async () => {
       const at = await engine.fresh();
       const clock = { t: 7_000_000 };

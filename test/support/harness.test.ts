@@ -275,7 +275,7 @@ describe('slack harness with a real Bolt HTTP app', () => {
   });
 
   it(
-    'makes the WebClient see the injected failure: ok:false, HTTP 500, 429 ' + 'with Retry-After, then recovery',
+    'makes the WebClient see the injected failure: ' + 'ok:false, HTTP 500, 429 with Retry-After, then recovery',
     async () => {
       const outcomes: string[] = [];
       h = await startHarness((app) => {
