@@ -18,4 +18,10 @@ export default tseslint.config(
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
   },
+  {
+    // Plain JavaScript runs on Node (eslint.config.js, test/setup/ensure-redis-server.mjs). Listed by hand: the
+    // `globals` package is not a dependency, and these are the only Node globals the scripts use.
+    files: ['**/*.js', '**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+  },
 );

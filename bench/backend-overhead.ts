@@ -55,7 +55,10 @@ async function main(): Promise<void> {
   console.log(row('raw undici GET', last!.raw));
   console.log(row('NextcloudClient.getUser', last!.client));
   console.log(
-    `ratio client / raw undici: p50 ${(last!.client.p50 / last!.raw.p50).toFixed(2)}x  p99 ${(last!.client.p99 / last!.raw.p99).toFixed(2)}x  throughput ${(last!.client.perSecond / last!.raw.perSecond).toFixed(2)}x`,
+    `ratio client / raw undici: p50 ` +
+      `${(last!.client.p50 / last!.raw.p50).toFixed(2)}x  p99 ` +
+      `${(last!.client.p99 / last!.raw.p99).toFixed(2)}x  throughput ` +
+      `${(last!.client.perSecond / last!.raw.perSecond).toFixed(2)}x`,
   );
   await Promise.all([client.close(), raw.close(), fake.close()]);
 }

@@ -62,7 +62,8 @@ async function main(): Promise<void> {
     }
   }
   const ratio = (a: Awaited<ReturnType<typeof drive>>, b: Awaited<ReturnType<typeof drive>>) =>
-    `p50 ${(a.p50 / b.p50).toFixed(2)}x  p99 ${(a.p99 / b.p99).toFixed(2)}x  throughput ${(a.perSecond / b.perSecond).toFixed(2)}x`;
+    `p50 ${(a.p50 / b.p50).toFixed(2)}x  p99 ${(a.p99 / b.p99).toFixed(2)}x  ` +
+    `throughput ${(a.perSecond / b.perSecond).toFixed(2)}x`;
   console.log(
     `slash-command ack latency, ${total} signed commands at concurrency ${concurrency} (second of two rounds):`,
   );

@@ -41,5 +41,8 @@ export async function drive(total: number, concurrency: number, task: (i: number
 }
 
 export function row(name: string, s: RunStats): string {
-  return `${name.padEnd(34)} n=${s.count}  p50=${s.p50.toFixed(2)} ms  p99=${s.p99.toFixed(2)} ms  ${s.perSecond.toFixed(0)}/s`;
+  return (
+    `${name.padEnd(34)} n=${s.count}  p50=${s.p50.toFixed(2)} ms  ` +
+    `p99=${s.p99.toFixed(2)} ms  ${s.perSecond.toFixed(0)}/s`
+  );
 }

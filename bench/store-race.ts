@@ -169,7 +169,9 @@ export async function raceProcesses(url: string, namespace: string, rounds: numb
     };
   } finally {
     for (const w of workers) if (w.connected) w.send({ cmd: 'exit' } satisfies ToWorker);
-    await Promise.all(workers.map((w) => (w.exitCode !== null ? undefined : new Promise((r) => w.once('exit', r)))));
+    await Promise.all(
+      workers.map((w) => (w.exitCode !== null ? Promise.resolve() : new Promise((r) => w.once('exit', r)))),
+    );
     await parent.close();
   }
 }

@@ -167,13 +167,16 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
     logger.warn({ err }, 'could not refresh a user group from Slack; clicks will ask Slack themselves'),
   );
   // Not awaited: start-up must not wait on a slow backend before Slack updates flow and signals are handled.
+  // Each sweep logs its own failure, so a timer tick has nothing left to await.
+  const sweepInBackground = () => void runSweep();
+  const engineSweepInBackground = () => void runEngineSweep();
   void sweepBoth();
   publisher.start();
-  const sweeper = setInterval(runSweep, options.sweepIntervalMs ?? 60_000);
+  const sweeper = setInterval(sweepInBackground, options.sweepIntervalMs ?? 60_000);
   sweeper.unref();
   // A step whose process died is reconciled once that process's liveness lease lapses (instanceTtlMs) and the
   // next engine sweep runs: within about instanceTtlMs + this interval, by its successor or any other replica.
-  const engineSweeper = setInterval(runEngineSweep, options.engineSweepIntervalMs ?? 5_000);
+  const engineSweeper = setInterval(engineSweepInBackground, options.engineSweepIntervalMs ?? 5_000);
   engineSweeper.unref();
 
   return {

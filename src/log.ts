@@ -103,11 +103,11 @@ function redactSecretKeys(value: unknown, depth: number, seen: WeakSet<object>):
     let copy: unknown[] | undefined;
     value.forEach((item, i) => {
       const next = redactSecretKeys(item, depth + 1, seen);
-      if (next !== item) (copy ??= [...value])[i] = next;
+      if (next !== item) (copy ??= [...(value as unknown[])])[i] = next;
     });
     return copy ?? value;
   }
-  const proto = Object.getPrototypeOf(value);
+  const proto: unknown = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) return value;
   let copy: Record<string, unknown> | undefined;
   for (const [key, item] of Object.entries(value)) {
@@ -135,5 +135,5 @@ function scrubbing(destination: DestinationStream, secrets: readonly string[]): 
 function prettyOrStdout(pretty: boolean): DestinationStream {
   if (!pretty) return pino.destination({ dest: 1, sync: false });
   // pino-pretty is a dev dependency: `npm run dev` has it, a production install may not.
-  return pino.transport({ target: 'pino-pretty', options: { colorize: true } }) as DestinationStream;
+  return pino.transport({ target: 'pino-pretty', options: { colorize: true } });
 }

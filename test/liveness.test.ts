@@ -49,20 +49,26 @@ describe('Liveness', () => {
     await Promise.all([a.liveness.stop(), b.liveness.stop()]);
   });
 
-  it('takes over at once a work lease whose holder died (no heartbeat), without waiting for it to run out', async () => {
-    const b = await process_();
-    // A process that took the lease and was SIGKILLed: the lease stays for its full minute, its heartbeat is gone.
-    expect(await b.store.coordination.acquireLease('sweeper', 'instance-killed', 60_000)).toBe(true);
-    expect(await b.liveness.acquire('sweeper', 60_000)).toBe(true);
-    expect(await b.store.coordination.leaseHolder('sweeper')).toBe(b.liveness.id);
-    await b.liveness.stop();
-  });
+  it(
+    'takes over at once a work lease whose holder died ' + '(no heartbeat), without waiting for it to run out',
+    async () => {
+      const b = await process_();
+      // A process that took the lease and was SIGKILLed: the lease stays for its full minute, its heartbeat is gone.
+      expect(await b.store.coordination.acquireLease('sweeper', 'instance-killed', 60_000)).toBe(true);
+      expect(await b.liveness.acquire('sweeper', 60_000)).toBe(true);
+      expect(await b.store.coordination.leaseHolder('sweeper')).toBe(b.liveness.id);
+      await b.liveness.stop();
+    },
+  );
 
-  it('leaves alone a lease whose holder runs no heartbeat at all (an older version): it waits for it to run out', async () => {
-    const b = await process_();
-    expect(await b.store.coordination.acquireLease('slack-publisher', 'c0ffee-random-owner', 60_000)).toBe(true);
-    expect(await b.liveness.acquire('slack-publisher', 60_000)).toBe(false);
-    expect(await b.store.coordination.leaseHolder('slack-publisher')).toBe('c0ffee-random-owner');
-    await b.liveness.stop();
-  });
+  it(
+    'leaves alone a lease whose holder runs no heartbeat at all ' + '(an older version): it waits for it to run out',
+    async () => {
+      const b = await process_();
+      expect(await b.store.coordination.acquireLease('slack-publisher', 'c0ffee-random-owner', 60_000)).toBe(true);
+      expect(await b.liveness.acquire('slack-publisher', 60_000)).toBe(false);
+      expect(await b.store.coordination.leaseHolder('slack-publisher')).toBe('c0ffee-random-owner');
+      await b.liveness.stop();
+    },
+  );
 });

@@ -75,11 +75,9 @@ describe('createLogger', () => {
     // Errors still serialize with their message and stack.
     const { logger: plain, lines } = capture();
     plain.error({ err: new Error('disk full') }, 'failed');
-    expect(JSON.parse(lines[0]!).err).toMatchObject({
-      type: 'Error',
-      message: 'disk full',
-      stack: expect.stringContaining('Error: disk full'),
-    });
+    const { err } = JSON.parse(lines[0]!) as { err: { type: string; message: string; stack: string } };
+    expect(err).toMatchObject({ type: 'Error', message: 'disk full' });
+    expect(err.stack).toContain('Error: disk full');
   });
 
   it('scrubs a configured secret from the message, error texts, child bindings and odd keys', () => {

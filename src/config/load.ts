@@ -61,17 +61,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const problems: string[] = [];
   if (!e.SLACK_BOT_TOKEN)
     problems.push(
-      `SLACK_BOT_TOKEN is not set: the bot token (xoxb-...) from the Slack app's OAuth & Permissions page; ${WHERE_SLACK}`,
+      `SLACK_BOT_TOKEN is not set: the bot token (xoxb-...) from the Slack ` +
+        `app's OAuth & Permissions page; ${WHERE_SLACK}`,
     );
   const mode = e.SLACK_MODE ?? (e.SLACK_APP_TOKEN || !e.SLACK_SIGNING_SECRET ? 'socket' : 'http');
   if (mode === 'socket' && !e.SLACK_APP_TOKEN) {
     problems.push(
-      `SLACK_APP_TOKEN is not set: Socket Mode (the default) needs an app-level token (xapp-...) with connections:write from Basic Information > App-Level Tokens. For HTTP mode set SLACK_SIGNING_SECRET instead; ${WHERE_SLACK}`,
+      `SLACK_APP_TOKEN is not set: Socket Mode (the default) needs an ` +
+        `app-level token (xapp-...) with connections:write from Basic ` +
+        `Information > App-Level Tokens. For HTTP mode set SLACK_SIGNING_SECRET ` +
+        `instead; ${WHERE_SLACK}`,
     );
   }
   if (mode === 'http' && !e.SLACK_SIGNING_SECRET) {
     problems.push(
-      `SLACK_SIGNING_SECRET is not set: HTTP mode needs the signing secret from Basic Information > App Credentials; ${WHERE_SLACK}`,
+      `SLACK_SIGNING_SECRET is not set: HTTP mode needs the signing secret ` +
+        `from Basic Information > App Credentials; ${WHERE_SLACK}`,
     );
   }
   if (problems.length > 0) throw new ConfigError(problems);
@@ -87,7 +92,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const secret = env[backend.secretEnv];
     if (!secret) {
       problems.push(
-        `${backend.secretEnv} is not set: ${e.CONFIG_FILE} says it holds the password of "${backend.user}" on backend "${name}". Put it in .env.`,
+        `${backend.secretEnv} is not set: ${e.CONFIG_FILE} says it holds the ` +
+          `password of "${backend.user}" on backend "${name}". Put it in .env.`,
       );
       continue;
     }
@@ -210,7 +216,8 @@ function readConfigFile(path: string): unknown {
     const code = (err as NodeJS.ErrnoException).code;
     throw new ConfigError([
       code === 'ENOENT'
-        ? `The config file ${path} does not exist. Copy config/accountdesk.example.yaml there (or set CONFIG_FILE) and fill it in.`
+        ? `The config file ${path} does not exist. Copy config/accountdesk.example.yaml ` +
+          `there (or set CONFIG_FILE) and fill it in.`
         : `The config file ${path} cannot be read (${code}).`,
     ]);
   }
@@ -228,7 +235,9 @@ function describeIssues(error: z.ZodError, prefix: string, isEnv: boolean): stri
     const path = issue.path.map(String).join('.');
     let message = issue.message;
     if (issue.code === 'unrecognized_keys') {
-      message = `unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}: check the spelling against config/accountdesk.example.yaml`;
+      message =
+        `unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}: check the ` +
+        `spelling against config/accountdesk.example.yaml`;
     } else if (issue.code === 'invalid_union' && path.startsWith('backends.')) {
       message = 'kind must be one of nextcloud, nmcuser_oidc, user_oidc, synology (and the fields must fit that kind)';
     } else if (issue.code === 'invalid_type') {

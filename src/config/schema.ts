@@ -116,7 +116,6 @@ export const configFileSchema = z.strictObject({
   pacing: z.record(z.string(), pace).default({}),
 });
 
-export type ConfigFile = z.infer<typeof configFileSchema>;
 export type ActionPolicyInput = z.infer<typeof actionPolicy>;
 
 /** The environment: only names and shapes; values of secrets are never echoed in an error. */

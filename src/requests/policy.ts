@@ -129,14 +129,16 @@ export class ApprovalPolicy {
     const { users, groups } = this.settings.approvers;
     if (users.length === 0 && groups.length === 0) {
       warnings.push(
-        'No approvers are configured: every request will wait until it expires. Add approvers.users or approvers.groups to the config.',
+        'No approvers are configured: every request will wait until it expires. ' +
+          'Add approvers.users or approvers.groups to the config.',
       );
     }
     for (const [action, policy] of Object.entries(this.settings.actions)) {
       const most = Math.max(policy.approvals, ...policy.rules.map((r) => r.approvals));
       if (policy.enabled && groups.length === 0 && most > users.length) {
         warnings.push(
-          `"${action}" can need ${most} approvals but only ${users.length} approver(s) are listed: such requests can never be approved.`,
+          `"${action}" can need ${most} approvals but only ${users.length} ` +
+            `approver(s) are listed: such requests can never be approved.`,
         );
       }
     }

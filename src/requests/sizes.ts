@@ -30,7 +30,9 @@ export function parseQuota(input: string): QuotaParse {
   if (/,\d{3}$/.test(match[1]!)) {
     return {
       ok: false,
-      message: `"${input.trim()}" is ambiguous: write whole numbers without separators (1000 GB) and decimals with a dot (1.5 TB).`,
+      message:
+        `"${input.trim()}" is ambiguous: write whole numbers without separators ` +
+        `(1000 GB) and decimals with a dot (1.5 TB).`,
     };
   }
   const value = Number(match[1]!.replace(',', '.'));

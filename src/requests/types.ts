@@ -8,8 +8,9 @@
 import type { UserState } from '../backends/types.js';
 import type { Assessment } from './actions/kind.js';
 
-export const ACTIONS = ['create', 'disable', 'enable', 'quota', 'delete', 'join', 'leave', 'reinvite'] as const;
-export type ActionName = (typeof ACTIONS)[number];
+/** The verbs a request can carry (`/account <verb> ...`); what each one does is in ACTION_KINDS (actions/). */
+export const REQUEST_ACTIONS = ['create', 'disable', 'enable', 'quota', 'delete', 'join', 'leave', 'reinvite'] as const;
+export type ActionName = (typeof REQUEST_ACTIONS)[number];
 
 export const STATES = [
   'pending',
@@ -32,7 +33,7 @@ export const PLAN_KINDS = ['single', 'onboard', 'offboard'] as const;
 export type PlanKind = (typeof PLAN_KINDS)[number];
 
 /** What the policy names: every action, and the plans that are more than one action. */
-export const POLICY_NAMES = [...ACTIONS, 'onboard', 'offboard'] as const;
+export const POLICY_NAMES = [...REQUEST_ACTIONS, 'onboard', 'offboard'] as const;
 export type PolicyName = (typeof POLICY_NAMES)[number];
 
 /** A step's own progress once the request is approved (docs/architecture.md "Requests as plans"). */

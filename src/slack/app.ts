@@ -32,8 +32,12 @@ export async function initSlackApp(app: App, settings: SlackSettings): Promise<v
     const where = settings.apiUrl ?? 'https://slack.com/api/';
     throw new Error(
       code === 'invalid_auth' || code === 'not_authed' || code === 'token_revoked' || code === 'account_inactive'
-        ? `Slack refused SLACK_BOT_TOKEN (${code}): copy the Bot User OAuth Token (xoxb-...) again from the app's OAuth & Permissions page, and reinstall the app if it was removed.`
-        : `Could not reach Slack at ${where} to check the bot token (${code}). Check this host's network, proxy and DNS${settings.apiUrl ? ', and SLACK_API_URL' : ''}.`,
+        ? `Slack refused SLACK_BOT_TOKEN (${code}): copy the Bot User OAuth Token ` +
+            `(xoxb-...) again from the app's OAuth & Permissions page, and reinstall ` +
+            `the app if it was removed.`
+        : `Could not reach Slack at ${where} to check the bot token (${code}). ` +
+            `Check this host's network, proxy and ` +
+            `DNS${settings.apiUrl ? ', and SLACK_API_URL' : ''}.`,
       { cause: err },
     );
   }
@@ -96,8 +100,9 @@ export function createSlackApp({ settings, coordination, logger, healthy }: Slac
   }
   // Before every listener: refuse replayed and out-of-window requests (reference/slack.md "Receivers").
   app.use(refuseReplays(coordination));
-  app.error(async (error) => {
+  app.error((error) => {
     logger.error({ err: error }, 'a Slack listener failed');
+    return Promise.resolve();
   });
   return app;
 }
@@ -136,8 +141,12 @@ function socketModeStartError(err: unknown, settings: SlackSettings): Error {
   const where = settings.apiUrl ?? 'https://slack.com/api/';
   return new Error(
     typeof code === 'string' && APP_TOKEN_REFUSED.has(code)
-      ? `Slack refused SLACK_APP_TOKEN (${code}): Socket Mode needs an app-level token (xapp-...) with the connections:write scope; create or copy one under Basic Information > App-Level Tokens.`
-      : `Could not open a Socket Mode connection: apps.connections.open at ${where} failed (${code}). Check this host's network, proxy and DNS${settings.apiUrl ? ', and SLACK_API_URL' : ''}.`,
+      ? `Slack refused SLACK_APP_TOKEN (${code}): Socket Mode needs an app-level ` +
+          `token (xapp-...) with the connections:write scope; create or copy one ` +
+          `under Basic Information > App-Level Tokens.`
+      : `Could not open a Socket Mode connection: apps.connections.open at ` +
+          `${where} failed (${code}). Check this host's network, proxy and ` +
+          `DNS${settings.apiUrl ? ', and SLACK_API_URL' : ''}.`,
     { cause: err },
   );
 }

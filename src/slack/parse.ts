@@ -4,7 +4,7 @@
  */
 import { ACTION_KINDS, type Draft } from '../requests/actions/index.js';
 import type { OffboardDraft, OnboardDraft, RequestDraft } from '../requests/plans.js';
-import { ACTIONS, type ActionName } from '../requests/types.js';
+import { REQUEST_ACTIONS, type ActionName } from '../requests/types.js';
 import { unescapeSlack } from './text.js';
 
 export type ParsedCommand =
@@ -61,7 +61,7 @@ export function parseCommand(rawText: string, command: string): ParsedCommand {
   }
   if (verb === 'onboard') return parseOnboard(args, command);
   if (verb === 'offboard') return parseOffboard(args, command);
-  if (!(ACTIONS as readonly string[]).includes(verb)) {
+  if (!(REQUEST_ACTIONS as readonly string[]).includes(verb)) {
     return { kind: 'error', message: `"${verbToken}" is not something AccountDesk does. Try \`${command} help\`.` };
   }
   const action = verb as ActionName;

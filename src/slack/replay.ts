@@ -15,7 +15,9 @@
  *     Slack does not retry them. Their one-shot effects are guarded by the store's claims, not here.
  *
  * Wiring (HTTP mode): Bolt's App does not take customPropertiesExtractor itself; build the receiver:
- *   const receiver = new HTTPReceiver({ signingSecret, port, customRoutes, customPropertiesExtractor: signedRequestProperties });
+ *   const receiver = new HTTPReceiver({
+ *     signingSecret, port, customRoutes, customPropertiesExtractor: signedRequestProperties,
+ *   });
  *   const app = new App({ token, receiver, ... });
  *   app.use(refuseReplays(coordination));          // register FIRST, before any listener middleware
  * Socket Mode: app.use(refuseReplays(coordination)) alone (event_id dedupe).
@@ -31,7 +33,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Coordination } from '../store/types.js';
 
 /** Slack's window: a request is valid only within 5 minutes of its timestamp (reference/slack.md, "Signature"). */
-export const REQUEST_WINDOW_SECONDS = 300;
+const REQUEST_WINDOW_SECONDS = 300;
 
 /**
  * How long a seen signature is remembered. A timestamp T is accepted while now is in [T - 300 s, T + 300 s], a
@@ -47,7 +49,7 @@ export const SIGNATURE_MEMORY_MS = (2 * REQUEST_WINDOW_SECONDS + 30) * 1000;
 export const EVENT_ID_MEMORY_MS = 60 * 60 * 1000;
 
 /** The context key under which the extractor hands the signed-request headers to the middleware. */
-export const SIGNED_REQUEST_CONTEXT_KEY = 'slackSignedRequest';
+const SIGNED_REQUEST_CONTEXT_KEY = 'slackSignedRequest';
 
 export interface SignedRequestFacts {
   /** X-Slack-Signature as received ('v0=' + 64 hex), or undefined when the header was missing or repeated. */
@@ -133,7 +135,7 @@ export function refuseReplays(
     args.logger.warn(`Ignored a Slack request (${describeBody(args.body)}): ${REFUSAL_WORDS[verdict.reason]}.`);
     if ('ack' in args && typeof args.ack === 'function') {
       // Acked so the HTTP receiver answers 200 at once instead of a 404 after 3 s; nothing else runs.
-      await (args.ack as () => Promise<void>)();
+      await args.ack();
     }
   };
 }

@@ -75,7 +75,7 @@ export class SlackSurface {
   }
 }
 
-export function parseCardRef(cardRef: string): CardRef {
+function parseCardRef(cardRef: string): CardRef {
   const slash = cardRef.indexOf('/');
   return { channel: cardRef.slice(0, slash), ts: cardRef.slice(slash + 1) };
 }

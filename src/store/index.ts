@@ -16,8 +16,8 @@ import type { AuditLog, Coordination, Cursors, RecordStore, VersionedRecord } fr
 import { parseStoreUrl } from './url.js';
 
 export * from './types.js';
-export { DEFAULT_STORE_URL, parseStoreUrl, type StoreLocation } from './url.js';
-export { canonicalJson, entryHash } from './audit.js';
+export { parseStoreUrl } from './url.js';
+export { canonicalJson } from './audit.js';
 
 export interface Store {
   /** A collection of records; `indexKeys` names the index keys a record is listed under (e.g. 'pending'). */

@@ -82,7 +82,7 @@ export function recordStore<T extends VersionedRecord>(
       const outcome = change(current);
       if (isRefusal(outcome)) return { ok: false, refusal: outcome.refuse, record: current };
       // The store owns id and version: a change cannot move a record or forge its CAS token.
-      const next = { ...outcome, id: current.id, version: current.version + 1 } as T;
+      const next = { ...outcome, id: current.id, version: current.version + 1 };
       const before = indexesOf(current);
       const after = indexesOf(next);
       const order = stored.order ?? 0;

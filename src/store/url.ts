@@ -5,7 +5,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { StoreError } from './types.js';
 
-export const DEFAULT_STORE_URL = 'sqlite://./data/accountdesk.sqlite';
+const DEFAULT_STORE_URL = 'sqlite://./data/accountdesk.sqlite';
 
 export type StoreLocation =
   | { engine: 'sqlite'; file: string }

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { dsmError, type DsmErrorContext } from '../../src/backends/synology/errors.js';
 import { isExpired } from '../../src/backends/synology/expiry.js';
 import { encodeForm, encodeParamValue } from '../../src/backends/synology/params.js';
-import { bytesToDsmMb, dsmMbToBytes } from '../../src/backends/synology/quota.js';
+import { bytesToDsmMb, dsmMbToBytes } from '../../src/backends/synology/quota-units.js';
 import { synologyConfigSchema } from '../../src/backends/synology/config.js';
 
 const ctx = (api: string, extra: Partial<DsmErrorContext> = {}): DsmErrorContext => ({
@@ -94,8 +94,6 @@ describe('DSM error codes, mapped per API namespace', () => {
   });
 
   it('the words tell an admin what to do', () => {
-    expect(dsmError(ctx('SYNO.API.Auth'), 403).message).toContain('2FA is required');
-    expect(dsmError(ctx('SYNO.API.Auth'), 403).message).toContain('enroll a device token (see README');
     expect(dsmError(ctx('SYNO.API.Auth', { deviceIdEnv: 'DSM_NAS_DEVICE_ID' }), 400).message).toMatch(
       /DSM_NAS_PASSWORD.*DSM_NAS_DEVICE_ID/,
     );
@@ -131,11 +129,43 @@ describe('quota units', () => {
   });
 });
 
+describe('a 2FA login refusal (403) says what to run', () => {
+  const enroll = 'npm run synology:enroll -- <config-file> nas <6-digit code>';
+
+  it('no device id sent: the account needs 2FA, run the enrollment and where to put the device id', () => {
+    const message = dsmError(ctx('SYNO.API.Auth', { secondFactors: ['otp'] }), 403).message;
+    expect(message).toBe(
+      `nas: this DSM account ("accountdesk") needs 2FA (403): run ${enroll} and put the device id it prints in ` +
+        'the env var deviceIdEnv names (add deviceIdEnv to backend "nas")',
+    );
+    const named = dsmError(ctx('SYNO.API.Auth', { deviceIdEnv: 'DSM_NAS_DEVICE_ID' }), 403).message;
+    expect(named).toMatch(/needs 2FA \(403\): run npm run synology:enroll .* in DSM_NAS_DEVICE_ID$/);
+  });
+
+  it('a device id was sent: DSM no longer trusts it, enroll again', () => {
+    const message = dsmError(
+      ctx('SYNO.API.Auth', { deviceIdEnv: 'DSM_NAS_DEVICE_ID', sentDeviceId: true, secondFactors: ['otp'] }),
+      403,
+    ).message;
+    expect(message).toBe(
+      'nas: DSM no longer trusts the 2FA device id in DSM_NAS_DEVICE_ID and asks "accountdesk" for a code (403): ' +
+        `run ${enroll} again and put the new device id in DSM_NAS_DEVICE_ID`,
+    );
+  });
+
+  it('a factor other than an OTP code cannot be answered: say which, and to switch to an authenticator app', () => {
+    const message = dsmError(ctx('SYNO.API.Auth', { secondFactors: ['some_other_factor'] }), 403).message;
+    expect(message).toContain('needs a second sign-in factor AccountDesk cannot give (some_other_factor; 403)');
+    expect(message).toContain('authenticator app (OTP)');
+  });
+});
+
 describe('expired field', () => {
   const now = new Date(2025, 5, 15, 23, 59);
   it.each([
     ['now', true],
     ['normal', false],
+    ['never', false], // accepted by DSM on create/set (N4S4's real-NAS tests send it)
     ['2025/6/14', true],
     ['2025/6/15', false],
     ['2025/6/16', false],

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { generateDsmPassword } from '../../src/backends/synology/password.js';
-import { createSynologyClient, synologyConfigSchema } from '../../src/backends/synology/index.js';
+import { createSynologyClient } from '../../src/backends/synology/client.js';
+import { synologyConfigSchema } from '../../src/backends/synology/config.js';
 
 describe('DSM first passwords', () => {
   it('passwords have 20 characters with every class DSM checks for, and differ each time', () => {

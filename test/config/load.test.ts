@@ -264,7 +264,8 @@ backends:
     const text = problemsOf(
       env(
         writeConfig(
-          `${MINIMAL_YAML.replace('users: [U0ADMIN01]', 'users: U0ADMIN01')}\npolicy:\n  quota:\n    rules: [{ quotaAbove: 100, approvals: 2 }]\n`,
+          `${MINIMAL_YAML.replace('users: [U0ADMIN01]', 'users: U0ADMIN01')}\npolicy:\n ` +
+            ` quota:\n    rules: [{ quotaAbove: 100, approvals: 2 }]\n`,
         ),
       ),
     ).join('\n');

@@ -52,7 +52,8 @@ describe('slash command answers', () => {
     expect(help).toContain(
       '`/account create <backend> <username> [email] [quota] [group,group] [reason]` (cloud, nas, sso)',
     );
-    expect(help).toContain('`/account reinvite <backend> <username> [reason]` (cloud)'); // only Nextcloud resends invitations
+    // Only Nextcloud resends invitations.
+    expect(help).toContain('`/account reinvite <backend> <username> [reason]` (cloud)');
   });
 
   it('status and pending show where a request stands', async () => {
@@ -98,7 +99,7 @@ describe('slash command answers', () => {
 
     expect(await desk.command(REQUESTER, `cancel ${id}`)).toBe(`Cancelled ${id}.`);
     expect((await desk.request(id)).state).toBe('cancelled');
-    await desk.settle();
+    await desk.waitForOutboxDrained();
     const card = await desk.card(id);
     expect(card).toContain('Cancelled');
     expect(card).toContain(`Cancelled by <@${REQUESTER}>`);

@@ -81,10 +81,10 @@ async function startProcess(extraEnv: Record<string, string> = {}) {
   );
   children.push(child);
   let output = '';
-  child.stdout!.on('data', (chunk) => (output += String(chunk)));
-  child.stderr!.on('data', (chunk) => (output += String(chunk)));
+  child.stdout.on('data', (chunk) => (output += String(chunk)));
+  child.stderr.on('data', (chunk) => (output += String(chunk)));
   await poll(
-    async () => {
+    () => {
       if (child.exitCode !== null) throw new Error(`AccountDesk exited: ${output}`);
       return output.includes('AccountDesk is ready') || undefined;
     },
@@ -106,7 +106,7 @@ async function ask(client: ReturnType<typeof createSignedSlackClient>, text: str
   const responseUrl = slack.newResponseUrl({ userId: REQUESTER, channelId: 'C0GENERAL' });
   await client.slashCommand({ command: '/account', text, userId: REQUESTER, channelId: 'C0GENERAL', responseUrl });
   const receipt = await slack.waitFor(() => slack.responsesAt(responseUrl)[0], 10_000);
-  return /AD-[2-9A-HJKMNP-Z]{6}/.exec(visibleText(receipt.body as { text?: string }))![0];
+  return /AD-[2-9A-HJKMNP-Z]{6}/.exec(visibleText(receipt.body))![0];
 }
 
 function click(client: ReturnType<typeof createSignedSlackClient>, actionId: string, id: string) {
@@ -272,7 +272,7 @@ describe('SIGKILL right after each commit of a request', () => {
       // Killed after the claim and before the call: the read shows nothing done, so it says so; Retry applies it.
       expect(request.steps[0]?.error?.code).toBe('interrupted');
       await click(second.client, 'request_retry', request.id);
-      request = await stateReached(request.id, 'applied', 'Retry did not apply it', 10_000);
+      await stateReached(request.id, 'applied', 'Retry did not apply it', 10_000);
     }
     expect(quotaEdits()).toHaveLength(1); // exactly once on the backend
     expect(nextcloud.users.get('alice')?.quota).toMatch(/^(50 GB|53687091200)$/);

@@ -24,7 +24,7 @@ describe('create on Nextcloud, end to end', () => {
     await desk.click(APPROVER, 'request_approve', id);
     // The apply runs after the click is acknowledged: wait for its outcome, then for Slack to catch up.
     await desk.waitForState(id, 'applied', 'failed');
-    await desk.settle();
+    await desk.waitForOutboxDrained();
     const request = await desk.request(id);
     expect(request.state).toBe('applied');
     expect(desk.nextcloud.users.get('alice')).toMatchObject({ email: 'alice@example.com' });

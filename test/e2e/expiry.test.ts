@@ -21,7 +21,7 @@ describe('expiry', () => {
     // 70 s after the first request, 40 s after the second: only the first is past its 1-minute expiry.
     desk.advanceClock(40_000);
     await desk.app.sweep();
-    await desk.settle();
+    await desk.waitForOutboxDrained();
 
     expect((await desk.request(due)).state).toBe('expired');
     expect((await desk.request(notDue)).state).toBe('pending');
@@ -42,7 +42,7 @@ describe('expiry', () => {
 
     // A second sweep changes nothing more.
     await desk.app.sweep();
-    await desk.settle();
+    await desk.waitForOutboxDrained();
     expect(desk.auditLines().filter((l) => l.includes('*expired*'))).toHaveLength(1);
   });
 });

@@ -16,32 +16,35 @@ describe('happy paths', () => {
     await desk.stop();
   });
 
-  it('disable on cloud: the card shows the live state, the typed confirmation applies it, the user is disabled', async () => {
-    desk.nextcloud.seedUser({ id: 'alice', email: 'alice@example.com', enabled: true });
-    const id = requestIdIn(await desk.command(REQUESTER, 'disable cloud alice left the company'));
+  it(
+    'disable on cloud: the card shows the live state, ' + 'the typed confirmation applies it, the user is disabled',
+    async () => {
+      desk.nextcloud.seedUser({ id: 'alice', email: 'alice@example.com', enabled: true });
+      const id = requestIdIn(await desk.command(REQUESTER, 'disable cloud alice left the company'));
 
-    const card = await desk.card(id);
-    expect(card).toContain('asks to');
-    expect(card).toContain('disable alice');
-    expect(card).toContain('exists, enabled');
-    expect(card).toContain('enabled → disabled');
-    expect(card).toContain('left the company');
-    expect(card).toContain('Approve…');
+      const card = await desk.card(id);
+      expect(card).toContain('asks to');
+      expect(card).toContain('disable alice');
+      expect(card).toContain('exists, enabled');
+      expect(card).toContain('enabled → disabled');
+      expect(card).toContain('left the company');
+      expect(card).toContain('Approve…');
 
-    await desk.click(APPROVER, 'request_approve', id);
-    const modal = await desk.waitForModal(APPROVER, 'confirm_modal');
-    await desk.submitView(APPROVER, 'confirm_modal', String(modal.view.private_metadata), {
-      confirm_username: { value: 'alice' },
-    });
-    await desk.waitForState(id, 'applied');
-    await desk.settle();
+      await desk.click(APPROVER, 'request_approve', id);
+      const modal = await desk.waitForModal(APPROVER, 'confirm_modal');
+      await desk.submitView(APPROVER, 'confirm_modal', String(modal.view.private_metadata), {
+        confirm_username: { value: 'alice' },
+      });
+      await desk.waitForState(id, 'applied');
+      await desk.waitForOutboxDrained();
 
-    expect(desk.nextcloud.users.get('alice')?.enabled).toBe(false);
-    expect(await desk.card(id)).toContain('Applied');
-    expect(desk.dms(REQUESTER).join('\n')).toMatch(/Done: .*disable alice/);
-    const audit = desk.auditLines().join('\n');
-    for (const event of ['requested', 'approved', 'applied']) expect(audit).toContain(`*${event}*`);
-  });
+      expect(desk.nextcloud.users.get('alice')?.enabled).toBe(false);
+      expect(await desk.card(id)).toContain('Applied');
+      expect(desk.dms(REQUESTER).join('\n')).toMatch(/Done: .*disable alice/);
+      const audit = desk.auditLines().join('\n');
+      for (const event of ['requested', 'approved', 'applied']) expect(audit).toContain(`*${event}*`);
+    },
+  );
 
   it('enable on cloud: one click re-enables a disabled user', async () => {
     desk.nextcloud.seedUser({ id: 'bob', email: 'bob@example.com', enabled: false });
@@ -53,7 +56,7 @@ describe('happy paths', () => {
     // enable is not destructive: no typed confirmation.
     expect(await desk.click(APPROVER, 'request_approve', id)).toBeUndefined();
     await desk.waitForState(id, 'applied');
-    await desk.settle();
+    await desk.waitForOutboxDrained();
     expect(desk.nextcloud.users.get('bob')?.enabled).toBe(true);
     expect(desk.slack.viewsOpenedFor(APPROVER)).toHaveLength(0);
     expect(await desk.card(id)).toContain('Applied');
@@ -71,7 +74,7 @@ describe('happy paths', () => {
 
     await desk.click(APPROVER, 'request_approve', id);
     await desk.waitForState(id, 'applied');
-    await desk.settle();
+    await desk.waitForOutboxDrained();
     expect(desk.nextcloud.users.get('carol')?.quota).toBe('50 GB');
     expect(await desk.card(id)).toContain('Applied');
     expect(desk.auditLines().join('\n')).toMatch(/applied\*.*quota carol on cloud/);
@@ -85,7 +88,7 @@ describe('happy paths', () => {
 
     await desk.click(APPROVER, 'request_approve', id);
     await desk.waitForState(id, 'applied');
-    await desk.settle();
+    await desk.waitForOutboxDrained();
 
     expect(desk.dsm.users.has('dave')).toBe(true);
     const password = desk.dsm.passwords.get('dave');
@@ -129,7 +132,7 @@ describe('happy paths', () => {
     const done = await desk.waitForState(id, 'applied', 'failed');
     expect(done.steps[0]?.error?.message).toBeUndefined();
     expect(done.state).toBe('applied');
-    await desk.settle();
+    await desk.waitForOutboxDrained();
     const user = [...desk.nmc.users.values()].find((u) => u.username === 'erin');
     expect(user).toMatchObject({ email: 'erin@example.com', enabled: true });
     expect(await desk.card(id)).toContain('Applied');

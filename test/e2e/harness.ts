@@ -38,6 +38,66 @@ const SECRETS = {
   NMC_PASSWORD: 'nmc-password-e2e-3d2c1b',
 };
 
+/** The audit-log consumers of the outbox, by the cursor name each keeps in the store (src/slack/publisher.ts). */
+const OUTBOX_CONSUMERS = ['audit-channel', 'cards', 'requester-dm'];
+
+/** The parts of config/local-fakes.yaml a test points at its own fakes or replaces. */
+interface LocalFakesConfig {
+  backends: Record<'cloud' | 'nas' | 'sso', { url: string; [setting: string]: unknown }>;
+  policy: Record<string, unknown>;
+  approvers?: { users: string[]; groups: string[] };
+  [section: string]: unknown;
+}
+
+/** config/local-fakes.yaml as parsed YAML, for a test to point at its fakes and write out again. */
+export function readLocalFakesConfig(): LocalFakesConfig {
+  return parse(readFileSync(new URL('../../config/local-fakes.yaml', import.meta.url), 'utf8')) as LocalFakesConfig;
+}
+
+/** An approval card taken apart as an approver reads it (src/slack/blocks/card.ts builds it). */
+export interface CardParts {
+  /** The context line: the state, the approvals so far and by whom, the expiry. */
+  status: string;
+  /** The live read of the backend shown while the request waits: current state, the change, blockers. */
+  preview: string;
+  /** What came of the request: the backend's answer, or who decided and why. */
+  outcome: string;
+  /** The buttons, in order. */
+  buttons: { actionId: string; label: string }[];
+}
+
+interface CardBlock {
+  type: string;
+  text?: { text: string };
+  elements?: { action_id?: string; text?: string | { text: string } }[];
+}
+
+/** Splits a card's blocks: header, request, preview sections, the status context, outcome sections, buttons. */
+function cardPartsOf(message: FakeMessage): CardParts {
+  const parts: CardParts = { status: '', preview: '', outcome: '', buttons: [] };
+  const sections: { afterStatus: boolean; text: string }[] = [];
+  for (const block of (message.blocks as CardBlock[]).slice(2)) {
+    if (block.type === 'context') {
+      parts.status = (block.elements ?? []).map((e) => (typeof e.text === 'string' ? e.text : '')).join(' ');
+    } else if (block.type === 'section') {
+      sections.push({ afterStatus: parts.status !== '', text: block.text?.text ?? '' });
+    } else if (block.type === 'actions') {
+      for (const e of block.elements ?? []) {
+        parts.buttons.push({ actionId: e.action_id ?? '', label: typeof e.text === 'object' ? e.text.text : '' });
+      }
+    }
+  }
+  parts.preview = sections
+    .filter((s) => !s.afterStatus)
+    .map((s) => s.text)
+    .join('\n');
+  parts.outcome = sections
+    .filter((s) => s.afterStatus)
+    .map((s) => s.text)
+    .join('\n');
+  return parts;
+}
+
 export interface Desk {
   slack: FakeSlack;
   nextcloud: FakeNextcloud;
@@ -74,21 +134,30 @@ export interface Desk {
   waitForState(id: string, ...states: AccountRequest['state'][]): Promise<AccountRequest>;
   /** Moves the app's domain clock forward (request times, expiry); Slack and the fakes keep real time. */
   advanceClock(ms: number): void;
-  /** Everything the app ever sent towards Slack: every Web API call's arguments and every response_url post, as JSON text. */
+  /**
+   * Everything the app ever sent towards Slack: every Web API call's arguments and every response_url post, as
+   * JSON text.
+   */
   everythingSentToSlack(): string;
-  /** The folder holding the config file and the SQLite store. */
   /** Starts a second replica of the same deployment (same store, Slack and backends) on its own port. */
   startReplica(): Promise<{ app: RunningAccountDesk; client: SignedSlackClient; logs: string[] }>;
+  /** The folder holding the config file and the SQLite store. */
   dataDir: string;
   /** http://127.0.0.1:PORT of the app's HTTP receiver. */
   baseUrl: string;
+  /** The card's visible text, once the outbox has drained. */
   card(requestId: string): Promise<string>;
+  /** The card's status line, preview, outcome and buttons, once the outbox has drained. */
+  cardParts(requestId: string): Promise<CardParts>;
   cardMessage(requestId: string): FakeMessage | undefined;
   auditLines(): string[];
   dms(user: string): string[];
   request(id: string): Promise<AccountRequest>;
-  /** Waits until the publisher has caught up with the audit log. */
-  settle(): Promise<void>;
+  /**
+   * Waits until every outbox consumer (audit channel, cards, requester DMs) has caught up with the audit log;
+   * throws, naming the consumers still behind, if they have not within `timeoutMs` (5 s by default).
+   */
+  waitForOutboxDrained(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -118,10 +187,7 @@ export async function startDesk(
   });
 
   const dir = mkdtempSync(join(tmpdir(), 'accountdesk-e2e-'));
-  const config = parse(readFileSync(new URL('../../config/local-fakes.yaml', import.meta.url), 'utf8')) as Record<
-    string,
-    any
-  >;
+  const config = readLocalFakesConfig();
   config.backends.cloud.url = nextcloud.url;
   config.backends.nas.url = dsm.url;
   config.backends.sso.url = nmc.url;
@@ -167,19 +233,28 @@ export async function startDesk(
     slack,
   });
 
-  const settle = async () => {
-    // Twice: a pass may kick another (an apply finishing after a vote).
-    for (let i = 0; i < 3; i++) {
+  const waitForOutboxDrained = async (timeoutMs = 5_000) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
       // Previews and applies run outside the publisher and append entries of their own: let them finish first.
       await app.desk.previews.idle();
       await app.desk.engine.idle();
+      // Kicked on every round: one pass may append what needs another (an apply finishing after a vote).
       app.publisher.kick();
       await app.publisher.idle();
       const last = (await app.store.audit.readAfter(0, 100_000)).at(-1)?.seq ?? 0;
-      const cursors = await Promise.all(
-        ['audit-channel', 'cards', 'requester-dm'].map((c) => app.store.cursors.get(c)),
-      );
-      if (cursors.every((c) => c >= last)) return;
+      const behind: string[] = [];
+      for (const consumer of OUTBOX_CONSUMERS) {
+        const done = await app.store.cursors.get(consumer);
+        if (done < last) behind.push(`${consumer} at #${done}`);
+      }
+      if (behind.length === 0) return;
+      if (Date.now() > deadline) {
+        throw new Error(
+          `the outbox did not drain within ${timeoutMs} ms: the audit log is at #${last}, ` +
+            `still behind: ${behind.join(', ')}`,
+        );
+      }
       await new Promise((r) => setTimeout(r, 20));
     }
   };
@@ -204,7 +279,7 @@ export async function startDesk(
     });
     if (result.status !== 200) throw new Error(`click answered HTTP ${result.status}: ${result.body}`);
     const answer = await slack.waitFor(() => slack.responsesAt(responseUrl)[0], waitMs).catch(() => undefined);
-    return { answer: answer ? visibleText(answer.body as { text?: string }) : undefined, sent: result.request };
+    return { answer: answer ? visibleText(answer.body) : undefined, sent: result.request };
   };
 
   const waitForModal = (user: string, callbackId: string, opened = 0) =>
@@ -233,10 +308,10 @@ export async function startDesk(
         triggerId: slack.issueTriggerId(user),
       });
       if (result.status !== 200) throw new Error(`slash command answered HTTP ${result.status}: ${result.body}`);
-      const acked = result.json ? visibleText(result.json as { text?: string }) : result.body;
+      const acked = result.json ? visibleText(result.json) : result.body;
       if (acked.trim()) return acked;
       const answer = await slack.waitFor(() => slack.responsesAt(responseUrl)[0], 5_000).catch(() => undefined);
-      return answer ? visibleText(answer.body as { text?: string }) : '';
+      return answer ? visibleText(answer.body) : '';
     },
     async click(user, actionId, requestId) {
       return (await clickSigned(user, actionId, requestId)).answer;
@@ -254,10 +329,16 @@ export async function startDesk(
       return result.json;
     },
     async card(requestId) {
-      await settle();
+      await waitForOutboxDrained();
       const message = cardMessage(requestId);
       if (!message) throw new Error(`no card for ${requestId} in the approvals channel`);
       return visibleText(message);
+    },
+    async cardParts(requestId) {
+      await waitForOutboxDrained();
+      const message = cardMessage(requestId);
+      if (!message) throw new Error(`no card for ${requestId} in the approvals channel`);
+      return cardPartsOf(message);
     },
     cardMessage,
     auditLines: () => slack.messagesIn(AUDIT).map((m) => m.text),
@@ -340,7 +421,7 @@ export async function startDesk(
     },
     dataDir: dir,
     baseUrl: `http://127.0.0.1:${port}`,
-    settle,
+    waitForOutboxDrained: (timeoutMs) => waitForOutboxDrained(timeoutMs),
     async stop() {
       for (const replica of replicas) await replica.stop();
       await app.stop();
@@ -358,9 +439,9 @@ export function requestIdIn(text: string): string {
   return match[0];
 }
 
-/** Polls an async condition (fake Slack's waitFor takes only synchronous ones) until it yields a value. */
+/** Polls a condition, async or not (fake Slack's waitFor takes only synchronous ones), until it yields a value. */
 export async function poll<T>(
-  check: () => Promise<T | undefined>,
+  check: () => T | undefined | Promise<T | undefined>,
   describe: () => string,
   timeoutMs = 5_000,
 ): Promise<T> {

@@ -18,7 +18,7 @@ describe('App Home', () => {
     expect(result.status).toBe(200);
     await desk.slack.waitFor(() => desk.slack.calls('views.publish').length > published, 5_000);
     const view = desk.slack.homeViewFor(user);
-    return visibleText((view?.blocks ?? []) as unknown[]);
+    return visibleText(view?.blocks ?? []);
   }
 
   it('shows a requester their own requests and no approver section', async () => {
@@ -40,7 +40,7 @@ describe('App Home', () => {
     const voted = requestIdIn(await desk.command(REQUESTER, 'quota cloud carol 200GB'));
     await desk.card(voted);
     await desk.click(APPROVER, 'request_approve', voted);
-    await desk.settle();
+    await desk.waitForOutboxDrained();
     expect((await desk.request(voted)).approvals).toHaveLength(1);
 
     const home = await openHome(APPROVER);
@@ -68,7 +68,7 @@ describe('App Home', () => {
     expect(result.status).toBe(200);
     await desk.waitForState(id, 'cancelled');
     await desk.slack.waitFor(() => desk.dms(REQUESTER).find((t) => t === `Cancelled ${id}.`), 5_000);
-    await desk.settle();
+    await desk.waitForOutboxDrained();
     expect(await desk.card(id)).toContain(`Cancelled by <@${REQUESTER}>`);
     // The Home tab is refreshed after the click: the request shows as cancelled, without its Cancel button.
     await desk.slack.waitFor(

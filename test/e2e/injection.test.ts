@@ -17,67 +17,72 @@ describe('mrkdwn injection', () => {
     await desk.stop();
   });
 
-  it('pings in the reason, the display name and the reject reason are escaped in every message, card, DM, modal and audit line', async () => {
-    // As Slack delivers a typed @channel (raw), and as it delivers literal angle brackets (escaped, should_escape).
-    const receipt = await desk.command(
-      REQUESTER,
-      'create cloud alice alice@example.com name:"<!channel> <@U0APPROVER1>" urgent <!here> &lt;!subteam^S0ITADMINS&gt; <!channel>',
-    );
-    const id = requestIdIn(receipt);
-    const stored = await desk.request(id);
-    // The text is kept as typed (it is data); only its rendering is escaped.
-    expect(stored.steps[0]?.params.displayName).toBe('<!channel> <@U0APPROVER1>');
-    expect(stored.reason).toBe('urgent <!here> <!subteam^S0ITADMINS> <!channel>');
+  it(
+    'pings in the reason, the display name and the reject reason are escaped ' +
+      'in every message, card, DM, modal and audit line',
+    async () => {
+      // As Slack delivers a typed @channel (raw), and as it delivers literal angle brackets (escaped, should_escape).
+      const receipt = await desk.command(
+        REQUESTER,
+        'create cloud alice alice@example.com name:"<!channel> <@U0APPROVER1>" ' +
+          'urgent <!here> &lt;!subteam^S0ITADMINS&gt; <!channel>',
+      );
+      const id = requestIdIn(receipt);
+      const stored = await desk.request(id);
+      // The text is kept as typed (it is data); only its rendering is escaped.
+      expect(stored.steps[0]?.params.displayName).toBe('<!channel> <@U0APPROVER1>');
+      expect(stored.reason).toBe('urgent <!here> <!subteam^S0ITADMINS> <!channel>');
 
-    const card = await desk.card(id);
-    expect(card).toContain('&lt;!channel&gt;');
-    expect(card).toContain('&lt;!subteam^S0ITADMINS&gt;');
+      const card = await desk.card(id);
+      expect(card).toContain('&lt;!channel&gt;');
+      expect(card).toContain('&lt;!subteam^S0ITADMINS&gt;');
 
-    // The approver reads the reject modal (it quotes the request), then rejects with a ping in the reason.
-    // APPROVER2 decides, so a real mention of U0APPROVER1 never appears legitimately.
-    await desk.click(APPROVER2, 'request_reject', id);
-    await desk.waitForModal(APPROVER2, 'reject_modal');
-    await desk.submitView(APPROVER2, 'reject_modal', id, {
-      reject_reason: { value: 'no <!channel> <@U0APPROVER1> <!subteam^S0ITADMINS> <!here>' },
-    });
-    await desk.waitForState(id, 'rejected');
-    await desk.settle();
-    await desk.command(REQUESTER, `status ${id}`);
-    await desk.command(APPROVER2, 'pending');
-    await desk.client.appHomeOpened(REQUESTER);
-    await desk.slack.waitFor(() => desk.slack.homeViewFor(REQUESTER), 5_000);
+      // The approver reads the reject modal (it quotes the request), then rejects with a ping in the reason.
+      // APPROVER2 decides, so a real mention of U0APPROVER1 never appears legitimately.
+      await desk.click(APPROVER2, 'request_reject', id);
+      await desk.waitForModal(APPROVER2, 'reject_modal');
+      await desk.submitView(APPROVER2, 'reject_modal', id, {
+        reject_reason: { value: 'no <!channel> <@U0APPROVER1> <!subteam^S0ITADMINS> <!here>' },
+      });
+      await desk.waitForState(id, 'rejected');
+      await desk.waitForOutboxDrained();
+      await desk.command(REQUESTER, `status ${id}`);
+      await desk.command(APPROVER2, 'pending');
+      await desk.client.appHomeOpened(REQUESTER);
+      await desk.slack.waitFor(() => desk.slack.homeViewFor(REQUESTER), 5_000);
 
-    const dm = desk.dms(REQUESTER).join('\n');
-    expect(dm).toContain('no &lt;!channel&gt; &lt;@U0APPROVER1&gt;');
-    expect(
-      desk.slack
-        .messagesIn(AUDIT)
-        .map((m) => m.text)
-        .join('\n'),
-    ).toContain('urgent &lt;!here&gt;');
+      const dm = desk.dms(REQUESTER).join('\n');
+      expect(dm).toContain('no &lt;!channel&gt; &lt;@U0APPROVER1&gt;');
+      expect(
+        desk.slack
+          .messagesIn(AUDIT)
+          .map((m) => m.text)
+          .join('\n'),
+      ).toContain('urgent &lt;!here&gt;');
 
-    const everything = desk.everythingSentToSlack();
-    // Sanity: the scan does see the escaped forms of every source (request reason, display name, reject reason).
-    expect(everything).toContain('urgent &lt;!here&gt;');
-    expect(everything).toContain('&lt;!channel&gt; &lt;@U0APPROVER1&gt;');
-    expect(everything).toContain('no &lt;!channel&gt;');
-    expect(everything).toContain('views.publish');
-    for (const ping of PINGS) expect(everything).not.toContain(ping);
-    // Nor in anything the fake shows users (messages after every update, ephemerals, views).
-    for (const channel of [
-      'C0APPROVALS',
-      AUDIT,
-      desk.slack.dmChannelFor(REQUESTER),
-      desk.slack.dmChannelFor(APPROVER),
-    ]) {
-      for (const message of desk.slack.messagesIn(channel))
-        for (const ping of PINGS) expect(JSON.stringify(message)).not.toContain(ping);
-    }
-    for (const user of [REQUESTER, APPROVER, APPROVER2]) {
-      for (const e of desk.slack.ephemeralsFor(user))
-        for (const ping of PINGS) expect(JSON.stringify(e)).not.toContain(ping);
-    }
-  });
+      const everything = desk.everythingSentToSlack();
+      // Sanity: the scan does see the escaped forms of every source (request reason, display name, reject reason).
+      expect(everything).toContain('urgent &lt;!here&gt;');
+      expect(everything).toContain('&lt;!channel&gt; &lt;@U0APPROVER1&gt;');
+      expect(everything).toContain('no &lt;!channel&gt;');
+      expect(everything).toContain('views.publish');
+      for (const ping of PINGS) expect(everything).not.toContain(ping);
+      // Nor in anything the fake shows users (messages after every update, ephemerals, views).
+      for (const channel of [
+        'C0APPROVALS',
+        AUDIT,
+        desk.slack.dmChannelFor(REQUESTER),
+        desk.slack.dmChannelFor(APPROVER),
+      ]) {
+        for (const message of desk.slack.messagesIn(channel))
+          for (const ping of PINGS) expect(JSON.stringify(message)).not.toContain(ping);
+      }
+      for (const user of [REQUESTER, APPROVER, APPROVER2]) {
+        for (const e of desk.slack.ephemeralsFor(user))
+          for (const ping of PINGS) expect(JSON.stringify(e)).not.toContain(ping);
+      }
+    },
+  );
 
   it('a ping in a parse error or a refusal is escaped too', async () => {
     const answer = await desk.command(REQUESTER, '<!channel> cloud alice');

@@ -78,44 +78,48 @@ describe('npm start (src/main.ts)', () => {
     expect(exit.output).toContain('.env.example');
   });
 
-  it('with credentials (read from .env), starts with the embedded store, says it is ready, and stops cleanly on SIGTERM', async () => {
-    slack = await startFakeSlack();
-    nextcloud = await startFakeNextcloud({ adminUser: 'admin', adminPassword: 'main-test-app-password' });
-    writeFileSync(
-      join(dir, 'accountdesk.yaml'),
-      stringify({
-        slack: { approvalsChannel: 'C0APPROVALS', auditChannel: 'C0AUDITLOG' },
-        approvers: { users: ['U0APPROVER1'] },
-        backends: {
-          cloud: { kind: 'nextcloud', url: nextcloud.url, user: 'admin', secretEnv: 'NEXTCLOUD_APP_PASSWORD' },
-        },
-      }),
-    );
-    const port = await freePort();
-    writeFileSync(
-      join(dir, '.env'),
-      [
-        `SLACK_BOT_TOKEN=${slack.token}`,
-        'SLACK_MODE=http',
-        'SLACK_SIGNING_SECRET=main-test-signing-secret-0123456789',
-        `SLACK_API_URL=${slack.apiUrl}`,
-        `PORT=${port}`,
-        'CONFIG_FILE=accountdesk.yaml',
-        'NEXTCLOUD_APP_PASSWORD=main-test-app-password',
-      ].join('\n'),
-    );
-    let health: number | undefined;
-    const exit = await runMain(dir, {}, 'AccountDesk is ready', (pid) => {
-      void fetch(`http://127.0.0.1:${port}/healthz`).then((res) => {
-        health = res.status;
-        process.kill(pid, 'SIGTERM');
+  it(
+    'with credentials (read from .env), starts with the embedded store, says ' +
+      'it is ready, and stops cleanly on SIGTERM',
+    async () => {
+      slack = await startFakeSlack();
+      nextcloud = await startFakeNextcloud({ adminUser: 'admin', adminPassword: 'main-test-app-password' });
+      writeFileSync(
+        join(dir, 'accountdesk.yaml'),
+        stringify({
+          slack: { approvalsChannel: 'C0APPROVALS', auditChannel: 'C0AUDITLOG' },
+          approvers: { users: ['U0APPROVER1'] },
+          backends: {
+            cloud: { kind: 'nextcloud', url: nextcloud.url, user: 'admin', secretEnv: 'NEXTCLOUD_APP_PASSWORD' },
+          },
+        }),
+      );
+      const port = await freePort();
+      writeFileSync(
+        join(dir, '.env'),
+        [
+          `SLACK_BOT_TOKEN=${slack.token}`,
+          'SLACK_MODE=http',
+          'SLACK_SIGNING_SECRET=main-test-signing-secret-0123456789',
+          `SLACK_API_URL=${slack.apiUrl}`,
+          `PORT=${port}`,
+          'CONFIG_FILE=accountdesk.yaml',
+          'NEXTCLOUD_APP_PASSWORD=main-test-app-password',
+        ].join('\n'),
+      );
+      let health: number | undefined;
+      const exit = await runMain(dir, {}, 'AccountDesk is ready', (pid) => {
+        void fetch(`http://127.0.0.1:${port}/healthz`).then((res) => {
+          health = res.status;
+          process.kill(pid, 'SIGTERM');
+        });
       });
-    });
-    expect(health).toBe(200);
-    expect(exit.code).toBe(0);
-    expect(exit.output).toMatch(/"store opened".*accountdesk\.sqlite|accountdesk\.sqlite.*"store opened"/);
-    expect(exit.output).toContain('"signal":"SIGTERM"');
-    expect(exit.output).not.toContain('main-test-app-password');
-    expect(exit.output).not.toContain('main-test-signing-secret');
-  });
+      expect(health).toBe(200);
+      expect(exit.code).toBe(0);
+      expect(exit.output).toMatch(/"store opened".*accountdesk\.sqlite|accountdesk\.sqlite.*"store opened"/);
+      expect(exit.output).toContain('"signal":"SIGTERM"');
+      expect(exit.output).not.toContain('main-test-app-password');
+      expect(exit.output).not.toContain('main-test-signing-secret');
+    },
+  );
 });

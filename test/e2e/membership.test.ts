@@ -36,7 +36,7 @@ describe('join, leave and reinvite', () => {
     await desk.click(APPROVER, 'request_approve', leave);
     await desk.waitForState(leave, 'applied');
     expect(desk.nextcloud.users.get('alice')?.groups).toEqual(['staff']);
-    await desk.settle();
+    await desk.waitForOutboxDrained();
     expect(desk.auditLines().join('\n')).toMatch(/applied.*leave alice on cloud/);
   });
 

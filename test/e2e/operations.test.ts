@@ -29,14 +29,28 @@ describe('GET /healthz (HTTP mode)', () => {
   });
 });
 
+/** The parts of a Slack app manifest these tests read (https://api.slack.com/reference/manifests). */
+interface SlackManifest {
+  oauth_config: { scopes: { bot: string[] } };
+  settings: {
+    event_subscriptions: { bot_events: string[]; request_url?: string };
+    interactivity: { is_enabled: boolean; request_url?: string };
+    socket_mode_enabled: boolean;
+  };
+  features: {
+    app_home: { home_tab_enabled: boolean };
+    slash_commands: { command: string; url?: string; should_escape: boolean }[];
+  };
+}
+
 describe('the Slack app manifests', () => {
   const load = (file: string) =>
-    parse(readFileSync(new URL(`../../manifest/${file}`, import.meta.url), 'utf8')) as Record<string, any>;
+    parse(readFileSync(new URL(`../../manifest/${file}`, import.meta.url), 'utf8')) as SlackManifest;
   const socket = load('socket-mode.yaml');
   const http = load('http.yaml');
-  const example = parse(
-    readFileSync(new URL('../../config/accountdesk.example.yaml', import.meta.url), 'utf8'),
-  ) as Record<string, any>;
+  const example = parse(readFileSync(new URL('../../config/accountdesk.example.yaml', import.meta.url), 'utf8')) as {
+    slack: { command: string };
+  };
 
   it('ask for exactly the scopes the app uses', () => {
     // chat:write: cards, audit lines, DMs, ephemeral messages; im:write: conversations.open for DMs;
@@ -57,6 +71,7 @@ describe('the Slack app manifests', () => {
   it('name the same slash command as the example config, with Slack escaping on', () => {
     for (const manifest of [socket, http]) {
       const [command] = manifest.features.slash_commands;
+      if (!command) throw new Error('the manifest declares no slash command');
       expect(command.command).toBe(example.slack.command);
       expect(command.command.length).toBeLessThanOrEqual(32);
       expect(command.should_escape).toBe(true);
@@ -67,7 +82,7 @@ describe('the Slack app manifests', () => {
     expect(socket.settings.socket_mode_enabled).toBe(true);
     expect(http.settings.socket_mode_enabled).toBe(false);
     const urls = [
-      http.features.slash_commands[0].url,
+      http.features.slash_commands[0]?.url,
       http.settings.event_subscriptions.request_url,
       http.settings.interactivity.request_url,
     ];

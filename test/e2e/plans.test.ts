@@ -9,7 +9,6 @@ import { afterEach, describe, expect, inject, it } from 'vitest';
 import { visibleText } from '../support/slack-fake.js';
 import { APPROVALS, APPROVER, APPROVER2, REQUESTER, requestIdIn, startDesk, type Desk } from './harness.js';
 
-const GiB = 1024 ** 3;
 
 describe('requests as plans', () => {
   let desk: Desk;
@@ -41,7 +40,7 @@ describe('requests as plans', () => {
 
     expect(await desk.click(APPROVER, 'request_approve', id)).toBeUndefined(); // onboarding is not destructive
     await desk.waitForState(id, 'applied');
-    await desk.settle();
+    await desk.waitForOutboxDrained();
 
     expect(desk.nextcloud.users.get('dana')).toMatchObject({ email: 'dana@example.com', groups: ['staff'] });
     expect(desk.dsm.users.get('dana')).toBeDefined();
@@ -87,14 +86,22 @@ describe('requests as plans', () => {
     expect(applied.steps.every((s) => s.state === 'applied')).toBe(true);
     // The steps that had worked were never called again; the failed one twice in all.
     expect(creates()).toEqual({ cloud: 1, nas: 2, sso: 1 });
-    await desk.settle();
+    await desk.waitForOutboxDrained();
     expect(desk.auditLines().join('\n')).toMatch(/\*retried\* by .*onboard erik/);
   });
 
   it('offboard: disabled where the person has an account, skipped (and shown) where not', async () => {
     desk = await startDesk();
     desk.nextcloud.seedUser({ id: 'fay', email: 'fay@example.com', enabled: true });
-    desk.dsm.users.set('fay', { name: 'fay', uid: 2001, email: 'fay@example.com', description: '', expired: 'normal' });
+    desk.dsm.users.set('fay', {
+      name: 'fay',
+      uid: 2001,
+      email: 'fay@example.com',
+      description: '',
+      expired: 'normal',
+      cannotChangePassword: false,
+      passwordNeverExpires: false,
+    });
     const id = requestIdIn(await desk.command(REQUESTER, 'offboard fay left the company'));
     const card = await desk.card(id);
     expect(card).toContain('asks to *offboard fay*');

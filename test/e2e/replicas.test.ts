@@ -35,11 +35,7 @@ describe('two replicas on one Redis', () => {
         responseUrl,
       });
       ids.push(
-        requestIdIn(
-          visibleText(
-            (await desk.slack.waitFor(() => desk.slack.responsesAt(responseUrl)[0], 5_000)).body as { text?: string },
-          ),
-        ),
+        requestIdIn(visibleText((await desk.slack.waitFor(() => desk.slack.responsesAt(responseUrl)[0], 5_000)).body)),
       );
     }
     for (const id of ids) await desk.card(id);
@@ -68,9 +64,9 @@ describe('two replicas on one Redis', () => {
       await new Promise((r) => setTimeout(r, 5));
     }
     // Let both run until the log is fully delivered.
-    await desk.settle();
+    await desk.waitForOutboxDrained();
     await second.app.publisher.idle();
-    await desk.settle();
+    await desk.waitForOutboxDrained();
     const entries = await desk.app.store.audit.readAfter(0, 1000);
     const lines = desk.slack.messagesIn(AUDIT).map((m) => m.text);
     const seqs = lines.map((line) => Number(/· #(\d+)$/.exec(line)?.[1]));

@@ -33,7 +33,7 @@ describe('signed requests', () => {
     // Bolt refuses the old one itself (401); it accepts a future one, which the app's replay guard acks and drops.
     expect((await command('disable cloud alice', { timestampOffsetSec: -360 })).status).toBe(401);
     expect((await command('disable cloud alice', { timestampOffsetSec: 360 })).status).toBe(200);
-    await desk.settle();
+    await desk.waitForOutboxDrained();
     expect(await desk.app.desk.queries.listForRequester(REQUESTER)).toHaveLength(0);
     expect(desk.slack.messagesIn('C0APPROVALS')).toHaveLength(0);
   });
@@ -44,7 +44,7 @@ describe('signed requests', () => {
     await desk.slack.waitFor(() => desk.slack.messagesIn('C0APPROVALS').length === 1, 5_000);
     const replay = await desk.client.replay(first.request);
     expect(replay.status).toBe(200);
-    await desk.settle();
+    await desk.waitForOutboxDrained();
     expect(await desk.app.desk.queries.listForRequester(REQUESTER)).toHaveLength(1);
     expect(desk.slack.messagesIn('C0APPROVALS')).toHaveLength(1);
   });
@@ -62,7 +62,7 @@ describe('signed requests', () => {
     await desk.waitForState(id, 'rejected');
     const replay = await desk.client.replay(reject.request);
     expect(replay.status).toBe(200);
-    await desk.settle();
+    await desk.waitForOutboxDrained();
     expect(desk.auditLines().filter((l) => l.includes('*rejected*'))).toHaveLength(1);
   });
 });

@@ -16,6 +16,14 @@ describe('Slack outage', () => {
     await desk.stop();
   });
 
+  it('while Slack refuses every post, waiting for the outbox fails and names what is behind', async () => {
+    desk.slack.failNext('chat.postMessage', { error: 'internal_error', count: 1_000 });
+    requestIdIn(await desk.command(REQUESTER, 'create cloud alice alice@example.com'));
+    await expect(desk.waitForOutboxDrained(1_000)).rejects.toThrow(
+      /did not drain within 1000 ms: the audit log is at #1, still behind: audit-channel at #0, cards at #0/,
+    );
+  });
+
   it('chat.postMessage failing three times delays the audit lines; then they all arrive, in order, once', async () => {
     desk.slack.failNext('chat.postMessage', { error: 'internal_error', count: 3 });
     const first = requestIdIn(await desk.command(REQUESTER, 'create cloud alice alice@example.com'));
@@ -33,7 +41,7 @@ describe('Slack outage', () => {
     expect(approved).toBeUndefined();
     await desk.waitForState(first, 'applied');
     await desk.slack.waitFor(() => desk.slack.messagesIn(AUDIT).length === 4, 5_000);
-    await desk.settle();
+    await desk.waitForOutboxDrained();
 
     const lines = desk.slack.messagesIn(AUDIT).map((m) => m.text);
     // Every entry that has a line (a stored live preview is bookkeeping and has none), once, in order.
@@ -53,7 +61,7 @@ describe('Slack outage', () => {
     desk.slack.failNext('chat.postMessage', { retryAfter: 1, count: 1 });
     const id = requestIdIn(await desk.command(REQUESTER, 'create cloud carol carol@example.com'));
     await desk.slack.waitFor(() => desk.slack.messagesIn(AUDIT).length === 1 && desk.cardMessage(id), 8_000);
-    await desk.settle();
+    await desk.waitForOutboxDrained();
     expect(desk.slack.messagesIn(AUDIT)).toHaveLength(1);
     expect(desk.slack.messagesIn('C0APPROVALS')).toHaveLength(1);
   });

@@ -4,13 +4,13 @@
  * apps.connections.open (through SLACK_API_URL) for a URL, connects to a fake Socket Mode server on loopback, and
  * everything a user does arrives as an envelope on that socket and is acknowledged on it.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import { startAccountDesk, type RunningAccountDesk } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/log.js';
@@ -25,7 +25,7 @@ import {
   type FakeSocketMode,
   type SocketModeAck,
 } from '../support/socket-mode-fake.js';
-import { APPROVALS, APPROVER, AUDIT, OUTSIDER, REQUESTER, poll, requestIdIn } from './harness.js';
+import { APPROVALS, APPROVER, AUDIT, OUTSIDER, REQUESTER, poll, readLocalFakesConfig, requestIdIn } from './harness.js';
 
 const APP_TOKEN = 'xapp-1-A0FAKE0001-socket-e2e-7a6b5c';
 const SECRETS = {
@@ -79,10 +79,7 @@ async function startSocketDesk(): Promise<SocketDesk> {
   });
 
   const dir = mkdtempSync(join(tmpdir(), 'accountdesk-socket-'));
-  const config = parse(readFileSync(new URL('../../config/local-fakes.yaml', import.meta.url), 'utf8')) as Record<
-    string,
-    any
-  >;
+  const config = readLocalFakesConfig();
   config.backends.cloud.url = nextcloud.url;
   config.backends.nas.url = dsm.url;
   config.backends.sso.url = nmc.url;
@@ -126,7 +123,7 @@ async function startSocketDesk(): Promise<SocketDesk> {
         trigger_id: slack.issueTriggerId(user),
       });
       const posted = await slack.waitFor(() => slack.responsesAt(responseUrl)[0], 5_000);
-      return { ack, answer: visibleText(posted.body as { text?: string }) };
+      return { ack, answer: visibleText(posted.body) };
     },
     async click(user, actionId, requestId) {
       const message = cardMessage(requestId);
@@ -164,7 +161,7 @@ async function startSocketDesk(): Promise<SocketDesk> {
         ],
       });
       const posted = await slack.waitFor(() => slack.responsesAt(responseUrl)[0], 300).catch(() => undefined);
-      return { ack, answer: posted ? visibleText(posted.body as { text?: string }) : undefined };
+      return { ack, answer: posted ? visibleText(posted.body) : undefined };
     },
     async cardText(requestId) {
       return visibleText(await slack.waitFor(() => cardMessage(requestId), 5_000));
@@ -196,7 +193,7 @@ describe('AccountDesk in Socket Mode (the default)', () => {
     await desk.stop();
   });
 
-  it('connects with the app token through SLACK_API_URL and says it is ready in Socket Mode', async () => {
+  it('connects with the app token through SLACK_API_URL and says it is ready in Socket Mode', () => {
     const open = desk.slack.calls('apps.connections.open');
     expect(open).toHaveLength(1);
     expect(open[0]?.outcome).toEqual({ ok: true });
@@ -266,51 +263,58 @@ describe('AccountDesk in Socket Mode (the default)', () => {
       expect(desk.logs.join('')).not.toContain(secret);
   });
 
-  it('publishes App Home once for an events_api envelope, and ignores Slack redelivering the same event_id', async () => {
-    const event = {
-      token: 'legacy-verification-token',
-      team_id: TEAM.id,
-      api_app_id: 'A0FAKE0001',
-      event: {
-        type: 'app_home_opened',
-        user: REQUESTER,
-        channel: 'D0REQUEST1',
-        tab: 'home',
-        event_ts: (Date.now() / 1000).toFixed(6),
-      },
-      type: 'event_callback',
-      event_id: 'Ev0SOCKETHOME1',
-      event_time: Math.floor(Date.now() / 1000),
-      authorizations: [
-        {
-          enterprise_id: null,
-          team_id: TEAM.id,
-          user_id: desk.slack.botUserId,
-          is_bot: true,
-          is_enterprise_install: false,
+  it(
+    'publishes App Home once for an events_api envelope, ' + 'and ignores Slack redelivering the same event_id',
+    async () => {
+      const event = {
+        token: 'legacy-verification-token',
+        team_id: TEAM.id,
+        api_app_id: 'A0FAKE0001',
+        event: {
+          type: 'app_home_opened',
+          user: REQUESTER,
+          channel: 'D0REQUEST1',
+          tab: 'home',
+          event_ts: (Date.now() / 1000).toFixed(6),
         },
-      ],
-    };
-    await desk.socket.sendEnvelope('events_api', event);
-    await desk.slack.waitFor(() => desk.slack.homeViewFor(REQUESTER), 5_000);
-    await desk.socket.sendEnvelope('events_api', event, { retryAttempt: 1, retryReason: 'timeout' });
-    // The redelivery is acked (so Slack stops retrying) but runs nothing: a later envelope that does publish proves
-    // the app has processed past it.
-    await desk.socket.sendEnvelope('events_api', {
-      ...event,
-      event_id: 'Ev0SOCKETHOME2',
-      event: { ...event.event, user: APPROVER },
-    });
-    await desk.slack.waitFor(() => desk.slack.homeViewFor(APPROVER), 5_000);
-    expect(desk.slack.calls('views.publish').map((c) => c.args.user_id)).toEqual([REQUESTER, APPROVER]);
-  });
+        type: 'event_callback',
+        event_id: 'Ev0SOCKETHOME1',
+        event_time: Math.floor(Date.now() / 1000),
+        authorizations: [
+          {
+            enterprise_id: null,
+            team_id: TEAM.id,
+            user_id: desk.slack.botUserId,
+            is_bot: true,
+            is_enterprise_install: false,
+          },
+        ],
+      };
+      await desk.socket.sendEnvelope('events_api', event);
+      await desk.slack.waitFor(() => desk.slack.homeViewFor(REQUESTER), 5_000);
+      await desk.socket.sendEnvelope('events_api', event, { retryAttempt: 1, retryReason: 'timeout' });
+      // The redelivery is acked (so Slack stops retrying) but runs nothing: a later envelope that does publish proves
+      // the app has processed past it.
+      await desk.socket.sendEnvelope('events_api', {
+        ...event,
+        event_id: 'Ev0SOCKETHOME2',
+        event: { ...event.event, user: APPROVER },
+      });
+      await desk.slack.waitFor(() => desk.slack.homeViewFor(APPROVER), 5_000);
+      expect(desk.slack.calls('views.publish').map((c) => c.args.user_id)).toEqual([REQUESTER, APPROVER]);
+    },
+  );
 
-  it("closes the socket cleanly when Slack sends 'disconnect' (it reconnects after its back-off; stop() cancels that)", async () => {
-    const closed = desk.socket.clientClosed();
-    desk.socket.sendDisconnect('refresh_requested');
-    expect(await closed).toBe(1000);
-    await desk.slack.waitFor(() => desk.socket.openConnections() === 0, 5_000);
-  });
+  it(
+    "closes the socket cleanly when Slack sends 'disconnect' (it reconnects " +
+      'after its back-off; stop() cancels that)',
+    async () => {
+      const closed = desk.socket.clientClosed();
+      desk.socket.sendDisconnect('refresh_requested');
+      expect(await closed).toBe(1000);
+      await desk.slack.waitFor(() => desk.socket.openConnections() === 0, 5_000);
+    },
+  );
 
   it('stop() closes the socket with a normal close frame', async () => {
     const closed = desk.socket.clientClosed();
@@ -328,10 +332,7 @@ describe('startup in Socket Mode with a wrong app token', () => {
     slack.setSocketModeUrl(socket.url);
     const dir = mkdtempSync(join(tmpdir(), 'accountdesk-socket-'));
     try {
-      const config = parse(readFileSync(new URL('../../config/local-fakes.yaml', import.meta.url), 'utf8')) as Record<
-        string,
-        any
-      >;
+      const config = readLocalFakesConfig();
       const configFile = join(dir, 'accountdesk.yaml');
       writeFileSync(configFile, stringify(config));
       const loaded = socketModeConfig(slack, 'xapp-1-a-revoked-one', configFile, dir);
@@ -410,7 +411,7 @@ describe('fake Socket Mode server (RFC 6455 on node:http)', () => {
     const { ws, messages } = await openClient();
     await fake.connected();
     const hello = await poll(
-      async () => messages[0],
+      () => messages[0],
       () => 'no hello',
     );
     expect(hello).toMatchObject({ type: 'hello', connection_info: { app_id: 'A0FAKE0001' } });
@@ -442,7 +443,7 @@ describe('fake Socket Mode server (RFC 6455 on node:http)', () => {
     await fake.connected();
     const ack = fake.sendEnvelope('interactive', { type: 'block_actions' });
     const envelopeId = await poll(
-      async () => /"envelope_id":"([^"]+)"/.exec(raw.text())?.[1],
+      () => /"envelope_id":"([^"]+)"/.exec(raw.text())?.[1],
       () => 'no envelope',
     );
     const text = Buffer.from(JSON.stringify({ envelope_id: envelopeId, payload: {} }));
@@ -457,19 +458,19 @@ describe('fake Socket Mode server (RFC 6455 on node:http)', () => {
     expect(fake.pingsAnswered()).toBe(1);
     // A pong with the ping's data comes back: 0x8A (FIN + pong), length 2, "hi", unmasked.
     await poll(
-      async () => (raw.bytes().includes(Buffer.from([0x8a, 0x02, 0x68, 0x69])) ? true : undefined),
+      () => (raw.bytes().includes(Buffer.from([0x8a, 0x02, 0x68, 0x69])) ? true : undefined),
       () => 'no pong',
     );
 
     raw.socket.write(Buffer.from([0x81, 0x02, 0x7b, 0x7d])); // '{}' without a mask
     // Close frame 0x88, length 2+reason, code 1002.
     await poll(
-      async () =>
+      () =>
         raw.bytes().includes(Buffer.from([0x88])) && raw.bytes().includes(Buffer.from([0x03, 0xea])) ? true : undefined,
       () => 'no 1002 close',
     );
     await poll(
-      async () => (fake.openConnections() === 0 ? true : undefined),
+      () => (fake.openConnections() === 0 ? true : undefined),
       () => 'connection still open',
     );
     raw.socket.destroy();
@@ -496,7 +497,7 @@ async function rawClient(url: string): Promise<{ socket: Socket; bytes(): Buffer
       `Sec-WebSocket-Key: ${Buffer.alloc(16, 7).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
   );
   await poll(
-    async () => (Buffer.concat(chunks).includes('\r\n\r\n') ? true : undefined),
+    () => (Buffer.concat(chunks).includes('\r\n\r\n') ? true : undefined),
     () => 'no handshake answer',
   );
   expect(Buffer.concat(chunks).toString('latin1')).toMatch(/^HTTP\/1\.1 101 /);

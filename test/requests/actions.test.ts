@@ -10,9 +10,7 @@ function backend(
   kind: BackendClient['kind'] = 'nextcloud',
   capabilities: Capability[] = ['groups'],
 ): BackendClient {
-  const unused = async (): Promise<never> => {
-    throw new Error('not called by checkParams');
-  };
+  const unused = (): Promise<never> => Promise.reject(new Error('not called by checkParams'));
   return {
     name: 'b1',
     kind,
@@ -55,12 +53,12 @@ describe('create', () => {
     expect(
       create.checkParams({ action: 'create', backend: 'b1', username: 'bob' }, backend('invitation')),
     ).toMatchObject({ ok: false, field: 'email' });
-    expect(
-      create.checkParams(
-        { action: 'create', backend: 'b1', username: 'bob' },
-        backend('mailed-by-backend', 'synology'),
-      ),
-    ).toMatchObject({ ok: false, field: 'email', message: expect.stringMatching(/mails the new user their password/) });
+    const mailed = create.checkParams(
+      { action: 'create', backend: 'b1', username: 'bob' },
+      backend('mailed-by-backend', 'synology'),
+    );
+    expect(mailed).toMatchObject({ ok: false, field: 'email' });
+    expect(!mailed.ok && mailed.message).toMatch(/mails the new user their password/);
     expect(
       create.checkParams(
         { action: 'create', backend: 'b1', username: 'bob' },

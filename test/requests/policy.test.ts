@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ApprovalPolicy, type ActionPolicy, type Directory, type PolicySettings } from '../../src/requests/policy.js';
-import { ACTIONS, type AccountRequest, type ActionName } from '../../src/requests/types.js';
+import { REQUEST_ACTIONS, type AccountRequest, type ActionName } from '../../src/requests/types.js';
 
 const GiB = 1024 ** 3;
 
@@ -8,15 +8,15 @@ const GiB = 1024 ** 3;
 class FakeDirectory implements Directory {
   lookups: string[] = [];
   constructor(private readonly groups: Record<string, string[]>) {}
-  async membersOf(groupId: string): Promise<string[]> {
+  membersOf(groupId: string): Promise<string[]> {
     this.lookups.push(groupId);
-    return this.groups[groupId] ?? [];
+    return Promise.resolve(this.groups[groupId] ?? []);
   }
 }
 
 function actions(overrides: Partial<Record<ActionName, Partial<ActionPolicy>>> = {}): Record<ActionName, ActionPolicy> {
   return Object.fromEntries(
-    ACTIONS.map((a) => [
+    REQUEST_ACTIONS.map((a) => [
       a,
       { enabled: a !== 'delete', approvals: 1, expiresAfterMs: 72 * 3_600_000, rules: [], ...overrides[a] },
     ]),

@@ -16,10 +16,10 @@ declare module 'vitest' {
 
 let server: ChildProcess | undefined;
 
-export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+export default async function setup(project: TestProject): Promise<() => void> {
   if (process.env.REDIS_URL) {
     project.provide('redisUrl', process.env.REDIS_URL);
-    return async () => {};
+    return () => {};
   }
   const binary = process.env.REDIS_SERVER_BIN ?? 'redis-server';
   if (spawnSync(binary, ['--version']).error) {
@@ -34,7 +34,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   });
   await waitForPort(port, 10_000);
   project.provide('redisUrl', `redis://127.0.0.1:${port}`);
-  return async () => {
+  return () => {
     server?.kill('SIGTERM');
   };
 }

@@ -10,7 +10,7 @@ import {
   requesterDm,
 } from '../../src/slack/blocks/messages.js';
 import { confirmModal, rejectModal, requestModal } from '../../src/slack/blocks/modals.js';
-import { ACTION } from '../../src/slack/ids.js';
+import { SLACK_ACTION_ID } from '../../src/slack/block-ids.js';
 import type { AccountRequest } from '../../src/requests/types.js';
 import type { AuditEntry } from '../../src/store/types.js';
 
@@ -113,8 +113,8 @@ describe('the approval card', () => {
     expect(text).toContain('approvals 0 of 1');
     expect(text).toMatch(/expires <!date\^\d+\^/);
     expect(buttons(card.blocks)).toEqual([
-      { action_id: ACTION.approve, text: 'Approve', style: 'primary' },
-      { action_id: ACTION.reject, text: 'Reject…', style: 'danger' },
+      { action_id: SLACK_ACTION_ID.approve, text: 'Approve', style: 'primary' },
+      { action_id: SLACK_ACTION_ID.reject, text: 'Reject…', style: 'danger' },
     ]);
     expect(card.text).toBe('AD-7K2M9Q: set the quota of alice to 50 GB on cloud — pending');
   });
@@ -130,7 +130,11 @@ describe('the approval card', () => {
     expect(visible(blocked)).toContain(':no_entry: *Cannot apply as it stands:* user does not exist');
     expect(visible(blocked)).toContain('*Current state:* user does not exist');
     // Destructive actions open the typed confirmation: the button says so.
-    expect(buttons(blocked.blocks)[0]).toEqual({ action_id: ACTION.approve, text: 'Approve…', style: undefined });
+    expect(buttons(blocked.blocks)[0]).toEqual({
+      action_id: SLACK_ACTION_ID.approve,
+      text: 'Approve…',
+      style: undefined,
+    });
 
     const noop = renderCard({
       request: request({ action: 'enable', params: {} }),
@@ -180,8 +184,8 @@ describe('the approval card', () => {
     expect(visible(card)).toMatch(/:x: \*cloud said:\* cloud is in maintenance mode \(<!date.*attempt 2\)/);
     expect(visible(card)).not.toContain('Fix the cause first');
     expect(buttons(card.blocks)).toEqual([
-      { action_id: ACTION.retry, text: 'Retry', style: 'primary' },
-      { action_id: ACTION.cancel, text: 'Give up', style: undefined },
+      { action_id: SLACK_ACTION_ID.retry, text: 'Retry', style: 'primary' },
+      { action_id: SLACK_ACTION_ID.cancel, text: 'Give up', style: undefined },
     ]);
     const permanent = renderCard({
       request: { ...failed, error: { ...failed.error!, retryable: false, code: 'auth_failed' } },
@@ -321,8 +325,8 @@ describe('App Home', () => {
     const text = JSON.stringify(view);
     expect(text).toContain('Waiting for your decision (1)');
     expect(text).toContain('*AD-WAIT22* set the quota of alice to 50 GB on *cloud* · pending');
-    expect(buttons(view.blocks).map((b) => b.action_id)).toEqual([ACTION.approve, ACTION.reject]);
-    expect(text).toContain(`"action_id":"${ACTION.cancel}"`);
+    expect(buttons(view.blocks).map((b) => b.action_id)).toEqual([SLACK_ACTION_ID.approve, SLACK_ACTION_ID.reject]);
+    expect(text).toContain(`"action_id":"${SLACK_ACTION_ID.cancel}"`);
   });
 
   it('says when there is nothing', () => {
@@ -365,7 +369,8 @@ describe('short messages', () => {
       /was approved by <@U0ADMIN01>; applying it now/,
     );
     expect(requesterDm(entry('rejected', 'U0ADMIN01', { reason: EVIL }), r)).toBe(
-      ':no_entry: Your request AD-7K2M9Q (set the quota of alice to 50 GB on cloud) was rejected by <@U0ADMIN01>: “&lt;!channel&gt;”',
+      ':no_entry: Your request AD-7K2M9Q (set the quota of alice to 50 GB on ' +
+        'cloud) was rejected by <@U0ADMIN01>: “&lt;!channel&gt;”',
     );
     expect(requesterDm(entry('cancelled', r.requester, {}), r)).toBeUndefined();
     expect(requesterDm(entry('cancelled', 'U0ADMIN01', {}), r)).toMatch(/given up by <@U0ADMIN01>/);
@@ -394,8 +399,10 @@ describe('short messages', () => {
     );
     expect(long.length).toBeLessThanOrEqual(3000);
     const lines = long.split('\n').filter((l) => l.startsWith('*AD-'));
-    for (const line of lines)
-      expect(line).toMatch(/<!date\^\d+\^\{date_short_pretty\} \{time\}\|2030-03-01T09:00:00\.000Z> · 0\/1 approvals$/); // no date token cut in half
+    // No date token cut in half.
+    const wholeDateThenCount =
+      /<!date\^\d+\^\{date_short_pretty\} \{time\}\|2030-03-01T09:00:00\.000Z> · 0\/1 approvals$/;
+    for (const line of lines) expect(line).toMatch(wholeDateThenCount);
     expect(long).toMatch(new RegExp(`\\n…and ${25 - lines.length} more\\.$`));
     expect(
       helpText('/account', [

@@ -79,7 +79,8 @@ describe('subcommands', () => {
     expect(draftOf('quota cloud alice unlimited project X')).toMatchObject({ quota: 'unlimited', reason: 'project X' });
     expect(draftOf('quota cloud alice none')).toMatchObject({ quota: 'none' });
     expect(errorOf('quota cloud alice')).toBe(
-      'Say the new size, e.g. 50GB or unlimited. Usage: `/account quota <backend> <username> <size|unlimited> [reason]`',
+      'Say the new size, e.g. 50GB or unlimited. Usage: `/account quota ' +
+        '<backend> <username> <size|unlimited> [reason]`',
     );
   });
 

@@ -25,22 +25,22 @@ class MemoryCoordination implements Coordination {
   private readonly until = new Map<string, number>();
   failWith: Error | undefined;
   constructor(private readonly now: () => number = Date.now) {}
-  async once(key: string, ttlMs: number): Promise<boolean> {
-    if (this.failWith) throw this.failWith;
+  once(key: string, ttlMs: number): Promise<boolean> {
+    if (this.failWith) return Promise.reject(this.failWith);
     const expiry = this.until.get(key);
-    if (expiry !== undefined && expiry > this.now()) return false;
+    if (expiry !== undefined && expiry > this.now()) return Promise.resolve(false);
     this.until.set(key, this.now() + ttlMs);
     this.ttls.set(key, ttlMs);
-    return true;
+    return Promise.resolve(true);
   }
-  async acquireLease(): Promise<boolean> {
-    throw new Error('not used by replay protection');
+  acquireLease(): Promise<boolean> {
+    return Promise.reject(new Error('not used by replay protection'));
   }
-  async releaseLease(): Promise<void> {
-    throw new Error('not used by replay protection');
+  releaseLease(): Promise<void> {
+    return Promise.reject(new Error('not used by replay protection'));
   }
-  async leaseHolder(): Promise<string | undefined> {
-    throw new Error('not used by replay protection');
+  leaseHolder(): Promise<string | undefined> {
+    return Promise.reject(new Error('not used by replay protection'));
   }
 }
 
@@ -78,8 +78,9 @@ async function startApp(guarded: boolean): Promise<Running> {
     await ack();
     handled.push(`approve:${'value' in action ? action.value : ''}`);
   });
-  app.event('app_home_opened', async ({ event }) => {
+  app.event('app_home_opened', ({ event }) => {
     handled.push(`home:${event.user}`);
+    return Promise.resolve();
   });
   const server = (await app.start({ port: 0, host: '127.0.0.1' })) as Server;
   const { port } = server.address() as AddressInfo;

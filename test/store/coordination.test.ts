@@ -69,20 +69,23 @@ describe.each(ENGINES)('coordination on $name', (engine) => {
     expect(await a.coordination.acquireLease('sweeper', 'replica-a', 60_000)).toBe(true);
   });
 
-  it('leaseHolder: names the live holder to every instance, takes nothing, forgets an expired or released lease', async () => {
-    const at = await engine.fresh();
-    const clock = { t: 7_000_000 };
-    const [a, b] = [await at.open({ now: () => clock.t }), await at.open({ now: () => clock.t })];
-    expect(await b.coordination.leaseHolder('instance:a')).toBeUndefined();
-    expect(await a.coordination.acquireLease('instance:a', 'a', 5)).toBe(true);
-    expect(await b.coordination.leaseHolder('instance:a')).toBe('a');
-    expect(await b.coordination.leaseHolder('instance:a')).toBe('a'); // asking twice changes nothing
-    clock.t += 10;
-    expect(await eventually(async () => (await b.coordination.leaseHolder('instance:a')) === undefined)).toBe(true);
-    expect(await a.coordination.acquireLease('instance:a', 'a', 60_000)).toBe(true);
-    await a.coordination.releaseLease('instance:a', 'a');
-    expect(await b.coordination.leaseHolder('instance:a')).toBeUndefined();
-  });
+  it(
+    'leaseHolder: names the live holder to every instance, ' + 'takes nothing, forgets an expired or released lease',
+    async () => {
+      const at = await engine.fresh();
+      const clock = { t: 7_000_000 };
+      const [a, b] = [await at.open({ now: () => clock.t }), await at.open({ now: () => clock.t })];
+      expect(await b.coordination.leaseHolder('instance:a')).toBeUndefined();
+      expect(await a.coordination.acquireLease('instance:a', 'a', 5)).toBe(true);
+      expect(await b.coordination.leaseHolder('instance:a')).toBe('a');
+      expect(await b.coordination.leaseHolder('instance:a')).toBe('a'); // asking twice changes nothing
+      clock.t += 10;
+      expect(await eventually(async () => (await b.coordination.leaseHolder('instance:a')) === undefined)).toBe(true);
+      expect(await a.coordination.acquireLease('instance:a', 'a', 60_000)).toBe(true);
+      await a.coordination.releaseLease('instance:a', 'a');
+      expect(await b.coordination.leaseHolder('instance:a')).toBeUndefined();
+    },
+  );
 
   it('leases: an expired lease can be taken by another owner', async () => {
     const at = await engine.fresh();

@@ -85,33 +85,38 @@ describe('slack harness with a real Bolt HTTP app', () => {
     expect(call?.args).not.toHaveProperty('token');
   });
 
-  it('gets 401 for a wrong secret, a missing signature or a stale timestamp, and 400 for a charset suffix', async () => {
-    let runs = 0;
-    h = await startHarness((app) => {
-      app.command('/account', async ({ ack }) => {
-        runs += 1;
-        await ack();
+  it(
+    'gets 401 for a wrong secret, a missing signature or a stale timestamp, ' + 'and 400 for a charset suffix',
+    async () => {
+      let runs = 0;
+      h = await startHarness((app) => {
+        app.command('/account', async ({ ack }) => {
+          runs += 1;
+          await ack();
+        });
       });
-    });
-    const input = { command: '/account', text: 'x', userId: 'U0ALICE' };
-    expect((await h.slack.slashCommand(input, { signingSecret: 'not-the-secret' })).status).toBe(401);
-    expect((await h.slack.slashCommand(input, { omitSignature: true })).status).toBe(401);
-    expect((await h.slack.slashCommand(input, { timestampOffsetSec: -6 * 60 })).status).toBe(401);
-    // reference/slack.md: Bolt compares the Content-Type verbatim.
-    expect((await h.slack.slashCommand(input, { contentType: `${FORM_CONTENT_TYPE}; charset=utf-8` })).status).toBe(
-      400,
-    );
-    expect(runs).toBe(0);
-    expect((await h.slack.slashCommand(input)).status).toBe(200);
-    expect(runs).toBe(1);
-  });
+      const input = { command: '/account', text: 'x', userId: 'U0ALICE' };
+      expect((await h.slack.slashCommand(input, { signingSecret: 'not-the-secret' })).status).toBe(401);
+      expect((await h.slack.slashCommand(input, { omitSignature: true })).status).toBe(401);
+      expect((await h.slack.slashCommand(input, { timestampOffsetSec: -6 * 60 })).status).toBe(401);
+      // reference/slack.md: Bolt compares the Content-Type verbatim.
+      expect((await h.slack.slashCommand(input, { contentType: `${FORM_CONTENT_TYPE}; charset=utf-8` })).status).toBe(
+        400,
+      );
+      expect(runs).toBe(0);
+      expect((await h.slack.slashCommand(input)).status).toBe(200);
+      expect(runs).toBe(1);
+    },
+  );
 
   it('signs exactly as Slack documents (v0 HMAC-SHA256 over v0:ts:body)', () => {
     // Slack's published example (docs.slack.dev, "Verifying requests from Slack").
     const body =
-      'token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar' +
-      '&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com' +
-      '%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c';
+      'token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow' +
+      '&channel_id=G8PSS9T3V&channel_name=foobar' +
+      '&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=' +
+      '&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN' +
+      '&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c';
     expect(slackSignature('8f742231b10e8888abcd99yyyzzz85a5', 1531420618, body)).toBe(
       'v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503',
     );
@@ -269,51 +274,54 @@ describe('slack harness with a real Bolt HTTP app', () => {
     expect(visibleText(home as { blocks: unknown[] })).toBe('Your requests: none');
   });
 
-  it('makes the WebClient see the injected failure: ok:false, HTTP 500, 429 with Retry-After, then recovery', async () => {
-    const outcomes: string[] = [];
-    h = await startHarness((app) => {
-      app.command('/account', async ({ ack, client }) => {
-        await ack();
-        try {
-          await client.chat.postMessage({ channel: 'C0APPROVAL', text: 'card' });
-          outcomes.push('posted');
-        } catch (error) {
-          const e = error as { code?: string; data?: { error?: string }; statusCode?: number };
-          outcomes.push(`${e.code}:${e.data?.error ?? e.statusCode ?? ''}`);
-        }
+  it(
+    'makes the WebClient see the injected failure: ' + 'ok:false, HTTP 500, 429 with Retry-After, then recovery',
+    async () => {
+      const outcomes: string[] = [];
+      h = await startHarness((app) => {
+        app.command('/account', async ({ ack, client }) => {
+          await ack();
+          try {
+            await client.chat.postMessage({ channel: 'C0APPROVAL', text: 'card' });
+            outcomes.push('posted');
+          } catch (error) {
+            const e = error as { code?: string; data?: { error?: string }; statusCode?: number };
+            outcomes.push(`${e.code}:${e.data?.error ?? e.statusCode ?? ''}`);
+          }
+        });
       });
-    });
-    h.fake.failNext('chat.postMessage', { error: 'channel_not_found' });
-    h.fake.failNext('chat.postMessage', { error: 'channel_not_found' }); // replaces, does not stack
-    await h.slack.slashCommand({ command: '/account', text: '', userId: 'U0ALICE' });
-    await h.fake.waitFor(() => outcomes.length === 1);
-    h.fake.failNext('chat.postMessage', { status: 500 });
-    await h.slack.slashCommand({ command: '/account', text: '', userId: 'U0ALICE' });
-    await h.fake.waitFor(() => outcomes.length === 2);
-    await h.slack.slashCommand({ command: '/account', text: '', userId: 'U0ALICE' });
-    await h.fake.waitFor(() => outcomes.length === 3);
-    expect(outcomes).toEqual([
-      'slack_webapi_platform_error:channel_not_found',
-      'slack_webapi_http_error:500',
-      'posted',
-    ]);
-    expect(h.fake.messagesIn('C0APPROVAL').map((m) => m.text)).toEqual(['card']);
+      h.fake.failNext('chat.postMessage', { error: 'channel_not_found' });
+      h.fake.failNext('chat.postMessage', { error: 'channel_not_found' }); // replaces, does not stack
+      await h.slack.slashCommand({ command: '/account', text: '', userId: 'U0ALICE' });
+      await h.fake.waitFor(() => outcomes.length === 1);
+      h.fake.failNext('chat.postMessage', { status: 500 });
+      await h.slack.slashCommand({ command: '/account', text: '', userId: 'U0ALICE' });
+      await h.fake.waitFor(() => outcomes.length === 2);
+      await h.slack.slashCommand({ command: '/account', text: '', userId: 'U0ALICE' });
+      await h.fake.waitFor(() => outcomes.length === 3);
+      expect(outcomes).toEqual([
+        'slack_webapi_platform_error:channel_not_found',
+        'slack_webapi_http_error:500',
+        'posted',
+      ]);
+      expect(h.fake.messagesIn('C0APPROVAL').map((m) => m.text)).toEqual(['card']);
 
-    // A 429: a client that does not wait (rejectRateLimitedCalls) sees Slack's Retry-After.
-    h.fake.failNext('chat.postMessage', { retryAfter: 7, count: 2 });
-    const client = new webApi.WebClient(h.fake.token, {
-      slackApiUrl: h.fake.apiUrl,
-      rejectRateLimitedCalls: true,
-      retryConfig: { retries: 0 },
-    });
-    for (let i = 0; i < 2; i += 1) {
-      await expect(client.chat.postMessage({ channel: 'C0APPROVAL', text: 'x' })).rejects.toMatchObject({
-        code: 'slack_webapi_rate_limited_error',
-        retryAfter: 7,
+      // A 429: a client that does not wait (rejectRateLimitedCalls) sees Slack's Retry-After.
+      h.fake.failNext('chat.postMessage', { retryAfter: 7, count: 2 });
+      const client = new webApi.WebClient(h.fake.token, {
+        slackApiUrl: h.fake.apiUrl,
+        rejectRateLimitedCalls: true,
+        retryConfig: { retries: 0 },
       });
-    }
-    await expect(client.chat.postMessage({ channel: 'C0APPROVAL', text: 'x' })).resolves.toMatchObject({ ok: true });
-  });
+      for (let i = 0; i < 2; i += 1) {
+        await expect(client.chat.postMessage({ channel: 'C0APPROVAL', text: 'x' })).rejects.toMatchObject({
+          code: 'slack_webapi_rate_limited_error',
+          retryAfter: 7,
+        });
+      }
+      await expect(client.chat.postMessage({ channel: 'C0APPROVAL', text: 'x' })).resolves.toMatchObject({ ok: true });
+    },
+  );
 });
 
 describe('fake Slack Web API on its own', () => {
@@ -443,7 +451,7 @@ describe('fake Slack Web API on its own', () => {
     await expect(
       client.views.publish({
         user_id: 'U1',
-        view: { type: 'home', blocks: Array.from({ length: 101 }, () => section('x')) as never },
+        view: { type: 'home', blocks: Array.from({ length: 101 }, () => section('x')) },
       }),
     ).rejects.toMatchObject({ data: { error: 'invalid_arguments' } });
     expect(fake.messagesIn('C1')).toHaveLength(1);

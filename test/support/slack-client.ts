@@ -12,7 +12,7 @@ import { request as httpRequest } from 'node:http';
 
 /** Slack's form content type; Bolt compares it verbatim (a `; charset=utf-8` suffix is answered 400). */
 export const FORM_CONTENT_TYPE = 'application/x-www-form-urlencoded';
-export const JSON_CONTENT_TYPE = 'application/json';
+const JSON_CONTENT_TYPE = 'application/json';
 
 /** Mints trigger ids and response_urls that a fake Slack will recognise (see FakeSlack in slack-fake.ts). */
 export interface SlackUrlMinter {
@@ -358,9 +358,7 @@ export function createSignedSlackClient(options: SignedSlackClientOptions): Sign
 }
 
 /** Turns the test's shorthand into view.state.values exactly as Slack sends them. */
-export function stateValues(
-  values: Record<string, Record<string, ViewFieldInput>>,
-): Record<string, Record<string, unknown>> {
+function stateValues(values: Record<string, Record<string, ViewFieldInput>>): Record<string, Record<string, unknown>> {
   const out: Record<string, Record<string, unknown>> = {};
   for (const [blockId, actions] of Object.entries(values)) {
     const block: Record<string, unknown> = {};

@@ -379,7 +379,9 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   }
 
   function handleApiCall(method: string, args: Record<string, unknown>, presentedToken: string | undefined): ApiAnswer {
-    const { token: _token, ...safeArgs } = args;
+    // Recorded without the token, so a test that prints the calls never prints a credential.
+    const safeArgs = { ...args };
+    delete safeArgs.token;
     const record = (outcome: RecordedCall['outcome']) => calls.push({ method, args: safeArgs, outcome });
     if (presentedToken === undefined) {
       record({ ok: false, error: 'not_authed', status: 200 });
@@ -507,7 +509,8 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     viewsOpenedFor: (userId) => [...views.values()].filter((v) => v.user === userId),
     homeViewFor: (userId) => homeViews.get(userId),
     issueTriggerId(userId) {
-      const id = `${Math.floor(now() / 1000)}.${String(++idCounter).padStart(8, '0')}.${randomBytes(16).toString('hex')}`;
+      const seconds = Math.floor(now() / 1000);
+      const id = `${seconds}.${String(++idCounter).padStart(8, '0')}.${randomBytes(16).toString('hex')}`;
       triggers.set(id, { user: userId, issuedAt: now(), used: false });
       return id;
     },

@@ -360,7 +360,7 @@ function handshakeRefusal(req: IncomingMessage, ticket: string): string | undefi
 }
 
 /** One server-to-client frame: FIN set, never masked (RFC 6455 §5.1), length in 7, 16 or 64 bits (§5.2). */
-export function encodeFrame(opcode: number, payload: Buffer): Buffer {
+function encodeFrame(opcode: number, payload: Buffer): Buffer {
   const length = payload.length;
   let header: Buffer;
   if (length < 126) {

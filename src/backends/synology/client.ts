@@ -17,7 +17,7 @@ import {
 } from '../types.js';
 import type { SynologyConfig } from './config.js';
 import { isExpired } from './expiry.js';
-import { bytesToDsmMb, dsmMbToBytes } from './quota.js';
+import { bytesToDsmMb, dsmMbToBytes } from './quota-units.js';
 import { DsmSession, isRecord } from './session.js';
 import { generateDsmPassword } from './password.js';
 
@@ -42,6 +42,8 @@ const UNDELETABLE = new Set(['admin', 'guest']);
 /** Every DSM user is in `users` (reference); it can be neither joined nor left. */
 const EVERYONE_GROUP = 'users';
 const USER_FIELDS = ['email', 'expired', 'description'];
+/** A control character (Unicode category Cc): never part of a DSM user or group name. */
+const CONTROL_CHARACTER = /\p{Cc}/u;
 
 export function createSynologyClient(
   name: string,
@@ -58,7 +60,8 @@ export function assertTransportAllowed(name: string, config: Pick<SynologyConfig
     throw new BackendError(
       name,
       'invalid_input',
-      `${name}: refusing http:// for DSM: passwords would cross the network in clear text. Use https:// (port 5001 by default) or set allowPlainHttp: true for a trusted LAN`,
+      `${name}: refusing http:// for DSM: passwords would cross the network in clear text. ` +
+        'Use https:// (port 5001 by default) or set allowPlainHttp: true for a trusted LAN',
     );
   }
 }
@@ -241,7 +244,7 @@ class SynologyClient implements BackendClient {
     return generateDsmPassword();
   }
 
-  /** DSM stores whole MB, rounded up from the bytes approved (quota.ts); refuses what setQuota refuses. */
+  /** DSM stores whole MB, rounded up from the bytes approved (quota-units.ts); refuses what setQuota refuses. */
   storedQuota(quotaBytes: number | null): number | null {
     return dsmMbToBytes(this.toMb(quotaBytes));
   }
@@ -269,19 +272,18 @@ class SynologyClient implements BackendClient {
       throw new BackendError(
         this.name,
         'ambiguous',
-        `${this.name}: DSM answered the delete of ${username} but reading it back failed (${messageOf(err)}): check in DSM whether ${username} is gone, then Retry`,
+        `${this.name}: DSM answered the delete of ${username} but reading it back failed (${messageOf(err)}): ` +
+          `check in DSM whether ${username} is gone, then Retry`,
         { cause: err, retryable: true },
       );
     }
     if (after.exists) {
-      const codes =
-        isRecord(data) && Array.isArray(data.errors)
-          ? data.errors.map((e) => (isRecord(e) && e.code !== undefined ? String(e.code) : '?')).join(', ')
-          : '';
+      const codes = deleteErrorCodes(data);
       throw new BackendError(
         this.name,
         'unknown',
-        `${this.name}: DSM did not delete ${username}${codes ? ` (DSM errors: ${codes})` : ''}: it still exists; see DSM's system log`,
+        `${this.name}: DSM did not delete ${username}${codes ? ` (DSM errors: ${codes})` : ''}: it still exists; ` +
+          "see DSM's system log",
         { retryable: true },
       );
     }
@@ -299,7 +301,8 @@ class SynologyClient implements BackendClient {
       throw new BackendError(
         this.name,
         'unknown',
-        `${this.name}: DSM reported adding ${username} to ${group} as done, but ${username} is not in ${group} when read back (DSM is known to drop group joins): retry`,
+        `${this.name}: DSM reported adding ${username} to ${group} as done, but ${username} is not in ${group} ` +
+          'when read back (DSM is known to drop group joins): retry',
         { retryable: true },
       );
     }
@@ -317,7 +320,8 @@ class SynologyClient implements BackendClient {
       throw new BackendError(
         this.name,
         'unknown',
-        `${this.name}: DSM reported removing ${username} from ${group} as done, but ${username} is still in ${group} when read back: retry`,
+        `${this.name}: DSM reported removing ${username} from ${group} as done, but ${username} is still in ` +
+          `${group} when read back: retry`,
         { retryable: true },
       );
     }
@@ -347,7 +351,9 @@ class SynologyClient implements BackendClient {
         'DSM: read-back after a change failed',
       );
       return {
-        summary: `${summary}; the new state could not be read back from DSM (${messageOf(err)}): check ${username} in DSM`,
+        summary:
+          `${summary}; the new state could not be read back from DSM (${messageOf(err)}): ` +
+          `check ${username} in DSM`,
       };
     }
   }
@@ -357,8 +363,11 @@ class SynologyClient implements BackendClient {
    * join_status a bounded number of times, then reads membership back. Returns the groups whose change is NOT
    * visible afterwards.
    */
-  private async changeGroups(username: string, join: string[], leave: string[]): Promise<string[]> {
+  private async changeGroups(username: string, wantedJoin: string[], wantedLeave: string[]): Promise<string[]> {
     const { maxPolls, pollIntervalMs } = this.config.groupJoin;
+    const existing = await this.listGroups();
+    const join = wantedJoin.map((g) => this.existingGroup(g, existing));
+    const leave = wantedLeave.map((g) => this.existingGroup(g, existing));
     const started = await this.session.call(
       'SYNO.Core.User.Group',
       'join',
@@ -394,7 +403,8 @@ class SynologyClient implements BackendClient {
         throw new BackendError(
           this.name,
           'ambiguous',
-          `${this.name}: DSM had not finished the group change for ${username} after ${maxPolls} checks: look at ${username}'s groups in DSM before retrying`,
+          `${this.name}: DSM had not finished the group change for ${username} after ${maxPolls} checks: ` +
+            `look at ${username}'s groups in DSM before retrying`,
         );
       }
       await this.sleep(pollIntervalMs);
@@ -402,6 +412,35 @@ class SynologyClient implements BackendClient {
     const now = await this.readGroups(username);
     const isMember = (g: string): boolean => now.some((m) => sameName(m, g));
     return [...join.filter((g) => !isMember(g)), ...leave.filter(isMember)];
+  }
+
+  /**
+   * Every group on the NAS. Checked before a join because DSM accepts a join to a group that does not exist and
+   * finishes the task with nothing done (github.com/N4S4/synology-api tests/test_core_user.py joins the misspelt
+   * "admnistrators" on a real NAS and expects success): without the check, that would read as a dropped join.
+   */
+  private async listGroups(): Promise<string[]> {
+    const data = await this.session.call(
+      'SYNO.Core.Group',
+      'list',
+      { type: 'local', offset: 0, limit: -1 },
+      { read: true },
+    );
+    const groups = isRecord(data) && Array.isArray(data.groups) ? data.groups : [];
+    return groups.flatMap((g) => (isRecord(g) && typeof g.name === 'string' ? [g.name] : []));
+  }
+
+  /** The group as DSM spells it, or not_found naming the groups there are. */
+  private existingGroup(group: string, existing: string[]): string {
+    const found = existing.find((g) => sameName(g, group));
+    if (found !== undefined) return found;
+    const shown = existing.slice(0, 20).join(', ') + (existing.length > 20 ? ', ...' : '');
+    throw new BackendError(
+      this.name,
+      'not_found',
+      `${this.name}: DSM has no group "${group}"${existing.length > 0 ? ` (its groups: ${shown})` : ''}: ` +
+        'check the group name',
+    );
   }
 
   private async readGroups(username: string): Promise<string[]> {
@@ -435,7 +474,8 @@ class SynologyClient implements BackendClient {
       throw new BackendError(
         this.name,
         'invalid_input',
-        `${this.name}: DSM has no volume ${this.config.volume}${known.length ? ` (it has ${known.join(', ')})` : ''}: fix "volume" for this backend in the config`,
+        `${this.name}: DSM has no volume ${this.config.volume}${known.length ? ` (it has ${known.join(', ')})` : ''}` +
+          ': fix "volume" for this backend in the config',
       );
     }
     if (typeof entry.quota !== 'number') {
@@ -462,13 +502,13 @@ class SynologyClient implements BackendClient {
   }
 
   private checkUsername(username: string): void {
-    if (username.length === 0 || username.length > MAX_USERNAME_LENGTH || /[\u0000-\u001f\u007f]/.test(username)) {
+    if (username.length === 0 || username.length > MAX_USERNAME_LENGTH || CONTROL_CHARACTER.test(username)) {
       throw this.invalid(`a DSM user name must be 1-${MAX_USERNAME_LENGTH} printable characters`);
     }
   }
 
   private checkGroup(group: string): void {
-    if (group.length === 0 || /[\u0000-\u001f\u007f]/.test(group))
+    if (group.length === 0 || CONTROL_CHARACTER.test(group))
       throw this.invalid('a DSM group name must be printable and not empty');
   }
 
@@ -485,6 +525,21 @@ function sameName(a: unknown, b: string): boolean {
 function uniqueGroups(groups: string[]): string[] {
   const seen = new Set<string>();
   return groups.filter((g) => (seen.has(g.toLowerCase()) ? false : (seen.add(g.toLowerCase()), true)));
+}
+
+/**
+ * The codes in a delete answer's `errors` list, for a message. A real DSM lists plain integers there, even on
+ * success (github.com/happn-app/officectl, Synology UsersDeletionResponseBody.swift: [3102]); objects with a
+ * `code` are read too.
+ */
+function deleteErrorCodes(data: unknown): string {
+  if (!isRecord(data) || !Array.isArray(data.errors)) return '';
+  return data.errors
+    .map((e) => {
+      if (typeof e === 'number') return String(e);
+      return isRecord(e) && typeof e.code === 'number' ? String(e.code) : '?';
+    })
+    .join(', ');
 }
 
 function messageOf(err: unknown): string {

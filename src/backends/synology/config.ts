@@ -60,7 +60,8 @@ export const synologyConfigSchema = z
       path: ['url'],
       message:
         'must be https:// (DSM sends passwords in clear text over http). Use the NAS https port (usually 5001) with ' +
-        'caFile for a self-signed certificate, or set allowPlainHttp: true to accept clear-text passwords on a trusted LAN',
+        'caFile for a self-signed certificate, or set allowPlainHttp: true to accept clear-text passwords on a ' +
+        'trusted LAN',
     },
   );
 

@@ -27,14 +27,16 @@ async function main(argv: string[]): Promise<number> {
   const secret = process.env[config.secretEnv];
   if (!secret) {
     console.error(
-      `${config.secretEnv} is not set: it must hold the DSM password of "${config.user}" (put it in the environment, e.g. from .env).`,
+      `${config.secretEnv} is not set: it must hold the DSM password of "${config.user}" ` +
+        '(put it in the environment, e.g. from .env).',
     );
     return 1;
   }
   const deviceId = await enrollDevice(config, secret, otp, { backendName });
   const envName = deviceIdEnvName(backendName, config);
   console.log(
-    `DSM trusts this device now. Add this line to AccountDesk's environment and store it as a secret (it lets the bot skip 2FA):\n`,
+    "DSM trusts this device now. Add this line to AccountDesk's environment and store it as a secret " +
+      '(it lets the bot skip 2FA):\n',
   );
   console.log(`${envName}=${deviceId}\n`);
   if (!config.deviceIdEnv) {
@@ -55,11 +57,13 @@ function readBackend(file: string, backendName: string): SynologyConfig {
   const entry = backends[backendName];
   if (entry === undefined)
     fail(
-      `${file} has no backend named "${backendName}" under backends (it has: ${Object.keys(backends).join(', ') || 'none'})`,
+      `${file} has no backend named "${backendName}" under backends ` +
+        `(it has: ${Object.keys(backends).join(', ') || 'none'})`,
     );
   if (isRecord(entry) && entry.kind !== 'synology') {
     fail(
-      `backend "${backendName}" in ${file} is of kind ${String(entry.kind)}: 2FA enrollment is only for synology backends`,
+      `backend "${backendName}" in ${file} is of kind ${String(entry.kind)}: ` +
+        '2FA enrollment is only for synology backends',
     );
   }
   const parsed = synologyConfigSchema.safeParse(entry);

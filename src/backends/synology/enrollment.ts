@@ -31,10 +31,13 @@ export async function enrollDevice(
   try {
     const deviceId = await session.loginWith({ otpCode: otpCode.trim(), enableDeviceToken: true });
     if (!deviceId) {
+      // DSM answers device_id "" when it issues none: without 2FA, and on some DSM 7.0.1 updates with 2FA on
+      // (github.com/home-assistant/core/issues/64867).
       throw new BackendError(
         name,
         'protocol',
-        `${name}: DSM accepted the login but issued no device token: is 2FA enabled for "${config.user}"? Without 2FA no device token is needed`,
+        `${name}: DSM accepted the login but issued no device token: is 2FA enabled for "${config.user}"? ` +
+          'Without 2FA no device token is needed. If it is enabled, update DSM (DSM 7.0.1 was seen issuing none)',
       );
     }
     return deviceId;

@@ -17,6 +17,10 @@ export interface DsmErrorContext {
   deviceIdEnv: string | undefined;
   /** The user or group the call was about, for the message. */
   subject?: string;
+  /** Whether the login sent a 2FA device id (a 403 then means DSM no longer trusts it). */
+  sentDeviceId?: boolean;
+  /** The second factors a 403 login answer asks for (e.g. ["otp"]). */
+  secondFactors?: readonly string[];
 }
 
 type Mapping = { code: BackendErrorCode; message: string; retryable?: boolean };
@@ -46,17 +50,22 @@ const COMMON: Table = {
   }),
   104: (c) => ({
     code: 'unsupported',
-    message: `this DSM does not support the version of ${c.api} AccountDesk uses (104): update DSM (AccountDesk needs DSM 7)`,
+    message:
+      `this DSM does not support the version of ${c.api} AccountDesk uses (104): ` +
+      'update DSM (AccountDesk needs DSM 7)',
   }),
   // We always log in with Auth v7, so 105 is not the v6-sid trap (reference) but a missing right.
   105: (c) => ({
     code: 'forbidden',
-    message: `DSM refused ${c.api} ${c.method} (105, no permission): the account "${c.account}" must be a member of the administrators group`,
+    message:
+      `DSM refused ${c.api} ${c.method} (105, no permission): ` +
+      `the account "${c.account}" must be a member of the administrators group`,
   }),
   106: () => ({
     code: 'unavailable',
     message:
-      'DSM ended the session again right after a fresh login (106): check the NAS clock and session settings, then retry',
+      'DSM ended the session again right after a fresh login (106): ' +
+      'check the NAS clock and session settings, then retry',
     retryable: false,
   }),
   107: () => busy('another login replaced our session, 107'),
@@ -72,7 +81,8 @@ const COMMON: Table = {
   119: () => ({
     code: 'unavailable',
     message:
-      'DSM rejected the session again right after a fresh login (119): check that no proxy strips the X-SYNO-TOKEN header, then retry',
+      'DSM rejected the session again right after a fresh login (119): ' +
+      'check that no proxy strips the X-SYNO-TOKEN header, then retry',
     retryable: false,
   }),
   120: (c) => ({ code: 'invalid_input', message: `DSM refused a parameter of ${c.api} ${c.method} (120)${about(c)}` }),
@@ -97,28 +107,29 @@ const AUTH: Table = {
   }),
   402: (c) => ({
     code: 'forbidden',
-    message: `DSM denied "${c.account}" the right to sign in (402): allow it DSM access in Control Panel > User > Applications`,
-  }),
-  403: (c) => ({
-    code: 'auth_failed',
     message:
-      `2FA is required for "${c.account}" (403): enroll a device token (see README: npm run synology:enroll) and set ` +
-      (c.deviceIdEnv ? `${c.deviceIdEnv}` : 'deviceIdEnv in the config and that env var'),
+      `DSM denied "${c.account}" the right to sign in (402): ` +
+      'allow it DSM access in Control Panel > User > Applications',
   }),
+  403: (c) => ({ code: 'auth_failed', message: secondFactorRequired(c) }),
   404: (c) => ({
     code: 'auth_failed',
     message:
-      `DSM refused the 2FA code or device token of "${c.account}" (404): enroll the device again (npm run synology:enroll)` +
+      `DSM refused the 2FA code or device token of "${c.account}" (404): ` +
+      'enroll the device again (npm run synology:enroll)' +
       (c.deviceIdEnv ? ` and update ${c.deviceIdEnv}` : ''),
   }),
   406: (c) => ({
     code: 'auth_failed',
-    message: `2FA is enforced for "${c.account}" but not set up (406): sign in to DSM once as that user to set it up, then run npm run synology:enroll`,
+    message:
+      `2FA is enforced for "${c.account}" but not set up (406): ` +
+      'sign in to DSM once as that user to set it up, then run npm run synology:enroll',
   }),
   407: () => ({
     code: 'locked_out',
     message:
-      "DSM has blocked AccountDesk's IP address after too many failed logins (407): remove it from Control Panel > Security > Protection > Allow/Block List, fix the password, then restart AccountDesk",
+      "DSM has blocked AccountDesk's IP address after too many failed logins (407): remove it from " +
+      'Control Panel > Security > Protection > Allow/Block List, fix the password, then restart AccountDesk',
   }),
   408: (c) => passwordExpired(c, 408),
   409: (c) => passwordExpired(c, 409),
@@ -129,10 +140,39 @@ const AUTH: Table = {
   }),
 };
 
+/**
+ * 403: the account has 2FA. AccountDesk can only answer an authenticator-app code (type "otp"), once, at
+ * enrollment; afterwards it logs in with the device id DSM issued then.
+ */
+function secondFactorRequired(c: DsmErrorContext): string {
+  const enroll = `npm run synology:enroll -- <config-file> ${c.backend} <6-digit code>`;
+  const envHint = c.deviceIdEnv ?? `the env var deviceIdEnv names (add deviceIdEnv to backend "${c.backend}")`;
+  const factors = c.secondFactors ?? [];
+  if (factors.length > 0 && !factors.includes('otp')) {
+    return (
+      `this DSM account ("${c.account}") needs a second sign-in factor AccountDesk cannot give ` +
+      `(${factors.join(', ')}; 403): switch its 2-factor authentication to an authenticator app (OTP), ` +
+      `then run ${enroll}`
+    );
+  }
+  if (c.sentDeviceId) {
+    return (
+      `DSM no longer trusts the 2FA device id in ${envHint} and asks "${c.account}" for a code (403): ` +
+      `run ${enroll} again and put the new device id in ${envHint}`
+    );
+  }
+  return (
+    `this DSM account ("${c.account}") needs 2FA (403): run ${enroll} ` +
+    `and put the device id it prints in ${envHint}`
+  );
+}
+
 function passwordExpired(c: DsmErrorContext, code: number): Mapping {
   return {
     code: 'auth_failed',
-    message: `the DSM password of "${c.account}" has expired or must be changed (${code}): sign in to DSM as that user, change it, and update ${c.secretEnv}`,
+    message:
+      `the DSM password of "${c.account}" has expired or must be changed (${code}): ` +
+      `sign in to DSM as that user, change it, and update ${c.secretEnv}`,
   };
 }
 
@@ -213,7 +253,9 @@ export function dsmError(ctx: DsmErrorContext, remoteCode: number, cause?: unkno
     ? mapper(ctx)
     : {
         code: 'unknown',
-        message: `DSM answered ${ctx.api} ${ctx.method} with error ${remoteCode}${about(ctx)}, which AccountDesk does not know: see DSM's system log`,
+        message:
+          `DSM answered ${ctx.api} ${ctx.method} with error ${remoteCode}${about(ctx)}, ` +
+          "which AccountDesk does not know: see DSM's system log",
       };
   return new BackendError(ctx.backend, mapping.code, `${ctx.backend}: ${mapping.message}`, {
     remoteCode,

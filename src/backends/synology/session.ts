@@ -20,10 +20,11 @@ import { dsmError, SESSION_EXPIRED_CODES, type DsmErrorContext } from './errors.
 import { encodeForm, type DsmParams } from './params.js';
 
 /** API -> version AccountDesk calls. Checked against SYNO.API.Info before the first login. */
-export const REQUIRED_APIS = {
+const REQUIRED_APIS = {
   'SYNO.API.Auth': 7,
   'SYNO.Core.User': 1,
   'SYNO.Core.User.Group': 1,
+  'SYNO.Core.Group': 1,
   'SYNO.Core.Quota': 1,
 } as const;
 export type DsmApiName = keyof typeof REQUIRED_APIS;
@@ -182,7 +183,8 @@ export class DsmSession {
         throw new BackendError(
           this.opts.backend,
           'unsupported',
-          `${this.opts.backend}: this DSM offers ${name} versions ${minVersion}-${raw.maxVersion}, AccountDesk needs version ${version}: update DSM to version 7 or later`,
+          `${this.opts.backend}: this DSM offers ${name} versions ${minVersion}-${raw.maxVersion}, AccountDesk ` +
+            `needs version ${version}: update DSM to version 7 or later`,
         );
       }
       // The path comes from the NAS; keep it to a plain file name below /webapi so it cannot steer the request.
@@ -252,7 +254,7 @@ export class DsmSession {
     const response = await this.post(info.path, params, undefined, false);
     const envelope = this.parse(response, 'SYNO.API.Auth', 'login');
     if (!envelope.success) {
-      const refusal = this.errorFor('SYNO.API.Auth', 'login', envelope, {});
+      const refusal = this.errorFor('SYNO.API.Auth', 'login', envelope, {}, params.device_id !== undefined);
       // Latch every refusal of the credentials themselves; busy/unavailable answers may be tried again later.
       if (refusal.code === 'auth_failed' || refusal.code === 'locked_out' || refusal.code === 'forbidden') {
         this.loginRefusal = refusal;
@@ -337,7 +339,8 @@ export class DsmSession {
       throw new BackendError(
         backend,
         'protocol',
-        `${backend}: DSM answered HTTP ${response.status} to ${api} ${method}: check the backend url (it should be the DSM address, e.g. https://nas.lan:5001)`,
+        `${backend}: DSM answered HTTP ${response.status} to ${api} ${method}: check the backend url ` +
+          '(it should be the DSM address, e.g. https://nas.lan:5001)',
         {
           status: response.status,
         },
@@ -363,7 +366,13 @@ export class DsmSession {
     return body as unknown as DsmEnvelope;
   }
 
-  private errorFor(api: string, method: string, envelope: DsmEnvelope, options: DsmCallOptions): BackendError {
+  private errorFor(
+    api: string,
+    method: string,
+    envelope: DsmEnvelope,
+    options: DsmCallOptions,
+    sentDeviceId = false,
+  ): BackendError {
     const code = envelope.error?.code;
     const ctx: DsmErrorContext = {
       backend: this.opts.backend,
@@ -372,6 +381,8 @@ export class DsmSession {
       account: this.opts.account,
       secretEnv: this.opts.secretEnv,
       deviceIdEnv: this.opts.deviceIdEnv,
+      sentDeviceId,
+      secondFactors: secondFactorsOf(envelope.error?.errors),
       ...(options.subject === undefined ? {} : { subject: options.subject }),
     };
     if (typeof code !== 'number') {
@@ -383,6 +394,15 @@ export class DsmSession {
     }
     return dsmError(ctx, code);
   }
+}
+
+/**
+ * The second factors a 2FA login refusal asks for: DSM 7 answers 403 with error.errors = {token, types: [{type:
+ * "otp"}]} (github.com/synology-community/go-synology, pkg/api/response.go). Empty when the answer names none.
+ */
+function secondFactorsOf(errors: unknown): string[] {
+  if (!isRecord(errors) || !Array.isArray(errors.types)) return [];
+  return errors.types.flatMap((t) => (isRecord(t) && typeof t.type === 'string' ? [t.type] : []));
 }
 
 export function isRecord(value: unknown): value is Record<string, unknown> {

@@ -9,8 +9,9 @@ import { leaveAction } from './leave.js';
 import { quotaAction } from './quota.js';
 import { reinviteAction } from './reinvite.js';
 
-export type { ActionKind, Assessment, Draft, ParamsCheck } from './kind.js';
+export type { ActionKind, Assessment, Draft } from './kind.js';
 
+/** What each verb does, by verb: its fields and checks, its backend call and how a card describes it. */
 export const ACTION_KINDS: Record<ActionName, ActionKind> = {
   create: createAction,
   disable: disableAction,

@@ -1,6 +1,6 @@
 /**
  * What every action kind provides. A new kind of request is one new file in this folder that exports an
- * ActionKind, plus its name in ACTIONS (types.ts) and in the registry (index.ts).
+ * ActionKind, plus its name in REQUEST_ACTIONS (types.ts) and in the registry (index.ts).
  */
 import type { ApplyResult, BackendClient, Capability, UserState } from '../../backends/types.js';
 import type { ActionName, RequestParams, StepTarget } from '../types.js';
@@ -49,7 +49,10 @@ export interface ActionKind {
   describe(step: Pick<StepTarget, 'username' | 'params'>): string;
   assess(step: Pick<StepTarget, 'username' | 'params'>, current: UserState): Assessment;
   apply(backend: BackendClient, step: StepTarget, password?: string): Promise<ApplyResult>;
-  /** Whether the change is already in place: how recovery tells an interrupted apply that happened from one that did not. */
+  /**
+   * Whether the change is already in place: how recovery tells an interrupted apply that happened from one that
+   * did not.
+   */
   isDone(step: Pick<StepTarget, 'username' | 'params'>, current: UserState): boolean;
   /**
    * For a change that leaves no trace to read back (a mail): what recovery tells the approver instead of "the

@@ -50,9 +50,10 @@ export function membershipAction(direction: 'join' | 'leave'): ActionKind {
       return { change };
     },
     apply(backend, step) {
-      const call = joining ? backend.addToGroup : backend.removeFromGroup;
-      if (!call) throw new Error(`${backend.name} cannot change group membership`);
-      return call.call(backend, step.username, groupOf(step));
+      // Called as methods (not pulled off the object) so that `this` stays the backend.
+      if (joining && backend.addToGroup) return backend.addToGroup(step.username, groupOf(step));
+      if (!joining && backend.removeFromGroup) return backend.removeFromGroup(step.username, groupOf(step));
+      throw new Error(`${backend.name} cannot change group membership`);
     },
     isDone: (step, current) =>
       current.exists && current.groups !== undefined && current.groups.includes(groupOf(step)) === joining,

@@ -26,5 +26,7 @@ export const reinviteAction: ActionKind = {
   // failed and an approver decides whether to send it (again).
   isDone: () => false,
   unverifiable: (backend) =>
-    `AccountDesk stopped while asking ${backend} to send the invitation, and whether the mail went out cannot be read back. Retry sends it (perhaps again); Give up leaves it.`,
+    `AccountDesk stopped while asking ${backend} to send the invitation, and ` +
+    `whether the mail went out cannot be read back. Retry sends it (perhaps ` +
+    `again); Give up leaves it.`,
 };

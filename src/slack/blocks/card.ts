@@ -7,7 +7,7 @@ import type { UserState } from '../../backends/types.js';
 import { ACTION_KINDS } from '../../requests/actions/index.js';
 import { formatBytes } from '../../requests/sizes.js';
 import type { AccountRequest, Step, StepPreview, StepTarget } from '../../requests/types.js';
-import { ACTION } from '../ids.js';
+import { SLACK_ACTION_ID } from '../block-ids.js';
 import { LIMITS, esc, mention, truncate, when } from '../text.js';
 
 type Block = types.KnownBlock;
@@ -188,7 +188,8 @@ export function describeState(state: UserState): string {
   const parts = [state.enabled === undefined ? 'exists' : state.enabled ? 'exists, enabled' : 'exists, disabled'];
   if (state.quota) {
     parts.push(
-      `quota ${formatBytes(state.quota.limitBytes)}${state.quota.usedBytes !== undefined ? ` (${formatBytes(state.quota.usedBytes)} used)` : ''}`,
+      `quota ${formatBytes(state.quota.limitBytes)}` +
+        (state.quota.usedBytes !== undefined ? ` (${formatBytes(state.quota.usedBytes)} used)` : ''),
     );
   }
   if (state.email) parts.push(state.email);
@@ -214,7 +215,8 @@ function outcomeText(request: AccountRequest, step: Step): string | undefined {
       return step.result ? `:white_check_mark: ${esc(step.result.summary)} (${when(step.result.at)})` : undefined;
     case 'failed':
       return step.error
-        ? `:x: *${esc(step.backend)} said:* ${esc(step.error.message)} (${when(step.error.at)}, attempt ${step.attempts})` +
+        ? `:x: *${esc(step.backend)} said:* ${esc(step.error.message)} ` +
+            `(${when(step.error.at)}, attempt ${step.attempts})` +
             (step.error.retryable ? '' : '\nFix the cause first (see the message), then Retry.')
         : undefined;
     default:
@@ -262,14 +264,14 @@ function cardButtons(request: AccountRequest): types.Button[] {
     return [
       {
         type: 'button',
-        action_id: ACTION.approve,
+        action_id: SLACK_ACTION_ID.approve,
         text: { type: 'plain_text', text: destructive ? 'Approve…' : 'Approve' },
         style: blocked ? undefined : 'primary',
         value,
       },
       {
         type: 'button',
-        action_id: ACTION.reject,
+        action_id: SLACK_ACTION_ID.reject,
         text: { type: 'plain_text', text: 'Reject…' },
         style: 'danger',
         value,
@@ -278,8 +280,14 @@ function cardButtons(request: AccountRequest): types.Button[] {
   }
   if (request.state === 'failed' || request.state === 'partly_applied') {
     return [
-      { type: 'button', action_id: ACTION.retry, text: { type: 'plain_text', text: 'Retry' }, style: 'primary', value },
-      { type: 'button', action_id: ACTION.cancel, text: { type: 'plain_text', text: 'Give up' }, value },
+      {
+        type: 'button',
+        action_id: SLACK_ACTION_ID.retry,
+        text: { type: 'plain_text', text: 'Retry' },
+        style: 'primary',
+        value,
+      },
+      { type: 'button', action_id: SLACK_ACTION_ID.cancel, text: { type: 'plain_text', text: 'Give up' }, value },
     ];
   }
   return [];

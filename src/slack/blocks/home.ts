@@ -1,7 +1,7 @@
 /** App Home: everyone sees their own requests; approvers also see what waits for them. Pure builder. */
 import type { types } from '@slack/bolt';
 import type { AccountRequest } from '../../requests/types.js';
-import { ACTION } from '../ids.js';
+import { SLACK_ACTION_ID } from '../block-ids.js';
 import { LIMITS } from '../text.js';
 import { requestLine } from './messages.js';
 
@@ -38,14 +38,14 @@ export function homeView(options: {
           elements: [
             {
               type: 'button',
-              action_id: ACTION.approve,
+              action_id: SLACK_ACTION_ID.approve,
               text: { type: 'plain_text', text: 'Approve' },
               style: 'primary',
               value: request.id,
             },
             {
               type: 'button',
-              action_id: ACTION.reject,
+              action_id: SLACK_ACTION_ID.reject,
               text: { type: 'plain_text', text: 'Reject…' },
               style: 'danger',
               value: request.id,
@@ -66,7 +66,7 @@ export function homeView(options: {
         ? {
             accessory: {
               type: 'button',
-              action_id: ACTION.cancel,
+              action_id: SLACK_ACTION_ID.cancel,
               text: { type: 'plain_text', text: 'Cancel' },
               value: request.id,
             },

@@ -29,18 +29,27 @@ export function helpText(
     `• \`${command} pending\` your open requests, or (approvers) everything waiting`,
     `• \`${command} info <backend> <username>\` (approvers) an account's current state`,
     `• \`${command}\` alone opens a form.`,
-    'Sizes: 50GB, 1.5 TB, 500 MiB or unlimited (1 GB = 1024 MB, as Nextcloud and DSM count). Groups: groups:staff,sales. Quote values with spaces: name:"Alice Smith".',
+    'Sizes: 50GB, 1.5 TB, 500 MiB or unlimited (1 GB = 1024 MB, as Nextcloud ' +
+      'and DSM count). Groups: groups:staff,sales. Quote values with spaces: ' +
+      'name:"Alice Smith".',
   ].join('\n');
 }
 
 export function receiptText(request: AccountRequest): string {
   const approvals = request.approvalsRequired === 1 ? 'an approver' : `${request.approvalsRequired} approvers`;
-  return `:inbox_tray: Request *${request.id}* is in: ${esc(describeRequest(request))} on *${esc(backendsOf(request))}*. It waits for ${approvals}; you will get a DM when it is decided and when it is done. Cancel it with \`cancel ${request.id}\`.`;
+  return (
+    `:inbox_tray: Request *${request.id}* is in: ` +
+    `${esc(describeRequest(request))} on *${esc(backendsOf(request))}*. It waits ` +
+    `for ${approvals}; you will get a DM when it is decided and when it is ` +
+    `done. Cancel it with \`cancel ${request.id}\`.`
+  );
 }
 
 export function requestLine(request: AccountRequest): string {
   return truncate(
-    `*${request.id}* ${esc(describeRequest(request))} on *${esc(backendsOf(request))}* · ${request.state} · asked by ${mention(request.requester)} ${when(request.createdAt)}` +
+    `*${request.id}* ${esc(describeRequest(request))} on ` +
+      `*${esc(backendsOf(request))}* · ${request.state} · asked by ` +
+      `${mention(request.requester)} ${when(request.createdAt)}` +
       (request.state === 'pending' ? ` · ${request.approvals.length}/${request.approvalsRequired} approvals` : ''),
     LIMITS.sectionText,
   );
@@ -91,24 +100,30 @@ const QUIET_EVENTS = new Set(['previewed']);
  */
 export function auditLine(entry: AuditEntry): string | undefined {
   if (QUIET_EVENTS.has(entry.event)) return undefined;
-  const d = entry.data as Record<string, unknown>;
-  const what = `${esc(String(d.action ?? ''))} ${esc(String(d.username ?? ''))} on ${esc(String(d.backend ?? ''))}`;
+  const d = entry.data;
+  const what = `${esc(shown(d.action))} ${esc(shown(d.username))} on ${esc(shown(d.backend))}`;
   const actor = entry.actor === 'system' ? 'AccountDesk' : mention(entry.actor);
   let detail = '';
-  if (entry.event === 'approved') detail = ` (${d.approvals}/${d.required})`;
+  if (entry.event === 'approved') detail = ` (${shown(d.approvals)}/${shown(d.required)})`;
   if (entry.event === 'applied' || entry.event === 'step-applied' || entry.event === 'step-skipped')
-    detail = `: ${esc(String(d.summary ?? ''))}`;
+    detail = `: ${esc(shown(d.summary))}`;
   if (entry.event === 'failed' || entry.event === 'partly_applied' || entry.event === 'step-failed')
-    detail = `: ${esc(String(d.error ?? ''))}`;
-  if (entry.event.startsWith('step-')) detail = ` (step ${String(d.step)} of ${String(d.of)})${detail}`;
+    detail = `: ${esc(shown(d.error))}`;
+  if (entry.event.startsWith('step-')) detail = ` (step ${shown(d.step)} of ${shown(d.of)})${detail}`;
   if ((entry.event === 'rejected' || entry.event === 'requested' || entry.event === 'cancelled') && d.reason)
-    detail = `: “${esc(String(d.reason))}”`;
-  if (entry.event === 'retried') detail = ` (attempt ${d.attempt})`;
+    detail = `: “${esc(shown(d.reason))}”`;
+  if (entry.event === 'retried') detail = ` (attempt ${shown(d.attempt)})`;
   const by = entry.actor === 'system' && entry.event !== 'requested' ? '' : ` by ${actor}`;
   return truncate(
-    `${AUDIT_ICON[entry.event] ?? '•'} \`${entry.subject}\` *${entry.event}*${by} — ${what}${detail} · #${entry.seq}`,
+    `${AUDIT_ICON[entry.event] ?? '•'} \`${entry.subject}\` ` +
+      `*${entry.event}*${by} — ${what}${detail} · #${entry.seq}`,
     LIMITS.sectionText,
   );
+}
+
+/** An audit-data value as text: the domain records strings and numbers; anything else is not shown. */
+function shown(value: unknown): string {
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : '';
 }
 
 /** What the requester is told in a DM, per event; undefined = no DM for that event. */
@@ -120,16 +135,19 @@ export function requesterDm(entry: AuditEntry, request: AccountRequest): string 
         ? `:ballot_box_with_check: Your request ${what} was approved by ${mention(entry.actor)}; applying it now.`
         : undefined;
     case 'applied':
-      return `:white_check_mark: Done: ${what}. ${esc(String((entry.data as { summary?: string }).summary ?? ''))}`;
+      return `:white_check_mark: Done: ${what}. ${esc(shown(entry.data.summary))}`;
     case 'failed':
-      return `:x: Your request ${what} failed: ${esc(String((entry.data as { error?: string }).error ?? ''))} An approver can retry it.`;
+      return `:x: Your request ${what} failed: ${esc(shown(entry.data.error))} An approver can retry it.`;
     case 'partly_applied':
       return (
-        `:warning: Your request ${what} was only partly applied: ` +
-        `${esc(String((entry.data as { error?: string }).error ?? ''))}. An approver can retry the failed steps.`
+        `:warning: Your request ${what} was only partly applied: ${esc(shown(entry.data.error))}. ` +
+        'An approver can retry the failed steps.'
       );
     case 'rejected':
-      return `:no_entry: Your request ${what} was rejected by ${mention(entry.actor)}: “${esc(String((entry.data as { reason?: string }).reason ?? ''))}”`;
+      return (
+        `:no_entry: Your request ${what} was rejected by ${mention(entry.actor)}: ` +
+        `“${esc(shown(entry.data.reason))}”`
+      );
     case 'expired':
       return `:alarm_clock: Your request ${what} expired: nobody decided in time. Ask again if it is still needed.`;
     case 'cancelled':
@@ -143,9 +161,11 @@ export function requesterDm(entry: AuditEntry, request: AccountRequest): string 
 
 export function passwordText(request: AccountRequest, step: Step, password: string): string {
   return (
-    `:key: The account *${esc(step.username)}* on *${esc(step.backend)}* (${request.id}) was created with this ` +
-    'one-time password:\n' +
+    `:key: The account *${esc(step.username)}* on ` +
+    `*${esc(step.backend)}* (${request.id}) was created with this ` +
+    `one-time password:\n` +
     `\`${esc(password)}\`\n` +
-    'This message is shown once, only to you, and is stored nowhere. Pass it on privately and ask the person to change it at first login.'
+    'This message is shown once, only to you, and is stored nowhere. Pass it ' +
+    'on privately and ask the person to change it at first login.'
   );
 }

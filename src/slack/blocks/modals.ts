@@ -3,7 +3,7 @@ import type { types } from '@slack/bolt';
 import type { Profiles } from '../../requests/plans.js';
 import { formatBytes } from '../../requests/sizes.js';
 import type { AccountRequest, ActionName } from '../../requests/types.js';
-import { CONFIRM_USERNAME_BLOCK, INPUT, REJECT_REASON_BLOCK, REQUEST_FIELD, VIEW } from '../ids.js';
+import { CONFIRM_USERNAME_BLOCK, INPUT, REJECT_REASON_BLOCK, REQUEST_FIELD, VIEW } from '../block-ids.js';
 import { LIMITS, esc, truncate } from '../text.js';
 import { backendsOf, describeRequest } from './card.js';
 
@@ -171,7 +171,9 @@ export function confirmModal(request: AccountRequest): ModalView {
     callbackId: VIEW.confirm,
     title: `Approve ${request.id}`,
     submit: 'Approve',
-    intro: `:warning: This will *${esc(describeRequest(request))}* on *${esc(backendsOf(request))}*. Type the username to confirm.`,
+    intro:
+      `:warning: This will *${esc(describeRequest(request))}* on ` +
+      `*${esc(backendsOf(request))}*. Type the username to confirm.`,
     inputBlock: CONFIRM_USERNAME_BLOCK,
     inputLabel: 'Username',
     input: { multiline: false, max_length: 255 },

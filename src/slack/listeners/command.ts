@@ -1,7 +1,6 @@
 /** The slash command: parse, ack at once, then do the work and answer ephemerally (reference/slack.md: ack < 3 s). */
 import type { App, RespondFn } from '@slack/bolt';
-import { ACTION_KINDS } from '../../requests/actions/index.js';
-import { ACTIONS, type ActionName } from '../../requests/types.js';
+import { REQUEST_ACTIONS, type ActionName } from '../../requests/types.js';
 import { infoText, helpText, listText, receiptText, requestLine } from '../blocks/messages.js';
 import { requestModal, type FormPlan } from '../blocks/modals.js';
 import { parseCommand, type ParsedCommand } from '../parse.js';
@@ -35,7 +34,8 @@ export function registerCommand(app: App, deps: ListenerDeps): void {
         deps.logger.warn({ err }, 'could not open the request form');
         await say(
           respond,
-          `:warning: The form did not open (${esc(unexpectedFailureWords(err))}). Try again, or type the request: \`${command} help\`.`,
+          `:warning: The form did not open (${esc(unexpectedFailureWords(err))}). ` +
+            `Try again, or type the request: \`${command} help\`.`,
           deps,
         );
       }
@@ -101,7 +101,7 @@ export function registerCommand(app: App, deps: ListenerDeps): void {
 /** Only the actions the policy enables and at least one backend can do. */
 function offeredActions(deps: ListenerDeps) {
   const { plans } = deps.desk;
-  return ACTIONS.filter((action) => plans.policy.isEnabled(action) && plans.backendsAble(action).length > 0);
+  return REQUEST_ACTIONS.filter((action) => plans.policy.isEnabled(action) && plans.backendsAble(action).length > 0);
 }
 
 /** Onboarding where the policy enables it and profiles exist; offboarding where the policy enables it. */

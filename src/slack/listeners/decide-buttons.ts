@@ -4,7 +4,7 @@
  */
 import type { App, BlockAction, ButtonAction, SlackActionMiddlewareArgs, AllMiddlewareArgs } from '@slack/bolt';
 import { confirmModal, rejectModal } from '../blocks/modals.js';
-import { ACTION } from '../ids.js';
+import { SLACK_ACTION_ID } from '../block-ids.js';
 import { publishHome } from './home.js';
 import { failureText, unexpectedFailureText, type ListenerDeps } from './shared.js';
 
@@ -15,7 +15,7 @@ export function registerDecisionButtons(app: App, deps: ListenerDeps): void {
 
   // The vote is stored BEFORE the ack (one store commit fits well inside Slack's 3 s): a process killed after an
   // ack it had not yet backed with a stored vote would leave the approver believing they had approved.
-  app.action<BlockAction<ButtonAction>>(ACTION.approve, async (args) => {
+  app.action<BlockAction<ButtonAction>>(SLACK_ACTION_ID.approve, async (args) => {
     const user = args.body.user.id;
     let result: Awaited<ReturnType<typeof desk.decisions.approve>>;
     try {
@@ -39,7 +39,7 @@ export function registerDecisionButtons(app: App, deps: ListenerDeps): void {
   });
 
   app.action<BlockAction<ButtonAction>>(
-    ACTION.reject,
+    SLACK_ACTION_ID.reject,
     guarded(deps, async (args) => {
       const user = args.body.user.id;
       const request = await desk.queries.get(args.action.value ?? '');
@@ -53,7 +53,7 @@ export function registerDecisionButtons(app: App, deps: ListenerDeps): void {
   );
 
   app.action<BlockAction<ButtonAction>>(
-    ACTION.retry,
+    SLACK_ACTION_ID.retry,
     guarded(deps, async (args) => {
       const result = await desk.engine.retry(args.action.value ?? '', args.body.user.id);
       if (!result.ok) return tell(args, deps, failureText(result));
@@ -61,7 +61,7 @@ export function registerDecisionButtons(app: App, deps: ListenerDeps): void {
   );
 
   app.action<BlockAction<ButtonAction>>(
-    ACTION.cancel,
+    SLACK_ACTION_ID.cancel,
     guarded(deps, async (args) => {
       const result = await desk.decisions.cancel(args.action.value ?? '', args.body.user.id);
       if (!result.ok) return tell(args, deps, failureText(result));

@@ -7,7 +7,7 @@ import type { RequestDraft } from '../../requests/plans.js';
 import type { ActionName, Failure } from '../../requests/types.js';
 import { receiptText } from '../blocks/messages.js';
 import type { RequestModalMetadata } from '../blocks/modals.js';
-import { CONFIRM_USERNAME_BLOCK, INPUT, REJECT_REASON_BLOCK, REQUEST_FIELD, VIEW } from '../ids.js';
+import { CONFIRM_USERNAME_BLOCK, INPUT, REJECT_REASON_BLOCK, REQUEST_FIELD, VIEW } from '../block-ids.js';
 import { esc } from '../text.js';
 import { failureText, unexpectedFailureWords, type ListenerDeps } from './shared.js';
 
@@ -38,7 +38,10 @@ export function registerModals(app: App, deps: ListenerDeps): void {
       text = result.ok ? receiptText(result.request) : `:warning: ${esc(result.message)}`;
     } catch (err) {
       deps.logger.error({ err }, 'storing a request failed after its form was accepted');
-      text = `:warning: Your request could not be saved: ${esc(unexpectedFailureWords(err))} Nothing was sent for approval; please submit it again.`;
+      text =
+        `:warning: Your request could not be saved: ` +
+        `${esc(unexpectedFailureWords(err))} Nothing was sent for approval; ` +
+        `please submit it again.`;
     }
     const metadata = parseMetadata(view.private_metadata);
     try {

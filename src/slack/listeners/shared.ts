@@ -44,11 +44,16 @@ function alreadyDecidedText(request: AccountRequest): string {
   switch (request.state) {
     case 'approved':
     case 'applying':
-    case 'applied':
-      return `${request.id} was already approved by ${lastVote ? `${mention(lastVote.by)} ${when(lastVote.at)}` : 'an approver'}${request.state === 'applied' ? ' and is applied' : ''}. Nothing more to do.`;
+    case 'applied': {
+      const by = lastVote ? `${mention(lastVote.by)} ${when(lastVote.at)}` : 'an approver';
+      const applied = request.state === 'applied' ? ' and is applied' : '';
+      return `${request.id} was already approved by ${by}${applied}. Nothing more to do.`;
+    }
     case 'rejected':
-    case 'cancelled':
-      return `${request.id} was already ${request.state} by ${request.decision ? `${mention(request.decision.by)} ${when(request.decision.at)}` : 'someone'}.`;
+    case 'cancelled': {
+      const by = request.decision ? `${mention(request.decision.by)} ${when(request.decision.at)}` : 'someone';
+      return `${request.id} was already ${request.state} by ${by}.`;
+    }
     case 'expired':
       return `${request.id} expired ${request.decision ? when(request.decision.at) : ''} before anyone decided.`;
     case 'failed':

@@ -4,7 +4,7 @@
  * same keys keyv reads. Errors are thrown, not swallowed: by default keyv turns a failed read into "not found",
  * which would make an unreachable store look like a missing request.
  */
-import { Keyv, type KeyvStoreAdapter } from 'keyv';
+import { Keyv, type DeserializedData, type KeyvStoreAdapter } from 'keyv';
 import type { Logger } from '../../log.js';
 import { corrupt } from '../codec.js';
 import { StoreError } from '../types.js';
@@ -14,7 +14,8 @@ export function keyvOver(adapter: KeyvStoreAdapter, logger: Logger | undefined):
     namespace: undefined,
     useKeyPrefix: false,
     serialize: JSON.stringify,
-    deserialize: (text: string) => JSON.parse(text),
+    // The store writes only JSON.stringify output, so parsing yields what keyv stored.
+    deserialize: <Value>(text: string) => JSON.parse(text) as DeserializedData<Value>,
     throwOnErrors: true,
   });
   // keyv re-emits adapter errors; without a listener Node would treat them as unhandled. They are also thrown

@@ -92,7 +92,8 @@ export async function openRedisEngine(options: RedisEngineOptions): Promise<Engi
       : new StoreError(
           'unavailable',
           `Redis at ${where} did not answer (${error instanceof Error ? error.message : String(error)}). ` +
-            `Check that redis-server is running and reachable from this host, and STORE_URL (host, port, password, TLS).`,
+            `Check that redis-server is running and reachable from this host, and ` +
+            `STORE_URL (host, port, password, TLS).`,
           { cause: error },
         );
 
@@ -198,7 +199,7 @@ export async function openRedisEngine(options: RedisEngineOptions): Promise<Engi
       }),
 
     // Redis expires once-keys itself (PX).
-    pruneExpired: async () => 0,
+    pruneExpired: () => Promise.resolve(0),
 
     close: () => guarded(() => adapter.disconnect()),
   };

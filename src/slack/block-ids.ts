@@ -1,6 +1,7 @@
 /** Every action_id, block_id and callback_id the app uses; builders and listeners import them from here. */
 
-export const ACTION = {
+/** The action_id of each card button, as Slack sends it back in block_actions. */
+export const SLACK_ACTION_ID = {
   approve: 'request_approve',
   reject: 'request_reject',
   retry: 'request_retry',

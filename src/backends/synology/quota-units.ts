@@ -2,7 +2,7 @@
  * Quota units. DSM's SYNO.Core.Quota speaks MB with 0 = unlimited (reference: "units: MB, 0 = unlimited"). DSM's
  * UI converts 1 GB to 1024 MB, so a DSM "MB" is taken as 2^20 bytes.
  */
-export const DSM_MB = 1024 * 1024;
+const DSM_MB = 1024 * 1024;
 
 /**
  * Bytes approved -> DSM MB, rounding UP so nobody gets less than approved. null (unlimited) -> 0. A limit of

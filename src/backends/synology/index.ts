@@ -1,3 +1,0 @@
-export { synologyConfigSchema, type SynologyConfig, type SynologyConfigInput } from './config.js';
-export { createSynologyClient, type SynologyClientDeps } from './client.js';
-export { enrollDevice, deviceIdEnvName } from './enrollment.js';
