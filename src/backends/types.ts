@@ -68,6 +68,16 @@ export interface BackendClient {
    */
   generatePassword?(): string;
 
+  /**
+   * Why `username` cannot name an account on this backend (its own rules: characters, length, reserved names),
+   * or undefined when it can. The domain asks before storing a request, so an approver never approves a name the
+   * backend will refuse.
+   */
+  usernameProblem(username: string): string | undefined;
+
+  /** Set when a new user needs an email address here, with why (Nextcloud mails the invitation to it). */
+  readonly emailRequiredBecause?: string;
+
   /** Reads a user. A missing user is `{ exists: false }`, never an error. */
   getUser(username: string): Promise<UserState>;
   createUser(input: CreateUserInput): Promise<ApplyResult>;

@@ -1,56 +1,23 @@
 /**
  * Field rules checked before a request is stored, so an approver never approves something the backend will
- * refuse for its shape. Each rule cites the backend fact it mirrors.
+ * refuse for its shape. What is true of every backend lives here; each backend states its own rules
+ * (BackendClient.usernameProblem, emailRequiredBecause).
  */
-import type { BackendKind } from '../backends/types.js';
+import type { BackendClient } from '../backends/types.js';
 
 export type FieldCheck = { ok: true; value: string } | { ok: false; message: string };
-
-/** DSM's reserved names (reference/synology.md: SYNO.Core.User.UsernamePolicy lists root, admin, ...). */
-const DSM_RESERVED = new Set([
-  'root',
-  'admin',
-  'administrator',
-  'user',
-  'users',
-  'guest',
-  'system',
-  'daemon',
-  'nobody',
-]);
 
 // Control characters and the Unicode line/paragraph separators never belong in an account name.
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f\u2028\u2029]/;
 
-const USERNAME_RULES: Record<BackendKind, (name: string) => string | undefined> = {
-  // Nextcloud user ids: letters, digits, space and _.@-' , at most 64 characters (provisioning_api, addUser
-  // answers 101 for others: "invalid user id", observed for `bad/name`).
-  nextcloud: (name) => {
-    if (name.length > 64) return 'is longer than 64 characters (Nextcloud allows 64)';
-    if (!/^[A-Za-z0-9 _.@\-']+$/.test(name))
-      return "may only contain letters, digits, spaces and _ . @ - ' on Nextcloud";
-    return undefined;
-  },
-  // nmcuser_oidc and user_oidc take the OpenID Connect subject as it comes and hash ids over 64 characters
-  // (reference/nextcloud.md), so only the length of a sane subject is limited.
-  nmcuser_oidc: (name) => (name.length > 255 ? 'is longer than 255 characters' : undefined),
-  user_oidc: (name) => (name.length > 255 ? 'is longer than 255 characters' : undefined),
-  // DSM: at most 64 characters, not a reserved name (reference/synology.md "Limits").
-  synology: (name) => {
-    if (name.length > 64) return 'is longer than 64 characters (DSM allows 64)';
-    if (DSM_RESERVED.has(name.toLowerCase())) return 'is a name DSM reserves for itself; pick another';
-    if (/[/\\:*?"<>|]/.test(name)) return 'may not contain / \\ : * ? " < > | on DSM';
-    return undefined;
-  },
-};
-
-export function checkUsername(kind: BackendKind, input: string): FieldCheck {
+/** What no backend accepts, then the backend's own rules (BackendClient.usernameProblem). */
+export function checkUsername(backend: Pick<BackendClient, 'usernameProblem'>, input: string): FieldCheck {
   const name = input.trim();
   if (name === '') return { ok: false, message: 'The username is empty.' };
   if (CONTROL.test(name)) return { ok: false, message: 'The username contains control characters.' };
   if (name === '.' || name === '..') return { ok: false, message: `"${name}" is not a username.` };
-  const problem = USERNAME_RULES[kind](name);
+  const problem = backend.usernameProblem(name);
   return problem ? { ok: false, message: `The username "${name}" ${problem}.` } : { ok: true, value: name };
 }
 

@@ -115,7 +115,7 @@ export class PlanBuilder {
           (able.length ? ` Backends that do: ${able.join(', ')}.` : ''),
       );
     }
-    const username = checkUsername(backend.kind, draft.username);
+    const username = checkUsername(backend, draft.username);
     if (!username.ok) return invalid('username', username.message);
     const params = kind.checkParams(draft, backend);
     if (!params.ok) return invalid(params.field, params.message);
@@ -147,7 +147,7 @@ export class PlanBuilder {
       // Start-up checked that every profile names configured backends (config/load.ts).
       const backend = this.backends.get(name);
       if (!backend) return this.unknownBackend(name);
-      const checked = checkUsername(backend.kind, draft.username);
+      const checked = checkUsername(backend, draft.username);
       if (!checked.ok) return invalid('username', `${checked.message} (${backend.name})`);
       username = checked.value;
       const params = ACTION_KINDS.create.checkParams(
@@ -184,7 +184,7 @@ export class PlanBuilder {
       const capability = ACTION_KINDS[action].capability;
       if (capability && !backend.capabilities.has(capability)) continue;
       // A name a backend cannot hold cannot exist there: nothing to offboard on that backend.
-      const checked = checkUsername(backend.kind, draft.username);
+      const checked = checkUsername(backend, draft.username);
       if (!checked.ok) {
         refusals.push(`${backend.name}: ${checked.message}`);
         continue;

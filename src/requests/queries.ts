@@ -61,7 +61,7 @@ export class Queries {
         `There is no backend named "${backendName}". Known: ${this.plans.backendNames().join(', ')}.`,
       );
     }
-    const name = checkUsername(backend.kind, username);
+    const name = checkUsername(backend, username);
     if (!name.ok) return invalid('username', name.message);
     try {
       return { ok: true, state: await backend.getUser(name.value), backend };

@@ -5,6 +5,7 @@
  * The trap this client exists to avoid: `PUT nmcusers/{provider}/{id}` sets `enabled` to TRUE unless the body says
  * otherwise, so a quota change on a disabled user would silently re-enable it. Every PUT here states `enabled`.
  */
+import { oidcSubjectProblem } from './usernames.js';
 import { HttpClient, pathSegment } from '../http.js';
 import type { HttpRequest, HttpResponse } from '../http.js';
 import { httpOptionsFor } from '../config.js';
@@ -44,6 +45,7 @@ export class NmcuserOidcClient implements BackendClient {
    * make AccountDesk generate a password nobody can use. Hence 'identity-provider'.
    */
   readonly passwordHandling = 'identity-provider' as const;
+  readonly usernameProblem = oidcSubjectProblem;
   private readonly authorization: string;
 
   constructor(

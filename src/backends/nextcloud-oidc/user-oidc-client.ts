@@ -19,6 +19,7 @@ import { formatQuota } from '../nextcloud/quota.js';
 import type { UserOidcConfig } from './user-oidc-config.js';
 import { assertAddressableId, deriveUserOidcUid } from './ids.js';
 import { oidcQuotaParam } from './quota.js';
+import { oidcSubjectProblem } from './usernames.js';
 
 /** The provisioning routes exist under OCS v2 only (reference: /ocs/v2.php/apps/user_oidc/api/v1/user). */
 const USER_ROUTE = '/apps/user_oidc/api/v1/user';
@@ -56,6 +57,7 @@ export class UserOidcClient implements BackendClient {
    * generate a password nobody can use. Hence 'identity-provider'.
    */
   readonly passwordHandling = 'identity-provider' as const;
+  readonly usernameProblem = oidcSubjectProblem;
 
   constructor(
     readonly name: string,

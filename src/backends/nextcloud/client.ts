@@ -13,6 +13,7 @@ import type { FailureContext, NextcloudOperation } from './errors.js';
 import { isLostAnswer, OcsFailure, OcsTransport } from './ocs.js';
 import type { OcsMethod, OcsRequestOptions } from './ocs.js';
 import { formatQuota, quotaParam, readQuota, storedQuotaBytes } from './quota.js';
+import { nextcloudUsernameProblem } from './usernames.js';
 
 export function createNextcloudClient(
   name: string,
@@ -35,6 +36,8 @@ export class NextcloudClient implements BackendClient {
   readonly kind = 'nextcloud' as const;
   readonly capabilities: ReadonlySet<Capability> = new Set<Capability>(['delete', 'groups', 'resendInvite']);
   readonly passwordHandling = 'invitation' as const;
+  readonly emailRequiredBecause = 'it mails the new user an invitation to set a password';
+  readonly usernameProblem = nextcloudUsernameProblem;
   private readonly transport: OcsTransport;
 
   constructor(

@@ -20,6 +20,7 @@ import { isExpired } from './expiry.js';
 import { bytesToDsmMb, dsmMbToBytes } from './quota-units.js';
 import { DsmSession, isRecord } from './session.js';
 import { generateDsmPassword } from './password.js';
+import { dsmUsernameProblem } from './usernames.js';
 
 export interface SynologyClientDeps {
   /** An HttpClient to use instead of one built from the config (tests); the caller then owns closing it. */
@@ -91,6 +92,8 @@ class SynologyClient implements BackendClient {
   readonly kind = 'synology' as const;
   readonly capabilities: ReadonlySet<Capability> = new Set<Capability>(['delete', 'groups']);
   readonly passwordHandling: 'mailed-by-backend' | 'show-to-requester';
+  readonly emailRequiredBecause: string | undefined;
+  readonly usernameProblem = dsmUsernameProblem;
 
   private readonly http: HttpClient;
   private readonly ownsHttp: boolean;
@@ -108,6 +111,7 @@ class SynologyClient implements BackendClient {
   ) {
     assertTransportAllowed(name, config);
     this.passwordHandling = config.mailPassword ? 'mailed-by-backend' : 'show-to-requester';
+    this.emailRequiredBecause = config.mailPassword ? 'it mails the new user their password' : undefined;
     this.http = deps.http ?? new HttpClient(httpOptionsFor(name, config));
     this.ownsHttp = deps.http === undefined;
     this.logger = deps.logger;

@@ -16,19 +16,11 @@ export const createAction: ActionKind = {
       const email = checkEmail(draft.email);
       if (!email.ok) return { ok: false, field: 'email', message: email.message };
       params.email = email.value;
-    } else if (backend.passwordHandling === 'invitation') {
-      // Nextcloud creates a password-less user only with an email, to which it mails the set-password link
-      // (reference/nextcloud.md addUser 108 "no password and no email"). AccountDesk never sends passwords there.
+    } else if (backend.emailRequiredBecause) {
       return {
         ok: false,
         field: 'email',
-        message: `An email address is required: ${backend.name} mails the new user an invitation to set a password.`,
-      };
-    } else if (backend.passwordHandling === 'mailed-by-backend') {
-      return {
-        ok: false,
-        field: 'email',
-        message: `An email address is required: ${backend.name} mails the new user their password.`,
+        message: `An email address is required: ${backend.name} needs one because ${backend.emailRequiredBecause}.`,
       };
     }
     if (draft.displayName !== undefined && draft.displayName.trim() !== '') {
