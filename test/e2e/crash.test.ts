@@ -141,7 +141,7 @@ function stateReached(
 
 const quotaEdits = () => nextcloud.requests.filter((r) => r.method === 'PUT' && r.path.endsWith('/users/alice'));
 
-describe('SIGKILL while applying', () => {
+describe('SIGKILL while applying', { timeout: 60_000 }, () => {
   it('the change reached the backend: the next process confirms it by reading, and never sends it again', async () => {
     const first = await startProcess();
     const id = await ask(first.client, 'quota cloud alice 50GB');
@@ -207,7 +207,7 @@ describe('SIGKILL while applying', () => {
  * must never leave the store ahead of its audit log: after a restart the request finishes, the change reaches the
  * backend exactly once, and the log, the audit channel, the card and the DM all tell the same story.
  */
-describe('SIGKILL right after each commit of a request', () => {
+describe('SIGKILL right after each commit of a request', { timeout: 60_000 }, () => {
   const lifecycleCommits = [1, 2, 3, 4, 5];
   it.each(lifecycleCommits)('killed after request commit %i: finishes once, and the log tells it all', async (n) => {
     const first = await startProcess({ TEST_KILL_AFTER_REQUEST_COMMIT: String(n) });
