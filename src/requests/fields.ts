@@ -6,7 +6,7 @@ import type { BackendKind } from '../backends/types.js';
 
 export type FieldCheck = { ok: true; value: string } | { ok: false; message: string };
 
-/** DSM's reserved names (reference/synology.md: SYNO.Core.User.UsernamePolicy lists root, admin, ...). */
+/** DSM's reserved names (SYNO.Core.User.UsernamePolicy lists root, admin, ...: docs/synology-dsm.md#users). */
 const DSM_RESERVED = new Set([
   'root',
   'admin',
@@ -33,10 +33,10 @@ const USERNAME_RULES: Record<BackendKind, (name: string) => string | undefined> 
     return undefined;
   },
   // nmcuser_oidc and user_oidc take the OpenID Connect subject as it comes and hash ids over 64 characters
-  // (reference/nextcloud.md), so only the length of a sane subject is limited.
+  // (docs/nextcloud-oidc.md#user_oidc-user-ids), so only the length of a sane subject is limited.
   nmcuser_oidc: (name) => (name.length > 255 ? 'is longer than 255 characters' : undefined),
   user_oidc: (name) => (name.length > 255 ? 'is longer than 255 characters' : undefined),
-  // DSM: at most 64 characters, not a reserved name (reference/synology.md "Limits").
+  // DSM: at most 64 characters, not a reserved name (docs/synology-dsm.md#users).
   synology: (name) => {
     if (name.length > 64) return 'is longer than 64 characters (DSM allows 64)';
     if (DSM_RESERVED.has(name.toLowerCase())) return 'is a name DSM reserves for itself; pick another';
@@ -83,7 +83,7 @@ export function checkGroup(input: string): FieldCheck {
 
 export function checkReason(input: string): FieldCheck {
   const reason = input.trim();
-  // Stays well inside Slack's 3000-character section text once quoted on a card (reference/slack.md "Limits").
+  // Stays well inside Slack's 3000-character section text once quoted on a card (docs/slack.md#limits).
   if (reason.length > 500) return { ok: false, message: 'The reason is longer than 500 characters; shorten it.' };
   return { ok: true, value: reason };
 }

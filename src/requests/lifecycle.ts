@@ -1,5 +1,5 @@
 /**
- * The request state machine (design.md "Request lifecycle"):
+ * The request state machine (docs/architecture.md#state-table):
  *   pending -> approved -> applying -> applied | failed
  *   pending -> rejected | expired | cancelled
  *   failed  -> applying (an approver's Retry) | cancelled (given up)

@@ -67,7 +67,7 @@ export interface AccountRequest {
 /** Someone acting: a user id as the chat surface knows it. */
 export type ActorId = string;
 
-/** Expected failures are values with a code (design.md "Habits worth copying"). */
+/** Expected failures are values with a code (docs/architecture.md#errors). */
 export interface Failure<C extends string = string> {
   ok: false;
   code: C;

@@ -18,7 +18,7 @@ export const createAction: ActionKind = {
       params.email = email.value;
     } else if (backend.passwordHandling === 'invitation') {
       // Nextcloud creates a password-less user only with an email, to which it mails the set-password link
-      // (reference/nextcloud.md addUser 108 "no password and no email"). AccountDesk never sends passwords there.
+      // (addUser 108, docs/nextcloud-ocs.md#creating-a-user). AccountDesk never sends passwords there.
       return {
         ok: false,
         field: 'email',
@@ -79,8 +79,8 @@ export const createAction: ActionKind = {
 
   isDone({ params }, current) {
     if (!current.exists) return false;
-    // A create is not atomic on Nextcloud (reference/nextcloud.md): the user can exist without the email or quota
-    // asked for. Only a user that matches the request counts as done.
+    // A create is not atomic on Nextcloud (docs/nextcloud-ocs.md#creating-a-user): the user can exist without the email
+    // or quota asked for. Only a user that matches the request counts as done.
     if (params.email && current.email != null && current.email.toLowerCase() !== params.email.toLowerCase())
       return false;
     if (params.quotaBytes !== undefined && current.quota && current.quota.limitBytes !== params.quotaBytes)
