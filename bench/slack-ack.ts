@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   const bare = new App({
     receiver: new HTTPReceiver({ signingSecret: SIGNING_SECRET }),
     token: 'xoxb-bench',
-    // With botId and botUserId given, Bolt makes no auth.test call (reference/slack.md "Web API").
+    // With botId and botUserId given, Bolt makes no auth.test call (docs/slack.md#web-api-client).
     botId: 'B0BENCH',
     botUserId: 'U0BENCHBOT',
   });

@@ -2,7 +2,7 @@
  * The HTTP layer every backend client shares: one undici Pool per backend (keep-alive), timeouts from config,
  * and a deliberately small retry policy.
  *
- * Retry rules (reference/nextcloud.md "Login throttling", reference/synology.md "Never retry 400/401/407"):
+ * Retry rules (docs/nextcloud-ocs.md#login-throttling, docs/synology-dsm.md#session-expiry-and-refused-logins):
  * - 401 and 403 are NEVER retried: Nextcloud locks the whole IP out after about 11 bad logins, so a wrong app
  *   password in the config must cost exactly one attempt.
  * - 429 and 503 are retried for any method, honouring Retry-After when it is short enough: the server did not
@@ -117,7 +117,7 @@ export class HttpClient {
       const retryAfterMs = parseRetryAfter(response.headers['retry-after']);
       // A 429 without Retry-After gives no hint when the window ends; quick retries only spend calls. Nextcloud's
       // editUser limit answers exactly so for its 10-minute window, and its brute-force lockout 429 lasts up to
-      // 30 minutes (reference/nextcloud.md "Rate limit", "Login throttling"): the caller reports it instead.
+      // 30 minutes (docs/nextcloud-ocs.md#rate-limit-on-user-edits, #login-throttling): the caller reports it instead.
       if (response.status === 429 && retryAfterMs === undefined) return response;
       const waitMs = retryAfterMs ?? backoffMs * 2 ** (attempt - 1);
       if (attempt >= maxAttempts || waitMs > maxRetryWaitMs) return response;

@@ -52,7 +52,7 @@ export interface BackendClient {
   /**
    * How a new user gets a first password:
    * - 'invitation': the backend mails a set-password link itself; AccountDesk sends no password (Nextcloud with
-   *   an email, reference/nextcloud.md "No password + email").
+   *   an email, docs/nextcloud-ocs.md#creating-a-user).
    * - 'mailed-by-backend': AccountDesk generates a password and the backend mails it (DSM notify_by_email +
    *   send_password, when the config chooses it).
    * - 'show-to-requester': AccountDesk generates a password, passes it to createUser, and shows it once, only

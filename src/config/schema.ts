@@ -72,7 +72,7 @@ const actionPolicy = z.strictObject({
 
 export const configFileSchema = z.strictObject({
   slack: z.strictObject({
-    /** The slash command, as in the manifest (at most 32 characters, reference/slack.md "Manifest"). */
+    /** The slash command, as in the manifest (at most 32 characters, docs/slack.md#limits). */
     command: z
       .string()
       .regex(/^\/[a-z0-9_-]{1,31}$/, 'must be a slash command such as /account (lower case, at most 32 characters)')

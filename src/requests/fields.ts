@@ -50,7 +50,7 @@ export function checkGroup(input: string): FieldCheck {
 
 export function checkReason(input: string): FieldCheck {
   const reason = input.trim();
-  // Stays well inside Slack's 3000-character section text once quoted on a card (reference/slack.md "Limits").
+  // Stays well inside Slack's 3000-character section text once quoted on a card (docs/slack.md#limits).
   if (reason.length > 500) return { ok: false, message: 'The reason is longer than 500 characters; shorten it.' };
   return { ok: true, value: reason };
 }

@@ -1,6 +1,7 @@
 /**
- * The request state machine: the one place where a state change is allowed or refused. Every module that moves a
- * request (decisions.ts, engine.ts) asks `canMove` inside its compare-and-swap, so a rule lives here once.
+ * The request state machine (docs/architecture.md#state-table): the one place where a state change is allowed or
+ * refused. Every module that moves a request (decisions.ts, engine.ts) asks `canMove` inside its compare-and-swap,
+ * so a rule lives here once.
  *
  *   pending -> pending (a vote below the threshold) | approved | rejected | expired | cancelled
  *   approved -> applying                            (the engine claims the first step)

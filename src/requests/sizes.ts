@@ -2,7 +2,7 @@
  * Storage sizes as people type them ("50GB", "1.5 TB", "500 MiB", "unlimited") <-> bytes.
  *
  * Units are multiples of 1024 whether written GB or GiB, because that is what the backends do: Nextcloud parses
- * "5 GB" as 5 * 1024^3 (reference/nextcloud.md "Quota") and DSM counts quota in MB of 1024 KB. So "50GB" asked in
+ * "5 GB" as 5 * 1024^3 (docs/nextcloud-ocs.md#quota-values) and DSM counts quota in MB of 1024 KB. So "50GB" asked in
  * Slack is exactly the "50 GB" the Nextcloud admin page then shows.
  */
 

@@ -36,7 +36,7 @@ export type PlanKind = (typeof PLAN_KINDS)[number];
 export const POLICY_NAMES = [...REQUEST_ACTIONS, 'onboard', 'offboard'] as const;
 export type PolicyName = (typeof POLICY_NAMES)[number];
 
-/** A step's own progress once the request is approved (docs/architecture.md "Requests as plans"). */
+/** A step's own progress once the request is approved (docs/architecture.md#requests-as-plans). */
 export const STEP_STATES = ['pending', 'applying', 'applied', 'failed', 'skipped'] as const;
 export type StepState = (typeof STEP_STATES)[number];
 
@@ -115,7 +115,7 @@ export interface AccountRequest {
 /** Someone acting: a user id as the chat surface knows it. */
 export type ActorId = string;
 
-/** Expected failures are values with a code (docs/architecture.md "Errors"). */
+/** Expected failures are values with a code (docs/architecture.md#errors). */
 export interface Failure<C extends string = string> {
   ok: false;
   code: C;

@@ -48,7 +48,7 @@ export function createSlackApp({ settings, coordination, logger, healthy }: Slac
     ...(settings.apiUrl
       ? { slackApiUrl: settings.apiUrl.endsWith('/') ? settings.apiUrl : `${settings.apiUrl}/` }
       : {}),
-    // @slack/web-api has no timeout by default and retries for about 30 minutes (reference/slack.md "Web API"):
+    // @slack/web-api has no timeout by default and retries for about 30 minutes (docs/slack.md#web-api-client):
     // calls made while someone waits must fail in seconds; the publisher retries its own work later.
     timeout: 10_000,
     retryConfig: { retries: 2, factor: 2, minTimeout: 500, maxTimeout: 3_000 },
@@ -98,7 +98,7 @@ export function createSlackApp({ settings, coordination, logger, healthy }: Slac
       deferInitialization: true,
     });
   }
-  // Before every listener: refuse replayed and out-of-window requests (reference/slack.md "Receivers").
+  // Before every listener: refuse replayed and out-of-window requests (docs/slack.md#signatures-and-replays).
   app.use(refuseReplays(coordination));
   app.error((error) => {
     logger.error({ err: error }, 'a Slack listener failed');

@@ -64,8 +64,9 @@ export class SlackDirectory implements Directory {
 
   /**
    * Refreshes these groups before their cache runs out, so a click never waits on usergroups.users.list: a
-   * button that opens a modal has 3 s to use its trigger_id (reference/slack.md), and a form's inline errors ride
-   * on its ack. A failed refresh is logged; the next click then asks Slack itself and fails closed if it must.
+   * button that opens a modal has 3 s to use its trigger_id (docs/slack.md#modals-and-trigger-ids), and a form's
+   * inline errors ride on its ack. A failed refresh is logged; the next click then asks Slack itself and fails closed
+   * if it must.
    */
   keepWarm(groupIds: readonly string[], onError: (err: unknown) => void): void {
     const groups = [...new Set(groupIds)];

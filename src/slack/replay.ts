@@ -2,14 +2,14 @@
  * Replay protection for requests Slack sends to the app.
  *
  * Why: Bolt 5.1 checks the signature and refuses requests OLDER than 5 minutes, but accepts a timestamp 6 minutes
- * in the future and processes an exact replay of a signed request again (reference/slack.md, "Receivers":
+ * in the future and processes an exact replay of a signed request again (docs/slack.md#signatures-and-replays:
  * measured here, a replayed command posted a second message). Anyone who captured one signed request (a proxy log,
  * a TLS-terminating load balancer) could replay an approval click. So:
  *   - HTTP mode: refuse |now - X-Slack-Request-Timestamp| > 300 s in BOTH directions, and remember every signature
  *     that passed for the whole span in which its timestamp would still be accepted; a second sight is refused.
  *   - Both modes: Events API callbacks are remembered by event_id. Slack retries events (HTTP: X-Slack-Retry-Num,
  *     re-signed with a fresh timestamp, so the signature differs; Socket Mode: retry_attempt) and Socket Mode can
- *     deliver an event twice (reference/slack.md, "Retries").
+ *     deliver an event twice (docs/slack.md#retries-and-duplicate-events).
  *   - Socket Mode interactions (commands, clicks, submissions) carry no signature and need none: they arrive over a
  *     WebSocket the app opened itself with its xapp- token, so nobody on the network can inject or replay them, and
  *     Slack does not retry them. Their one-shot effects are guarded by the store's claims, not here.
@@ -32,7 +32,7 @@ import type { AnyMiddlewareArgs, Middleware } from '@slack/bolt';
 import type { IncomingMessage } from 'node:http';
 import type { Coordination } from '../store/types.js';
 
-/** Slack's window: a request is valid only within 5 minutes of its timestamp (reference/slack.md, "Signature"). */
+/** Slack's window: a request is valid only within 5 minutes of its timestamp (docs/slack.md#signatures-and-replays). */
 const REQUEST_WINDOW_SECONDS = 300;
 
 /**

@@ -34,7 +34,7 @@ export class SlackSurface {
   }
 
   async postAuditLine(text: string): Promise<void> {
-    // mrkdwn text, never link_names/parse:full: user text inside is already escaped (reference/slack.md).
+    // mrkdwn text, never link_names/parse:full: user text inside is already escaped (docs/slack.md#text-and-escaping).
     await this.client.chat.postMessage({
       channel: this.channels.audit,
       text,
@@ -80,7 +80,7 @@ function parseCardRef(cardRef: string): CardRef {
   return { channel: cardRef.slice(0, slash), ts: cardRef.slice(slash + 1) };
 }
 
-/** At most 50 blocks per message (reference/slack.md "Limits"); builders stay far below, this is the last guard. */
+/** At most 50 blocks per message (docs/slack.md#limits); builders stay far below, this is the last guard. */
 function limited(message: SlackMessage): SlackMessage {
   return message.blocks.length <= LIMITS.blocksPerMessage
     ? message

@@ -1,7 +1,7 @@
 /**
  * Text for Slack. User-supplied strings go through `esc` before they enter mrkdwn: Slack treats only &, < and >
  * as control characters, and escaping those three disarms <!channel>, <!here>, <@U...> and <!subteam^...>
- * (reference/slack.md "Text and limits"). We never set link_names or parse:full.
+ * (docs/slack.md#text-and-escaping). We never set link_names or parse:full.
  */
 
 export function esc(text: string): string {
@@ -37,7 +37,7 @@ export function truncate(text: string, max: number): string {
   return `${cut}…`;
 }
 
-/** Slack limits used where text is built (reference/slack.md "Limits"). */
+/** Slack limits used where text is built (docs/slack.md#limits). */
 export const LIMITS = {
   sectionText: 3000,
   headerText: 150,

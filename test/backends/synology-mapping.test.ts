@@ -1,5 +1,5 @@
 /**
- * Pure pieces of the Synology backend: per-namespace error mapping (reference/synology.md "Error codes"), quota
+ * Pure pieces of the Synology backend: per-namespace error mapping (docs/synology-dsm.md#error-codes), quota
  * units, the `expired` field, parameter encoding and the config schema.
  */
 import { describe, expect, it } from 'vitest';
@@ -85,7 +85,7 @@ describe('DSM error codes, mapped per API namespace', () => {
   });
 
   it("a code from another namespace is not given that namespace's meaning", () => {
-    // synology-api's global table prints the 2FA text for any 403 (reference).
+    // synology-api's global table prints the 2FA text for any 403 (docs/synology-dsm.md#error-codes).
     expect(dsmError(ctx('SYNO.Core.User'), 403).code).toBe('unknown');
     expect(dsmError(ctx('SYNO.Core.User'), 403).message).not.toContain('2FA');
     expect(dsmError(ctx('SYNO.Core.User.Group'), 3106).code).toBe('unknown');

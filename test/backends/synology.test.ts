@@ -1,5 +1,5 @@
 /**
- * The Synology DSM client against the fake DSM (test/fakes/synology.ts, which follows reference/synology.md):
+ * The Synology DSM client against the fake DSM (test/fakes/synology.ts, which follows docs/synology-dsm.md):
  * discovery, login v7, SynoToken, re-login, 2FA, every user/group/quota operation and their faults.
  */
 import { afterEach, describe, expect, it } from 'vitest';

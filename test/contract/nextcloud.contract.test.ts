@@ -93,7 +93,7 @@ describe.skipIf(!configured)(`Nextcloud contract (${process.env['NEXTCLOUD_TEST_
 
   it('sets a quota and reads it back after the server rounding', async () => {
     expect((await client.setQuota(username, 10 * GB)).after?.quota?.limitBytes).toBe(10 * GB);
-    // Stored as "2.9 MB", read back as 3040870 (reference "Stored as a human string").
+    // Stored as "2.9 MB", read back as 3040870 (docs/nextcloud-ocs.md#quota-values).
     expect((await client.setQuota(username, 3042824)).after?.quota?.limitBytes).toBe(3040870);
     // storedQuota predicts the server's rounding (the domain compares quotas through it).
     expect(client.storedQuota(3042824)).toBe(3040870);

@@ -1,6 +1,6 @@
 /**
- * SIGKILL while a change is being applied (design.md "After a crash, requests left in applying are reconciled on
- * start-up by reading the backend ... never by blindly running the call again"). AccountDesk runs as a child
+ * SIGKILL while a change is being applied (docs/architecture.md#crash-recovery: a request left applying is reconciled
+ * by reading the backend, never by running the call again blindly). AccountDesk runs as a child
  * process against fakes that live in the test process; the test kills it mid-call and starts another.
  */
 import { spawn, type ChildProcess } from 'node:child_process';

@@ -1,7 +1,7 @@
 /**
  * mrkdwn injection: user text that tries to ping everyone (<!channel>, <!here>), a person (<@U…>) or a user group
  * (<!subteam^…>) must reach Slack escaped (&lt;…&gt;) everywhere: cards, audit lines, DMs, ephemerals, modals, Home
- * (reference/slack.md "Text and limits").
+ * (docs/slack.md#text-and-escaping).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { APPROVER, APPROVER2, AUDIT, REQUESTER, requestIdIn, startDesk, type Desk } from './harness.js';

@@ -1,7 +1,7 @@
 /**
  * Two replicas of one deployment on one Redis (the real redis-server the test setup starts), behind the same Slack
  * app and backends: every audit line, card and DM appears once, and a change approved on both at once is applied
- * once (design.md "plan for many replicas").
+ * once (docs/architecture.md#liveness-and-leases).
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, inject, it } from 'vitest';

@@ -1,6 +1,6 @@
 /**
- * A fake Nextcloud OCS provisioning API on 127.0.0.1, following /work/shared/reference/nextcloud.md. Each behaviour
- * names the reference fact it follows ("ref: <section>"). State is plain data tests can seed and inspect; faults are
+ * A fake Nextcloud OCS provisioning API on 127.0.0.1, following docs/nextcloud-ocs.md. Each behaviour
+ * names the section of that page it follows. State is plain data tests can seed and inspect; faults are
  * injected per route with failNext().
  *
  * Other fakes mount routes on the same server with addRoute() (user_oidc's /ocs/v2.php/apps/user_oidc/...), using
@@ -18,7 +18,7 @@ export interface FakeNextcloudUser {
   enabled: boolean;
   email: string | null;
   displayname: string;
-  /** As the server stores it: 'default', 'none' or a human size ("2.9 MB"). ref: editUser "Stored as a human string". */
+  /** As the server stores it: 'default', 'none' or a human size ("2.9 MB"). docs/nextcloud-ocs.md#quota-values. */
   quota: string;
   /** Bytes used; undefined = never logged in (home not set up: quota fields report -3). */
   usedBytes?: number;
@@ -44,11 +44,17 @@ export type FakeRoute =
   | 'currentUser';
 
 export type FakeFault =
-  /** createUser: creates the user in its groups only, then answers 101 "Bad request" (ref: "Observed ... circles app locks the database"). */
+  /**
+   * createUser: creates the user in its groups only, then answers 101 "Bad request"
+   * (docs/nextcloud-ocs.md#creating-a-user).
+   */
   | 'ambiguous-create'
-  /** createUser: answers 101 "Bad request" at once; the full user appears just before the next request (ref: "a retry then gets 102"). */
+  /**
+   * createUser: answers 101 "Bad request" at once; the full user appears just before the next request
+   * (docs/nextcloud-ocs.md#creating-a-user).
+   */
   | 'commit-late'
-  /** 101 "Bad request" with no effect (ref: addUser "Bad request for other exceptions"). */
+  /** 101 "Bad request" with no effect (docs/nextcloud-ocs.md#creating-a-user). */
   | 'bad-request'
   /** Does the work, then never answers (a lost answer). */
   | 'timeout-after-work'
@@ -62,11 +68,11 @@ export type FakeFault =
   | 'maintenance'
   /** 500 with an HTML error page. */
   | 'server-error'
-  /** 429 with an empty body and no Retry-After (ref: editUser "Rate limit"). */
+  /** 429 with an empty body and no Retry-After (docs/nextcloud-ocs.md#rate-limit-on-user-edits). */
   | 'rate-limit'
   /** HTTP 200 with an HTML page instead of JSON (a captive portal, a wrong URL). */
   | 'not-json'
-  /** welcome: 102 "Sending email failed" (ref: endpoint table "resend welcome"). */
+  /** welcome: 102 "Sending email failed" (docs/nextcloud-ocs.md#endpoints-used). */
   | 'mail-fails';
 
 export interface FakeRequestLogEntry {
@@ -84,15 +90,21 @@ export type RouteHandler = (req: IncomingMessage, res: ServerResponse, body: unk
 export interface FakeNextcloudOptions {
   adminUser?: string;
   adminPassword?: string;
-  /** Which of /ocs/v1.php and /ocs/v2.php exist (ref: "Every OCS route exists twice"). Default both. */
+  /** Which of /ocs/v1.php and /ocs/v2.php exist (docs/nextcloud-ocs.md#transport). Default both. */
   apiVersions?: OcsVersion[];
-  /** editUser throttle per account. ref: "Rate limit": 50 calls per 600 s observed. */
+  /** editUser throttle per account: 50 calls per 600 s (docs/nextcloud-ocs.md#rate-limit-on-user-edits). */
   editLimit?: { calls: number; windowMs: number };
-  /** Failed logins before every request gets 429 "Reached maximum delay". ref: "Login throttling": about 11. */
+  /**
+   * Failed logins before every request gets 429 "Reached maximum delay": about 11
+   * (docs/nextcloud-ocs.md#login-throttling).
+   */
   bruteForceAfter?: number;
-  /** ref: editUser "none (unlimited, refused when allow_unlimited_quota is off)". */
+  /**
+   * `none` (unlimited) is refused when the instance does not allow unlimited quotas
+   * (docs/nextcloud-ocs.md#quota-values).
+   */
   allowUnlimitedQuota?: boolean;
-  /** ref: editUser "above max_quota". Undefined = no maximum. */
+  /** A quota above this is refused (docs/nextcloud-ocs.md#editing-a-user). Undefined = no maximum. */
   maxQuotaBytes?: number;
   /** The clock for rate-limit windows; tests advance it instead of waiting. */
   now?: () => number;
@@ -105,7 +117,7 @@ export interface FakeNextcloud {
   users: Map<string, FakeNextcloudUser>;
   groups: Set<string>;
   requests: FakeRequestLogEntry[];
-  /** Invitation mails the server sent (ref: "No password + email: ... mails a set-password link"). */
+  /** Invitation mails the server sent (docs/nextcloud-ocs.md#creating-a-user). */
   mails: { to: string; userId: string }[];
   failNext(route: FakeRoute, fault: FakeFault, options?: { times?: number; afterReply?: () => void }): void;
   addRoute(handler: RouteHandler): void;
@@ -168,7 +180,7 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
     const stored: FakeNextcloudUser = {
       enabled: true,
       email: null,
-      displayname: user.id, // ref: "displayname = uid" for a fresh user
+      displayname: user.id, // displayname = uid for a fresh user (docs/nextcloud-ocs.md#quota-values)
       quota: 'default',
       groups: [],
       language: 'en',
@@ -182,7 +194,8 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
 
   const checkAuth = (req: IncomingMessage, res: ServerResponse): boolean => {
     const ctx = contextOf(req);
-    // ref: "Login throttling": after ~11 failures every request from the address gets 429, good credentials too.
+    // docs/nextcloud-ocs.md#login-throttling: after ~11 failures every request from the address gets 429, good
+    // credentials too.
     if (failedLogins >= bruteForceAfter) {
       writeOcs(res, { ...ctx, statuscode: 429, message: 'Reached maximum delay', httpStatus: 429 });
       return false;
@@ -190,11 +203,11 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
     const credentials = basicCredentials(req);
     if (!credentials || credentials.user !== adminUser || credentials.password !== adminPassword) {
       if (credentials) failedLogins++;
-      // ref: "Transport": 997 -> HTTP 401 in both versions.
+      // 997 -> HTTP 401 in both versions (docs/nextcloud-ocs.md#envelope-and-status-codes).
       writeOcs(res, { ...ctx, statuscode: 997, message: 'Current user is not logged in' });
       return false;
     }
-    // ref: "Transport": without OCS-APIRequest: 412 {"message":"CSRF check failed"}, no envelope.
+    // docs/nextcloud-ocs.md#transport: without OCS-APIRequest: 412 {"message":"CSRF check failed"}, no envelope.
     if (req.headers['ocs-apirequest'] !== 'true') {
       res
         .writeHead(412, { 'content-type': 'application/json; charset=utf-8' })
@@ -231,7 +244,8 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
 
     for (const handler of handlers) if (await handler(req, res, body)) return;
 
-    // A commit that landed late becomes visible before the next request is served (ref: concurrent creates).
+    // A commit that landed late becomes visible before the next request is served
+    // (docs/nextcloud-ocs.md#creating-a-user).
     while (pendingCommits.length > 0) pendingCommits.shift()!();
 
     const segments = resolveSegments(rawPath);
@@ -265,12 +279,13 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
       return;
     }
 
-    // editUser throttle is middleware: it runs before the controller, whatever the target (ref: "Rate limit").
+    // editUser throttle is middleware: it runs before the controller, whatever the target
+    // (docs/nextcloud-ocs.md#rate-limit-on-user-edits).
     if (route.name === 'editUser') {
       const times = (editTimes.get(authUser) ?? []).filter((t) => t > now() - editLimit.windowMs);
       if (times.length >= editLimit.calls) {
         editTimes.set(authUser, times);
-        res.writeHead(429).end(); // ref: "HTTP 429 with an EMPTY body and NO Retry-After header"
+        res.writeHead(429).end(); // empty body, no Retry-After (docs/nextcloud-ocs.md#rate-limit-on-user-edits)
         return;
       }
       times.push(now());
@@ -382,7 +397,7 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
         return ok({ users: ids.slice(offset, offset + limit) });
       }
       case 'getUser':
-        // ref: "GET of a missing user -> statuscode 404 (v1 with HTTP 200)".
+        // A missing user -> statuscode 404, HTTP 200 on v1 (docs/nextcloud-ocs.md#observed-answers).
         return target ? ok(userData(target)) : fail(404, 'User does not exist');
       case 'createUser':
         return addUser(params, ctx, res);
@@ -390,12 +405,12 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
         return editUser(target, params, ctx, res);
       case 'disableUser':
       case 'enableUser':
-        // ref: "disable / enable: 101 = missing user OR acting on yourself".
+        // disable / enable: 101 = missing user OR acting on yourself (docs/nextcloud-ocs.md#endpoints-used).
         if (!target || target.id === authUser) return fail(101, '');
         target.enabled = route.name === 'enableUser';
         return ok();
       case 'deleteUser':
-        // ref: "DELETE of a missing user -> 998"; "101 = yourself".
+        // DELETE of a missing user -> 998; 101 = yourself (docs/nextcloud-ocs.md#endpoints-used).
         if (!target) return fail(998, '');
         if (target.id === authUser) return fail(101, '');
         users.delete(target.id);
@@ -405,7 +420,8 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
         return ok({ groups: target.groups });
       case 'addToGroup':
       case 'removeFromGroup': {
-        // ref: "groups of user: 101 no groupid, 102 group missing, 103 user missing"; existing member / non-member succeed.
+        // 101 no groupid, 102 group missing, 103 user missing (docs/nextcloud-ocs.md#endpoints-used); an existing
+        // member or a non-member succeeds (docs/nextcloud-ocs.md#observed-answers).
         const group = String(params['groupid'] ?? '');
         if (group === '') return fail(101, '');
         if (!groups.has(group)) return fail(102, '');
@@ -420,7 +436,7 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
         return ok();
       }
       case 'welcome':
-        // ref: "resend welcome: 101 no email, 102 sending failed".
+        // resend welcome: 101 no email, 102 sending failed (docs/nextcloud-ocs.md#endpoints-used).
         if (!target) return fail(998, '');
         if (!target.email) return fail(101, 'Email address not available');
         mails.push({ to: target.email, userId: target.id });
@@ -430,12 +446,12 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
       case 'createGroup': {
         const group = String(params['groupid'] ?? '');
         if (group === '') return fail(101, 'Invalid group name');
-        if (groups.has(group)) return fail(102, 'group exists'); // ref: "102 group exists"
+        if (groups.has(group)) return fail(102, 'group exists'); // docs/nextcloud-ocs.md#endpoints-used
         groups.add(group);
         return ok();
       }
       case 'deleteGroup': {
-        // ref: "delete of a missing group -> 101". The route's {groupid} travels in userId.
+        // A missing group's delete -> 101 (docs/nextcloud-ocs.md#observed-answers); {groupid} travels in userId.
         const group = route.userId ?? '';
         if (!groups.has(group) || group === 'admin') return fail(101, '');
         groups.delete(group);
@@ -445,7 +461,9 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
     }
   }
 
-  /** ref: "addUser codes (check order)" and the notes below it. */
+  /**
+   * The addUser codes in the order the server checks them, and what follows (docs/nextcloud-ocs.md#creating-a-user).
+   */
   function addUser(params: Record<string, unknown>, ctx: OcsContext, res: ServerResponse): void {
     const fail = (statuscode: number, message: string) => writeOcs(res, { ...ctx, statuscode, message });
     const id = String(params['userid'] ?? '');
@@ -459,7 +477,7 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
     for (const g of wantedGroups) if (!groups.has(g)) return fail(104, `Group ${g} does not exist`);
     if (password === '' && email === '')
       return fail(108, 'To send a password link to the user an email address is required.');
-    // ref: "101 ... invalid user id (observed for bad/name)".
+    // 101 for an invalid user id, observed for bad/name (docs/nextcloud-ocs.md#creating-a-user).
     if (!/^[a-zA-Z0-9 _.@\-']+$/.test(id) || /^\.+$/.test(id) || id.length > 64 || id.trim() !== id) {
       return fail(
         101,
@@ -470,25 +488,27 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
     const user = seedUser({ id });
     user.groups = [...new Set(wantedGroups)];
     if (displayName !== '') user.displayname = displayName;
-    // ref: "After creating, quota/language/display name are applied as separate edits: a bad quota returns an
-    // error but the user STAYS created" -- and the invitation mail is the last step, so it is not sent.
+    // After creating, quota, language and display name are applied as separate edits: a bad quota returns an
+    // error but the user STAYS created (docs/nextcloud-ocs.md#creating-a-user), and the invitation mail is the last
+    // step, so it is not sent.
     if (quota !== '') {
       const refusal = applyQuota(user, quota);
       if (refusal) return fail(refusal.code, refusal.message);
     }
     if (language !== '') {
-      if (!LANGUAGES.has(language)) return fail(101, 'Invalid language'); // ref: observed 400/101, user EXISTS
+      // 400/101, user EXISTS (docs/nextcloud-ocs.md#creating-a-user)
+      if (!LANGUAGES.has(language)) return fail(101, 'Invalid language');
       user.language = language;
     }
     if (email !== '') {
       user.email = email;
-      // ref: "No password + email: the server generates a password and mails a set-password link".
+      // No password + email: the server generates a password and mails a link (docs/nextcloud-ocs.md#creating-a-user).
       if (password === '') mails.push({ to: email, userId: id });
     }
     writeOcs(res, { ...ctx, statuscode: 100, data: { id } });
   }
 
-  /** ref: "editUser" codes and quota rules. */
+  /** editUser codes (docs/nextcloud-ocs.md#editing-a-user) and quota rules (docs/nextcloud-ocs.md#quota-values). */
   function editUser(
     target: FakeNextcloudUser | undefined,
     params: Record<string, unknown>,
@@ -496,7 +516,7 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
     res: ServerResponse,
   ): void {
     const fail = (statuscode: number, message: string) => writeOcs(res, { ...ctx, statuscode, message });
-    if (!target) return fail(998, ''); // ref: "998 missing user / no rights"
+    if (!target) return fail(998, ''); // docs/nextcloud-ocs.md#editing-a-user
     const key = String(params['key'] ?? '');
     const value = String(params['value'] ?? '');
     if (!ALLOWED_EDIT_KEYS.has(key)) return fail(113, 'Edited field not found');
@@ -507,7 +527,8 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
         target.displayname = value;
         break;
       case 'email':
-        if (value !== '' && !isEmail(value)) return fail(101, 'Invalid email address'); // ref: "101 invalid value (email ...)"
+        // 101 invalid value (docs/nextcloud-ocs.md#editing-a-user)
+        if (value !== '' && !isEmail(value)) return fail(101, 'Invalid email address');
         target.email = value === '' ? null : value;
         break;
       case 'quota': {
@@ -516,11 +537,12 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
         break;
       }
       case 'language':
-        if (!LANGUAGES.has(value)) return fail(102, 'Invalid language'); // ref: "102 ... bad language/locale"
+        if (!LANGUAGES.has(value)) return fail(102, 'Invalid language'); // docs/nextcloud-ocs.md#editing-a-user
         target.language = value;
         break;
       case 'password':
-        if (value.length < 10) return fail(107, 'Password needs to be at least 10 characters long'); // ref: "107 password policy"
+        // docs/nextcloud-ocs.md#editing-a-user
+        if (value.length < 10) return fail(107, 'Password needs to be at least 10 characters long');
         break;
     }
     writeOcs(res, { ...ctx, statuscode: 100 });
@@ -534,7 +556,7 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
     let bytes: number | undefined;
     if (value === 'none') bytes = -1;
     else bytes = computerFileSize(value);
-    // ref: "value=lots -> 101 'Invalid quota value: lots'"; "GiB is NOT accepted".
+    // value=lots -> 101 'Invalid quota value: lots'; GiB is not accepted (docs/nextcloud-ocs.md#quota-values).
     if (bytes === undefined) return { code: 101, message: `Invalid quota value: ${value}` };
     if (bytes === -1) {
       if (options.allowUnlimitedQuota === false)
@@ -545,11 +567,14 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
     if (options.maxQuotaBytes !== undefined && bytes > options.maxQuotaBytes) {
       return { code: 102, message: `Invalid quota value. ${value} is exceeding the maximum quota` };
     }
-    user.quota = humanFileSize(bytes); // ref: "Stored as a human string (3042824 -> '2.9 MB')"
+    user.quota = humanFileSize(bytes); // 3042824 -> '2.9 MB' (docs/nextcloud-ocs.md#quota-values)
     return undefined;
   }
 
-  /** ref: "get user" data fields; "A fresh user's quota fields are all -3 (numbers), email null, displayname = uid". */
+  /**
+   * getUser's data fields (docs/nextcloud-ocs.md#endpoints-used); a fresh user's quota fields are -3
+   * (docs/nextcloud-ocs.md#quota-values).
+   */
   function userData(user: FakeNextcloudUser): Record<string, unknown> {
     const limit = user.quota === 'none' || user.quota === 'default' ? -3 : (computerFileSize(user.quota) ?? -3);
     const fresh = user.usedBytes === undefined;
@@ -630,7 +655,10 @@ export interface OcsContext {
   format: OcsFormat;
 }
 
-/** Version from the path, format from ?format= (wins) or exactly `Accept: application/json` (ref: "Transport"). */
+/**
+ * Version from the path, format from ?format= (wins) or exactly `Accept: application/json`
+ * (docs/nextcloud-ocs.md#transport).
+ */
 export function contextOf(req: IncomingMessage): OcsContext {
   const url = new URL(req.url ?? '/', 'http://fake');
   const version: OcsVersion = url.pathname.startsWith('/ocs/v1.php') ? 'v1' : 'v2';
@@ -640,9 +668,10 @@ export function contextOf(req: IncomingMessage): OcsContext {
 }
 
 /**
- * Writes an OCS envelope the way V1Response / V2Response do (ref: "Transport"): `statuscode` is the code a
- * controller raised, 100 = success. v1: success 100, HTTP 200 except 997 -> 401. v2: success 200; 997 -> 401;
- * 998 -> 404; 996/999 -> 500; 403/404 as is; other codes below 200 or above 600 -> HTTP 400. Errors carry data [].
+ * Writes an OCS envelope the way V1Response / V2Response do (docs/nextcloud-ocs.md#envelope-and-status-codes):
+ * `statuscode` is the code a controller raised, 100 = success. v1: success 100, HTTP 200 except 997 -> 401. v2: success
+ * 200; 997 -> 401; 998 -> 404; 996/999 -> 500; 403/404 as is; other codes below 200 or above 600 -> HTTP 400. Errors
+ * carry data [].
  */
 export function writeOcs(
   res: ServerResponse,
@@ -675,7 +704,7 @@ export function writeOcs(
     totalitems: '',
     itemsperpage: '',
   };
-  const data = ok ? (opts.data ?? []) : []; // ref: "Empty success data is [] never {}"; "Errors carry data: []"
+  const data = ok ? (opts.data ?? []) : []; // [] never {} (docs/nextcloud-ocs.md#envelope-and-status-codes)
   if (opts.format === 'json') {
     res
       .writeHead(httpStatus, { 'content-type': 'application/json; charset=utf-8' })
@@ -698,7 +727,7 @@ export function basicCredentials(req: IncomingMessage): { user: string; password
   return { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
-/** Parses a JSON or form body (`groups[]=a&groups[]=b` -> groups: [a, b]); ref: "Request bodies". */
+/** Parses a JSON or form body (`groups[]=a&groups[]=b` -> groups: [a, b]) (docs/nextcloud-ocs.md#transport). */
 export async function readBody(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -758,7 +787,7 @@ interface MatchedRoute {
   userId?: string;
 }
 
-/** ref: "Endpoints used by this project (root /cloud)". */
+/** The routes of docs/nextcloud-ocs.md#endpoints-used. */
 function matchRoute(method: string, s: string[]): MatchedRoute | undefined {
   if (s[0] !== 'cloud') return undefined;
   if (s[1] === 'user' && s.length === 2 && method === 'GET') return { name: 'currentUser' };
@@ -785,7 +814,9 @@ function matchRoute(method: string, s: string[]): MatchedRoute | undefined {
   return undefined;
 }
 
-/** Nextcloud's Util::computerFileSize, except that 'GiB'-style units are refused (ref: "GiB is NOT accepted"). */
+/**
+ * Nextcloud's Util::computerFileSize, except that 'GiB'-style units are refused (docs/nextcloud-ocs.md#quota-values).
+ */
 export function computerFileSize(input: string): number | undefined {
   const str = input.trim().toLowerCase();
   if (/^-?\d+(\.\d+)?$/.test(str)) return Math.round(Number(str));
@@ -809,7 +840,7 @@ export function computerFileSize(input: string): number | undefined {
   return Math.round(Number(match[1]) * factor);
 }
 
-/** Nextcloud's Util::humanFileSize: how a quota is stored (ref: "3042824 -> '2.9 MB'"). */
+/** Nextcloud's Util::humanFileSize: how a quota is stored (docs/nextcloud-ocs.md#quota-values). */
 export function humanFileSize(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   let n = Math.round(bytes / 1024);

@@ -1,6 +1,6 @@
 /**
  * A fake Nextcloud with the nmcuser_oidc app (API 1.1), on its own node:http server on 127.0.0.1.
- * Follows reference/nextcloud.md "nmcuser_oidc", seed 001 (the README) and the app's controller/service code.
+ * Follows docs/nextcloud-oidc.md#nmcuser_oidc, the app's README and its controller/service code.
  * Deliberately independent of src/: it computes ids and quotas itself, so a client bug is not mirrored here.
  */
 import { createHash } from 'node:crypto';
@@ -55,7 +55,9 @@ export interface FakeNmcuserOidcOptions {
   nonAdmins?: Record<string, string>;
   providers?: FakeOidcProvider[];
   users?: Array<Partial<FakeNmcuser> & { username: string }>;
-  /** Failed logins before every request from the address gets 429 (reference "Login throttling": about 11). */
+  /**
+   * Failed logins before every request from the address gets 429 (docs/nextcloud-ocs.md#login-throttling: about 11).
+   */
   bruteForceThreshold?: number;
 }
 
@@ -74,7 +76,10 @@ export function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
-/** Reference: "User id: the username, or sha256(username) when longer than 64 chars" (bytes, like PHP strlen). */
+/**
+ * The username, or sha256(username) when longer than 64 bytes, like PHP strlen
+ * (docs/nextcloud-oidc.md#nmcuser_oidc-user-ids).
+ */
 export function nmcuserUid(username: string): string {
   return Buffer.byteLength(username, 'utf8') > 64 ? sha256(username) : username;
 }
@@ -122,7 +127,7 @@ export async function startFakeNmcuserOidc(options: FakeNmcuserOidcOptions = {})
     const isNonAdmin = login !== undefined && options.nonAdmins?.[login.user] === login.password;
     requests.push({ method: req.method ?? 'GET', rawPath, body, authorized: isAdmin });
 
-    // reference "Login throttling": past the threshold EVERY request from the address gets 429, good ones too.
+    // docs/nextcloud-ocs.md#login-throttling: past the threshold EVERY request from the address gets 429.
     if (failedLogins >= threshold) return sendText(res, 429, 'Reached maximum delay');
 
     const route = matchRoute(req.method ?? 'GET', rawPath);
@@ -154,7 +159,8 @@ export async function startFakeNmcuserOidc(options: FakeNmcuserOidcOptions = {})
   function apply(route: Route, body: unknown): { status: number; body: unknown } {
     const providerId = findProvider(route.provider);
     // NmcUserService::findProviderByIdentifier throws NotFoundException: show/update/destroy/token turn it into
-    // 404; create only catches UserExistException, so there it escapes as 500 (reference: unknown provider -> 500).
+    // 404; create only catches UserExistException, so there it escapes as 500
+    // (docs/nextcloud-oidc.md#nmcuser_oidc-routes).
     if (providerId === undefined) {
       if (route.op === 'create') return { status: 500, body: { message: 'Internal Server Error' } };
       return { status: 404, body: { message: `No oidc provider ${route.provider}` } };
@@ -204,7 +210,7 @@ export async function startFakeNmcuserOidc(options: FakeNmcuserOidcOptions = {})
         if (typeof fields.altemail === 'string') user.altemail = fields.altemail;
         if (typeof fields.displayname === 'string') user.displayname = fields.displayname;
         if (typeof fields.migrated === 'boolean') user.migrated = fields.migrated;
-        // THE TRAP (reference: "`enabled` defaults to TRUE on update"; `bool $enabled = true` in the controller):
+        // THE TRAP (docs/nextcloud-oidc.md#the-enabled-trap; `bool $enabled = true` in the controller):
         // a PUT that does not say `enabled: false` re-enables a disabled user.
         user.enabled = typeof fields.enabled === 'boolean' ? fields.enabled : true;
         return { status: 200, body: publicView(user) };
@@ -291,7 +297,7 @@ function matchRoute(method: string, rawPath: string): Route | undefined {
 
 /**
  * Nextcloud's IUser::setQuota: `none`/`default` kept, otherwise computerFileSize (case-insensitive, 1024
- * multiples, `GiB` refused) then stored as humanFileSize (reference "editUser": 3042824 -> "2.9 MB").
+ * multiples, `GiB` refused) then stored as humanFileSize (docs/nextcloud-ocs.md#quota-values: 3042824 -> "2.9 MB").
  * Invalid -> undefined (the server throws, which the app does not catch).
  */
 export function normalizeQuota(value: string): string | undefined {

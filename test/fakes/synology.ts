@@ -1,9 +1,9 @@
 /**
  * A fake Synology DSM 7 Web API on 127.0.0.1 (port 0). Each behaviour names its evidence: a public source that saw
  * a real DSM answer (an issue with a captured answer, a client library's tests run against real NASes, a
- * library's documented example answer) or the project's notes on DSM's Web API. Tests seed and inspect state
- * directly (users, groups, quotas), inject faults (failNext, expireSessions, dropJoins), and read a request log
- * that never holds a secret.
+ * library's documented example answer) or docs/synology-dsm.md, the project's page on DSM's Web API. Tests seed
+ * and inspect state directly (users, groups, quotas), inject faults (failNext, expireSessions, dropJoins), and read
+ * a request log that never holds a secret.
  *
  * Sources cited below by short name:
  * - N4S4 = github.com/N4S4/synology-api, a DSM client whose tests/test_core_user.py runs against a real NAS, and
@@ -371,7 +371,7 @@ export async function startFakeDsm(opts: FakeDsmOptions = {}): Promise<FakeDsm> 
       case 'set':
         return setUser(p);
       case 'delete': {
-        // name is a JSON array; a plain string -> 3101 (the project's notes on DSM 7.2, and another client's fake
+        // name is a JSON array; a plain string -> 3101 (docs/synology-dsm.md#users, and another client's fake
         // "re-probed against a DS423+"). Not settled: N4S4's real-NAS test deletes with a plain string and expects
         // success. AccountDesk sends an array, which both accept.
         const names = jsonArray(p.name ?? '', 3101);

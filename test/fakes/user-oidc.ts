@@ -1,8 +1,8 @@
 /**
- * user_oidc's provisioning routes (nextcloud/user_oidc OcsApiController; reference/nextcloud.md "user_oidc
- * pre-provisioning"), mounted on the fake Nextcloud through addRoute() so the users they create are ordinary OCS
- * users under the uid user_oidc derives, and the OCS reads, disables and quota edits of the same fake see them.
- * Computes uids itself (not with src/) so a client bug is not mirrored here.
+ * user_oidc's provisioning routes (nextcloud/user_oidc OcsApiController; docs/nextcloud-oidc.md#user_oidc-routes),
+ * mounted on the fake Nextcloud through addRoute() so the users they create are ordinary OCS users under the uid
+ * user_oidc derives, and the OCS reads, disables and quota edits of the same fake see them. Computes uids itself (not
+ * with src/) so a client bug is not mirrored here.
  */
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';

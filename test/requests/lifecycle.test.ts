@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { OPEN_STATES, TERMINAL_STATES, canMove, refusalFor } from '../../src/requests/lifecycle.js';
 import { STATES, type RequestState } from '../../src/requests/types.js';
 
-// design.md "Request lifecycle", written out independently of lifecycle.ts so a change to one shows here.
+// docs/architecture.md#state-table, written out independently of lifecycle.ts so a change to one shows here.
 const LEGAL: ReadonlyArray<[RequestState, RequestState]> = [
   ['pending', 'pending'], // a vote below the threshold
   ['pending', 'approved'],

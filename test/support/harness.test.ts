@@ -28,7 +28,7 @@ async function startHarness(
     token: fake.token,
     signingSecret: SIGNING_SECRET,
     logLevel: LogLevel.ERROR,
-    // No WebClient retries: a failure test must see the fake's answer at once (reference/slack.md, "Web API").
+    // No WebClient retries: a failure test must see the fake's answer at once (docs/slack.md#web-api-client).
     clientOptions: { slackApiUrl: fake.apiUrl, retryConfig: { retries: 0 } },
   });
   register(app);
@@ -99,7 +99,7 @@ describe('slack harness with a real Bolt HTTP app', () => {
       expect((await h.slack.slashCommand(input, { signingSecret: 'not-the-secret' })).status).toBe(401);
       expect((await h.slack.slashCommand(input, { omitSignature: true })).status).toBe(401);
       expect((await h.slack.slashCommand(input, { timestampOffsetSec: -6 * 60 })).status).toBe(401);
-      // reference/slack.md: Bolt compares the Content-Type verbatim.
+      // Bolt compares the Content-Type verbatim (docs/slack.md#signatures-and-replays).
       expect((await h.slack.slashCommand(input, { contentType: `${FORM_CONTENT_TYPE}; charset=utf-8` })).status).toBe(
         400,
       );

@@ -1,6 +1,6 @@
 /**
  * Sends requests to an app's Slack endpoint the way Slack does, signed exactly as Slack signs them
- * (reference/slack.md, "Signature"): X-Slack-Request-Timestamp (seconds) and
+ * (docs/slack.md#signatures-and-replays): X-Slack-Request-Timestamp (seconds) and
  * X-Slack-Signature = 'v0=' + hex HMAC-SHA256(signing secret, `v0:${timestamp}:${raw body}`).
  * Slash commands and interactions are `application/x-www-form-urlencoded` (interactions as `payload=<json>`);
  * Events API callbacks are JSON. Every result carries the exact request that was sent so a test can replay it.

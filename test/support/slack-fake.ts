@@ -6,7 +6,7 @@
  * string, the token in `Authorization: Bearer ...` and, when passed per call, also in the `token` field), and also
  * accepts JSON bodies. It answers like Slack: HTTP 200 with {ok:true,...} or {ok:false,error}, 429 + Retry-After.
  * It keeps what a user would see (channel messages after updates, ephemerals, DMs, modals, Home tabs, what was
- * posted to each response_url) and enforces the Block Kit limits of reference/slack.md ("Text and limits"), so a
+ * posted to each response_url) and enforces the Block Kit limits of docs/slack.md#limits, so a
  * test fails when the app breaks one.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -116,7 +116,7 @@ export interface FakeSlack {
   viewsOpenedFor(userId: string): FakeView[];
   /** The Home tab last published for a user. */
   homeViewFor(userId: string): Record<string, unknown> | undefined;
-  /** A trigger id for a user, valid 3 s and usable once (reference/slack.md, "ack and the 3-second window"). */
+  /** A trigger id for a user, valid 3 s and usable once (docs/slack.md#modals-and-trigger-ids). */
   issueTriggerId(userId: string): string;
   /** A fresh response_url; what the app posts there is recorded, and replace_original edits the message. */
   newResponseUrl(target: { userId: string; channelId: string; messageTs?: string }): string;
@@ -132,7 +132,7 @@ export interface FakeSlack {
   close(): Promise<void>;
 }
 
-// Limits from reference/slack.md, "Text and limits".
+// Limits from docs/slack.md#limits.
 const MAX_BLOCKS_PER_MESSAGE = 50;
 const MAX_BLOCKS_PER_VIEW = 100;
 const MAX_SECTION_TEXT = 3000;
@@ -678,7 +678,7 @@ function plainText(value: unknown): string | undefined {
   return typeof text === 'string' ? text : undefined;
 }
 
-/** The per-block limits a test should trip over (reference/slack.md, "Text and limits"). */
+/** The per-block limits a test should trip over (docs/slack.md#limits). */
 function blockProblems(blocks: unknown[], maxBlocks: number, pointer: string): string[] {
   const problems: string[] = [];
   if (blocks.length > maxBlocks) problems.push(`no more than ${maxBlocks} items allowed [json-pointer:${pointer}]`);

@@ -1,6 +1,6 @@
 /**
  * How the OIDC provisioning apps turn a login name (the token's `sub`) into the Nextcloud user id.
- * reference/nextcloud.md "nmcuser_oidc" and "user_oidc pre-provisioning"; user_oidc's LocalIdService and
+ * docs/nextcloud-oidc.md#nmcuser_oidc-user-ids and #user_oidc-user-ids; user_oidc's LocalIdService and
  * UserMapper::getOrCreate.
  */
 import { createHash } from 'node:crypto';
@@ -19,7 +19,10 @@ export function fitNextcloudUidLength(id: string): string {
   return Buffer.byteLength(id, 'utf8') > NEXTCLOUD_UID_MAX_LENGTH ? sha256Hex(id) : id;
 }
 
-/** nmcuser_oidc: the id is the username, or sha256(username) when longer than 64 chars (reference). */
+/**
+ * nmcuser_oidc: the id is the username, or sha256(username) when longer than 64 chars
+ * (docs/nextcloud-oidc.md#nmcuser_oidc-user-ids).
+ */
 export function nmcuserIdFor(username: string): string {
   return fitNextcloudUidLength(username);
 }

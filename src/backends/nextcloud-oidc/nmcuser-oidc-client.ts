@@ -1,5 +1,5 @@
 /**
- * Client for nmcuser_oidc (nextmcloud/nmcuser_oidc; reference/nextcloud.md "nmcuser_oidc", seed 001): Nextcloud
+ * Client for nmcuser_oidc (nextmcloud/nmcuser_oidc; docs/nextcloud-oidc.md#nmcuser_oidc): Nextcloud
  * users created before their first OpenID Connect login, through a plain JSON API with Basic auth.
  *
  * The trap this client exists to avoid: `PUT nmcusers/{provider}/{id}` sets `enabled` to TRUE unless the body says
@@ -24,7 +24,7 @@ import {
   type FailureContext,
 } from './nmcuser-oidc-responses.js';
 
-/** Routes of API version 1.1 (seed 001), below Nextcloud's front controller. */
+/** Routes of API version 1.1 (docs/nextcloud-oidc.md#nmcuser_oidc-routes), below Nextcloud's front controller. */
 const API_ROOT = '/index.php/apps/nmcuser_oidc/api/1.1';
 
 export function createNmcuserOidcClient(
@@ -82,7 +82,7 @@ export class NmcuserOidcClient implements BackendClient {
       // The controller requires a display name; the username is what Nextcloud would show anyway.
       displayname: input.displayName ?? username,
       ...(input.email ? { email: input.email } : {}),
-      // Omitted quota = the API's 3GB default (seed 001), so it is sent whenever the request or config names one.
+      // Omitted = the API's 3GB default (docs/nextcloud-oidc.md#nmcuser_oidc-user-ids); sent when one is named.
       ...(quota === undefined ? {} : { quota }),
       enabled: true,
     };
@@ -125,9 +125,9 @@ export class NmcuserOidcClient implements BackendClient {
   async setQuota(username: string, quotaBytes: number | null): Promise<ApplyResult> {
     const action = `change the quota of ${username}`;
     // Read first: the PUT below must repeat the user's current `enabled`, or the server re-enables a disabled
-    // user (seed 001: "If you want to keep a disabled user disabled, you have to explicitly set 'enabled': false
-    // again"). A change made by someone else between this read and the PUT cannot be seen; the API has no
-    // partial update that leaves `enabled` alone.
+    // user (docs/nextcloud-oidc.md#the-enabled-trap: the README says to set 'enabled': false again to keep a user
+    // disabled). A change made by someone else between this read and the PUT cannot be seen; the API has no partial
+    // update that leaves `enabled` alone.
     const before = await this.getUser(username);
     if (!before.exists) throw this.notFound(username);
     if (before.enabled === undefined) {
@@ -219,7 +219,10 @@ export class NmcuserOidcClient implements BackendClient {
     };
   }
 
-  /** 403 on create: home folder initialisation failed (reference), or the account is not an admin. */
+  /**
+   * 403 on create: home folder initialisation failed (docs/nextcloud-oidc.md#nmcuser_oidc-routes), or the account is
+   * not an admin.
+   */
   private async explainCreate403(username: string): Promise<BackendError> {
     const now: UserState | unknown = await this.getUser(username).catch((err: unknown) => err);
     if (now instanceof BackendError && now.code === 'forbidden') return now;
@@ -240,8 +243,9 @@ export class NmcuserOidcClient implements BackendClient {
   }
 
   /**
-   * 500 on create: the documented cause is an unknown provider (reference). The read-back tells it apart when the
-   * server answers it with "No oidc provider", and shows whether the user was created before the failure.
+   * 500 on create: the documented cause is an unknown provider (docs/nextcloud-oidc.md#nmcuser_oidc-routes). The
+   * read-back tells it apart when the server answers it with "No oidc provider", and shows whether the user was created
+   * before the failure.
    */
   private async explainCreate500(username: string): Promise<BackendError> {
     const now: UserState | unknown = await this.getUser(username).catch((err: unknown) => err);
@@ -314,7 +318,8 @@ export class NmcuserOidcClient implements BackendClient {
   }
 
   private userPath(id: string): string {
-    // {id} is user input: encoded so '/', '?', '#' or '%' stay inside the segment (reference: "must be URL-encoded").
+    // {id} is user input: encoded so '/', '?', '#' or '%' stay inside the segment
+    // (docs/nextcloud-oidc.md#nmcuser_oidc-routes).
     return `${this.providerPath()}/${pathSegment(id)}`;
   }
 

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { commonBackendFields } from '../config.js';
 
 /**
- * What Nextcloud's setQuota accepts (reference/nextcloud.md "editUser" quota): none, default, digits (bytes) or a
+ * What Nextcloud's setQuota accepts (docs/nextcloud-ocs.md#quota-values): none, default, digits (bytes) or a
  * human size in 1024 multiples. `GiB`/`GB` with an `i` is refused by the server, so it is refused here first.
  */
 const NEXTCLOUD_QUOTA = /^(none|default|\d+(\.\d+)?\s*[kmgtp]?b?)$/i;
@@ -20,8 +20,8 @@ export const nmcuserOidcConfigSchema = z.strictObject({
     .trim()
     .min(1, 'name the OpenID Connect provider identifier, as shown in Nextcloud > Settings > OpenID Connect'),
   /**
-   * Quota for new users when the request names none. Omitted: the API's own default, 3GB (seed 001 README:
-   * "3GB if not given, we don't want to have unlimited quota").
+   * Quota for new users when the request names none. Omitted: the API's own default, 3GB
+   * (docs/nextcloud-oidc.md#nmcuser_oidc-user-ids).
    */
   defaultQuota: z
     .string()

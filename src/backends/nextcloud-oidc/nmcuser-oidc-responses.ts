@@ -1,6 +1,6 @@
 /**
  * Turns nmcuser_oidc HTTP answers into values and BackendErrors. The app is not OCS: success and failure are
- * plain HTTP statuses with a JSON body (`{id, ...}` or `{message}`), reference/nextcloud.md "nmcuser_oidc".
+ * plain HTTP statuses with a JSON body (`{id, ...}` or `{message}`), docs/nextcloud-oidc.md#nmcuser_oidc-routes.
  */
 import type { HttpResponse } from '../http.js';
 import { parseRetryAfter } from '../http.js';
@@ -72,7 +72,7 @@ export function describeFailure(res: HttpResponse, ctx: FailureContext): Backend
   const opts = { status: res.status };
   const status = res.status;
   if (status === 401) {
-    // Never retried (reference "Login throttling"): about 11 bad logins lock every request from our address out.
+    // Never retried (docs/nextcloud-ocs.md#login-throttling): about 11 bad logins lock our whole address out.
     return new BackendError(
       backend,
       'auth_failed',
@@ -90,7 +90,7 @@ export function describeFailure(res: HttpResponse, ctx: FailureContext): Backend
   }
   if (status === 429) {
     if (/maximum delay/i.test(res.text)) {
-      // reference "Login throttling": after repeated bad logins every request from the address gets this 429.
+      // docs/nextcloud-ocs.md#login-throttling: after repeated bad logins every request from the address gets this 429.
       return new BackendError(
         backend,
         'locked_out',

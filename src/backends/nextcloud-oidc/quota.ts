@@ -14,9 +14,10 @@ const UNITS: ReadonlyArray<readonly [suffix: string, factor: number]> = [
 ];
 
 /**
- * `none` for unlimited, else the README's form ("25GB", seed 001) in the largest unit that divides the value exactly,
- * else plain digits: either way the server computes exactly the bytes asked for. Never "0": user_oidc applies the
- * quota only `if ($quota)`, and PHP treats the string "0" as false, so a zero quota would be silently dropped.
+ * `none` for unlimited, else the README's form ("25GB", docs/nextcloud-oidc.md#nmcuser_oidc-routes) in the largest unit
+ * that divides the value exactly, else plain digits: either way the server computes exactly the bytes asked for. Never
+ * "0": user_oidc applies the quota only `if ($quota)`, and PHP treats the string "0" as false, so a zero quota would be
+ * silently dropped.
  */
 export function oidcQuotaParam(quotaBytes: number | null): string {
   const digits = quotaParam(quotaBytes); // validates (RangeError) and maps null to 'none'

@@ -1,8 +1,8 @@
 /**
- * Client for user_oidc pre-provisioning (nextcloud/user_oidc OcsApiController; reference/nextcloud.md "user_oidc
- * pre-provisioning"). Only create and delete have their own routes; reading, disabling, enabling and quotas go
- * through the ordinary OCS provisioning API under the uid user_oidc derives from the login, so they are delegated
- * to a NextcloudClient instead of being written twice.
+ * Client for user_oidc pre-provisioning (nextcloud/user_oidc OcsApiController;
+ * docs/nextcloud-oidc.md#user_oidc-routes). Only create and delete have their own routes; reading, disabling, enabling
+ * and quotas go through the ordinary OCS provisioning API under the uid user_oidc derives from the login, so they are
+ * delegated to a NextcloudClient instead of being written twice.
  *
  * Usernames in this client are what the person logs in with at the identity provider (the token's `sub`); the
  * Nextcloud account they map to is `UserState.userId`, shown to approvers so they see which account is touched.
@@ -21,7 +21,7 @@ import { assertAddressableId, deriveUserOidcUid } from './ids.js';
 import { oidcQuotaParam } from './quota.js';
 import { oidcSubjectProblem } from './usernames.js';
 
-/** The provisioning routes exist under OCS v2 only (reference: /ocs/v2.php/apps/user_oidc/api/v1/user). */
+/** The provisioning routes exist under OCS v2 only (docs/nextcloud-oidc.md#user_oidc-routes). */
 const USER_ROUTE = '/apps/user_oidc/api/v1/user';
 
 export function createUserOidcClient(

@@ -14,7 +14,7 @@ export const userOidcConfigSchema = z.strictObject({
     .min(1, 'name the provider identifier shown in Nextcloud > Settings > OpenID Connect'),
   /**
    * How user_oidc turns a login (the token's sub) into a Nextcloud user id; it MUST match the provider's settings,
-   * or AccountDesk reads and edits the wrong account (reference "user_oidc pre-provisioning"):
+   * or AccountDesk reads and edits the wrong account (docs/nextcloud-oidc.md#user_oidc-user-ids):
    * - unique (user_oidc's default, "Use unique user id" on): sha256("{providerId}_0_{sub}");
    * - providerBased ("unique user id" off, "provider based id" on): "{providerIdentifier}-{sub}";
    * - raw (both off): the sub itself.

@@ -1,5 +1,5 @@
 /**
- * Nextcloud user provisioning over OCS (reference/nextcloud.md). Users are created without a password so the server
+ * Nextcloud user provisioning over OCS (docs/nextcloud-ocs.md). Users are created without a password so the server
  * mails them an invitation; every write is confirmed by reading the user back, because a create in particular is
  * not atomic on the server.
  */
@@ -70,7 +70,7 @@ export class NextcloudClient implements BackendClient {
     try {
       data = await this.ocs('GET', this.userPath(username));
     } catch (err) {
-      // Missing user: 404 (older servers 998), HTTP 200 on v1 and 404 on v2 (reference "get user").
+      // Missing user: 404 (older servers 998), HTTP 200 on v1 and 404 on v2 (docs/nextcloud-ocs.md#observed-answers).
       if (err instanceof OcsFailure && err.code === 'not_found') return { userId: username, exists: false };
       throw err;
     }
@@ -81,7 +81,7 @@ export class NextcloudClient implements BackendClient {
     const wanted = this.validateCreate(input);
     const { username } = input;
     // Knowing the user did not exist before our call is what lets us call a user that exists after an ambiguous
-    // answer ours (reference: create is not atomic; 101 "Bad request" may leave the user created).
+    // answer ours (docs/nextcloud-ocs.md#creating-a-user: 101 "Bad request" may leave it created).
     const before = await this.getUser(username);
     if (before.exists) {
       throw new BackendError(
@@ -91,8 +91,8 @@ export class NextcloudClient implements BackendClient {
       );
     }
     const body: Record<string, unknown> = { userid: username, email: wanted.email };
-    // displayName is camelCase on addUser (reference endpoint table); the server applies it, quota and language
-    // as separate internal edits, which do not count against the editUser rate limit.
+    // displayName is camelCase on addUser (docs/nextcloud-ocs.md#endpoints-used); the server applies it, quota and
+    // language as separate internal edits, which do not count against the editUser rate limit.
     if (wanted.displayName !== undefined) body['displayName'] = wanted.displayName;
     if (wanted.groups.length > 0) body['groups'] = wanted.groups;
     if (wanted.quotaBytes !== undefined) body['quota'] = quotaParam(wanted.quotaBytes);
@@ -159,7 +159,7 @@ export class NextcloudClient implements BackendClient {
   }
 
   async addToGroup(username: string, group: string): Promise<ApplyResult> {
-    // Adding an existing member succeeds (reference "Observed"), so a repeat is harmless.
+    // Adding an existing member succeeds (docs/nextcloud-ocs.md#observed-answers), so a repeat is harmless.
     await this.call('addToGroup', { userId: username, group }, 'POST', `${this.userPath(username)}/groups`, {
       groupid: group,
     });
@@ -168,7 +168,7 @@ export class NextcloudClient implements BackendClient {
   }
 
   async removeFromGroup(username: string, group: string): Promise<ApplyResult> {
-    // Removing a non-member succeeds (reference "Observed").
+    // Removing a non-member succeeds (docs/nextcloud-ocs.md#observed-answers).
     await this.call('removeFromGroup', { userId: username, group }, 'DELETE', `${this.userPath(username)}/groups`, {
       groupid: group,
     });
@@ -197,8 +197,8 @@ export class NextcloudClient implements BackendClient {
       throw this.invalid(`the user name '${input.username}' is empty or has spaces at its ends: fix the request`);
     }
     const email = input.email?.trim();
-    // No password + email = the server generates a password and mails a set-password link (reference); without an
-    // email it answers 108, so refuse before any call.
+    // No password + email = the server generates a password and mails a set-password link
+    // (docs/nextcloud-ocs.md#creating-a-user); without an email it answers 108, so refuse before any call.
     if (!email) {
       throw this.invalid(
         `${this.name} creates users without a password and mails them an invitation, so '${input.username}' needs an email address: add one to the request`,
@@ -260,7 +260,7 @@ export class NextcloudClient implements BackendClient {
       throw explainFailure(err, ctx);
     }
     if (retried && failure?.statuscode === 102 && state.email?.toLowerCase() !== wanted.email.toLowerCase()) {
-      // 102 after our own retry is ours only if it matches what we asked for (reference "concurrent creates").
+      // 102 after our own retry is ours only if it matches what we asked for (docs/nextcloud-ocs.md#creating-a-user).
       throw new BackendError(
         this.name,
         'already_exists',

@@ -1,6 +1,6 @@
 /**
  * Config of one Nextcloud backend (OCS provisioning API). Hosted Nextclouds such as Leviia Drive Pro are the same
- * kind with apiVersion v2 (reference/nextcloud.md "Leviia Drive Pro").
+ * kind with apiVersion v2 (docs/nextcloud-ocs.md#hosted-nextclouds-leviia-drive-pro).
  */
 import { z } from 'zod';
 import { commonBackendFields } from '../config.js';
@@ -10,14 +10,15 @@ export const nextcloudConfigSchema = z.strictObject({
   ...commonBackendFields,
   /**
    * Which OCS endpoint to call: v2 (/ocs/v2.php, real HTTP statuses) or v1 (/ocs/v1.php, HTTP 200 with the outcome
-   * only in meta.statuscode). Every route exists under both (reference "Transport").
+   * only in meta.statuscode). Every route exists under both (docs/nextcloud-ocs.md#transport).
    */
   apiVersion: z.enum(['v1', 'v2']).default('v2'),
   /** Groups every new user joins, besides those named in the request. They must already exist in Nextcloud. */
   defaultGroups: z.array(z.string().min(1, 'a group name cannot be empty')).default([]),
   /**
    * Language of new users and of their invitation mail (lowercase ISO code such as "fr"). Unset = the server's
-   * default. An unknown code makes Nextcloud answer an error AFTER creating the user (reference "addUser codes").
+   * default. An unknown code makes Nextcloud answer an error AFTER creating the user
+   * (docs/nextcloud-ocs.md#creating-a-user).
    */
   language: z
     .string()

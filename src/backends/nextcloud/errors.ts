@@ -1,6 +1,6 @@
 /**
  * What each OCS status code means for each provisioning operation, in words an admin can act on. The same number
- * means different things per route (reference/nextcloud.md "addUser codes", "editUser", endpoint table).
+ * means different things per route (docs/nextcloud-ocs.md#creating-a-user, #editing-a-user, #endpoints-used).
  */
 import { BackendError } from '../types.js';
 import { OcsFailure } from './ocs.js';

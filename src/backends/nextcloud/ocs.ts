@@ -2,7 +2,7 @@
  * The OCS transport: headers, auth, both envelope versions and every failure that is not specific to one operation.
  * Operation-specific meanings of OCS status codes (101 means five different things) live in errors.ts.
  *
- * Facts enforced here come from reference/nextcloud.md "Transport" and "Login throttling".
+ * Facts enforced here: docs/nextcloud-ocs.md#transport, #envelope-and-status-codes and #login-throttling.
  */
 import { parseRetryAfter } from '../http.js';
 import type { HttpClient, HttpResponse } from '../http.js';
@@ -58,14 +58,18 @@ export function isLostAnswer(err: unknown): boolean {
   if (!(err instanceof BackendError)) return true;
   if (err instanceof OcsFailure) return err.code === 'unavailable';
   if (err.cause instanceof OcsFailure) return err.cause.code === 'unavailable';
-  // Refused before any work was done: bad login, forbidden, CSRF check (reference "Transport"), rate limit.
+  // Refused before any work was done: bad login, forbidden, CSRF check (docs/nextcloud-ocs.md#transport), rate limit.
   if (err.status === 401 || err.status === 403 || err.status === 412 || err.status === 429) return false;
   return err.code === 'timeout' || err.code === 'unavailable' || err.code === 'protocol' || err.code === 'unknown';
 }
 
-/** Editing users is limited to 50 calls per 600 s per admin account (reference "Rate limit", observed on 32.0.1). */
+/**
+ * Editing users is limited to 50 calls per 600 s per admin account (docs/nextcloud-ocs.md#rate-limit-on-user-edits).
+ */
 export const EDIT_WINDOW_MS = 600_000;
-/** Nextcloud blocks an address for up to 30 minutes after about 11 bad logins (reference "Login throttling"). */
+/**
+ * Nextcloud blocks an address for up to 30 minutes after about 11 bad logins (docs/nextcloud-ocs.md#login-throttling).
+ */
 export const LOCKOUT_MS = 30 * 60_000;
 
 export interface OcsTransportOptions {
@@ -98,7 +102,7 @@ export class OcsTransport {
     const response = await this.http.request({
       method,
       path: `/ocs/${version}.php${path}`,
-      // format=json wins over Accept; both are sent because a proxy may drop one (reference "Transport").
+      // format=json wins over Accept; both are sent because a proxy may drop one (docs/nextcloud-ocs.md#transport).
       query: { ...options.query, format: 'json' },
       headers: {
         'OCS-APIRequest': 'true',
@@ -245,8 +249,9 @@ export class OcsTransport {
     }
     const retryAfterHeader = response.headers['retry-after'];
     const hinted = parseRetryAfter(retryAfterHeader);
-    // No Retry-After and an empty body is editUser's limit: 50 edits per 600 s per admin account (reference "Rate
-    // limit"). retryAfterMs tells the caller when a retry can succeed; this client does not retry by itself.
+    // No Retry-After and an empty body is editUser's limit: 50 edits per 600 s per admin account
+    // (docs/nextcloud-ocs.md#rate-limit-on-user-edits). retryAfterMs tells the caller when a retry can succeed; this
+    // client does not retry by itself.
     return new BackendError(
       backend,
       'rate_limited',

@@ -1,5 +1,5 @@
 /**
- * Quota values as Nextcloud's provisioning API reads and writes them (reference/nextcloud.md "editUser", "get user").
+ * Quota values as Nextcloud's provisioning API reads and writes them (docs/nextcloud-ocs.md#quota-values).
  */
 
 /**
@@ -41,8 +41,8 @@ const UNIT_FACTORS: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 
 const HUMAN_SIZE = /^(\d+(?:\.\d+)?)\s*([kmgtp]?)b?$/i;
 
 /**
- * Reads a quota in the form IUser::getQuota() returns and setQuota() accepts (reference "editUser": `none`,
- * `default`, digits = bytes, or a human size parsed case-insensitively in 1024 multiples, "5 GB", "1.3 TB").
+ * Reads a quota in the form IUser::getQuota() returns and setQuota() accepts (docs/nextcloud-ocs.md#quota-values:
+ * `none`, `default`, digits = bytes, or a human size parsed case-insensitively in 1024 multiples, "5 GB", "1.3 TB").
  * `none` or a negative number -> unlimited (null); `default` or anything unreadable -> undefined, because the
  * effective limit then depends on a server setting the API does not return.
  */

@@ -1,5 +1,5 @@
 /**
- * BackendClient for Synology DSM local users (reference/synology.md "SYNO.Core.User", "Groups", "Quota"). The
+ * BackendClient for Synology DSM local users (docs/synology-dsm.md#users, #groups, #quota). The
  * session (login, SynoToken, re-login) lives in session.ts; this file turns AccountDesk operations into DSM calls
  * and reads every change back, because DSM's answers are not always the truth (delete returns errors on success,
  * accepted group joins go missing).
@@ -34,13 +34,13 @@ export interface SynologyClientDeps {
   now?: () => Date;
 }
 
-/** DSM's limit (reference: "username <= 64 chars"). */
+/** DSM's limit: a username has at most 64 characters (docs/synology-dsm.md#users). */
 const MAX_USERNAME_LENGTH = 64;
-/** DSM's limit (reference: "password <= 127"). */
+/** DSM's limit: a password has at most 127 characters (docs/synology-dsm.md#users). */
 const MAX_PASSWORD_LENGTH = 127;
-/** Built-in accounts DSM refuses to delete (reference: "admin and guest cannot be deleted"). */
+/** Built-in accounts DSM refuses to delete (docs/synology-dsm.md#users). */
 const UNDELETABLE = new Set(['admin', 'guest']);
-/** Every DSM user is in `users` (reference); it can be neither joined nor left. */
+/** Every DSM user is in `users` (docs/synology-dsm.md#users); it can be neither joined nor left. */
 const EVERYONE_GROUP = 'users';
 const USER_FIELDS = ['email', 'expired', 'description'];
 /** A control character (Unicode category Cc): never part of a DSM user or group name. */
@@ -161,7 +161,7 @@ class SynologyClient implements BackendClient {
         `DSM mails the first password to the new user (mailPassword), so ${username} needs an email address`,
       );
     }
-    // DSM requires a password on create in both modes (reference: SYNO.Core.User create); the request service
+    // DSM requires a password on create in both modes (docs/synology-dsm.md#users); the request service
     // generates one for every DSM create, whether DSM mails it or the requester is shown it.
     const password = input.password;
     if (!password) {
@@ -182,7 +182,8 @@ class SynologyClient implements BackendClient {
         password,
         email: input.email,
         description: input.displayName,
-        // Only when DSM mails the password; never "expired" (defaults to normal; reference: do not send "never").
+        // Only when DSM mails the password; never "expired" (defaults to normal; never "never":
+        // docs/synology-dsm.md#disable-and-enable).
         ...(mail ? { notify_by_email: true, send_password: true } : {}),
       },
       { subject: username },
@@ -221,7 +222,8 @@ class SynologyClient implements BackendClient {
 
   async disableUser(username: string): Promise<ApplyResult> {
     this.checkUsername(username);
-    // Only `expired`: re-sending other fields clobbers settings, and a `disabled` param is ignored (reference).
+    // Only `expired`: re-sending other fields clobbers settings, and a `disabled` param is ignored
+    // (docs/synology-dsm.md#disable-and-enable).
     await this.session.call('SYNO.Core.User', 'set', { name: username, expired: 'now' }, { subject: username });
     return this.withReadBack(username, `disabled ${username} on ${this.name} (DSM expiry set to now)`);
   }
@@ -270,7 +272,7 @@ class SynologyClient implements BackendClient {
     try {
       after = await this.getUser(username);
     } catch (err) {
-      // DSM answered the delete, but its answer lists errors even on success (reference/synology.md), so only the
+      // DSM answered the delete, but its answer lists errors even on success (docs/synology-dsm.md#users), so only the
       // read-back proves it. Unproven, the request fails as ambiguous: a Retry reads the account first and
       // completes the request if it is gone, without deleting anything twice.
       throw new BackendError(
@@ -363,7 +365,7 @@ class SynologyClient implements BackendClient {
   }
 
   /**
-   * Joins/leaves groups: DSM answers with a task id and does the work later (reference: "ASYNCHRONOUS"). Polls
+   * Joins/leaves groups: DSM answers with a task id and does the work later (docs/synology-dsm.md#groups). Polls
    * join_status a bounded number of times, then reads membership back. Returns the groups whose change is NOT
    * visible afterwards.
    */

@@ -13,21 +13,21 @@ export const synologyConfigSchema = z
   .strictObject({
     kind: z.literal('synology'),
     ...commonBackendFields,
-    /** Volume whose user quota AccountDesk reads and sets (reference: SYNO.Core.Quota user_quota[].volume). */
+    /** Volume whose user quota AccountDesk reads and sets (docs/synology-dsm.md#quota). */
     volume: z
       .string()
       .regex(/^\/volume[A-Za-z0-9_-]+$/, 'must be a DSM volume path such as /volume1')
       .default('/volume1'),
     /**
      * Our own login session name. Never "webui": logging our session out must not end an admin's browser
-     * session (reference: "session (your own name, not webui)").
+     * session (docs/synology-dsm.md#discovery-and-login).
      */
     sessionName: z
       .string()
       .regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, "-" and "_" only')
       .refine((s) => s.toLowerCase() !== 'webui', 'must not be "webui": that is the DSM web interface\'s own session')
       .default('AccountDesk'),
-    /** Name DSM shows for the trusted 2FA device (reference: enable_device_token + device_name). */
+    /** Name DSM shows for the trusted 2FA device (docs/synology-dsm.md#two-step-verification). */
     deviceName: z.string().min(1).max(64).default('AccountDesk'),
     /** NAME of the env var holding the 2FA device id from `npm run synology:enroll`. Only for 2FA accounts. */
     deviceIdEnv: envName.optional(),
@@ -38,12 +38,12 @@ export const synologyConfigSchema = z
     mailPassword: z.boolean().default(false),
     /**
      * Plain http:// is refused unless this is true. Over http DSM expects passwords to be RSA/AES-encrypted
-     * (reference: SYNO.API.Encryption); AccountDesk does not implement that scheme (it cannot be checked against
+     * (docs/synology-dsm.md#plain-http); AccountDesk does not implement that scheme (it cannot be checked against
      * a real DSM here), so over http the admin password and every new user's password would cross the network
      * in clear text. Opt in only for a NAS on a trusted segment (or tests); prefer https with caFile.
      */
     allowPlainHttp: z.boolean().default(false),
-    /** Group joins are asynchronous (reference: join -> task_id, poll join_status). */
+    /** Group joins are asynchronous (docs/synology-dsm.md#groups). */
     groupJoin: z
       .strictObject({
         /** How many join_status polls before giving up: bounded so a stuck DSM task cannot hang an apply. */

@@ -1,6 +1,7 @@
 /**
- * 2FA device enrollment (reference: "2FA: login error 403 = OTP required; retry with otp_code +
- * enable_device_token=yes + device_name; store the returned device_id and send it (with device_name) next time").
+ * 2FA device enrollment (docs/synology-dsm.md#two-step-verification): login error 403 = one-time code required; log in
+ * with otp_code + enable_device_token=yes + device_name; keep the returned device_id and send it (with
+ * device_name) from then on.
  * Run once by an operator with a fresh OTP code; the returned device id goes into the env var named by
  * deviceIdEnv, and the bot logs in with it from then on without a code.
  */

@@ -1,8 +1,8 @@
 /**
  * DSM error codes -> BackendError, mapped PER API namespace: codes above 400 mean different things in different
- * APIs (reference: "Codes above 3000 are per API namespace ... synology-api's global table prints the wrong text
- * for auth 403"). Common codes 100-150 apply to every API. Messages say what an admin should do and never carry
- * a secret (no params, no sid, no token).
+ * APIs (docs/synology-dsm.md#error-codes: synology-api's single global table prints the wrong text for auth 403).
+ * Common codes 100-150 apply to every API. Messages say what an admin should do and never carry a secret (no params, no
+ * sid, no token).
  */
 import { BackendError, type BackendErrorCode } from '../types.js';
 
@@ -26,7 +26,10 @@ export interface DsmErrorContext {
 type Mapping = { code: BackendErrorCode; message: string; retryable?: boolean };
 type Table = Record<number, (ctx: DsmErrorContext) => Mapping>;
 
-/** Codes for which the caller logs in again once and retries once (reference: "106/119 -> log in again ONCE"). */
+/**
+ * Codes for which the caller logs in again once and retries once
+ * (docs/synology-dsm.md#session-expiry-and-refused-logins).
+ */
 export const SESSION_EXPIRED_CODES: ReadonlySet<number> = new Set([106, 119]);
 
 const busy = (what: string): Mapping => ({ code: 'busy', message: `DSM is busy (${what}): try again in a minute` });
@@ -54,7 +57,7 @@ const COMMON: Table = {
       `this DSM does not support the version of ${c.api} AccountDesk uses (104): ` +
       'update DSM (AccountDesk needs DSM 7)',
   }),
-  // We always log in with Auth v7, so 105 is not the v6-sid trap (reference) but a missing right.
+  // Logins use Auth v7, so 105 is not the v6-sid trap (docs/synology-dsm.md#discovery-and-login) but a missing right.
   105: (c) => ({
     code: 'forbidden',
     message:

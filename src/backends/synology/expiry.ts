@@ -1,5 +1,5 @@
 /**
- * DSM's `expired` field (reference: disable = "now", enable = "normal", expire on a day = "YYYY/M/D").
+ * DSM's `expired` field (docs/synology-dsm.md#disable-and-enable): "now", "normal" or a day as "YYYY/M/D".
  */
 
 /** True when the account cannot log in: "now", or an expiry day that is already in the past. */

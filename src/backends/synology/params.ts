@@ -1,7 +1,7 @@
 /**
  * Encoding of DSM Web API parameters. DSM parses every boolean, array and object parameter as a JSON literal
- * (reference: `true`, `["a"]`; a Python-style "False" is answered with 3103), so values are typed here and encoded
- * in one place instead of each call site remembering to JSON.stringify.
+ * (docs/synology-dsm.md#parameter-encoding: `true`, `["a"]`; a Python-style "False" is answered with 3103), so values
+ * are typed here and encoded in one place instead of each call site remembering to JSON.stringify.
  */
 export type DsmParamValue = string | number | boolean | readonly unknown[] | Record<string, unknown>;
 export type DsmParams = Record<string, DsmParamValue | undefined>;

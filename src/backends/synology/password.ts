@@ -3,7 +3,7 @@ import { randomInt } from 'node:crypto';
 
 /**
  * 20 characters with upper case, lower case, digits and a symbol: passes DSM's strength rules (3123 "not strong
- * enough") and stays far below its 127-character limit (reference/synology.md).
+ * enough") and stays far below its 127-character limit (docs/synology-dsm.md#users).
  */
 export function generateDsmPassword(): string {
   const sets = ['ABCDEFGHJKLMNPQRSTUVWXYZ', 'abcdefghijkmnopqrstuvwxyz', '23456789', '!#%+-=?@_'];

@@ -1,5 +1,5 @@
 /**
- * Quota units. DSM's SYNO.Core.Quota speaks MB with 0 = unlimited (reference: "units: MB, 0 = unlimited"). DSM's
+ * Quota units. DSM's SYNO.Core.Quota speaks MB with 0 = unlimited (docs/synology-dsm.md#quota). DSM's
  * UI converts 1 GB to 1024 MB, so a DSM "MB" is taken as 2^20 bytes.
  */
 const DSM_MB = 1024 * 1024;

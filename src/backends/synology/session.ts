@@ -2,7 +2,7 @@
  * One authenticated conversation with a DSM: API discovery, the v7 login with SynoToken, the session parameters
  * on every call, one re-login on an expired session, and logout. It knows nothing about users or quota.
  *
- * Reference facts enforced here (reference/synology.md):
+ * Facts enforced here (docs/synology-dsm.md#discovery-and-login to #session-expiry-and-refused-logins):
  * - Discovery via SYNO.API.Info (no login); call each API at /webapi/<discovered path>.
  * - Login with SYNO.API.Auth version 7 (a v6 sid can read but every mutation fails with 105), our own session
  *   name, format=sid, enable_syno_token=yes; device_id + device_name when a 2FA device token is configured.
@@ -77,7 +77,10 @@ export class DsmSession {
   private apis: Promise<Map<string, ApiInfo>> | undefined;
   private session: Session | undefined;
   private loginInFlight: Promise<Session> | undefined;
-  /** A refused login, kept so a wrong password costs exactly one login call (reference: never retry 400/407). */
+  /**
+   * A refused login, kept so a wrong password costs exactly one login call
+   * (docs/synology-dsm.md#session-expiry-and-refused-logins).
+   */
   private loginRefusal: BackendError | undefined;
   /** Device id DSM returned at the last login (enrollment reads it). */
   lastDeviceId: string | undefined;
@@ -95,7 +98,7 @@ export class DsmSession {
     const code = first.error?.code;
     if (code === undefined || !SESSION_EXPIRED_CODES.has(code)) throw this.errorFor(api, method, first, options);
 
-    // Session expired or rejected: one fresh login, one retry (reference: 106/119 -> ONCE; never loop).
+    // Session expired or rejected: one fresh login, one retry (docs/synology-dsm.md#session-expiry-and-refused-logins).
     this.opts.logger?.info(
       { backend: this.opts.backend, api, method, dsmCode: code },
       'DSM session expired; logging in again once',
@@ -115,7 +118,10 @@ export class DsmSession {
     return this.lastDeviceId;
   }
 
-  /** Ends the session on the NAS (session + `_sid`, reference: sessions pile up otherwise). Never throws. */
+  /**
+   * Ends the session on the NAS (session + `_sid`, or sessions pile up: docs/synology-dsm.md#discovery-and-login).
+   * Never throws.
+   */
   async logout(): Promise<void> {
     const session = this.session;
     this.session = undefined;

@@ -71,8 +71,8 @@ export const createAction: ActionKind = {
 
   isDone({ params }, current) {
     if (!current.exists) return false;
-    // A create is not atomic on Nextcloud (reference/nextcloud.md): the user can exist without the email or quota
-    // asked for. Only a user that matches the request counts as done.
+    // A create is not atomic on Nextcloud (docs/nextcloud-ocs.md#creating-a-user): the user can exist without the email
+    // or quota asked for. Only a user that matches the request counts as done.
     if (params.email && current.email != null && current.email.toLowerCase() !== params.email.toLowerCase())
       return false;
     if (params.quotaBytes !== undefined && current.quota && current.quota.limitBytes !== params.quotaBytes)

@@ -74,7 +74,7 @@ export function homeView(options: {
         : {}),
     });
   }
-  // A Home tab holds at most 100 blocks (reference/slack.md "Limits"): keep the newest, say what was cut.
+  // A Home tab holds at most 100 blocks (docs/slack.md#limits): keep the newest, say what was cut.
   if (blocks.length > LIMITS.blocksPerView) {
     const kept = blocks.slice(0, LIMITS.blocksPerView - 1);
     kept.push({

@@ -57,8 +57,8 @@ export function requestLine(request: AccountRequest): string {
 
 export function listText(title: string, requests: AccountRequest[]): string {
   if (requests.length === 0) return `${title}: none.`;
-  // Whole lines only, at most 20, within one section's 3000 characters (reference/slack.md "Limits"). Cutting the
-  // joined text instead split a line inside its <!date^...> token and dropped the "…and N more" count.
+  // Whole lines only, at most 20, within one section's 3000 characters (docs/slack.md#limits). Cutting the joined
+  // text instead split a line inside its <!date^...> token and dropped the "…and N more" count.
   const more = (hidden: number): string => `\n…and ${hidden} more.`;
   const shown: string[] = [];
   let length = title.length + 2;

@@ -41,7 +41,7 @@ export function describeProfile(accounts: Profiles[string]): string {
     .join('; ');
 }
 
-/** What the modal carries between open and submit: only ids (reference/slack.md: private_metadata holds ids). */
+/** What the modal carries between open and submit: only ids (docs/slack.md#modals-and-trigger-ids). */
 export interface RequestModalMetadata {
   /** Where /account was typed, for the ephemeral receipt. */
   channel?: string;
@@ -108,7 +108,7 @@ export function requestModal(options: {
         element: {
           type: 'static_select',
           action_id: INPUT,
-          // At most 100 options in a select (reference/slack.md "Limits").
+          // At most 100 options in a select (docs/slack.md#limits).
           options: options.backends.slice(0, 100).map((b) => option(`${b.name} (${b.kind})`, b.name)),
         },
       },
@@ -196,7 +196,7 @@ function decisionModal(
   return {
     type: 'modal',
     callback_id: spec.callbackId,
-    // Modal titles hold at most 24 characters (reference/slack.md "Limits"); "Approve AD-XXXXXX" is 17.
+    // Modal titles hold at most 24 characters (docs/slack.md#limits); "Approve AD-XXXXXX" is 17.
     title: { type: 'plain_text', text: truncate(spec.title, LIMITS.modalTitle) },
     submit: { type: 'plain_text', text: spec.submit },
     close: { type: 'plain_text', text: 'Back' },

@@ -1,4 +1,7 @@
-/** The slash command: parse, ack at once, then do the work and answer ephemerally (reference/slack.md: ack < 3 s). */
+/**
+ * The slash command: parse, ack at once, then do the work and answer ephemerally
+ * (docs/slack.md#acknowledge-within-3-seconds).
+ */
 import type { App, RespondFn } from '@slack/bolt';
 import { REQUEST_ACTIONS, type ActionName } from '../../requests/types.js';
 import { infoText, helpText, listText, receiptText, requestLine } from '../blocks/messages.js';
@@ -17,7 +20,8 @@ export function registerCommand(app: App, deps: ListenerDeps): void {
       return;
     }
     if (parsed.kind === 'modal') {
-      // trigger_id is valid 3 s and usable once: open the modal before anything slow (reference/slack.md).
+      // trigger_id is valid 3 s and usable once: open the modal before anything slow
+      // (docs/slack.md#modals-and-trigger-ids).
       await ack();
       try {
         await deps.surface.openView(

@@ -71,8 +71,8 @@ export function registerDecisionButtons(app: App, deps: ListenerDeps): void {
 }
 
 /**
- * Acks at once (reference/slack.md: ack < 3 s), then runs the handler; if it throws (Slack or the store failed
- * underneath), the clicker is told in words instead of seeing nothing happen.
+ * Acks at once (docs/slack.md#acknowledge-within-3-seconds), then runs the handler; if it throws (Slack or the store
+ * failed underneath), the clicker is told in words instead of seeing nothing happen.
  */
 function guarded(
   deps: ListenerDeps,

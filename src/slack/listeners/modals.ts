@@ -1,6 +1,6 @@
 /**
  * Modal submissions. Validation runs BEFORE ack so problems come back inline on the field
- * (response_action: 'errors', reference/slack.md "ack and the 3-second window").
+ * (response_action: 'errors', docs/slack.md#acknowledge-within-3-seconds).
  */
 import type { App, SlackViewMiddlewareArgs, ViewOutput } from '@slack/bolt';
 import type { RequestDraft } from '../../requests/plans.js';
