@@ -3,11 +3,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { HttpClient } from '../../src/backends/http.js';
 import { httpOptionsFor } from '../../src/backends/config.js';
 import type { BackendClient } from '../../src/backends/types.js';
+import { createNmcuserOidcClient } from '../../src/backends/nextcloud-oidc/nmcuser-oidc-client.js';
 import {
-  createNmcuserOidcClient,
   nmcuserOidcConfigSchema,
   type NmcuserOidcConfig,
-} from '../../src/backends/nextcloud-oidc/index.js';
+} from '../../src/backends/nextcloud-oidc/nmcuser-oidc-config.js';
 import { NMCUSER_API_ROOT, startFakeNmcuserOidc, type FakeNmcuserOidc } from '../fakes/nmcuser-oidc.js';
 import { backendFailure } from '../support/backend-error.js';
 

@@ -3,12 +3,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { HttpClient } from '../../src/backends/http.js';
 import { httpOptionsFor } from '../../src/backends/config.js';
 import type { BackendClient } from '../../src/backends/types.js';
-import {
-  createUserOidcClient,
-  deriveUserOidcUid,
-  userOidcConfigSchema,
-  type UserOidcConfig,
-} from '../../src/backends/nextcloud-oidc/index.js';
+import { createUserOidcClient } from '../../src/backends/nextcloud-oidc/user-oidc-client.js';
+import { userOidcConfigSchema, type UserOidcConfig } from '../../src/backends/nextcloud-oidc/user-oidc-config.js';
+import { deriveUserOidcUid } from '../../src/backends/nextcloud-oidc/oidc-user-ids.js';
 import { startFakeNextcloud, type FakeNextcloud } from '../fakes/nextcloud.js';
 import { mountFakeUserOidc, type FakeUserOidc, type FakeUserOidcProvider } from '../fakes/user-oidc.js';
 import { backendFailure } from '../support/backend-error.js';

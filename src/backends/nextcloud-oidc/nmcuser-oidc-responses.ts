@@ -6,7 +6,7 @@ import type { HttpResponse } from '../http.js';
 import { parseRetryAfter } from '../http.js';
 import { BackendError } from '../types.js';
 import type { UserState } from '../types.js';
-import { parseStoredQuota } from '../nextcloud/quota.js';
+import { parseStoredQuota } from '../nextcloud/nextcloud-quota.js';
 
 export function parseJsonBody(text: string): unknown {
   if (text.trim() === '') return undefined;
@@ -37,6 +37,11 @@ export function isAppAnswered404(res: HttpResponse): boolean {
 /** NmcUserService::findProviderByIdentifier throws NotFoundException("No oidc provider ..."), answered as 404. */
 export function isUnknownProvider(res: HttpResponse): boolean {
   return res.status === 404 && /no oidc provider/i.test(serverMessage(res) ?? '');
+}
+
+/** True when a GET nmcusers answer says `"migrated": true`, which only the app's create and update set. */
+export function markedMigrated(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && (body as { migrated?: unknown }).migrated === true;
 }
 
 /** GET nmcusers/{provider}/{id} -> `{id, displayname, email, altemail, quota, enabled, migrated}`. */

@@ -15,10 +15,10 @@ import { createNextcloudClient } from '../nextcloud/client.js';
 import type { NextcloudClient } from '../nextcloud/client.js';
 import type { NextcloudConfig } from '../nextcloud/config.js';
 import { isLostAnswer, OcsFailure } from '../nextcloud/ocs.js';
-import { formatQuota } from '../nextcloud/quota.js';
+import { formatQuota } from '../nextcloud/nextcloud-quota.js';
 import type { UserOidcConfig } from './user-oidc-config.js';
-import { assertAddressableId, deriveUserOidcUid } from './ids.js';
-import { oidcQuotaParam } from './quota.js';
+import { assertAddressableId, deriveUserOidcUid } from './oidc-user-ids.js';
+import { oidcQuotaParam } from './oidc-quota-param.js';
 
 /** The provisioning routes exist under OCS v2 only (reference: /ocs/v2.php/apps/user_oidc/api/v1/user). */
 const USER_ROUTE = '/apps/user_oidc/api/v1/user';
@@ -47,7 +47,7 @@ function provisioningConfig(config: UserOidcConfig): NextcloudConfig {
   };
 }
 
-export class UserOidcClient implements BackendClient {
+class UserOidcClient implements BackendClient {
   readonly kind = 'user_oidc' as const;
   readonly capabilities: ReadonlySet<Capability> = new Set<Capability>(['delete', 'groups']);
   /**

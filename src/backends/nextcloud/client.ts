@@ -12,7 +12,7 @@ import { explainFailure } from './errors.js';
 import type { FailureContext, NextcloudOperation } from './errors.js';
 import { isLostAnswer, OcsFailure, OcsTransport } from './ocs.js';
 import type { OcsMethod, OcsRequestOptions } from './ocs.js';
-import { formatQuota, quotaParam, readQuota, storedQuotaBytes } from './quota.js';
+import { formatQuota, quotaParam, readQuota, storedQuotaBytes } from './nextcloud-quota.js';
 
 export function createNextcloudClient(
   name: string,

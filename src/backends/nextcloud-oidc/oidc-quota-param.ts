@@ -1,9 +1,9 @@
 /**
  * The quota value both OpenID Connect provisioning APIs send (nmcuser_oidc's `quota` field, user_oidc's `quota`
- * parameter). Both hand the string to Nextcloud's IUser::setQuota, so Nextcloud's own codec in ../nextcloud/quota.ts
+ * parameter). Both hand the string to Nextcloud's IUser::setQuota, so Nextcloud's own codec in ../nextcloud/nextcloud-quota.ts
  * decides what is accepted, stored and read back; only the written form differs from OCS editUser's digits.
  */
-import { quotaParam } from '../nextcloud/quota.js';
+import { quotaParam } from '../nextcloud/nextcloud-quota.js';
 
 const UNITS: ReadonlyArray<readonly [suffix: string, factor: number]> = [
   ['PB', 1024 ** 5],
