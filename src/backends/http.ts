@@ -148,7 +148,7 @@ export class HttpClient {
       query,
       headers,
       body,
-    } as Dispatcher.RequestOptions);
+    });
     const text = await readBounded(res.body, this.opts.maxBodyBytes, this.opts.backend);
     return { status: res.statusCode, headers: res.headers, text };
   }

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { BackendError } from '../../src/backends/types.js';
 import { isLostAnswer, OcsFailure } from '../../src/backends/nextcloud/ocs.js';
 import { nextcloudConfigSchema } from '../../src/backends/nextcloud/config.js';
-import type { FakeNextcloudOptions } from '../fakes/nextcloud.js';
+import { SKELETON_BYTES, type FakeNextcloudOptions } from '../fakes/nextcloud.js';
 import { callsTo, startHarness } from './nextcloud-helpers.js';
 import type { Harness } from './nextcloud-helpers.js';
 import { backendFailure } from '../support/backend-error.js';
@@ -69,13 +69,31 @@ describe.each(['v1', 'v2'] as const)('Nextcloud client over OCS %s', (version) =
       });
     });
 
-    it('reads a fresh user (quota fields all -3, email null) as unlimited with unknown usage', async () => {
+    it('reads a user who never logged in (quota -3, used 0, email null) as unlimited with nothing used', async () => {
       const { fake, client } = await start(version);
       fake.seedUser({ id: 'fresh' });
       const state = await client.getUser('fresh');
-      expect(state.quota).toEqual({ limitBytes: null });
+      expect(state.quota).toEqual({ limitBytes: null, usedBytes: 0 });
       expect(state.email).toBeNull();
       expect(state.displayName).toBe('fresh');
+    });
+
+    it('reads a home holding more than its quota (the skeleton files under a small quota)', async () => {
+      const { fake, client } = await start(version);
+      fake.seedUser({ id: 'small', quota: '10 MB', usedBytes: SKELETON_BYTES });
+      expect((await client.getUser('small')).quota).toEqual({ limitBytes: 10 * 1024 ** 2, usedBytes: SKELETON_BYTES });
+    });
+
+    it('with an account that is not an admin, sees other users as missing and is refused a create', async () => {
+      const { fake, clientWith } = await start(version, { nonAdmins: { helper: 'helper-app-password' } });
+      fake.seedUser({ id: 'alice' });
+      const helper = clientWith('helper-app-password', 'helper');
+      // What Nextcloud 32.0.1 answers (998): indistinguishable from a missing user.
+      expect(await helper.getUser('alice')).toEqual({ userId: 'alice', exists: false });
+      const err = await failure(() => helper.createUser({ username: 'bob', email: 'bob@example.com' }));
+      expect([err.code, err.retryable]).toEqual(['forbidden', false]);
+      expect(err.message).toMatch(/'helper' lacks the right .*must be a Nextcloud admin/);
+      expect(fake.users.has('bob')).toBe(false);
     });
 
     it('reports a missing user as exists: false, not an error', async () => {
@@ -121,6 +139,17 @@ describe.each(['v1', 'v2'] as const)('Nextcloud client over OCS %s', (version) =
       expect(fake.users.get('bob')?.quota).toBe('10 GB');
       expect(fake.mails).toEqual([{ to: 'bob@example.com', userId: 'bob' }]);
       expect(callsTo(fake, 'createUser')).toBe(1);
+    });
+
+    it('reads back the email as Nextcloud stores it, lower-cased', async () => {
+      const { fake, client } = await start(version);
+      const result = await client.createUser({ username: 'mia', email: 'Mia.Moe@Example.COM' });
+      expect(result.after?.email).toBe('mia.moe@example.com');
+      expect(fake.mails).toEqual([{ to: 'mia.moe@example.com', userId: 'mia' }]);
+      // An interrupted create of the same kind is still recognised as ours despite the case change.
+      fake.failNext('createUser', 'ambiguous-create');
+      const resumed = await client.createUser({ username: 'max', email: 'Max@Example.COM' });
+      expect(resumed.after?.email).toBe('max@example.com');
     });
 
     it('adds the configured default groups', async () => {
@@ -361,11 +390,18 @@ describe.each(['v1', 'v2'] as const)('Nextcloud client over OCS %s', (version) =
     it('maps an invalid value refused with 101 to invalid_input quoting the server', async () => {
       const { fake, client } = await start(version);
       fake.seedUser({ id: 'pat' });
-      const err = await failure(() =>
-        client.ocs('PUT', '/cloud/users/pat', { body: { key: 'quota', value: '5 GiB' } }),
-      );
+      const err = await failure(() => client.ocs('PUT', '/cloud/users/pat', { body: { key: 'quota', value: 'lots' } }));
       expect((err as OcsFailure).statuscode).toBe(101);
-      expect((err as OcsFailure).ocsMessage).toBe('Invalid quota value: 5 GiB');
+      expect((err as OcsFailure).ocsMessage).toBe('Invalid quota value: lots');
+    });
+
+    it('sends bytes, never a unit: Nextcloud reads "5 GiB" as 5 bytes and says OK', async () => {
+      const { fake, client } = await start(version);
+      fake.seedUser({ id: 'pat' });
+      await client.ocs('PUT', '/cloud/users/pat', { body: { key: 'quota', value: '5 GiB' } });
+      expect(fake.users.get('pat')?.quota).toBe('5 B');
+      expect((await client.setQuota('pat', 5 * GB)).after?.quota?.limitBytes).toBe(5 * GB);
+      expect(fake.users.get('pat')?.quota).toBe('5 GB');
     });
 
     it('maps a missing user to not_found', async () => {
@@ -461,9 +497,10 @@ describe.each(['v1', 'v2'] as const)('Nextcloud client over OCS %s', (version) =
       });
       expect(fake.users.has('tom')).toBe(false);
     });
-    it('maps 998 to not_found', async () => {
+    it('maps 998 to not_found, keeping the server code (HTTP 404 on v2, 200 on v1)', async () => {
       const { client } = await start(version);
-      expect((await failure(() => client.deleteUser('ghost'))).code).toBe('not_found');
+      const err = await failure(() => client.deleteUser('ghost'));
+      expect([err.code, err.remoteCode, err.status]).toEqual(['not_found', 998, version === 'v2' ? 404 : 200]);
     });
     it('confirms a delete whose answer was lost', async () => {
       const { fake, client } = await start(version);
@@ -520,7 +557,7 @@ describe.each(['v1', 'v2'] as const)('Nextcloud client over OCS %s', (version) =
       const { fake, clientWith } = await start(version);
       const wrong = clientWith('wrong-secret-value');
       const err = await failure(() => wrong.getUser('alice'));
-      expect(err.code).toBe('auth_failed');
+      expect([err.code, err.status, err.remoteCode]).toEqual(['auth_failed', 401, 997]);
       expect(err.retryable).toBe(false);
       expect(err.message).toMatch(/check the app password in NEXTCLOUD_APP_PASSWORD/);
       expect(err.message).not.toContain('wrong-secret-value');

@@ -52,9 +52,8 @@ export function userStateFrom(backend: string, body: unknown): UserState {
   const data = body as Record<string, unknown>;
   const state: UserState = { userId: data.id as string, exists: true };
   if (typeof data.enabled === 'boolean') state.enabled = data.enabled;
-  if (typeof data.email === 'string' || data.email === null) state.email = (data.email as string | null) || null;
-  if (typeof data.displayname === 'string' || data.displayname === null)
-    state.displayName = data.displayname as string | null;
+  if (typeof data.email === 'string' || data.email === null) state.email = data.email || null;
+  if (typeof data.displayname === 'string' || data.displayname === null) state.displayName = data.displayname;
   const limitBytes = parseStoredQuota(data.quota);
   if (limitBytes !== undefined) state.quota = { limitBytes };
   return state;

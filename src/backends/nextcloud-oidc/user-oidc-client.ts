@@ -218,8 +218,9 @@ class UserOidcClient implements BackendClient {
           );
         throw new BackendError(
           this.name,
-          'unsupported',
-          `Nextcloud user ${uid} on ${this.name} exists but is not managed by user_oidc, so this backend will not delete it: delete it through a Nextcloud backend if that is what you want`,
+          'not_managed',
+          `Nextcloud user ${uid} on ${this.name} exists but is not managed by user_oidc, so this backend will not ` +
+            'delete it: delete it through a nextcloud backend if that is what you want',
           { status: 404, cause: err, retryable: false },
         );
       }
