@@ -125,11 +125,12 @@ describe('nmcuser_oidc client', () => {
     expect(configured.fake.users.get('carol')?.quota).toBe('50 GB');
   });
 
-  it('storedQuota is exactly what nmcuser_oidc reports after a create with 1.25 TB and a change to 2.7 GB', async () => {
+  it('storedQuota is what nmcuser_oidc reports after a create with 1.25 TB and a change to 2.7 GB', async () => {
     const { client, fake } = await setup();
     const tb125 = 1.25 * 1024 * GiB;
     await client.createUser({ username: 'quinn', quotaBytes: tb125 });
-    expect(fake.requests.find((r) => r.method === 'POST')?.body).toMatchObject({ quota: '1280GB' }); // the README's form
+    // The README's form:
+    expect(fake.requests.find((r) => r.method === 'POST')?.body).toMatchObject({ quota: '1280GB' });
     expect(fake.users.get('quinn')?.quota).toBe('1.3 TB');
     expect((await client.getUser('quinn')).quota?.limitBytes).toBe(client.storedQuota(tb125));
     expect(client.storedQuota(tb125)).not.toBe(tb125); // Nextcloud rounded it

@@ -25,7 +25,8 @@ const password = process.env['NEXTCLOUD_TEST_PASSWORD'];
 const configured = Boolean(url && user && password);
 if (!configured) {
   console.log(
-    'Nextcloud contract suite skipped: set NEXTCLOUD_TEST_URL, NEXTCLOUD_TEST_USER and NEXTCLOUD_TEST_PASSWORD to run it',
+    'Nextcloud contract suite skipped: set NEXTCLOUD_TEST_URL, NEXTCLOUD_TEST_USER and NEXTCLOUD_TEST_PASSWORD to ' +
+      'run it',
   );
 }
 

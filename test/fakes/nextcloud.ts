@@ -18,7 +18,7 @@ export interface FakeNextcloudUser {
   enabled: boolean;
   email: string | null;
   displayname: string;
-  /** As the server stores it: 'default', 'none' or a human size ("2.9 MB"). ref: editUser "Stored as a human string". */
+  /** As the server stores it: 'default', 'none' or a human size ("2.9 MB"). ref: editUser "Stored as a human string" */
   quota: string;
   /** Bytes in the user's files; undefined = the home folder was never set up (the server then reports 0). */
   usedBytes?: number;
@@ -58,9 +58,15 @@ export type FakeRoute =
   | 'currentUser';
 
 export type FakeFault =
-  /** createUser: creates the user in its groups only, then answers 101 "Bad request" (ref: "Observed ... circles app locks the database"). */
+  /**
+   * createUser: creates the user in its groups only, then answers 101 "Bad request" (ref: "Observed ... circles app
+   * locks the database").
+   */
   | 'ambiguous-create'
-  /** createUser: answers 101 "Bad request" at once; the full user appears just before the next request (ref: "a retry then gets 102"). */
+  /**
+   * createUser: answers 101 "Bad request" at once; the full user appears just before the next request (ref: "a
+   * retry then gets 102").
+   */
   | 'commit-late'
   /** 101 "Bad request" with no effect (ref: addUser "Bad request for other exceptions"). */
   | 'bad-request'
@@ -164,6 +170,7 @@ const ALLOWED_EDIT_KEYS = new Set([
   'notify_email',
   'manager',
 ]);
+const HOTEL_WIFI_LINE = '<p>Please log in to the hotel Wi-Fi to continue.</p>';
 const LANGUAGES = new Set(['en', 'en_GB', 'fr', 'de', 'de_DE', 'es', 'it', 'nl']);
 
 export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Promise<FakeNextcloud> {
@@ -300,7 +307,8 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
         ...ctx,
         statuscode: 998,
         message:
-          'Invalid query, please check the syntax. API specifications are here: http://www.freedesktop.org/wiki/Specifications/open-collaboration-services.',
+          'Invalid query, please check the syntax. API specifications are here: ' +
+          'http://www.freedesktop.org/wiki/Specifications/open-collaboration-services.',
       });
       return;
     }
@@ -383,14 +391,18 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
         res
           .writeHead(503, { 'content-type': 'text/html; charset=utf-8' })
           .end(
-            '<!DOCTYPE html><html><head><title>Nextcloud</title></head><body><div class="guest-box"><h2>Maintenance mode</h2><p>This Nextcloud instance is currently in maintenance mode, which may take a while.</p><p>This page will refresh itself when the instance is available again.</p></div></body></html>',
+            '<!DOCTYPE html><html><head><title>Nextcloud</title></head><body><div class="guest-box"><h2>Maintenance ' +
+              'mode</h2><p>This Nextcloud instance is currently in maintenance mode, which may take a ' +
+              'while.</p><p>This page will refresh itself when the instance is available ' +
+              'again.</p></div></body></html>',
           );
         return true;
       case 'server-error':
         res
           .writeHead(500, { 'content-type': 'text/html' })
           .end(
-            '<html><body><h1>Internal Server Error</h1><p>The server encountered an internal error and was unable to complete your request.</p></body></html>',
+            '<html><body><h1>Internal Server Error</h1><p>The server encountered an internal error and was unable to ' +
+              'complete your request.</p></body></html>',
           );
         return true;
       case 'rate-limit':
@@ -399,9 +411,7 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
       case 'not-json':
         res
           .writeHead(200, { 'content-type': 'text/html' })
-          .end(
-            `<html><head><title>Welcome</title></head><body>${'<p>Please log in to the hotel Wi-Fi to continue.</p>'.repeat(20)}</body></html>`,
-          );
+          .end(`<html><head><title>Welcome</title></head><body>${HOTEL_WIFI_LINE.repeat(20)}</body></html>`);
         return true;
       case 'mail-fails':
         writeOcs(res, { ...ctx, statuscode: 102, message: 'Sending email failed' });
@@ -453,7 +463,8 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
         return ok({ groups: target.groups });
       case 'addToGroup':
       case 'removeFromGroup': {
-        // ref: "groups of user: 101 no groupid, 102 group missing, 103 user missing"; existing member / non-member succeed.
+        // ref: "groups of user: 101 no groupid, 102 group missing, 103 user missing"; existing member / non-member
+        // succeed.
         const group = text(params['groupid']);
         if (group === '') return fail(101, '');
         if (!groups.has(group)) return fail(102, '');

@@ -167,7 +167,8 @@ class NmcuserOidcClient implements BackendClient {
       throw new BackendError(
         this.name,
         'protocol',
-        `${this.name} did not say whether ${username} is enabled, and a quota change without that would re-enable a disabled user: nothing was changed`,
+        `${this.name} did not say whether ${username} is enabled, and a quota change without that would re-enable a ` +
+          `disabled user: nothing was changed`,
       );
     }
     const quota = this.quotaValue(quotaBytes);
@@ -175,7 +176,9 @@ class NmcuserOidcClient implements BackendClient {
     const after = await this.readBack(username);
     const shown = formatQuota(storedQuotaBytes(quotaBytes));
     return {
-      summary: `set the quota of ${username} on ${this.name} to ${shown}${before.enabled ? '' : ' (user stays disabled)'}`,
+      summary:
+        `set the quota of ${username} on ${this.name} to ` +
+        `${shown}${before.enabled ? '' : ' (user stays disabled)'}`,
       ...(after ? { after } : {}),
     };
   }
@@ -211,7 +214,8 @@ class NmcuserOidcClient implements BackendClient {
         throw new BackendError(
           this.name,
           'unknown',
-          `${this.name} refused to delete ${username} (HTTP 404: ${serverMessage(res) ?? 'no message'}) and it still exists`,
+          `${this.name} refused to delete ${username} (HTTP 404: ${serverMessage(res) ?? 'no message'}) and it ` +
+            `still exists`,
           { status: 404, retryable: false },
         );
       }
@@ -279,7 +283,8 @@ class NmcuserOidcClient implements BackendClient {
       throw new BackendError(
         this.name,
         'ambiguous',
-        `creating ${input.username} on ${this.name} got no answer and reading it back failed too: check on the server whether it exists before retrying`,
+        `creating ${input.username} on ${this.name} got no answer and reading it back failed too: check on the ` +
+          `server whether it exists before retrying`,
         { cause: readErr },
       );
     }
@@ -288,11 +293,14 @@ class NmcuserOidcClient implements BackendClient {
       throw new BackendError(
         this.name,
         'ambiguous',
-        `creating ${input.username} on ${this.name} got no answer, and a user with that name now exists with another email: check it on the server`,
+        `creating ${input.username} on ${this.name} got no answer, and a user with that name now exists with ` +
+          `another email: check it on the server`,
       );
     }
     return {
-      summary: `created ${input.username} (Nextcloud user id ${now.userId || id}) on ${this.name}; confirmed by reading back after the answer was lost`,
+      summary:
+        `created ${input.username} (Nextcloud user id ${now.userId || id}) on ${this.name}; confirmed by ` +
+        `reading back after the answer was lost`,
       after: now,
     };
   }
@@ -346,7 +354,9 @@ class NmcuserOidcClient implements BackendClient {
     return new BackendError(
       this.name,
       'invalid_input',
-      `${this.name} failed to create ${username} (HTTP 500). The usual cause is an unknown provider: check that provider '${this.config.provider}' in the config matches an OpenID Connect provider identifier in Nextcloud's settings`,
+      `${this.name} failed to create ${username} (HTTP 500). The usual cause is an unknown provider: check that ` +
+        `provider '${this.config.provider}' in the config matches an OpenID Connect provider identifier in ` +
+        `Nextcloud's settings`,
       { status: 500, retryable: false },
     );
   }
@@ -355,7 +365,8 @@ class NmcuserOidcClient implements BackendClient {
     return new BackendError(
       this.name,
       'invalid_input',
-      `${this.name} does not know the OpenID Connect provider '${this.config.provider}': check provider in the config against the identifiers in Nextcloud > Settings > OpenID Connect`,
+      `${this.name} does not know the OpenID Connect provider '${this.config.provider}': check provider in the ` +
+        `config against the identifiers in Nextcloud > Settings > OpenID Connect`,
       { status, retryable: false },
     );
   }

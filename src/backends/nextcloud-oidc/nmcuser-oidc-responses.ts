@@ -80,7 +80,8 @@ export function describeFailure(res: HttpResponse, ctx: FailureContext): Backend
     return new BackendError(
       backend,
       'auth_failed',
-      `${backend} refused the login of '${account}' while trying to ${action}: check the app password in ${secretEnv}. Not retried, so the address is not locked out.`,
+      `${backend} refused the login of '${account}' while trying to ${action}: check the app password in ` +
+        `${secretEnv}. Not retried, so the address is not locked out.`,
       opts,
     );
   }
@@ -98,7 +99,8 @@ export function describeFailure(res: HttpResponse, ctx: FailureContext): Backend
       return new BackendError(
         backend,
         'locked_out',
-        `${backend} is blocking AccountDesk's address after too many failed logins (up to 30 minutes). Fix ${secretEnv}, then wait or reset the brute-force entry on the server.`,
+        `${backend} is blocking AccountDesk's address after too many failed logins (up to 30 minutes). Fix ` +
+          `${secretEnv}, then wait or reset the brute-force entry on the server.`,
         { ...opts, retryable: true },
       );
     }
@@ -117,7 +119,8 @@ export function describeFailure(res: HttpResponse, ctx: FailureContext): Backend
     return new BackendError(
       backend,
       'unsupported',
-      `${backend} has no nmcuser_oidc API 1.1 at the configured url: check that the nmcuser_oidc app is installed and enabled, and that url is the Nextcloud base address`,
+      `${backend} has no nmcuser_oidc API 1.1 at the configured url: check that the nmcuser_oidc app is installed ` +
+        `and enabled, and that url is the Nextcloud base address`,
       opts,
     );
   }

@@ -58,7 +58,8 @@ export function assertAddressableId(backend: string, id: string, shownAs: string
     throw new BackendError(
       backend,
       'invalid_input',
-      `'${shownAs}' cannot be used as a Nextcloud user id on ${backend}: it is empty, '.' or '..', or contains '/' or '\\'`,
+      `'${shownAs}' cannot be used as a Nextcloud user id on ${backend}: it is empty, '.' or '..', or contains '/' ` +
+        `or '\\'`,
     );
   }
 }

@@ -122,8 +122,10 @@ class UserOidcClient implements BackendClient {
       throw new BackendError(
         this.name,
         'protocol',
-        `${this.name} created ${username} as Nextcloud user '${answeredUid}', but uidMode '${this.config.uidMode}' in the config gives '${uid}': ` +
-          `set uidMode to match the provider's "unique user id" / "provider based id" settings before making any other change`,
+        `${this.name} created ${username} as Nextcloud user '${answeredUid}', but uidMode '${this.config.uidMode}' ` +
+          `in the config gives '${uid}': ` +
+          `set uidMode to match the provider's "unique user id" / "provider based id" settings before making any ` +
+          `other change`,
         { retryable: false },
       );
     }
@@ -246,7 +248,8 @@ class UserOidcClient implements BackendClient {
       throw new BackendError(
         this.name,
         'unsupported',
-        `${this.name} has no user_oidc provisioning API (HTTP 404 on ${USER_ROUTE}): install or update the user_oidc app on the server`,
+        `${this.name} has no user_oidc provisioning API (HTTP 404 on ${USER_ROUTE}): install or update the ` +
+          `user_oidc app on the server`,
         { status: 404, cause: err, retryable: false },
       );
     }
@@ -256,7 +259,8 @@ class UserOidcClient implements BackendClient {
       throw new BackendError(
         this.name,
         'ambiguous',
-        `creating ${username} on ${this.name} got no usable answer and reading it back failed too: check whether Nextcloud user ${uid} exists before retrying`,
+        `creating ${username} on ${this.name} got no usable answer and reading it back failed too: check whether ` +
+          `Nextcloud user ${uid} exists before retrying`,
         { cause: err },
       );
     }

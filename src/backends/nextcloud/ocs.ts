@@ -121,7 +121,8 @@ export class OcsTransport {
       throw new BackendError(
         backend,
         'auth_failed',
-        `${backend} refused the login of '${this.opts.user}' (HTTP 401): check the app password in ${this.opts.secretEnv}. ` +
+        `${backend} refused the login of '${this.opts.user}' (HTTP 401): check the app password in ` +
+          `${this.opts.secretEnv}. ` +
           'AccountDesk did not try again, because Nextcloud blocks the address after about 10 failed logins.',
         { status, remoteCode: envelope?.statuscode ?? 997, retryable: false },
       );
@@ -132,7 +133,8 @@ export class OcsTransport {
       throw new BackendError(
         backend,
         'protocol',
-        `${backend} rejected the call as a CSRF check failure (HTTP 412): a proxy in front of Nextcloud probably strips the OCS-APIRequest header; let it through`,
+        `${backend} rejected the call as a CSRF check failure (HTTP 412): a proxy in front of Nextcloud probably ` +
+          `strips the OCS-APIRequest header; let it through`,
         { status, retryable: false },
       );
     }
@@ -143,7 +145,8 @@ export class OcsTransport {
           backend,
           'unavailable',
           maintenance
-            ? `${backend} is in maintenance mode (HTTP 503): try again once its admin has finished (occ maintenance:mode --off)`
+            ? `${backend} is in maintenance mode (HTTP 503): try again once its admin has finished (occ ` +
+                `maintenance:mode --off)`
             : `${backend} is unavailable (HTTP 503): try again later`,
           { status },
         );
@@ -159,7 +162,8 @@ export class OcsTransport {
       throw new BackendError(
         backend,
         'protocol',
-        `${backend} did not answer with an OCS JSON document (HTTP ${status}): ${quote(text)}. Check that its url is the Nextcloud base URL`,
+        `${backend} did not answer with an OCS JSON document (HTTP ${status}): ${quote(text)}. Check that its url ` +
+          `is the Nextcloud base URL`,
         { status, retryable: false },
       );
     }
@@ -191,7 +195,8 @@ export class OcsTransport {
       throw new OcsFailure(
         backend,
         'forbidden',
-        `${backend} refused: '${this.opts.user}' lacks the right for this (${serverText}). It must be a Nextcloud admin, or sub-admin of the user's groups`,
+        `${backend} refused: '${this.opts.user}' lacks the right for this (${serverText}). It must be a Nextcloud ` +
+          `admin, or sub-admin of the user's groups`,
         { status, statuscode, ocsMessage: message },
       );
     }
@@ -238,8 +243,10 @@ export class OcsTransport {
       return new BackendError(
         backend,
         'locked_out',
-        `${backend} is blocking AccountDesk's address after too many failed logins (brute-force protection), for up to 30 minutes. ` +
-          `Check the app password in ${secretEnv}; a Nextcloud admin can lift the block at once with occ security:bruteforce:reset <address>.`,
+        `${backend} is blocking AccountDesk's address after too many failed logins (brute-force protection), for up ` +
+          `to 30 minutes. ` +
+          `Check the app password in ${secretEnv}; a Nextcloud admin can lift the block at once with occ ` +
+          `security:bruteforce:reset <address>.`,
         { status: response.status, remoteCode: 429, retryAfterMs: LOCKOUT_MS, retryable: false },
       );
     }
@@ -251,8 +258,10 @@ export class OcsTransport {
       backend,
       'rate_limited',
       hinted === undefined
-        ? `${backend} allows admin account '${user}' 50 user edits per 10 minutes and refused this one. Nothing retries it ` +
-            `automatically: an approver can press Retry once 10 minutes have passed. A Nextcloud admin can lift the limit ` +
+        ? `${backend} allows admin account '${user}' 50 user edits per 10 minutes and refused this one. Nothing ` +
+            `retries it ` +
+            `automatically: an approver can press Retry once 10 minutes have passed. A Nextcloud admin can lift the ` +
+            `limit ` +
             `with 'ratelimit.protection.enabled' => false in config.php.`
         : `${backend} is rate limiting AccountDesk: try again in ${Math.ceil(hinted / 1000)} s`,
       { status: response.status, remoteCode: 429, retryAfterMs: hinted ?? EDIT_WINDOW_MS },
