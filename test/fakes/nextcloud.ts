@@ -10,10 +10,10 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
-export type OcsVersion = 'v1' | 'v2';
-export type OcsFormat = 'json' | 'xml';
+type OcsVersion = 'v1' | 'v2';
+type OcsFormat = 'json' | 'xml';
 
-export interface FakeNextcloudUser {
+interface FakeNextcloudUser {
   id: string;
   enabled: boolean;
   email: string | null;
@@ -40,7 +40,7 @@ export interface FakeNextcloudUser {
  */
 export const SKELETON_BYTES = 20_174_294;
 
-export type FakeRoute =
+type FakeRoute =
   | 'listUsers'
   | 'getUser'
   | 'createUser'
@@ -57,7 +57,7 @@ export type FakeRoute =
   | 'deleteGroup'
   | 'currentUser';
 
-export type FakeFault =
+type FakeFault =
   /**
    * createUser: creates the user in its groups only, then answers 101 "Bad request" (ref: "Observed ... circles app
    * locks the database").
@@ -89,7 +89,7 @@ export type FakeFault =
   /** welcome: 102 "Sending email failed" (ref: endpoint table "resend welcome"). */
   | 'mail-fails';
 
-export interface FakeRequestLogEntry {
+interface FakeRequestLogEntry {
   method: string;
   /** Path as received, without the query string. */
   path: string;
@@ -99,7 +99,7 @@ export interface FakeRequestLogEntry {
   authenticated: boolean;
 }
 
-export type RouteHandler = (req: IncomingMessage, res: ServerResponse, body: unknown) => boolean | Promise<boolean>;
+type RouteHandler = (req: IncomingMessage, res: ServerResponse, body: unknown) => boolean | Promise<boolean>;
 
 export interface FakeNextcloudOptions {
   adminUser?: string;
@@ -779,7 +779,7 @@ function v2HttpStatus(statuscode: number): number {
 }
 
 /** Basic credentials of a request, or undefined. */
-export function basicCredentials(req: IncomingMessage): { user: string; password: string } | undefined {
+function basicCredentials(req: IncomingMessage): { user: string; password: string } | undefined {
   const header = req.headers.authorization ?? '';
   const match = /^Basic\s+(.+)$/i.exec(header);
   if (!match?.[1]) return undefined;
@@ -790,7 +790,7 @@ export function basicCredentials(req: IncomingMessage): { user: string; password
 }
 
 /** Parses a JSON or form body (`groups[]=a&groups[]=b` -> groups: [a, b]); ref: "Request bodies". */
-export async function readBody(req: IncomingMessage): Promise<unknown> {
+async function readBody(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   const text = Buffer.concat(chunks).toString('utf8');

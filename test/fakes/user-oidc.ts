@@ -19,19 +19,19 @@ export interface FakeUserOidcProvider {
   providerBasedId?: boolean;
 }
 
-export interface FakeOidcUser {
+interface FakeOidcUser {
   uid: string;
   providerId: number;
   sub: string;
 }
 
-export interface UserOidcRequest {
+interface UserOidcRequest {
   method: string;
   rawPath: string;
   body: unknown;
 }
 
-export type UserOidcFault = { route: 'create' | 'delete'; drop: 'before' | 'after' };
+type UserOidcFault = { route: 'create' | 'delete'; drop: 'before' | 'after' };
 
 export interface FakeUserOidc {
   /** Users user_oidc manages (its own table), by Nextcloud uid. */

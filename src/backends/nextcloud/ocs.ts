@@ -64,9 +64,9 @@ export function isLostAnswer(err: unknown): boolean {
 }
 
 /** Editing users is limited to 50 calls per 600 s per admin account (reference "Rate limit", observed on 32.0.1). */
-export const EDIT_WINDOW_MS = 600_000;
+const EDIT_WINDOW_MS = 600_000;
 /** Nextcloud blocks an address for up to 30 minutes after about 11 bad logins (reference "Login throttling"). */
-export const LOCKOUT_MS = 30 * 60_000;
+const LOCKOUT_MS = 30 * 60_000;
 
 export interface OcsTransportOptions {
   backend: string;
@@ -292,7 +292,7 @@ function parseEnvelope(text: string): Envelope | undefined {
 }
 
 /** At most ~200 characters of a body, tags and runs of whitespace collapsed, for error messages. */
-export function quote(text: string): string {
+function quote(text: string): string {
   const plain = text
     .replace(/<script[\s\S]*?<\/script>|<style[\s\S]*?<\/style>/gi, ' ')
     .replace(/<[^>]*>/g, ' ')
