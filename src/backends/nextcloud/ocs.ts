@@ -23,7 +23,8 @@ export interface OcsRequestOptions {
 
 /**
  * An answer with a well-formed OCS envelope that reports a failure. `remoteCode` is the OCS statuscode as the server
- * sent it (v2 reports 998 as 404 and 997 as 401); `ocsMessage` is the server's own text.
+ * sent it (v2 keeps 998 and 997 in meta beside HTTP 404 and 401, observed on Nextcloud 32.0.1); `ocsMessage` is the
+ * server's own text.
  */
 export class OcsFailure extends BackendError {
   readonly ocsMessage: string;
