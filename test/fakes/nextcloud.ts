@@ -18,7 +18,7 @@ interface FakeNextcloudUser {
   enabled: boolean;
   email: string | null;
   displayname: string;
-  /** As the server stores it: 'default', 'none' or a human size ("2.9 MB"). ref: editUser "Stored as a human string" */
+  /** As the server stores it: 'default', 'none' or a human size ("2.9 MB"). docs/nextcloud-ocs.md#quota-values */
   quota: string;
   /** Bytes in the user's files; undefined = the home folder was never set up (the server then reports 0). */
   usedBytes?: number;
@@ -59,13 +59,15 @@ type FakeRoute =
 
 type FakeFault =
   /**
-   * createUser: creates the user in its groups only, then answers 101 "Bad request" (ref: "Observed ... circles app
-   * locks the database").
+   * createUser: creates the user in its groups only, then answers 101 "Bad request"
+   * (docs/nextcloud-ocs.md#observed-answers: the
+   * circles app locks the database).
    */
   | 'ambiguous-create'
   /**
-   * createUser: answers 101 "Bad request" at once; the full user appears just before the next request (ref: "a
-   * retry then gets 102").
+   * createUser: answers 101 "Bad request" at once; the full user appears just before the next request
+   * (docs/nextcloud-ocs.md#creating-a-user:
+   * a retry then gets 102).
    */
   | 'commit-late'
   /** 101 "Bad request" with no effect (docs/nextcloud-ocs.md#creating-a-user). */
@@ -106,7 +108,10 @@ export interface FakeNextcloudOptions {
   adminPassword?: string;
   /** Accounts that can log in but are neither admin nor sub-admin (user → password). */
   nonAdmins?: Record<string, string>;
-  /** Which of /ocs/v1.php and /ocs/v2.php exist (ref: "Every OCS route exists twice"). Default both. */
+  /**
+   * Which of /ocs/v1.php and /ocs/v2.php exist (docs/nextcloud-ocs.md#transport: every OCS route exists twice). Default
+   * both.
+   */
   apiVersions?: OcsVersion[];
   /** editUser throttle per account: 50 calls per 600 s (docs/nextcloud-ocs.md#rate-limit-on-user-edits). */
   editLimit?: { calls: number; windowMs: number };
@@ -329,7 +334,8 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
       return;
     }
 
-    // editUser throttle is middleware: it runs before the controller, whatever the target (ref: "Rate limit").
+    // editUser throttle is middleware: it runs before the controller, whatever the target
+    // (docs/nextcloud-ocs.md#rate-limit-on-user-edits).
     if (route.name === 'editUser') {
       const times = (editTimes.get(authUser) ?? []).filter((t) => t > now() - editLimit.windowMs);
       if (times.length >= editLimit.calls) {
@@ -471,7 +477,8 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
         return ok({ groups: target.groups });
       case 'addToGroup':
       case 'removeFromGroup': {
-        // ref: "groups of user: 101 no groupid, 102 group missing, 103 user missing"; existing member / non-member
+        // docs/nextcloud-ocs.md#endpoints-used: groups of a user: 101 no groupid, 102 group missing, 103 user missing;
+        // existing member / non-member
         // succeed.
         const group = text(params['groupid']);
         if (group === '') return fail(101, '');
@@ -533,7 +540,7 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
     for (const g of wantedGroups) if (!groups.has(g)) return fail(104, `Group ${g} does not exist`);
     if (password === '' && email === '')
       return fail(108, 'An email address is required, to send a password link to the user.');
-    // ref: "101 ... invalid user id (observed for bad/name)".
+    // docs/nextcloud-ocs.md#creating-a-user: 101 invalid user id (observed for bad/name).
     if (!/^[a-zA-Z0-9 _.@\-']+$/.test(id) || /^\.+$/.test(id) || id.length > 64 || id.trim() !== id) {
       return fail(
         101,
@@ -577,7 +584,7 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
     res: ServerResponse,
   ): void {
     const fail = (statuscode: number, message: string) => writeOcs(res, { ...ctx, statuscode, message });
-    if (!target) return fail(998, ''); // ref: "998 missing user / no rights"
+    if (!target) return fail(998, ''); // docs/nextcloud-ocs.md#envelope-and-status-codes: 998 missing user / no rights
     const key = text(params['key']);
     const value = text(params['value']);
     if (!ALLOWED_EDIT_KEYS.has(key)) return fail(113, 'Edited field not found');
@@ -588,7 +595,8 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
         target.displayname = value;
         break;
       case 'email':
-        // ref: "101 invalid value (email ...)"; stored lower-cased like addUser's (observed on Nextcloud 32.0.1).
+        // docs/nextcloud-ocs.md#editing-a-user: 101 invalid value (email ...); stored lower-cased like addUser's
+        // (observed on Nextcloud 32.0.1).
         if (value !== '' && !isEmail(value)) return fail(101, 'Invalid email address');
         target.email = value === '' ? null : value.trim().toLowerCase();
         break;
@@ -602,7 +610,7 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
         target.language = value;
         break;
       case 'password':
-        // ref: "107 password policy"
+        // docs/nextcloud-ocs.md#editing-a-user: 107 password policy
         if (value.length < 10) return fail(107, 'Password needs to be at least 10 characters long.');
         target.password = value;
         break;
@@ -618,7 +626,8 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
     let bytes: number | undefined;
     if (value === 'none') bytes = -1;
     else bytes = computerFileSize(value);
-    // ref: "value=lots -> 101 'Invalid quota value: lots'". "5GiB" is NOT refused: see computerFileSize.
+    // docs/nextcloud-ocs.md#quota-values: value=lots -> 101 "Invalid quota value: lots". "5GiB" is NOT refused: see
+    // computerFileSize.
     if (bytes === undefined) return { code: 101, message: `Invalid quota value: ${value}` };
     // UsersController::editUser (Nextcloud 32.0.1) throws both refusals below with code 101.
     if (bytes === -1) {
@@ -771,7 +780,7 @@ export function writeOcs(
     message: opts.message ?? (ok ? 'OK' : ''),
     ...(opts.version === 'v1' ? { totalitems: '', itemsperpage: '' } : {}),
   };
-  const data = opts.data ?? []; // ref: "Empty success data is [] never {}"; "Errors carry data: []"
+  const data = opts.data ?? []; // docs/nextcloud-ocs.md#envelope-and-status-codes: empty data is [], never {}
   if (opts.format === 'json') {
     res
       .writeHead(httpStatus, { 'content-type': 'application/json; charset=utf-8' })
@@ -804,7 +813,7 @@ function basicCredentials(req: IncomingMessage): { user: string; password: strin
   return { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
-/** Parses a JSON or form body (`groups[]=a&groups[]=b` -> groups: [a, b]); ref: "Request bodies". */
+/** Parses a JSON or form body (`groups[]=a&groups[]=b` -> groups: [a, b]); docs/nextcloud-ocs.md#transport. */
 async function readBody(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);

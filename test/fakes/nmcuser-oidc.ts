@@ -1,6 +1,6 @@
 /**
  * A fake Nextcloud with the nmcuser_oidc app (API 1.1), on its own node:http server on 127.0.0.1.
- * Follows reference/nextcloud.md "nmcuser_oidc", seed 001 (the README), the app's code
+ * Follows docs/nextcloud-oidc.md#nmcuser_oidc, the app's README and code
  * (https://github.com/nextmcloud/nmcuser_oidc, 1.0.8: lib/Controller/NmcUserApiController.php,
  * lib/Service/NmcUserService.php) and what that app answered inside a real Nextcloud 32.0.1 ("observed").
  * Deliberately independent of src/: it computes ids and quotas itself, so a client bug is not mirrored here.
@@ -90,7 +90,7 @@ function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
-/** Reference: "User id: the username, or sha256(username) when longer than 64 chars" (bytes, like PHP strlen). */
+/** docs/nextcloud-oidc.md#nmcuser_oidc-user-ids: the username, or sha256(username) over 64 bytes (PHP strlen). */
 function nmcuserUid(username: string): string {
   return Buffer.byteLength(username, 'utf8') > 64 ? sha256(username) : username;
 }

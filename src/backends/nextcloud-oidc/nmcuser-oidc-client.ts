@@ -159,8 +159,8 @@ class NmcuserOidcClient implements BackendClient {
   async setQuota(username: string, quotaBytes: number | null): Promise<ApplyResult> {
     const action = `change the quota of ${username}`;
     // Read first: the PUT below must repeat the user's current `enabled`, or the server re-enables a disabled
-    // user (seed 001: "If you want to keep a disabled user disabled, you have to explicitly set 'enabled': false
-    // again"). A change made by someone else between this read and the PUT cannot be seen; the API has no
+    // user (docs/nextcloud-oidc.md#the-enabled-trap: a disabled user stays disabled only if `enabled: false` is
+    // sent again). A change made by someone else between this read and the PUT cannot be seen; the API has no
     // partial update that leaves `enabled` alone.
     const before = await this.requireManaged(username, 'change the quota of');
     if (before.enabled === undefined) {

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { commonBackendFields } from '../config.js';
 
 /**
- * What Nextcloud's setQuota accepts (reference/nextcloud.md "editUser" quota): none, default, digits (bytes) or a
+ * What Nextcloud's setQuota accepts (docs/nextcloud-ocs.md#quota-values): none, default, digits (bytes) or a
  * human size in 1024 multiples. A binary unit is refused here: Nextcloud would silently store "5GiB" as 5 bytes
  * (observed through nmcuser_oidc 1.0.8 on Nextcloud 32.0.1).
  */

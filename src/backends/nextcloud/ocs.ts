@@ -64,9 +64,13 @@ export function isLostAnswer(err: unknown): boolean {
   return err.code === 'timeout' || err.code === 'unavailable' || err.code === 'protocol' || err.code === 'unknown';
 }
 
-/** Editing users is limited to 50 calls per 600 s per admin account (reference "Rate limit", observed on 32.0.1). */
+/**
+ * Editing users is limited to 50 calls per 600 s per admin account (docs/nextcloud-ocs.md#rate-limit-on-user-edits).
+ */
 const EDIT_WINDOW_MS = 600_000;
-/** Nextcloud blocks an address for up to 30 minutes after about 11 bad logins (reference "Login throttling"). */
+/**
+ * Nextcloud blocks an address for up to 30 minutes after about 11 bad logins (docs/nextcloud-ocs.md#login-throttling).
+ */
 const LOCKOUT_MS = 30 * 60_000;
 
 export interface OcsTransportOptions {
