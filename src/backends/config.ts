@@ -30,8 +30,7 @@ export const commonBackendFields = {
     .optional(),
 };
 
-const commonSchema = z.object(commonBackendFields);
-export type CommonBackendConfig = z.infer<typeof commonSchema>;
+export type CommonBackendConfig = z.infer<z.ZodObject<typeof commonBackendFields>>;
 
 export function httpOptionsFor(name: string, config: CommonBackendConfig): HttpOptions {
   return {

@@ -148,7 +148,7 @@ export class HttpClient {
       query,
       headers,
       body,
-    } as Dispatcher.RequestOptions);
+    });
     const text = await readBounded(res.body, this.opts.maxBodyBytes, this.opts.backend);
     return { status: res.statusCode, headers: res.headers, text };
   }
@@ -226,7 +226,8 @@ async function readBounded(body: Dispatcher.ResponseData['body'], maxBytes: numb
       throw new BackendError(
         backend,
         'protocol',
-        `${backend} answered with more than ${maxBytes} bytes, far more than its API returns: check that its url points at the right server`,
+        `${backend} answered with more than ${maxBytes} bytes, far more than its API returns: check that its url ` +
+          `points at the right server`,
         { retryable: false },
       );
     }

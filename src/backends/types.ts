@@ -22,6 +22,12 @@ export interface UserState {
   /** limitBytes null = unlimited; undefined fields = the backend did not say. */
   quota?: { limitBytes: number | null; usedBytes?: number };
   groups?: string[];
+  /**
+   * Set when the account exists but this backend cannot change it, in words for the approval card and the
+   * requester, e.g. "exists, but was not provisioned by nmcuser_oidc: manage it with a nextcloud backend". Every
+   * change to such a user fails with code 'not_managed'.
+   */
+  unmanaged?: string;
 }
 
 export interface CreateUserInput {
@@ -112,6 +118,7 @@ export type BackendErrorCode =
   | 'password_policy'
   | 'auth_failed' // the configured credentials were refused: fix the config, nothing was retried
   | 'forbidden' // the credentials work but lack the right
+  | 'not_managed' // the account exists but belongs to another user backend or app: use the backend the message names
   | 'locked_out' // the backend blocks our address after bad logins (Nextcloud brute force, DSM 407)
   | 'rate_limited' // try again later; retryAfterMs says when if known
   | 'busy' // another admin is editing, the server is busy: try again

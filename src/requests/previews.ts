@@ -80,7 +80,11 @@ export class Previews {
         // Offboarding: no account here is not a blocker, the step is skipped.
         return { at, current, assessment: { change: 'none', noOp: `no account on ${backend.name}: skipped` } };
       }
-      return { at, current, assessment: assess(step, backend, current) };
+      const assessment = assess(step, backend, current);
+      // An account this backend does not manage (nmcuser_oidc: a user it did not provision) cannot be changed
+      // through it: say so on the card instead of letting the apply fail.
+      if (current.exists && current.unmanaged && !assessment.blocker) assessment.blocker = current.unmanaged;
+      return { at, current, assessment };
     } catch (err) {
       return { at, error: backendFailure(err).message };
     }

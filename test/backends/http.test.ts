@@ -47,8 +47,9 @@ async function serve(handler: Handler): Promise<TestServer> {
 
 function client(url: string, options: Partial<HttpOptions> = {}) {
   const sleeps: number[] = [];
-  const http = new HttpClient({ baseUrl: url, backend: 'cloud', headersTimeoutMs: 200, ...options }, async (ms) => {
+  const http = new HttpClient({ baseUrl: url, backend: 'cloud', headersTimeoutMs: 200, ...options }, (ms) => {
     sleeps.push(ms);
+    return Promise.resolve();
   });
   cleanups.push(() => http.close());
   return { http, sleeps };

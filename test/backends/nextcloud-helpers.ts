@@ -13,7 +13,7 @@ export interface Harness {
   /** Every wait the HTTP layer asked for, in ms. */
   sleeps: number[];
   /** A second client on the same fake, with other credentials. */
-  clientWith(secret: string, user?: string): NextcloudClient;
+  clientWith: (secret: string, user?: string) => NextcloudClient;
   close(): Promise<void>;
 }
 
@@ -35,8 +35,9 @@ export async function startHarness(
       ...configExtra,
     });
     // Short header timeout: the fake's "hang" faults must end the call quickly; nothing asserts on durations.
-    const http = new HttpClient({ ...httpOptionsFor('cloud', config), headersTimeoutMs: 200 }, async (ms) => {
+    const http = new HttpClient({ ...httpOptionsFor('cloud', config), headersTimeoutMs: 200 }, (ms) => {
       sleeps.push(ms);
+      return Promise.resolve();
     });
     const client = createNextcloudClient('cloud', config, secret, http);
     clients.push(client);

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { BackendError } from '../../src/backends/types.js';
 import { isLostAnswer, OcsFailure } from '../../src/backends/nextcloud/ocs.js';
 import { nextcloudConfigSchema } from '../../src/backends/nextcloud/config.js';
-import type { FakeNextcloudOptions } from '../fakes/nextcloud.js';
+import { SKELETON_BYTES, type FakeNextcloudOptions } from '../fakes/nextcloud.js';
 import { callsTo, startHarness } from './nextcloud-helpers.js';
 import type { Harness } from './nextcloud-helpers.js';
 import { backendFailure } from '../support/backend-error.js';
@@ -69,13 +69,31 @@ describe.each(['v1', 'v2'] as const)('Nextcloud client over OCS %s', (version) =
       });
     });
 
-    it('reads a fresh user (quota fields all -3, email null) as unlimited with unknown usage', async () => {
+    it('reads a user who never logged in (quota -3, used 0, email null) as unlimited with nothing used', async () => {
       const { fake, client } = await start(version);
       fake.seedUser({ id: 'fresh' });
       const state = await client.getUser('fresh');
-      expect(state.quota).toEqual({ limitBytes: null });
+      expect(state.quota).toEqual({ limitBytes: null, usedBytes: 0 });
       expect(state.email).toBeNull();
       expect(state.displayName).toBe('fresh');
+    });
+
+    it('reads a home holding more than its quota (the skeleton files under a small quota)', async () => {
+      const { fake, client } = await start(version);
+      fake.seedUser({ id: 'small', quota: '10 MB', usedBytes: SKELETON_BYTES });
+      expect((await client.getUser('small')).quota).toEqual({ limitBytes: 10 * 1024 ** 2, usedBytes: SKELETON_BYTES });
+    });
+
+    it('with an account that is not an admin, sees other users as missing and is refused a create', async () => {
+      const { fake, clientWith } = await start(version, { nonAdmins: { helper: 'helper-app-password' } });
+      fake.seedUser({ id: 'alice' });
+      const helper = clientWith('helper-app-password', 'helper');
+      // What Nextcloud 32.0.1 answers (998): indistinguishable from a missing user.
+      expect(await helper.getUser('alice')).toEqual({ userId: 'alice', exists: false });
+      const err = await failure(() => helper.createUser({ username: 'bob', email: 'bob@example.com' }));
+      expect([err.code, err.retryable]).toEqual(['forbidden', false]);
+      expect(err.message).toMatch(/'helper' lacks the right .*must be a Nextcloud admin/);
+      expect(fake.users.has('bob')).toBe(false);
     });
 
     it('reports a missing user as exists: false, not an error', async () => {
@@ -109,7 +127,8 @@ describe.each(['v1', 'v2'] as const)('Nextcloud client over OCS %s', (version) =
         groups: ['staff'],
       });
       expect(result.summary).toBe(
-        "created bob on cloud (display name 'Bob B', quota 10 GB, groups staff); Nextcloud mails the invitation to bob@example.com itself and does not confirm delivery",
+        "created bob on cloud (display name 'Bob B', quota 10 GB, groups staff); Nextcloud mails the invitation to " +
+          'bob@example.com itself and does not confirm delivery',
       );
       expect(result.after).toMatchObject({
         exists: true,
@@ -121,6 +140,17 @@ describe.each(['v1', 'v2'] as const)('Nextcloud client over OCS %s', (version) =
       expect(fake.users.get('bob')?.quota).toBe('10 GB');
       expect(fake.mails).toEqual([{ to: 'bob@example.com', userId: 'bob' }]);
       expect(callsTo(fake, 'createUser')).toBe(1);
+    });
+
+    it('reads back the email as Nextcloud stores it, lower-cased', async () => {
+      const { fake, client } = await start(version);
+      const result = await client.createUser({ username: 'mia', email: 'Mia.Moe@Example.COM' });
+      expect(result.after?.email).toBe('mia.moe@example.com');
+      expect(fake.mails).toEqual([{ to: 'mia.moe@example.com', userId: 'mia' }]);
+      // An interrupted create of the same kind is still recognised as ours despite the case change.
+      fake.failNext('createUser', 'ambiguous-create');
+      const resumed = await client.createUser({ username: 'max', email: 'Max@Example.COM' });
+      expect(resumed.after?.email).toBe('max@example.com');
     });
 
     it('adds the configured default groups', async () => {
@@ -158,7 +188,7 @@ describe.each(['v1', 'v2'] as const)('Nextcloud client over OCS %s', (version) =
       expect(fake.users.has('finn')).toBe(false);
     });
 
-    it('maps 101 for an invalid user id to invalid_input with the server words, after checking nothing was created', async () => {
+    it('maps 101 for an invalid user id to invalid_input with the server words, once nothing was created', async () => {
       const { fake, client } = await start(version);
       const err = await failure(() => client.createUser({ username: 'bad/name', email: 'x@example.com' }));
       expect(err.code).toBe('invalid_input');
@@ -167,7 +197,7 @@ describe.each(['v1', 'v2'] as const)('Nextcloud client over OCS %s', (version) =
       expect(callsTo(fake, 'createUser')).toBe(1);
     });
 
-    it('after 101 "Bad request" that still created the user, completes the missing fields and sends the invitation', async () => {
+    it('after 101 "Bad request" that still created the user, completes the missing fields and invites', async () => {
       const { fake, client } = await start(version);
       fake.groups.add('staff');
       fake.failNext('createUser', 'ambiguous-create');
@@ -179,7 +209,8 @@ describe.each(['v1', 'v2'] as const)('Nextcloud client over OCS %s', (version) =
         groups: ['staff'],
       });
       expect(result.summary).toBe(
-        `created gina on cloud although Nextcloud answered "Bad request"; then set display name 'Gina G', quota 5 GB, email gina@example.com; everything asked for is in place; invitation sent to gina@example.com`,
+        `created gina on cloud although Nextcloud answered "Bad request"; then set display name 'Gina G', quota 5 ` +
+          `GB, email gina@example.com; everything asked for is in place; invitation sent to gina@example.com`,
       );
       expect(result.after).toMatchObject({
         email: 'gina@example.com',
@@ -191,13 +222,14 @@ describe.each(['v1', 'v2'] as const)('Nextcloud client over OCS %s', (version) =
       expect(callsTo(fake, 'createUser')).toBe(1);
     });
 
-    it('after 101 "Bad request" whose user appears only afterwards, completes it from the read-back without a second create', async () => {
+    it('after a 101 whose user appears only later, completes it from the read-back, without a 2nd create', async () => {
       const { fake, client } = await start(version);
       fake.failNext('createUser', 'commit-late');
       const result = await client.createUser({ username: 'hank', email: 'hank@example.com' });
       // The late commit is visible from the next request on: the read-back sees it, so no second POST is needed.
       expect(result.summary).toBe(
-        'created hank on cloud although Nextcloud answered "Bad request"; then set email hank@example.com; everything asked for is in place; invitation sent to hank@example.com',
+        'created hank on cloud although Nextcloud answered "Bad request"; then set email hank@example.com; ' +
+          'everything asked for is in place; invitation sent to hank@example.com',
       );
       expect(fake.users.get('hank')?.email).toBe('hank@example.com');
       expect(fake.mails).toHaveLength(1);
@@ -242,7 +274,10 @@ describe.each(['v1', 'v2'] as const)('Nextcloud client over OCS %s', (version) =
       fake.failNext('createUser', 'timeout-after-work');
       const result = await client.createUser({ username: 'kim', email: 'kim@example.com' });
       expect(result.summary).toMatch(
-        /^created kim on cloud although Nextcloud answered nothing in time; everything asked for is in place; the invitation to kim@example.com was most likely sent/,
+        new RegExp(
+          '^created kim on cloud although Nextcloud answered nothing in time; everything asked for is in place; ' +
+            'the invitation to kim@example.com was most likely sent',
+        ),
       );
       expect(fake.mails).toHaveLength(1);
       expect(callsTo(fake, 'createUser')).toBe(1);
@@ -275,16 +310,19 @@ describe.each(['v1', 'v2'] as const)('Nextcloud client over OCS %s', (version) =
       expect(err.code).toBe('ambiguous');
       expect(err.retryable).toBe(false);
       expect(err.message).toMatch(
-        /^creating 'max' on cloud failed .* and reading the user back failed too .*check in Nextcloud whether the user exists/,
+        /^creating 'max' on cloud failed .* and reading the user back failed too .*check in Nextcloud whether the user/,
       );
       expect(callsTo(fake, 'createUser')).toBe(1);
     });
 
-    it('says plainly when the user was created but the quota was refused (above the maximum) and still invites', async () => {
+    it('says plainly that the user was created but its quota refused (over the maximum), and invites', async () => {
       const { fake, client } = await start(version, { maxQuotaBytes: 100 * GB });
       const result = await client.createUser({ username: 'nina', email: 'nina@example.com', quotaBytes: 500 * GB });
       expect(result.summary).toMatch(
-        /^created nina on cloud although Nextcloud answered "Invalid quota value\. 536870912000 is exceeding the maximum quota"; then set email nina@example.com; NOT set: quota 500 GB \(Nextcloud: "Invalid quota value/,
+        new RegExp(
+          '^created nina on cloud although Nextcloud answered "Invalid quota value\\. 536870912000 is exceeding the ' +
+            'maximum quota"; then set email nina@example.com; NOT set: quota 500 GB \\(Nextcloud: "Invalid quota value',
+        ),
       );
       expect(result.summary).toMatch(/; invitation sent to nina@example.com$/);
       expect(fake.users.get('nina')?.email).toBe('nina@example.com');
@@ -296,7 +334,10 @@ describe.each(['v1', 'v2'] as const)('Nextcloud client over OCS %s', (version) =
       fake.failNext('createUser', 'ambiguous-create');
       const result = await client.createUser({ username: 'omar', email: 'omar@example.com' });
       expect(result.summary).toMatch(
-        /NOT set: email omar@example.com \(Nextcloud's limit of 50 edits per 10 minutes was reached: set it later\); NO invitation was sent/,
+        new RegExp(
+          "NOT set: email omar@example.com \\(Nextcloud's limit of 50 edits per 10 minutes was reached: set it " +
+            'later\\); NO invitation was sent',
+        ),
       );
     });
   });
@@ -361,11 +402,18 @@ describe.each(['v1', 'v2'] as const)('Nextcloud client over OCS %s', (version) =
     it('maps an invalid value refused with 101 to invalid_input quoting the server', async () => {
       const { fake, client } = await start(version);
       fake.seedUser({ id: 'pat' });
-      const err = await failure(() =>
-        client.ocs('PUT', '/cloud/users/pat', { body: { key: 'quota', value: '5 GiB' } }),
-      );
+      const err = await failure(() => client.ocs('PUT', '/cloud/users/pat', { body: { key: 'quota', value: 'lots' } }));
       expect((err as OcsFailure).statuscode).toBe(101);
-      expect((err as OcsFailure).ocsMessage).toBe('Invalid quota value: 5 GiB');
+      expect((err as OcsFailure).ocsMessage).toBe('Invalid quota value: lots');
+    });
+
+    it('sends bytes, never a unit: Nextcloud reads "5 GiB" as 5 bytes and says OK', async () => {
+      const { fake, client } = await start(version);
+      fake.seedUser({ id: 'pat' });
+      await client.ocs('PUT', '/cloud/users/pat', { body: { key: 'quota', value: '5 GiB' } });
+      expect(fake.users.get('pat')?.quota).toBe('5 B');
+      expect((await client.setQuota('pat', 5 * GB)).after?.quota?.limitBytes).toBe(5 * GB);
+      expect(fake.users.get('pat')?.quota).toBe('5 GB');
     });
 
     it('maps a missing user to not_found', async () => {
@@ -382,7 +430,7 @@ describe.each(['v1', 'v2'] as const)('Nextcloud client over OCS %s', (version) =
       expect(fake.requests).toHaveLength(0);
     });
 
-    it('turns the 51st edit in 10 minutes (429, empty body, no Retry-After) into rate_limited for 10 minutes, in one request', async () => {
+    it('turns the 51st edit in 10 minutes (429, empty body, no Retry-After) into rate_limited, one call', async () => {
       let now = 1_000_000;
       const { fake, client } = await start(version, { now: () => now });
       fake.seedUser({ id: 'quinn' });
@@ -394,7 +442,8 @@ describe.each(['v1', 'v2'] as const)('Nextcloud client over OCS %s', (version) =
       expect(err.retryable).toBe(true);
       expect(err.retryAfterMs).toBe(600_000);
       expect(err.message).toMatch(/allows admin account 'admin' 50 user edits per 10 minutes/);
-      // Nothing retries on its own: the message tells the approver to press Retry, and the Nextcloud admin how to lift it.
+      // Nothing retries on its own: the message tells the approver to press Retry, and the Nextcloud admin how to lift
+      // it.
       expect(err.message).toMatch(
         /Nothing retries it automatically: an approver can press Retry once 10 minutes have passed/,
       );
@@ -461,9 +510,10 @@ describe.each(['v1', 'v2'] as const)('Nextcloud client over OCS %s', (version) =
       });
       expect(fake.users.has('tom')).toBe(false);
     });
-    it('maps 998 to not_found', async () => {
+    it('maps 998 to not_found, keeping the server code (HTTP 404 on v2, 200 on v1)', async () => {
       const { client } = await start(version);
-      expect((await failure(() => client.deleteUser('ghost'))).code).toBe('not_found');
+      const err = await failure(() => client.deleteUser('ghost'));
+      expect([err.code, err.remoteCode, err.status]).toEqual(['not_found', 998, version === 'v2' ? 404 : 200]);
     });
     it('confirms a delete whose answer was lost', async () => {
       const { fake, client } = await start(version);
@@ -520,7 +570,7 @@ describe.each(['v1', 'v2'] as const)('Nextcloud client over OCS %s', (version) =
       const { fake, clientWith } = await start(version);
       const wrong = clientWith('wrong-secret-value');
       const err = await failure(() => wrong.getUser('alice'));
-      expect(err.code).toBe('auth_failed');
+      expect([err.code, err.status, err.remoteCode]).toEqual(['auth_failed', 401, 997]);
       expect(err.retryable).toBe(false);
       expect(err.message).toMatch(/check the app password in NEXTCLOUD_APP_PASSWORD/);
       expect(err.message).not.toContain('wrong-secret-value');
@@ -528,7 +578,7 @@ describe.each(['v1', 'v2'] as const)('Nextcloud client over OCS %s', (version) =
       expect(fake.requests).toHaveLength(1);
     });
 
-    it('is not locked out by its own retries: ten failed calls cost ten requests, and the right password still works', async () => {
+    it('is not locked out by its own retries: ten failed calls, ten requests; the right password works', async () => {
       const { fake, client, clientWith } = await start(version);
       const wrong = clientWith('wrong-secret-value');
       for (let i = 0; i < 10; i++) await failure(() => wrong.setQuota('admin', GB));
@@ -536,7 +586,7 @@ describe.each(['v1', 'v2'] as const)('Nextcloud client over OCS %s', (version) =
       expect((await client.getUser('admin')).exists).toBe(true);
     });
 
-    it('after the brute-force lockout, says the address is blocked for up to 30 minutes and does not retry', async () => {
+    it('after the brute-force lockout, says the address is blocked for up to 30 minutes, does not retry', async () => {
       const { fake, client, clientWith } = await start(version, { bruteForceAfter: 3 });
       const wrong = clientWith('wrong-secret-value');
       for (let i = 0; i < 3; i++) await failure(() => wrong.getUser('alice'));

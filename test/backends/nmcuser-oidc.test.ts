@@ -3,11 +3,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { HttpClient } from '../../src/backends/http.js';
 import { httpOptionsFor } from '../../src/backends/config.js';
 import type { BackendClient } from '../../src/backends/types.js';
+import { createNmcuserOidcClient } from '../../src/backends/nextcloud-oidc/nmcuser-oidc-client.js';
 import {
-  createNmcuserOidcClient,
   nmcuserOidcConfigSchema,
   type NmcuserOidcConfig,
-} from '../../src/backends/nextcloud-oidc/index.js';
+} from '../../src/backends/nextcloud-oidc/nmcuser-oidc-config.js';
 import { NMCUSER_API_ROOT, startFakeNmcuserOidc, type FakeNmcuserOidc } from '../fakes/nmcuser-oidc.js';
 import { backendFailure } from '../support/backend-error.js';
 
@@ -35,13 +35,19 @@ async function setup(
   });
   const sleeps: number[] = [];
   // Injected sleep: retries of 429/503 wait for nothing, and the test can see how long they would have waited.
-  const http = new HttpClient(httpOptionsFor('cloud', config), async (ms) => void sleeps.push(ms));
+  const http = new HttpClient(httpOptionsFor('cloud', config), (ms) => {
+    sleeps.push(ms);
+    return Promise.resolve();
+  });
   const client = createNmcuserOidcClient('cloud', config, secretOverride ?? fake.adminPassword, http);
   cleanups.push(() => client.close());
   return { fake, client, sleeps };
 }
 
 const failure = backendFailure;
+
+const adminAuth = (fake: FakeNmcuserOidc) =>
+  `Basic ${Buffer.from(`${fake.adminUser}:${fake.adminPassword}`).toString('base64')}`;
 
 describe('nmcuser_oidc config', () => {
   it('accepts a minimal config and refuses unknown keys and GiB quotas', () => {
@@ -119,11 +125,12 @@ describe('nmcuser_oidc client', () => {
     expect(configured.fake.users.get('carol')?.quota).toBe('50 GB');
   });
 
-  it('storedQuota is exactly what nmcuser_oidc reports after a create with 1.25 TB and a change to 2.7 GB', async () => {
+  it('storedQuota is what nmcuser_oidc reports after a create with 1.25 TB and a change to 2.7 GB', async () => {
     const { client, fake } = await setup();
     const tb125 = 1.25 * 1024 * GiB;
     await client.createUser({ username: 'quinn', quotaBytes: tb125 });
-    expect(fake.requests.find((r) => r.method === 'POST')?.body).toMatchObject({ quota: '1280GB' }); // the README's form
+    // The README's form:
+    expect(fake.requests.find((r) => r.method === 'POST')?.body).toMatchObject({ quota: '1280GB' });
     expect(fake.users.get('quinn')?.quota).toBe('1.3 TB');
     expect((await client.getUser('quinn')).quota?.limitBytes).toBe(client.storedQuota(tb125));
     expect(client.storedQuota(tb125)).not.toBe(tb125); // Nextcloud rounded it
@@ -169,13 +176,80 @@ describe('nmcuser_oidc client', () => {
     await expect(client.getUser('frank')).resolves.toMatchObject({ exists: true });
   });
 
-  it('reports a failed home-folder set-up on create (403) and that the user now exists', async () => {
+  it('shows the server reason of a failed home-folder set-up (403) and that the user now exists', async () => {
     const { client, fake } = await setup();
-    fake.failNext({ method: 'POST', status: 403, applyFirst: true, body: '{"message":"home folder"}' });
-    const err = await failure(client.createUser({ username: 'gina' }));
-    expect(err.message).toMatch(/home folder/);
-    expect(err.message).toMatch(/was created/);
-    expect(fake.users.has('gina')).toBe(true);
+    // A quota smaller than the skeleton files Nextcloud copies into every new home (observed on 32.0.1).
+    const err = await failure(client.createUser({ username: 'gina', quotaBytes: 1024 ** 2 }));
+    expect(err.message).toMatch(/^gina now EXISTS on cloud \(quota 1 MB, read back\)/);
+    expect(err.message).toContain(
+      'Newly created user cannot init home folder. Reason: Could not create path "/gina/files/Photos/Library.jpg"',
+    );
+    expect(err.message).toMatch(/raise the quota of gina\), or delete gina and ask again$/);
+    expect(err.retryable).toBe(false);
+    expect(fake.users.get('gina')).toMatchObject({ quota: '1 MB', migrated: true });
+    expect(fake.requests.map((r) => r.method)).toEqual(['POST', 'GET']);
+  });
+
+  it('sends quotas in units Nextcloud reads as 1024 multiples: it would store "5GiB" as 5 bytes', async () => {
+    const { client, fake } = await setup({ users: [{ username: 'alice' }] });
+    const probe = await fetch(`${fake.url}${NMCUSER_API_ROOT}/nmcusers/keycloak/alice`, {
+      method: 'PUT',
+      headers: { authorization: adminAuth(fake), 'content-type': 'application/json' },
+      body: JSON.stringify({ quota: '5GiB', enabled: true }),
+    });
+    expect(probe.status).toBe(200);
+    expect(fake.users.get('alice')?.quota).toBe('5 B');
+    await client.setQuota('alice', 5 * GiB);
+    expect(fake.requests.at(-2)?.body).toEqual({ quota: '5GB', enabled: true });
+    expect(fake.users.get('alice')?.quota).toBe('5 GB');
+  });
+
+  describe('a Nextcloud user that nmcuser_oidc did not provision (the admin, an OCS-created user)', () => {
+    it('reads it as existing and says plainly that this backend cannot manage it', async () => {
+      const { client } = await setup();
+      const state = await client.getUser('admin');
+      expect(state).toMatchObject({ userId: 'admin', exists: true, enabled: true, quota: { limitBytes: null } });
+      expect(state.unmanaged).toBe(
+        'exists, but was not provisioned by nmcuser_oidc (its Nextcloud user backend is Database): ' +
+          'manage it with a nextcloud backend',
+      );
+    });
+
+    it('refuses disable, enable, quota and delete as not_managed, never retryable, sending no change', async () => {
+      const { client, fake } = await setup({ users: [{ username: 'local', provisioned: false }] });
+      for (const change of [
+        () => client.disableUser('local'),
+        () => client.enableUser('local'),
+        () => client.setQuota('local', GiB),
+        () => client.deleteUser!('local'),
+      ]) {
+        const err = await failure(change());
+        expect([err.code, err.retryable]).toEqual(['not_managed', false]);
+        expect(err.message).toMatch(
+          /^AccountDesk cannot \w+( the quota of)? local through cloud: the user exists, but/,
+        );
+        expect(err.message).toMatch(/manage it with a nextcloud backend$/);
+      }
+      expect(fake.requests.filter((r) => r.method !== 'GET')).toEqual([]);
+      expect(fake.users.get('local')).toMatchObject({ enabled: true, quota: '3 GB' });
+    });
+
+    it('never answers "does not exist" for a user a refused delete left in place', async () => {
+      const { client, fake } = await setup({ users: [{ username: 'kept' }] });
+      const message = 'Did expect one result but found none';
+      fake.failNext({ method: 'DELETE', status: 404, body: JSON.stringify({ message }) });
+      const err = await failure(client.deleteUser!('kept'));
+      expect([err.code, err.retryable]).toEqual(['unknown', false]);
+      expect(err.message).toBe(`cloud refused to delete kept (HTTP 404: ${message}) and it still exists`);
+      expect(fake.users.has('kept')).toBe(true);
+    });
+
+    it('manages a user user_oidc created at a login ("migrated": false, backend user_oidc)', async () => {
+      const { client, fake } = await setup({ users: [{ username: 'lee', migrated: false }] });
+      expect((await client.getUser('lee')).unmanaged).toBeUndefined();
+      expect((await client.disableUser('lee')).after).toMatchObject({ enabled: false });
+      expect(fake.requests.map((r) => `${r.method} ${r.rawPath}`)).toContain('GET /ocs/v2.php/cloud/users/lee');
+    });
   });
 
   it('reads back a create whose answer was lost instead of sending it again', async () => {
@@ -336,10 +410,10 @@ describe('nmcuser_oidc client', () => {
 
   it('retries a 503 a bounded number of times, then reports unavailable', async () => {
     const { client, fake, sleeps } = await setup({ users: [{ username: 'alice' }] });
-    fake.failNext({ status: 503, times: 5 });
+    fake.failNext({ method: 'PUT', status: 503, times: 5 });
     const err = await failure(client.disableUser('alice'));
     expect(err.code).toBe('unavailable');
-    expect(fake.requests).toHaveLength(3);
+    expect(fake.requests.filter((r) => r.method === 'PUT')).toHaveLength(3);
     expect(sleeps).toHaveLength(2);
     expect(fake.users.get('alice')?.enabled).toBe(true);
   });

@@ -3,13 +3,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { HttpClient } from '../../src/backends/http.js';
 import { httpOptionsFor } from '../../src/backends/config.js';
 import type { BackendClient } from '../../src/backends/types.js';
-import {
-  createUserOidcClient,
-  deriveUserOidcUid,
-  userOidcConfigSchema,
-  type UserOidcConfig,
-} from '../../src/backends/nextcloud-oidc/index.js';
-import { startFakeNextcloud, type FakeNextcloud } from '../fakes/nextcloud.js';
+import { createUserOidcClient } from '../../src/backends/nextcloud-oidc/user-oidc-client.js';
+import { userOidcConfigSchema, type UserOidcConfig } from '../../src/backends/nextcloud-oidc/user-oidc-config.js';
+import { deriveUserOidcUid } from '../../src/backends/nextcloud-oidc/oidc-user-ids.js';
+import { SKELETON_BYTES, startFakeNextcloud, type FakeNextcloud } from '../fakes/nextcloud.js';
 import { mountFakeUserOidc, type FakeUserOidc, type FakeUserOidcProvider } from '../fakes/user-oidc.js';
 import { backendFailure } from '../support/backend-error.js';
 
@@ -26,10 +23,16 @@ interface Setup {
   client: BackendClient;
 }
 
-async function setup(
-  opts: { providers?: FakeUserOidcProvider[]; config?: Partial<UserOidcConfig>; secret?: string; mount?: boolean } = {},
-): Promise<Setup> {
-  const nc = await startFakeNextcloud();
+interface SetupOptions {
+  providers?: FakeUserOidcProvider[];
+  config?: Partial<UserOidcConfig>;
+  secret?: string;
+  mount?: boolean;
+  nonAdmins?: Record<string, string>;
+}
+
+async function setup(opts: SetupOptions = {}): Promise<Setup> {
+  const nc = await startFakeNextcloud(opts.nonAdmins ? { nonAdmins: opts.nonAdmins } : {});
   cleanups.push(() => nc.close());
   const oidc = opts.mount === false ? (undefined as unknown as FakeUserOidc) : mountFakeUserOidc(nc, opts.providers);
   const config = userOidcConfigSchema.parse({
@@ -41,7 +44,7 @@ async function setup(
     providerIdentifier: 'Keycloak',
     ...opts.config,
   });
-  const http = new HttpClient(httpOptionsFor('sso', config), async () => undefined);
+  const http = new HttpClient(httpOptionsFor('sso', config), () => Promise.resolve());
   const client = createUserOidcClient('sso', config, opts.secret ?? nc.adminPassword, http);
   cleanups.push(() => client.close());
   return { nc, oidc, client };
@@ -116,8 +119,10 @@ describe('user_oidc client', () => {
       userId: uid,
       exists: true,
       email: 'bob@example.com',
-      quota: { limitBytes: 10 * GiB },
+      // user_oidc sets up the home and copies the skeleton files at once (observed on Nextcloud 32.0.1).
+      quota: { limitBytes: 10 * GiB, usedBytes: SKELETON_BYTES },
     });
+    expect(nc.users.get(uid)?.backend).toBe('user_oidc');
     expect(client.passwordHandling).toBe('identity-provider');
   });
 
@@ -203,7 +208,7 @@ describe('user_oidc client', () => {
 
     nc.seedUser({ id: sha256('1_0_local') });
     const err = await failure(client.deleteUser!('local'));
-    expect(err.code).toBe('unsupported');
+    expect([err.code, err.retryable]).toEqual(['not_managed', false]);
     expect(err.message).toMatch(/not managed by user_oidc/);
     expect(nc.users.has(sha256('1_0_local'))).toBe(true);
   });
@@ -249,6 +254,19 @@ describe('user_oidc client', () => {
     const unique = await setup();
     await unique.client.createUser({ username: 'team/alice' });
     expect(unique.nc.users.has(sha256('1_0_team/alice'))).toBe(true);
+  });
+
+  it('says forbidden, not retryable, when the account is not an admin', async () => {
+    const { client, nc } = await setup({
+      nonAdmins: { helper: 'helper-app-password' },
+      config: { user: 'helper' },
+      secret: 'helper-app-password',
+    });
+    nc.seedUser({ id: sha256('1_0_kept'), backend: 'user_oidc' });
+    const err = await failure(client.deleteUser!('kept'));
+    expect([err.code, err.status, err.retryable]).toEqual(['forbidden', 403, false]);
+    expect(err.message).toMatch(/Logged in account must be an admin/);
+    expect(nc.users.has(sha256('1_0_kept'))).toBe(true);
   });
 
   it('spends exactly one request on wrong credentials and never shows the password', async () => {

@@ -5,11 +5,13 @@
  *     [NEXTCLOUD_TEST_API_VERSION=v1|v2] npm run test:contract
  *
  * Use an admin APP password on a test instance. Subset covered: getUser (present / missing), createUser (invitation,
- * quota, display name, group), setQuota (round and odd sizes, read back after the server's rounding), disable,
- * enable, addToGroup / removeFromGroup on a group the suite creates, resendInvite (a server without a mail server
- * answers 102, accepted as such), deleteUser, and exactly ONE login with a wrong password (far below the ~11 that
- * trigger the brute-force lockout). About 4 user edits are spent from the 50-per-10-minutes budget. Every user is
- * named accountdesk-contract-<random> and deleted in afterAll, with the group, even when a test fails.
+ * quota, display name, group, email read back lower-cased), setQuota (round and odd sizes, read back after the
+ * server's rounding), disable, enable, addToGroup / removeFromGroup on a group the suite creates, resendInvite (a
+ * server without a mail server answers 102, accepted as such), deleteUser, and exactly ONE login with a wrong
+ * password (far below the ~11 that trigger the brute-force lockout). Then what the fake must answer as the server
+ * does: OCS codes kept in meta with the HTTP status, the password policy on create, groups?search, the fields of a
+ * user record, and "5 GiB" read as 5 bytes. About 5 user edits are spent from the 50-per-10-minutes budget. Every
+ * user is named accountdesk-contract-<random> and deleted in afterAll, with the group, even when a test fails.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +20,8 @@ import type { NextcloudClient } from '../../src/backends/nextcloud/client.js';
 import { nextcloudConfigSchema } from '../../src/backends/nextcloud/config.js';
 import { pathSegment } from '../../src/backends/http.js';
 import { BackendError } from '../../src/backends/types.js';
+import { OcsFailure } from '../../src/backends/nextcloud/ocs.js';
+import { backendFailure } from '../support/backend-error.js';
 
 const url = process.env['NEXTCLOUD_TEST_URL'];
 const user = process.env['NEXTCLOUD_TEST_USER'];
@@ -25,7 +29,8 @@ const password = process.env['NEXTCLOUD_TEST_PASSWORD'];
 const configured = Boolean(url && user && password);
 if (!configured) {
   console.log(
-    'Nextcloud contract suite skipped: set NEXTCLOUD_TEST_URL, NEXTCLOUD_TEST_USER and NEXTCLOUD_TEST_PASSWORD to run it',
+    'Nextcloud contract suite skipped: set NEXTCLOUD_TEST_URL, NEXTCLOUD_TEST_USER and NEXTCLOUD_TEST_PASSWORD to ' +
+      'run it',
   );
 }
 
@@ -34,6 +39,7 @@ const suffix = randomBytes(4).toString('hex');
 const username = `accountdesk-contract-${suffix}`;
 const group = `accountdesk-contract-${suffix}`;
 const email = `${username}@example.invalid`;
+const weakUser = `${username}-weak`;
 
 describe.skipIf(!configured)(`Nextcloud contract (${process.env['NEXTCLOUD_TEST_URL'] ?? 'unset'})`, () => {
   let client: NextcloudClient;
@@ -54,6 +60,7 @@ describe.skipIf(!configured)(`Nextcloud contract (${process.env['NEXTCLOUD_TEST_
   afterAll(async () => {
     if (!client) return;
     await client.deleteUser(username).catch(() => undefined);
+    await client.deleteUser(weakUser).catch(() => undefined);
     await client.ocs('DELETE', `/cloud/groups/${pathSegment(group)}`).catch(() => undefined);
     await client.close();
   });
@@ -68,7 +75,7 @@ describe.skipIf(!configured)(`Nextcloud contract (${process.env['NEXTCLOUD_TEST_
   it('creates a user without a password, with display name, quota and group', async () => {
     const result = await client.createUser({
       username,
-      email,
+      email: email.toUpperCase(), // stored lower-cased
       displayName: 'AccountDesk Contract',
       quotaBytes: 2 * GB,
       groups: [group],
@@ -80,7 +87,8 @@ describe.skipIf(!configured)(`Nextcloud contract (${process.env['NEXTCLOUD_TEST_
       enabled: true,
       email,
       displayName: 'AccountDesk Contract',
-      quota: { limitBytes: 2 * GB },
+      // No login yet, so no home folder: nothing used.
+      quota: { limitBytes: 2 * GB, usedBytes: 0 },
       groups: [group],
     });
   });
@@ -126,6 +134,8 @@ describe.skipIf(!configured)(`Nextcloud contract (${process.env['NEXTCLOUD_TEST_
     try {
       const err = await wrong.getUser(username).catch((e: unknown) => e);
       expect((err as BackendError).code).toBe('auth_failed');
+      // OCS keeps its own code (997) in meta beside HTTP 401, in both versions.
+      expect([(err as BackendError).status, (err as BackendError).remoteCode]).toEqual([401, 997]);
       expect((err as BackendError).message).toMatch(/NEXTCLOUD_TEST_PASSWORD/);
       expect((err as BackendError).message).not.toContain(`not-the-password-${suffix}`);
     } finally {
@@ -133,8 +143,56 @@ describe.skipIf(!configured)(`Nextcloud contract (${process.env['NEXTCLOUD_TEST_
     }
   });
 
-  it('deletes the user', async () => {
+  it('records a user with the fields Nextcloud 32 returns', async () => {
+    const data = await client.ocs<Record<string, unknown>>('GET', `/cloud/users/${pathSegment(username)}`);
+    for (const field of [
+      'firstLoginTimestamp',
+      'lastLoginTimestamp',
+      'lastLogin',
+      'backend',
+      'bluesky',
+      'fediverse',
+      'organisation',
+      'role',
+      'headline',
+      'biography',
+      'profile_enabled',
+      'pronouns',
+      'timezone',
+      'notify_email',
+    ]) {
+      expect(data, field).toHaveProperty(field);
+    }
+    expect(data).toMatchObject({ backend: 'Database', lastLogin: 0, email });
+  });
+
+  it('filters groups with ?search=, ignoring case', async () => {
+    const data = await client.ocs<{ groups: string[] }>('GET', '/cloud/groups', {
+      query: { search: suffix.toUpperCase() },
+    });
+    expect(data.groups).toEqual([group]);
+  });
+
+  it('reads "5 GiB" as 5 bytes: the reason the client only ever sends digits', async () => {
+    await client.ocs('PUT', `/cloud/users/${pathSegment(username)}`, { body: { key: 'quota', value: '5 GiB' } });
+    expect((await client.getUser(username)).quota?.limitBytes).toBe(5);
+  });
+
+  it('refuses a weak password on create with 107 and creates nothing', async () => {
+    const err = await backendFailure(
+      client.ocs('POST', '/cloud/users', { body: { userid: weakUser, password: 'short', email } }),
+    );
+    expect(err).toBeInstanceOf(OcsFailure);
+    const v2 = (process.env['NEXTCLOUD_TEST_API_VERSION'] ?? 'v2') === 'v2';
+    expect([err.remoteCode, err.status]).toEqual([107, v2 ? 400 : 200]);
+    expect((err as OcsFailure).ocsMessage).toMatch(/at least 10 characters/);
+    expect((await client.getUser(weakUser)).exists).toBe(false);
+  });
+
+  it('deletes the user, and a second delete finds it missing (998 kept beside HTTP 404 on v2)', async () => {
     expect((await client.deleteUser(username)).after).toEqual({ userId: username, exists: false });
     expect((await client.getUser(username)).exists).toBe(false);
+    const err = await backendFailure(client.deleteUser(username));
+    expect([err.code, err.remoteCode]).toEqual(['not_found', 998]);
   });
 });

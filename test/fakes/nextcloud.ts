@@ -10,23 +10,37 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
-export type OcsVersion = 'v1' | 'v2';
-export type OcsFormat = 'json' | 'xml';
+type OcsVersion = 'v1' | 'v2';
+type OcsFormat = 'json' | 'xml';
 
-export interface FakeNextcloudUser {
+interface FakeNextcloudUser {
   id: string;
   enabled: boolean;
   email: string | null;
   displayname: string;
-  /** As the server stores it: 'default', 'none' or a human size ("2.9 MB"). docs/nextcloud-ocs.md#quota-values. */
+  /** As the server stores it: 'default', 'none' or a human size ("2.9 MB"). docs/nextcloud-ocs.md#quota-values */
   quota: string;
-  /** Bytes used; undefined = never logged in (home not set up: quota fields report -3). */
+  /** Bytes in the user's files; undefined = the home folder was never set up (the server then reports 0). */
   usedBytes?: number;
   groups: string[];
   language: string;
+  /** The user backend that owns the account: 'Database' for OCS-created users, 'user_oidc' for OpenID ones. */
+  backend: string;
+  /** Unix seconds of the last login; 0 = never (firstLoginTimestamp, lastLoginTimestamp and lastLogin report it). */
+  lastLogin: number;
+  /** The profile password the user was created with, if any (never returned by the API). */
+  password?: string;
 }
 
-export type FakeRoute =
+/**
+ * What the skeleton files (core/skeleton) take in a new home folder: observed as quota.used of a user created
+ * through user_oidc on Nextcloud 32.0.1 (20,174,294 bytes; that install lacked three of the skeleton's files, a
+ * complete one copies about 21 MB). A home is set up, and the skeleton copied, at first login or when an app such
+ * as user_oidc or nmcuser_oidc creates the user; an OCS-created user reports used 0 until then.
+ */
+export const SKELETON_BYTES = 20_174_294;
+
+type FakeRoute =
   | 'listUsers'
   | 'getUser'
   | 'createUser'
@@ -43,15 +57,17 @@ export type FakeRoute =
   | 'deleteGroup'
   | 'currentUser';
 
-export type FakeFault =
+type FakeFault =
   /**
    * createUser: creates the user in its groups only, then answers 101 "Bad request"
-   * (docs/nextcloud-ocs.md#creating-a-user).
+   * (docs/nextcloud-ocs.md#observed-answers: the
+   * circles app locks the database).
    */
   | 'ambiguous-create'
   /**
    * createUser: answers 101 "Bad request" at once; the full user appears just before the next request
-   * (docs/nextcloud-ocs.md#creating-a-user).
+   * (docs/nextcloud-ocs.md#creating-a-user:
+   * a retry then gets 102).
    */
   | 'commit-late'
   /** 101 "Bad request" with no effect (docs/nextcloud-ocs.md#creating-a-user). */
@@ -75,7 +91,7 @@ export type FakeFault =
   /** welcome: 102 "Sending email failed" (docs/nextcloud-ocs.md#endpoints-used). */
   | 'mail-fails';
 
-export interface FakeRequestLogEntry {
+interface FakeRequestLogEntry {
   method: string;
   /** Path as received, without the query string. */
   path: string;
@@ -85,12 +101,17 @@ export interface FakeRequestLogEntry {
   authenticated: boolean;
 }
 
-export type RouteHandler = (req: IncomingMessage, res: ServerResponse, body: unknown) => boolean | Promise<boolean>;
+type RouteHandler = (req: IncomingMessage, res: ServerResponse, body: unknown) => boolean | Promise<boolean>;
 
 export interface FakeNextcloudOptions {
   adminUser?: string;
   adminPassword?: string;
-  /** Which of /ocs/v1.php and /ocs/v2.php exist (docs/nextcloud-ocs.md#transport). Default both. */
+  /** Accounts that can log in but are neither admin nor sub-admin (user → password). */
+  nonAdmins?: Record<string, string>;
+  /**
+   * Which of /ocs/v1.php and /ocs/v2.php exist (docs/nextcloud-ocs.md#transport: every OCS route exists twice). Default
+   * both.
+   */
   apiVersions?: OcsVersion[];
   /** editUser throttle per account: 50 calls per 600 s (docs/nextcloud-ocs.md#rate-limit-on-user-edits). */
   editLimit?: { calls: number; windowMs: number };
@@ -128,6 +149,11 @@ export interface FakeNextcloud {
    * false when the request must not go on.
    */
   checkAuth(req: IncomingMessage, res: ServerResponse): boolean;
+  /**
+   * checkAuth, then Nextcloud's AdminRequired middleware: a logged-in non-admin gets 403 "Logged in account must be
+   * an admin" (observed on Nextcloud 32.0.1 for user_oidc's routes).
+   */
+  checkAdmin(req: IncomingMessage, res: ServerResponse): boolean;
   /** Forgets failed logins and the edit throttle (what `occ security:bruteforce:reset` and a new window do). */
   resetThrottles(): void;
   close(): Promise<void>;
@@ -155,6 +181,7 @@ const ALLOWED_EDIT_KEYS = new Set([
   'notify_email',
   'manager',
 ]);
+const HOTEL_WIFI_LINE = '<p>Please log in to the hotel Wi-Fi to continue.</p>';
 const LANGUAGES = new Set(['en', 'en_GB', 'fr', 'de', 'de_DE', 'es', 'it', 'nl']);
 
 export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Promise<FakeNextcloud> {
@@ -184,13 +211,19 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
       quota: 'default',
       groups: [],
       language: 'en',
+      backend: 'Database',
+      lastLogin: 0,
       ...user,
     };
     for (const g of stored.groups) groups.add(g);
     users.set(stored.id, stored);
     return stored;
   };
-  seedUser({ id: adminUser, groups: ['admin'], usedBytes: 0 });
+  // The admin logged in once (the installer does), so its home holds the skeleton files.
+  const installedAt = Math.floor(now() / 1000);
+  seedUser({ id: adminUser, groups: ['admin'], usedBytes: SKELETON_BYTES, lastLogin: installedAt });
+  const nonAdmins = options.nonAdmins ?? {};
+  for (const id of Object.keys(nonAdmins)) seedUser({ id, usedBytes: SKELETON_BYTES, lastLogin: installedAt });
 
   const checkAuth = (req: IncomingMessage, res: ServerResponse): boolean => {
     const ctx = contextOf(req);
@@ -201,10 +234,16 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
       return false;
     }
     const credentials = basicCredentials(req);
-    if (!credentials || credentials.user !== adminUser || credentials.password !== adminPassword) {
+    const known =
+      credentials !== undefined &&
+      ((credentials.user === adminUser && credentials.password === adminPassword) ||
+        (Object.hasOwn(nonAdmins, credentials.user) && nonAdmins[credentials.user] === credentials.password));
+    if (!known) {
       if (credentials) failedLogins++;
-      // 997 -> HTTP 401 in both versions (docs/nextcloud-ocs.md#envelope-and-status-codes).
-      writeOcs(res, { ...ctx, statuscode: 997, message: 'Current user is not logged in' });
+      // 997 -> HTTP 401 in both versions, meta.statuscode 997 kept; observed on Nextcloud 32.0.1: "Unauthorised"
+      // for wrong credentials, "Current user is not logged in" for none.
+      const message = credentials ? 'Unauthorised' : 'Current user is not logged in';
+      writeOcs(res, { ...ctx, statuscode: 997, message });
       return false;
     }
     // docs/nextcloud-ocs.md#transport: without OCS-APIRequest: 412 {"message":"CSRF check failed"}, no envelope.
@@ -216,6 +255,13 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
     }
     (req as IncomingMessage & { authUser?: string }).authUser = credentials.user;
     return true;
+  };
+
+  const checkAdmin = (req: IncomingMessage, res: ServerResponse): boolean => {
+    if (!checkAuth(req, res)) return false;
+    if ((req as IncomingMessage & { authUser?: string }).authUser === adminUser) return true;
+    writeOcs(res, { ...contextOf(req), statuscode: 403, message: 'Logged in account must be an admin' });
+    return false;
   };
 
   const server = createServer((req, res) => {
@@ -274,8 +320,17 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
         ...ctx,
         statuscode: 998,
         message:
-          'Invalid query, please check the syntax. API specifications are here: http://www.freedesktop.org/wiki/Specifications/open-collaboration-services.',
+          'Invalid query, please check the syntax. API specifications are here: ' +
+          'http://www.freedesktop.org/wiki/Specifications/open-collaboration-services.',
       });
+      return;
+    }
+
+    // Observed on Nextcloud 32.0.1 with an account that is neither admin nor sub-admin: reading another user answers
+    // 998 (HTTP 404 on v2) as if it did not exist; creating, disabling and the other writes answer 403.
+    if (authUser !== adminUser && route.name !== 'currentUser' && route.userId !== authUser) {
+      if (route.name === 'getUser') writeOcs(res, { ...ctx, statuscode: 998, message: '' });
+      else writeOcs(res, { ...ctx, statuscode: 403, message: 'Logged in account must be at least a sub admin' });
       return;
     }
 
@@ -314,14 +369,14 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
   ): boolean {
     switch (fault) {
       case 'ambiguous-create': {
-        const id = String(params['userid'] ?? '');
+        const id = text(params['userid']);
         seedUser({ id, groups: asList(params['groups']).filter((g) => groups.has(g)) });
         writeOcs(res, { ...ctx, statuscode: 101, message: 'Bad request' });
         return true;
       }
       case 'commit-late': {
         // Same end state as ambiguous-create (the request failed before email and mail), only visible later.
-        const id = String(params['userid'] ?? '');
+        const id = text(params['userid']);
         const wanted = asList(params['groups']).filter((g) => groups.has(g));
         pendingCommits.push(() => {
           if (!users.has(id)) seedUser({ id, groups: wanted });
@@ -350,14 +405,18 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
         res
           .writeHead(503, { 'content-type': 'text/html; charset=utf-8' })
           .end(
-            '<!DOCTYPE html><html><head><title>Nextcloud</title></head><body><div class="guest-box"><h2>Maintenance mode</h2><p>This Nextcloud instance is currently in maintenance mode, which may take a while.</p><p>This page will refresh itself when the instance is available again.</p></div></body></html>',
+            '<!DOCTYPE html><html><head><title>Nextcloud</title></head><body><div class="guest-box"><h2>Maintenance ' +
+              'mode</h2><p>This Nextcloud instance is currently in maintenance mode, which may take a ' +
+              'while.</p><p>This page will refresh itself when the instance is available ' +
+              'again.</p></div></body></html>',
           );
         return true;
       case 'server-error':
         res
           .writeHead(500, { 'content-type': 'text/html' })
           .end(
-            '<html><body><h1>Internal Server Error</h1><p>The server encountered an internal error and was unable to complete your request.</p></body></html>',
+            '<html><body><h1>Internal Server Error</h1><p>The server encountered an internal error and was unable to ' +
+              'complete your request.</p></body></html>',
           );
         return true;
       case 'rate-limit':
@@ -366,9 +425,7 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
       case 'not-json':
         res
           .writeHead(200, { 'content-type': 'text/html' })
-          .end(
-            `<html><head><title>Welcome</title></head><body>${'<p>Please log in to the hotel Wi-Fi to continue.</p>'.repeat(20)}</body></html>`,
-          );
+          .end(`<html><head><title>Welcome</title></head><body>${HOTEL_WIFI_LINE.repeat(20)}</body></html>`);
         return true;
       case 'mail-fails':
         writeOcs(res, { ...ctx, statuscode: 102, message: 'Sending email failed' });
@@ -390,7 +447,7 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
       case 'currentUser':
         return ok(userData(users.get(authUser)!));
       case 'listUsers': {
-        const search = String(params['search'] ?? '').toLowerCase();
+        const search = text(params['search']).toLowerCase();
         const ids = [...users.keys()].filter((id) => id.toLowerCase().includes(search)).sort();
         const offset = Number(params['offset'] ?? 0);
         const limit = params['limit'] === undefined ? ids.length : Number(params['limit']);
@@ -420,9 +477,10 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
         return ok({ groups: target.groups });
       case 'addToGroup':
       case 'removeFromGroup': {
-        // 101 no groupid, 102 group missing, 103 user missing (docs/nextcloud-ocs.md#endpoints-used); an existing
-        // member or a non-member succeeds (docs/nextcloud-ocs.md#observed-answers).
-        const group = String(params['groupid'] ?? '');
+        // docs/nextcloud-ocs.md#endpoints-used: groups of a user: 101 no groupid, 102 group missing, 103 user missing;
+        // existing member / non-member
+        // succeed.
+        const group = text(params['groupid']);
         if (group === '') return fail(101, '');
         if (!groups.has(group)) return fail(102, '');
         if (!target) return fail(103, '');
@@ -441,10 +499,13 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
         if (!target.email) return fail(101, 'Email address not available');
         mails.push({ to: target.email, userId: target.id });
         return ok();
-      case 'listGroups':
-        return ok({ groups: [...groups].sort() });
+      case 'listGroups': {
+        // Observed on Nextcloud 32.0.1: ?search= keeps the groups whose name contains it, ignoring case.
+        const search = text(params['search']).toLowerCase();
+        return ok({ groups: [...groups].filter((g) => g.toLowerCase().includes(search)).sort() });
+      }
       case 'createGroup': {
-        const group = String(params['groupid'] ?? '');
+        const group = text(params['groupid']);
         if (group === '') return fail(101, 'Invalid group name');
         if (groups.has(group)) return fail(102, 'group exists'); // docs/nextcloud-ocs.md#endpoints-used
         groups.add(group);
@@ -466,26 +527,33 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
    */
   function addUser(params: Record<string, unknown>, ctx: OcsContext, res: ServerResponse): void {
     const fail = (statuscode: number, message: string) => writeOcs(res, { ...ctx, statuscode, message });
-    const id = String(params['userid'] ?? '');
-    const password = String(params['password'] ?? '');
-    const email = String(params['email'] ?? '');
-    const displayName = String(params['displayName'] ?? '');
-    const quota = params['quota'] === undefined ? '' : String(params['quota']);
-    const language = String(params['language'] ?? '');
+    const id = text(params['userid']);
+    const password = text(params['password']);
+    // addUser stores mb_strtolower(trim($email)) (observed on Nextcloud 32.0.1: Probe.One@Example.COM is read back as
+    // probe.one@example.com).
+    const email = text(params['email']).trim().toLowerCase();
+    const displayName = text(params['displayName']);
+    const quota = text(params['quota']);
+    const language = text(params['language']);
     const wantedGroups = asList(params['groups']);
     if (users.has(id)) return fail(102, 'User already exists');
     for (const g of wantedGroups) if (!groups.has(g)) return fail(104, `Group ${g} does not exist`);
     if (password === '' && email === '')
-      return fail(108, 'To send a password link to the user an email address is required.');
-    // 101 for an invalid user id, observed for bad/name (docs/nextcloud-ocs.md#creating-a-user).
+      return fail(108, 'An email address is required, to send a password link to the user.');
+    // docs/nextcloud-ocs.md#creating-a-user: 101 invalid user id (observed for bad/name).
     if (!/^[a-zA-Z0-9 _.@\-']+$/.test(id) || /^\.+$/.test(id) || id.length > 64 || id.trim() !== id) {
       return fail(
         101,
         'Only the following characters are allowed in a username: "a-z", "A-Z", "0-9", spaces and "_.@-\'"',
       );
     }
+    // The password_policy app (enabled by default) refuses a weak password before the user exists: observed on
+    // Nextcloud 32.0.1 as 107 (v1 HTTP 200, v2 HTTP 400) "Password needs to be at least 10 characters long.", with
+    // "Password is among the 1,000,000 most common ones. Please make it unique." before it for a common one (that
+    // list is not modelled). Without a password the server generates one that passes.
+    if (password !== '' && password.length < 10) return fail(107, 'Password needs to be at least 10 characters long.');
     if (email !== '' && !isEmail(email)) return fail(101, 'Invalid email address');
-    const user = seedUser({ id });
+    const user = seedUser({ id, ...(password === '' ? {} : { password }) });
     user.groups = [...new Set(wantedGroups)];
     if (displayName !== '') user.displayname = displayName;
     // After creating, quota, language and display name are applied as separate edits: a bad quota returns an
@@ -516,9 +584,9 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
     res: ServerResponse,
   ): void {
     const fail = (statuscode: number, message: string) => writeOcs(res, { ...ctx, statuscode, message });
-    if (!target) return fail(998, ''); // docs/nextcloud-ocs.md#editing-a-user
-    const key = String(params['key'] ?? '');
-    const value = String(params['value'] ?? '');
+    if (!target) return fail(998, ''); // docs/nextcloud-ocs.md#envelope-and-status-codes: 998 missing user / no rights
+    const key = text(params['key']);
+    const value = text(params['value']);
     if (!ALLOWED_EDIT_KEYS.has(key)) return fail(113, 'Edited field not found');
     switch (key) {
       case 'display':
@@ -527,9 +595,10 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
         target.displayname = value;
         break;
       case 'email':
-        // 101 invalid value (docs/nextcloud-ocs.md#editing-a-user)
+        // docs/nextcloud-ocs.md#editing-a-user: 101 invalid value (email ...); stored lower-cased like addUser's
+        // (observed on Nextcloud 32.0.1).
         if (value !== '' && !isEmail(value)) return fail(101, 'Invalid email address');
-        target.email = value === '' ? null : value;
+        target.email = value === '' ? null : value.trim().toLowerCase();
         break;
       case 'quota': {
         const refusal = applyQuota(target, value);
@@ -541,8 +610,9 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
         target.language = value;
         break;
       case 'password':
-        // docs/nextcloud-ocs.md#editing-a-user
-        if (value.length < 10) return fail(107, 'Password needs to be at least 10 characters long');
+        // docs/nextcloud-ocs.md#editing-a-user: 107 password policy
+        if (value.length < 10) return fail(107, 'Password needs to be at least 10 characters long.');
+        target.password = value;
         break;
     }
     writeOcs(res, { ...ctx, statuscode: 100 });
@@ -556,44 +626,45 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
     let bytes: number | undefined;
     if (value === 'none') bytes = -1;
     else bytes = computerFileSize(value);
-    // value=lots -> 101 'Invalid quota value: lots'; GiB is not accepted (docs/nextcloud-ocs.md#quota-values).
+    // docs/nextcloud-ocs.md#quota-values: value=lots -> 101 "Invalid quota value: lots". "5GiB" is NOT refused: see
+    // computerFileSize.
     if (bytes === undefined) return { code: 101, message: `Invalid quota value: ${value}` };
+    // UsersController::editUser (Nextcloud 32.0.1) throws both refusals below with code 101.
     if (bytes === -1) {
       if (options.allowUnlimitedQuota === false)
-        return { code: 102, message: 'Unlimited quota is forbidden on this instance' };
+        return { code: 101, message: 'Unlimited quota is forbidden on this instance' };
       user.quota = 'none';
       return undefined;
     }
     if (options.maxQuotaBytes !== undefined && bytes > options.maxQuotaBytes) {
-      return { code: 102, message: `Invalid quota value. ${value} is exceeding the maximum quota` };
+      return { code: 101, message: `Invalid quota value. ${value} is exceeding the maximum quota` };
     }
     user.quota = humanFileSize(bytes); // 3042824 -> '2.9 MB' (docs/nextcloud-ocs.md#quota-values)
     return undefined;
   }
 
   /**
-   * getUser's data fields (docs/nextcloud-ocs.md#endpoints-used); a fresh user's quota fields are -3
-   * (docs/nextcloud-ocs.md#quota-values).
+   * GET /cloud/users/{id} as Nextcloud 32.0.1 answers it for another user (field order and values observed; the
+   * requesting admin's own record adds *Scope fields, not modelled). quota: AUserDataOCSController::fillStorageInfo:
+   * -3 (unlimited) for none/default; with a limit above 0, free = limit - used (negative when over quota), total =
+   * limit, relative = used/limit in percent with two decimals; else free, total -3 and relative 0. A user whose home
+   * was never set up reports used 0: {free: -3, used: 0, total: -3, relative: 0, quota: -3} without a quota.
    */
   function userData(user: FakeNextcloudUser): Record<string, unknown> {
     const limit = user.quota === 'none' || user.quota === 'default' ? -3 : (computerFileSize(user.quota) ?? -3);
-    const fresh = user.usedBytes === undefined;
-    const used = user.usedBytes ?? -3;
-    const quota = fresh
-      ? { free: -3, used: -3, total: -3, relative: -3, quota: limit }
-      : {
-          free: limit < 0 ? -3 : Math.max(0, limit - used),
-          used,
-          total: limit < 0 ? -3 : limit,
-          relative: limit > 0 ? Math.round((used / limit) * 10000) / 100 : 0,
-          quota: limit,
-        };
+    const used = user.usedBytes ?? 0;
+    const quota =
+      limit > 0
+        ? { free: limit - used, used, total: limit, relative: Math.round((used / limit) * 10000) / 100, quota: limit }
+        : { free: -3, used, total: -3, relative: 0, quota: limit };
     return {
       enabled: user.enabled,
       storageLocation: `/var/www/html/data/${user.id}`,
       id: user.id,
-      lastLogin: fresh ? 0 : 1_700_000_000_000,
-      backend: 'Database',
+      firstLoginTimestamp: user.lastLogin,
+      lastLoginTimestamp: user.lastLogin,
+      lastLogin: user.lastLogin * 1000,
+      backend: user.backend,
       subadmin: [],
       quota,
       manager: '',
@@ -605,9 +676,19 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
       address: '',
       website: '',
       twitter: '',
+      bluesky: '',
+      fediverse: '',
+      organisation: '',
+      role: '',
+      headline: '',
+      biography: '',
+      profile_enabled: '1',
+      pronouns: '',
       groups: [...user.groups],
       language: user.language,
       locale: '',
+      timezone: '',
+      notify_email: null,
       backendCapabilities: { setDisplayName: true, setPassword: true },
     };
   }
@@ -636,6 +717,7 @@ export async function startFakeNextcloud(options: FakeNextcloudOptions = {}): Pr
     },
     seedUser,
     checkAuth,
+    checkAdmin,
     resetThrottles() {
       failedLogins = 0;
       editTimes.clear();
@@ -668,10 +750,14 @@ export function contextOf(req: IncomingMessage): OcsContext {
 }
 
 /**
- * Writes an OCS envelope the way V1Response / V2Response do (docs/nextcloud-ocs.md#envelope-and-status-codes):
- * `statuscode` is the code a controller raised, 100 = success. v1: success 100, HTTP 200 except 997 -> 401. v2: success
- * 200; 997 -> 401; 998 -> 404; 996/999 -> 500; 403/404 as is; other codes below 200 or above 600 -> HTTP 400. Errors
- * carry data [].
+ * Writes an OCS envelope the way V1Response / V2Response do (Nextcloud 32.0.1 lib/private/AppFramework/OCS):
+ * `statuscode` is the code a controller raised, 100 or 200 = success.
+ * - v1: meta.statuscode 100 on success, else the code as raised; HTTP 200, except 997 -> 401. meta carries
+ *   totalitems and itemsperpage ('').
+ * - v2: meta.statuscode 200 on success, else the code AS RAISED (observed: 997 with HTTP 401, 998 with HTTP 404,
+ *   996 with HTTP 500); the HTTP status maps 997 -> 401, 998 -> 404, 996/999 -> 500, codes below 200 or above 600
+ *   -> 400, others as they are. meta has no totalitems / itemsperpage.
+ * Errors carry data [] unless the controller returned some (user_oidc's 404 {"message": "User not found"}).
  */
 export function writeOcs(
   res: ServerResponse,
@@ -681,30 +767,20 @@ export function writeOcs(
   let statuscode = opts.statuscode;
   let httpStatus: number;
   if (opts.version === 'v1') {
-    statuscode = ok ? 100 : statuscode;
+    if (ok) statuscode = 100;
     httpStatus = statuscode === 997 ? 401 : 200;
   } else {
     if (ok) statuscode = 200;
-    else if (statuscode === 997) statuscode = 401;
-    else if (statuscode === 998) statuscode = 404;
-    else if (statuscode === 996 || statuscode === 999) statuscode = 500;
-    httpStatus = ok
-      ? 200
-      : statuscode === 401 || statuscode === 403 || statuscode === 404 || statuscode === 500
-        ? statuscode
-        : statuscode < 200 || statuscode > 600
-          ? 400
-          : statuscode;
+    httpStatus = v2HttpStatus(statuscode);
   }
   if (opts.httpStatus !== undefined) httpStatus = opts.httpStatus;
-  const meta = {
+  const meta: Record<string, unknown> = {
     status: ok ? 'ok' : 'failure',
     statuscode,
     message: opts.message ?? (ok ? 'OK' : ''),
-    totalitems: '',
-    itemsperpage: '',
+    ...(opts.version === 'v1' ? { totalitems: '', itemsperpage: '' } : {}),
   };
-  const data = ok ? (opts.data ?? []) : []; // [] never {} (docs/nextcloud-ocs.md#envelope-and-status-codes)
+  const data = opts.data ?? []; // docs/nextcloud-ocs.md#envelope-and-status-codes: empty data is [], never {}
   if (opts.format === 'json') {
     res
       .writeHead(httpStatus, { 'content-type': 'application/json; charset=utf-8' })
@@ -716,8 +792,18 @@ export function writeOcs(
   }
 }
 
+/** V2Response::getStatus. */
+function v2HttpStatus(statuscode: number): number {
+  if (statuscode === 200) return 200;
+  if (statuscode === 997) return 401;
+  if (statuscode === 998) return 404;
+  if (statuscode === 996 || statuscode === 999) return 500;
+  if (statuscode < 200 || statuscode > 600) return 400;
+  return statuscode;
+}
+
 /** Basic credentials of a request, or undefined. */
-export function basicCredentials(req: IncomingMessage): { user: string; password: string } | undefined {
+function basicCredentials(req: IncomingMessage): { user: string; password: string } | undefined {
   const header = req.headers.authorization ?? '';
   const match = /^Basic\s+(.+)$/i.exec(header);
   if (!match?.[1]) return undefined;
@@ -727,8 +813,8 @@ export function basicCredentials(req: IncomingMessage): { user: string; password
   return { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
-/** Parses a JSON or form body (`groups[]=a&groups[]=b` -> groups: [a, b]) (docs/nextcloud-ocs.md#transport). */
-export async function readBody(req: IncomingMessage): Promise<unknown> {
+/** Parses a JSON or form body (`groups[]=a&groups[]=b` -> groups: [a, b]); docs/nextcloud-ocs.md#transport. */
+async function readBody(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   const text = Buffer.concat(chunks).toString('utf8');
@@ -815,13 +901,14 @@ function matchRoute(method: string, s: string[]): MatchedRoute | undefined {
 }
 
 /**
- * Nextcloud's Util::computerFileSize, except that 'GiB'-style units are refused (docs/nextcloud-ocs.md#quota-values).
+ * OCP\Util::computerFileSize of Nextcloud 32.0.1: lower-cased; a numeric string is bytes; otherwise the number PHP's
+ * (float) cast reads from the front ("abc" -> 0) times the factor of the suffix matched by /([kmgtp]?b?)$/, or
+ * false (undefined here) when that suffix is not a unit. So "5GiB" is 5 BYTES: its suffix is "b" (observed: OCS
+ * editUser with value 5GiB answers 200 and stores "5 B"; user_oidc and nmcuser_oidc do the same).
  */
 export function computerFileSize(input: string): number | undefined {
-  const str = input.trim().toLowerCase();
-  if (/^-?\d+(\.\d+)?$/.test(str)) return Math.round(Number(str));
-  const match = /^(\d+(?:\.\d+)?)\s*([kmgtp]?b?)$/.exec(str);
-  if (!match) return undefined;
+  const str = input.toLowerCase();
+  if (/^\s*[+-]?(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?\s*$/.test(str)) return Math.round(Number(str));
   const factors: Record<string, number> = {
     b: 1,
     k: 1024,
@@ -835,9 +922,15 @@ export function computerFileSize(input: string): number | undefined {
     p: 1024 ** 5,
     pb: 1024 ** 5,
   };
-  const factor = factors[match[2]!];
+  const factor = factors[/([kmgtp]?b?)$/.exec(str)?.[1] ?? ''];
   if (factor === undefined) return undefined;
-  return Math.round(Number(match[1]) * factor);
+  return Math.round(phpFloatPrefix(str) * factor);
+}
+
+/** PHP's (float) cast of a string: the leading number after leading whitespace, 0 when there is none. */
+function phpFloatPrefix(str: string): number {
+  const match = /^\s*[+-]?(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?/.exec(str);
+  return match ? Number(match[0]) : 0;
 }
 
 /** Nextcloud's Util::humanFileSize: how a quota is stored (docs/nextcloud-ocs.md#quota-values). */
@@ -853,6 +946,13 @@ export function humanFileSize(bytes: number): string {
   if (n < 1024) return `${n} TB`;
   n = Math.round((n / 1024) * 10) / 10;
   return `${n} PB`;
+}
+
+/** A request parameter as the string PHP would see; anything but a scalar is ''. */
+function text(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return '';
 }
 
 function isEmail(value: string): boolean {
@@ -879,5 +979,5 @@ function toXml(value: unknown): string {
       .map(([k, v]) => `<${k}>${toXml(v)}</${k}>`)
       .join('');
   }
-  return String(value).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  return text(value).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { computerFileSize, contextOf, humanFileSize, writeOcs } from './nextcloud.js';
+import { computerFileSize, contextOf, humanFileSize, SKELETON_BYTES, writeOcs } from './nextcloud.js';
 import type { FakeNextcloud } from './nextcloud.js';
 import { resolveDotSegments } from './paths.js';
 
@@ -19,19 +19,19 @@ export interface FakeUserOidcProvider {
   providerBasedId?: boolean;
 }
 
-export interface FakeOidcUser {
+interface FakeOidcUser {
   uid: string;
   providerId: number;
   sub: string;
 }
 
-export interface UserOidcRequest {
+interface UserOidcRequest {
   method: string;
   rawPath: string;
   body: unknown;
 }
 
-export type UserOidcFault = { route: 'create' | 'delete'; drop: 'before' | 'after' };
+type UserOidcFault = { route: 'create' | 'delete'; drop: 'before' | 'after' };
 
 export interface FakeUserOidc {
   /** Users user_oidc manages (its own table), by Nextcloud uid. */
@@ -74,7 +74,9 @@ export function mountFakeUserOidc(
     const match = ROUTE.exec(resolveDotSegments(rawPath));
     if (!match) return false;
     requests.push({ method: req.method ?? 'GET', rawPath, body });
-    if (!nextcloud.checkAuth(req, res)) return true;
+    // The controller is admin-only: observed on Nextcloud 32.0.1, a non-admin gets 403 "Logged in account must be
+    // an admin" on create and delete.
+    if (!nextcloud.checkAdmin(req, res)) return true;
     const ctx = contextOf(req);
     const params = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
 
@@ -85,25 +87,34 @@ export function mountFakeUserOidc(
       const sub = params.userId;
       // Typed controller parameters (int $providerId, string $userId): a missing one is a server error.
       if (!Number.isInteger(providerId) || typeof sub !== 'string') {
-        writeOcs(res, { ...ctx, statuscode: 996, message: 'Internal Server Error' });
+        writeOcs(res, { ...ctx, statuscode: 996, message: 'Internal Server Error\n' }); // observed, with the \n
         return true;
       }
       const uid = uidFor(providerId, sub);
-      // getOrCreate: create OR update, never "already exists".
-      const user = nextcloud.users.get(uid) ?? nextcloud.seedUser({ id: uid });
+      // getOrCreate: create OR update, never "already exists". Its users belong to the user_oidc user backend
+      // (observed: GET /cloud/users/{uid} says "backend": "user_oidc").
+      const user = nextcloud.users.get(uid) ?? nextcloud.seedUser({ id: uid, backend: 'user_oidc' });
       oidcUsers.set(uid, { uid, providerId, sub });
       // `if ($displayName)`, `if ($email)`, `if ($quota)`: PHP truthiness, so "" and "0" change nothing.
       if (typeof params.displayName === 'string' && phpTruthy(params.displayName))
         user.displayname = params.displayName;
-      if (typeof params.email === 'string' && phpTruthy(params.email)) user.email = params.email;
+      // setSystemEMailAddress stores it lower-cased (observed: Alice@Example.com is read back as alice@example.com).
+      if (typeof params.email === 'string' && phpTruthy(params.email)) user.email = params.email.toLowerCase();
       if (typeof params.quota === 'string' && phpTruthy(params.quota)) {
         const quota = storedQuota(params.quota);
         // IUser::setQuota throws on a value it cannot parse; the controller does not catch it.
         if (quota === undefined) {
-          writeOcs(res, { ...ctx, statuscode: 996, message: 'Internal Server Error' });
+          writeOcs(res, { ...ctx, statuscode: 996, message: 'Internal Server Error\n' });
           return true;
         }
         user.quota = quota;
+      }
+      // Then getUserFolder + OC_Util::copySkeleton, whose NotPermittedException (the quota is full) the controller
+      // swallows: observed on Nextcloud 32.0.1, used is the skeleton's 20,174,294 bytes under a 1 GB quota, and
+      // exactly the quota (1,048,576) under a 1 MB one, with the create answered 200.
+      if (user.usedBytes === undefined) {
+        const limit = user.quota === 'none' || user.quota === 'default' ? undefined : computerFileSize(user.quota);
+        user.usedBytes = limit === undefined ? SKELETON_BYTES : Math.min(SKELETON_BYTES, limit);
       }
       if (fault?.drop === 'after') return destroy(req);
       writeOcs(res, { ...ctx, statuscode: 100, data: { user_id: uid } });
@@ -115,9 +126,10 @@ export function mountFakeUserOidc(
       if (fault?.drop === 'before') return destroy(req);
       const uid = safeDecode(match[1]);
       // deleteUser(string $userId): IUserManager::get($userId), so the id is the Nextcloud uid; a user of another
-      // backend is "not found" too.
+      // backend is "not found" too. Observed on 32.0.1 (v2): HTTP 404, meta.statuscode 404, meta.message "", and the
+      // words in data: {"message": "User not found"}.
       if (!nextcloud.users.has(uid) || !oidcUsers.has(uid)) {
-        writeOcs(res, { ...ctx, statuscode: 404, message: 'User not found' });
+        writeOcs(res, { ...ctx, statuscode: 404, message: '', data: { message: 'User not found' } });
         return true;
       }
       nextcloud.users.delete(uid);

@@ -4,7 +4,8 @@ import { commonBackendFields } from '../config.js';
 
 /**
  * What Nextcloud's setQuota accepts (docs/nextcloud-ocs.md#quota-values): none, default, digits (bytes) or a
- * human size in 1024 multiples. `GiB`/`GB` with an `i` is refused by the server, so it is refused here first.
+ * human size in 1024 multiples. A binary unit is refused here: Nextcloud would silently store "5GiB" as 5 bytes
+ * (observed through nmcuser_oidc 1.0.8 on Nextcloud 32.0.1).
  */
 const NEXTCLOUD_QUOTA = /^(none|default|\d+(\.\d+)?\s*[kmgtp]?b?)$/i;
 

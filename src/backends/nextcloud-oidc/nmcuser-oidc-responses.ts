@@ -6,7 +6,7 @@ import type { HttpResponse } from '../http.js';
 import { parseRetryAfter } from '../http.js';
 import { BackendError } from '../types.js';
 import type { UserState } from '../types.js';
-import { parseStoredQuota } from '../nextcloud/quota.js';
+import { parseStoredQuota } from '../nextcloud/nextcloud-quota.js';
 
 export function parseJsonBody(text: string): unknown {
   if (text.trim() === '') return undefined;
@@ -39,6 +39,11 @@ export function isUnknownProvider(res: HttpResponse): boolean {
   return res.status === 404 && /no oidc provider/i.test(serverMessage(res) ?? '');
 }
 
+/** True when a GET nmcusers answer says `"migrated": true`, which only the app's create and update set. */
+export function markedMigrated(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && (body as { migrated?: unknown }).migrated === true;
+}
+
 /** GET nmcusers/{provider}/{id} -> `{id, displayname, email, altemail, quota, enabled, migrated}`. */
 export function userStateFrom(backend: string, body: unknown): UserState {
   if (!body || typeof body !== 'object' || typeof (body as { id?: unknown }).id !== 'string') {
@@ -47,9 +52,8 @@ export function userStateFrom(backend: string, body: unknown): UserState {
   const data = body as Record<string, unknown>;
   const state: UserState = { userId: data.id as string, exists: true };
   if (typeof data.enabled === 'boolean') state.enabled = data.enabled;
-  if (typeof data.email === 'string' || data.email === null) state.email = (data.email as string | null) || null;
-  if (typeof data.displayname === 'string' || data.displayname === null)
-    state.displayName = data.displayname as string | null;
+  if (typeof data.email === 'string' || data.email === null) state.email = data.email || null;
+  if (typeof data.displayname === 'string' || data.displayname === null) state.displayName = data.displayname;
   const limitBytes = parseStoredQuota(data.quota);
   if (limitBytes !== undefined) state.quota = { limitBytes };
   return state;
@@ -76,7 +80,8 @@ export function describeFailure(res: HttpResponse, ctx: FailureContext): Backend
     return new BackendError(
       backend,
       'auth_failed',
-      `${backend} refused the login of '${account}' while trying to ${action}: check the app password in ${secretEnv}. Not retried, so the address is not locked out.`,
+      `${backend} refused the login of '${account}' while trying to ${action}: check the app password in ` +
+        `${secretEnv}. Not retried, so the address is not locked out.`,
       opts,
     );
   }
@@ -94,7 +99,8 @@ export function describeFailure(res: HttpResponse, ctx: FailureContext): Backend
       return new BackendError(
         backend,
         'locked_out',
-        `${backend} is blocking AccountDesk's address after too many failed logins (up to 30 minutes). Fix ${secretEnv}, then wait or reset the brute-force entry on the server.`,
+        `${backend} is blocking AccountDesk's address after too many failed logins (up to 30 minutes). Fix ` +
+          `${secretEnv}, then wait or reset the brute-force entry on the server.`,
         { ...opts, retryable: true },
       );
     }
@@ -113,7 +119,8 @@ export function describeFailure(res: HttpResponse, ctx: FailureContext): Backend
     return new BackendError(
       backend,
       'unsupported',
-      `${backend} has no nmcuser_oidc API 1.1 at the configured url: check that the nmcuser_oidc app is installed and enabled, and that url is the Nextcloud base address`,
+      `${backend} has no nmcuser_oidc API 1.1 at the configured url: check that the nmcuser_oidc app is installed ` +
+        `and enabled, and that url is the Nextcloud base address`,
       opts,
     );
   }

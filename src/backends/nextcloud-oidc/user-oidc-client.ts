@@ -15,10 +15,10 @@ import { createNextcloudClient } from '../nextcloud/client.js';
 import type { NextcloudClient } from '../nextcloud/client.js';
 import type { NextcloudConfig } from '../nextcloud/config.js';
 import { isLostAnswer, OcsFailure } from '../nextcloud/ocs.js';
-import { formatQuota } from '../nextcloud/quota.js';
+import { formatQuota } from '../nextcloud/nextcloud-quota.js';
 import type { UserOidcConfig } from './user-oidc-config.js';
-import { assertAddressableId, deriveUserOidcUid } from './ids.js';
-import { oidcQuotaParam } from './quota.js';
+import { assertAddressableId, deriveUserOidcUid } from './oidc-user-ids.js';
+import { oidcQuotaParam } from './oidc-quota-param.js';
 import { oidcSubjectProblem } from './usernames.js';
 
 /** The provisioning routes exist under OCS v2 only (docs/nextcloud-oidc.md#user_oidc-routes). */
@@ -48,7 +48,7 @@ function provisioningConfig(config: UserOidcConfig): NextcloudConfig {
   };
 }
 
-export class UserOidcClient implements BackendClient {
+class UserOidcClient implements BackendClient {
   readonly kind = 'user_oidc' as const;
   readonly capabilities: ReadonlySet<Capability> = new Set<Capability>(['delete', 'groups']);
   /**
@@ -124,8 +124,10 @@ export class UserOidcClient implements BackendClient {
       throw new BackendError(
         this.name,
         'protocol',
-        `${this.name} created ${username} as Nextcloud user '${answeredUid}', but uidMode '${this.config.uidMode}' in the config gives '${uid}': ` +
-          `set uidMode to match the provider's "unique user id" / "provider based id" settings before making any other change`,
+        `${this.name} created ${username} as Nextcloud user '${answeredUid}', but uidMode '${this.config.uidMode}' ` +
+          `in the config gives '${uid}': ` +
+          `set uidMode to match the provider's "unique user id" / "provider based id" settings before making any ` +
+          `other change`,
         { retryable: false },
       );
     }
@@ -220,8 +222,9 @@ export class UserOidcClient implements BackendClient {
           );
         throw new BackendError(
           this.name,
-          'unsupported',
-          `Nextcloud user ${uid} on ${this.name} exists but is not managed by user_oidc, so this backend will not delete it: delete it through a Nextcloud backend if that is what you want`,
+          'not_managed',
+          `Nextcloud user ${uid} on ${this.name} exists but is not managed by user_oidc, so this backend will not ` +
+            'delete it: delete it through a nextcloud backend if that is what you want',
           { status: 404, cause: err, retryable: false },
         );
       }
@@ -247,7 +250,8 @@ export class UserOidcClient implements BackendClient {
       throw new BackendError(
         this.name,
         'unsupported',
-        `${this.name} has no user_oidc provisioning API (HTTP 404 on ${USER_ROUTE}): install or update the user_oidc app on the server`,
+        `${this.name} has no user_oidc provisioning API (HTTP 404 on ${USER_ROUTE}): install or update the ` +
+          `user_oidc app on the server`,
         { status: 404, cause: err, retryable: false },
       );
     }
@@ -257,7 +261,8 @@ export class UserOidcClient implements BackendClient {
       throw new BackendError(
         this.name,
         'ambiguous',
-        `creating ${username} on ${this.name} got no usable answer and reading it back failed too: check whether Nextcloud user ${uid} exists before retrying`,
+        `creating ${username} on ${this.name} got no usable answer and reading it back failed too: check whether ` +
+          `Nextcloud user ${uid} exists before retrying`,
         { cause: err },
       );
     }

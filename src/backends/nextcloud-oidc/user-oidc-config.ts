@@ -7,7 +7,7 @@ export const userOidcConfigSchema = z.strictObject({
   ...commonBackendFields,
   /** Numeric id of the provider in user_oidc (occ user_oidc:provider lists it): sent as `providerId` on create. */
   providerId: z.number().int().positive("providerId is the provider's number shown by `occ user_oidc:provider`"),
-  /** The provider's identifier (its name in the OpenID Connect settings): part of the uid with uidMode providerBased. */
+  /** The provider's identifier (its name in the OpenID Connect settings): in the uid with uidMode providerBased. */
   providerIdentifier: z
     .string()
     .trim()

@@ -12,7 +12,7 @@ import { explainFailure } from './errors.js';
 import type { FailureContext, NextcloudOperation } from './errors.js';
 import { isLostAnswer, OcsFailure, OcsTransport } from './ocs.js';
 import type { OcsMethod, OcsRequestOptions } from './ocs.js';
-import { formatQuota, quotaParam, readQuota, storedQuotaBytes } from './quota.js';
+import { formatQuota, quotaParam, readQuota, storedQuotaBytes } from './nextcloud-quota.js';
 import { nextcloudUsernameProblem } from './usernames.js';
 
 export function createNextcloudClient(
@@ -87,7 +87,8 @@ export class NextcloudClient implements BackendClient {
       throw new BackendError(
         this.name,
         'already_exists',
-        `'${username}' already exists on ${this.name}${before.email ? ` (email ${before.email})` : ''}: nothing was changed`,
+        `'${username}' already exists on ${this.name}${before.email ? ` (email ${before.email})` : ''}: nothing was ` +
+          `changed`,
       );
     }
     const body: Record<string, unknown> = { userid: username, email: wanted.email };
@@ -113,7 +114,8 @@ export class NextcloudClient implements BackendClient {
       const assigned = id === username ? '' : ` (Nextcloud assigned the id '${id}')`;
       return {
         summary:
-          `created ${id} on ${this.name}${assigned}${describeWanted(wanted)}; Nextcloud mails the invitation to ${wanted.email} ` +
+          `created ${id} on ${this.name}${assigned}${describeWanted(wanted)}; Nextcloud mails the invitation to ` +
+          `${wanted.email} ` +
           `itself and does not confirm delivery${retried ? ' (succeeded on a second attempt)' : ''}`,
         ...(after ? { after } : {}),
       };
@@ -201,7 +203,8 @@ export class NextcloudClient implements BackendClient {
     // (docs/nextcloud-ocs.md#creating-a-user); without an email it answers 108, so refuse before any call.
     if (!email) {
       throw this.invalid(
-        `${this.name} creates users without a password and mails them an invitation, so '${input.username}' needs an email address: add one to the request`,
+        `${this.name} creates users without a password and mails them an invitation, so '${input.username}' needs ` +
+          `an email address: add one to the request`,
       );
     }
     if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email))
@@ -248,7 +251,8 @@ export class NextcloudClient implements BackendClient {
       throw new BackendError(
         this.name,
         'ambiguous',
-        `creating '${username}' on ${this.name} failed (${describeError(err)}) and reading the user back failed too (${describeError(readErr)}): ` +
+        `creating '${username}' on ${this.name} failed (${describeError(err)}) and reading the user back failed too ` +
+          `(${describeError(readErr)}): ` +
           'check in Nextcloud whether the user exists before trying again',
         { cause: err, retryable: false },
       );
@@ -264,7 +268,8 @@ export class NextcloudClient implements BackendClient {
       throw new BackendError(
         this.name,
         'already_exists',
-        `'${username}' now exists on ${this.name} with ${state.email ? `email ${state.email}` : 'no email'}, not ${wanted.email}: ` +
+        `'${username}' now exists on ${this.name} with ${state.email ? `email ${state.email}` : 'no email'}, not ` +
+          `${wanted.email}: ` +
           'someone else probably created it at the same moment; nothing was changed',
         { cause: err },
       );

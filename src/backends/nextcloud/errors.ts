@@ -50,13 +50,15 @@ export function explainFailure(err: unknown, ctx: FailureContext): unknown {
         case 104:
           return make(
             'invalid_input',
-            `a group named for '${userId}' does not exist on ${backend}${said}: create the group in Nextcloud or remove it from the request`,
+            `a group named for '${userId}' does not exist on ${backend}${said}: create the group in Nextcloud or ` +
+              `remove it from the request`,
           );
         case 105:
         case 106:
           return make(
             'forbidden',
-            `${backend} will not let this admin account put '${userId}' in the requested groups${said}: use a full admin account or name a group it administers`,
+            `${backend} will not let this admin account put '${userId}' in the requested groups${said}: use a full ` +
+              `admin account or name a group it administers`,
           );
         case 103:
         case 109:
@@ -99,7 +101,8 @@ export function explainFailure(err: unknown, ctx: FailureContext): unknown {
         case 112:
           return make(
             'unsupported',
-            `${backend} cannot change the ${ctx.field ?? 'value'} of '${userId}': the account's user backend does not allow it${said}`,
+            `${backend} cannot change the ${ctx.field ?? 'value'} of '${userId}': the account's user backend does ` +
+              `not allow it${said}`,
           );
         case 107:
           return make('password_policy', `${backend} refused the new password under its password policy${said}`);
@@ -146,7 +149,8 @@ export function explainFailure(err: unknown, ctx: FailureContext): unknown {
       if (code === 102) {
         return make(
           'unavailable',
-          `${backend} could not send the invitation mail to '${userId}'${said}: check Nextcloud's mail server settings, then resend`,
+          `${backend} could not send the invitation mail to '${userId}'${said}: check Nextcloud's mail server ` +
+            `settings, then resend`,
           false,
         );
       }

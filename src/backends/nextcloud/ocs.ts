@@ -23,7 +23,8 @@ export interface OcsRequestOptions {
 
 /**
  * An answer with a well-formed OCS envelope that reports a failure. `remoteCode` is the OCS statuscode as the server
- * sent it (v2 reports 998 as 404 and 997 as 401); `ocsMessage` is the server's own text.
+ * sent it (v2 keeps 998 and 997 in meta beside HTTP 404 and 401, observed on Nextcloud 32.0.1); `ocsMessage` is the
+ * server's own text.
  */
 export class OcsFailure extends BackendError {
   readonly ocsMessage: string;
@@ -66,11 +67,11 @@ export function isLostAnswer(err: unknown): boolean {
 /**
  * Editing users is limited to 50 calls per 600 s per admin account (docs/nextcloud-ocs.md#rate-limit-on-user-edits).
  */
-export const EDIT_WINDOW_MS = 600_000;
+const EDIT_WINDOW_MS = 600_000;
 /**
  * Nextcloud blocks an address for up to 30 minutes after about 11 bad logins (docs/nextcloud-ocs.md#login-throttling).
  */
-export const LOCKOUT_MS = 30 * 60_000;
+const LOCKOUT_MS = 30 * 60_000;
 
 export interface OcsTransportOptions {
   backend: string;
@@ -125,7 +126,8 @@ export class OcsTransport {
       throw new BackendError(
         backend,
         'auth_failed',
-        `${backend} refused the login of '${this.opts.user}' (HTTP 401): check the app password in ${this.opts.secretEnv}. ` +
+        `${backend} refused the login of '${this.opts.user}' (HTTP 401): check the app password in ` +
+          `${this.opts.secretEnv}. ` +
           'AccountDesk did not try again, because Nextcloud blocks the address after about 10 failed logins.',
         { status, remoteCode: envelope?.statuscode ?? 997, retryable: false },
       );
@@ -136,7 +138,8 @@ export class OcsTransport {
       throw new BackendError(
         backend,
         'protocol',
-        `${backend} rejected the call as a CSRF check failure (HTTP 412): a proxy in front of Nextcloud probably strips the OCS-APIRequest header; let it through`,
+        `${backend} rejected the call as a CSRF check failure (HTTP 412): a proxy in front of Nextcloud probably ` +
+          `strips the OCS-APIRequest header; let it through`,
         { status, retryable: false },
       );
     }
@@ -147,7 +150,8 @@ export class OcsTransport {
           backend,
           'unavailable',
           maintenance
-            ? `${backend} is in maintenance mode (HTTP 503): try again once its admin has finished (occ maintenance:mode --off)`
+            ? `${backend} is in maintenance mode (HTTP 503): try again once its admin has finished (occ ` +
+                `maintenance:mode --off)`
             : `${backend} is unavailable (HTTP 503): try again later`,
           { status },
         );
@@ -163,7 +167,8 @@ export class OcsTransport {
       throw new BackendError(
         backend,
         'protocol',
-        `${backend} did not answer with an OCS JSON document (HTTP ${status}): ${quote(text)}. Check that its url is the Nextcloud base URL`,
+        `${backend} did not answer with an OCS JSON document (HTTP ${status}): ${quote(text)}. Check that its url ` +
+          `is the Nextcloud base URL`,
         { status, retryable: false },
       );
     }
@@ -195,7 +200,8 @@ export class OcsTransport {
       throw new OcsFailure(
         backend,
         'forbidden',
-        `${backend} refused: '${this.opts.user}' lacks the right for this (${serverText}). It must be a Nextcloud admin, or sub-admin of the user's groups`,
+        `${backend} refused: '${this.opts.user}' lacks the right for this (${serverText}). It must be a Nextcloud ` +
+          `admin, or sub-admin of the user's groups`,
         { status, statuscode, ocsMessage: message },
       );
     }
@@ -242,8 +248,10 @@ export class OcsTransport {
       return new BackendError(
         backend,
         'locked_out',
-        `${backend} is blocking AccountDesk's address after too many failed logins (brute-force protection), for up to 30 minutes. ` +
-          `Check the app password in ${secretEnv}; a Nextcloud admin can lift the block at once with occ security:bruteforce:reset <address>.`,
+        `${backend} is blocking AccountDesk's address after too many failed logins (brute-force protection), for up ` +
+          `to 30 minutes. ` +
+          `Check the app password in ${secretEnv}; a Nextcloud admin can lift the block at once with occ ` +
+          `security:bruteforce:reset <address>.`,
         { status: response.status, remoteCode: 429, retryAfterMs: LOCKOUT_MS, retryable: false },
       );
     }
@@ -256,8 +264,10 @@ export class OcsTransport {
       backend,
       'rate_limited',
       hinted === undefined
-        ? `${backend} allows admin account '${user}' 50 user edits per 10 minutes and refused this one. Nothing retries it ` +
-            `automatically: an approver can press Retry once 10 minutes have passed. A Nextcloud admin can lift the limit ` +
+        ? `${backend} allows admin account '${user}' 50 user edits per 10 minutes and refused this one. Nothing ` +
+            `retries it ` +
+            `automatically: an approver can press Retry once 10 minutes have passed. A Nextcloud admin can lift the ` +
+            `limit ` +
             `with 'ratelimit.protection.enabled' => false in config.php.`
         : `${backend} is rate limiting AccountDesk: try again in ${Math.ceil(hinted / 1000)} s`,
       { status: response.status, remoteCode: 429, retryAfterMs: hinted ?? EDIT_WINDOW_MS },
@@ -288,7 +298,7 @@ function parseEnvelope(text: string): Envelope | undefined {
 }
 
 /** At most ~200 characters of a body, tags and runs of whitespace collapsed, for error messages. */
-export function quote(text: string): string {
+function quote(text: string): string {
   const plain = text
     .replace(/<script[\s\S]*?<\/script>|<style[\s\S]*?<\/style>/gi, ' ')
     .replace(/<[^>]*>/g, ' ')

@@ -196,6 +196,7 @@ export function describeState(state: UserState): string {
   if (state.displayName && state.displayName !== state.userId) parts.push(`"${state.displayName}"`);
   if (state.groups?.length) parts.push(`groups ${state.groups.join(', ')}`);
   if (state.userId) parts.push(`id ${state.userId}`);
+  if (state.unmanaged) parts.push(state.unmanaged);
   return parts.join(', ');
 }
 

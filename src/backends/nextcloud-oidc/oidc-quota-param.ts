@@ -1,9 +1,10 @@
 /**
  * The quota value both OpenID Connect provisioning APIs send (nmcuser_oidc's `quota` field, user_oidc's `quota`
- * parameter). Both hand the string to Nextcloud's IUser::setQuota, so Nextcloud's own codec in ../nextcloud/quota.ts
- * decides what is accepted, stored and read back; only the written form differs from OCS editUser's digits.
+ * parameter). Both hand the string to Nextcloud's IUser::setQuota, so Nextcloud's own codec in
+ * ../nextcloud/nextcloud-quota.ts decides what is accepted, stored and read back; only the written form differs from
+ * OCS editUser's digits. Never a binary unit: Nextcloud reads "5GiB" as 5 bytes (observed on 32.0.1).
  */
-import { quotaParam } from '../nextcloud/quota.js';
+import { quotaParam } from '../nextcloud/nextcloud-quota.js';
 
 const UNITS: ReadonlyArray<readonly [suffix: string, factor: number]> = [
   ['PB', 1024 ** 5],

@@ -7,14 +7,14 @@ import { createHash } from 'node:crypto';
 import { BackendError } from '../types.js';
 
 /** Nextcloud user ids are at most 64 characters; user_oidc hashes any longer id (UserMapper::getOrCreate). */
-export const NEXTCLOUD_UID_MAX_LENGTH = 64;
+const NEXTCLOUD_UID_MAX_LENGTH = 64;
 
-export function sha256Hex(text: string): string {
+function sha256Hex(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
 /** An id longer than 64 characters becomes its sha256 hex digest (64 characters). */
-export function fitNextcloudUidLength(id: string): string {
+function fitNextcloudUidLength(id: string): string {
   // PHP's strlen counts bytes, not characters: compare the UTF-8 length.
   return Buffer.byteLength(id, 'utf8') > NEXTCLOUD_UID_MAX_LENGTH ? sha256Hex(id) : id;
 }
@@ -27,7 +27,7 @@ export function nmcuserIdFor(username: string): string {
   return fitNextcloudUidLength(username);
 }
 
-export type UidMode = 'unique' | 'providerBased' | 'raw';
+type UidMode = 'unique' | 'providerBased' | 'raw';
 
 export interface UidDerivation {
   uidMode: UidMode;
@@ -61,7 +61,8 @@ export function assertAddressableId(backend: string, id: string, shownAs: string
     throw new BackendError(
       backend,
       'invalid_input',
-      `'${shownAs}' cannot be used as a Nextcloud user id on ${backend}: it is empty, '.' or '..', or contains '/' or '\\'`,
+      `'${shownAs}' cannot be used as a Nextcloud user id on ${backend}: it is empty, '.' or '..', or contains '/' ` +
+        `or '\\'`,
     );
   }
 }

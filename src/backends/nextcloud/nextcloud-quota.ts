@@ -3,8 +3,9 @@
  */
 
 /**
- * The value AccountDesk sends for a quota: bytes as plain digits (never a human size: `GiB` is refused and human
- * sizes are parsed with 1024 multiples), or `none` for unlimited.
+ * The value AccountDesk sends for a quota: bytes as plain digits, or `none` for unlimited. Never a human size: they
+ * are parsed with 1024 multiples, and a binary unit silently becomes bytes ("5 GiB" is stored as 5 bytes and
+ * answered 200, observed on Nextcloud 32.0.1).
  */
 export function quotaParam(quotaBytes: number | null): string {
   if (quotaBytes === null) return 'none';
@@ -61,9 +62,10 @@ function roundHalfUp1(value: number): number {
 }
 
 /**
- * Reads the `quota` object of GET /users/{id}: `quota` is bytes, or negative (-3 = unlimited, also what a fresh
- * user without a quota reports), or on old servers the string 'none'. `used` is negative until the user's home
- * exists (a fresh user's fields are all -3).
+ * Reads the `quota` object of GET /users/{id}: `quota` is bytes, or negative (-3 = unlimited, also what a user
+ * without a quota reports), or on old servers the string 'none'. `used` counts the user's files: 0 until the home
+ * is set up (Nextcloud 32.0.1), the skeleton files after (about 20 MB on a default install); older servers reported
+ * a negative value before, read here as unknown.
  */
 export function readQuota(raw: unknown): { limitBytes: number | null; usedBytes?: number } | undefined {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return undefined;
