@@ -27,6 +27,8 @@ const GiB = 1024 ** 3;
 let dir: string;
 let slack: FakeSlack;
 let nextcloud: FakeNextcloud;
+/** A second Nextcloud, so an onboarding is a plan of two steps on two servers. */
+let archive: FakeNextcloud;
 let store: Store;
 const children: ChildProcess[] = [];
 
@@ -35,6 +37,7 @@ beforeEach(async () => {
   slack = await startFakeSlack();
   nextcloud = await startFakeNextcloud({ adminUser: 'admin', adminPassword: NC_PASSWORD });
   nextcloud.seedUser({ id: 'alice', email: 'alice@example.com', quota: String(10 * GiB) });
+  archive = await startFakeNextcloud({ adminUser: 'admin', adminPassword: NC_PASSWORD });
   writeFileSync(
     join(dir, 'accountdesk.yaml'),
     stringify({
@@ -42,7 +45,9 @@ beforeEach(async () => {
       approvers: { users: [APPROVER] },
       backends: {
         cloud: { kind: 'nextcloud', url: nextcloud.url, user: 'admin', secretEnv: 'NC_PASSWORD', apiVersion: 'v2' },
+        archive: { kind: 'nextcloud', url: archive.url, user: 'admin', secretEnv: 'NC_PASSWORD', apiVersion: 'v1' },
       },
+      profiles: { staff: { cloud: { quota: '10GB' }, archive: { quota: '1GB' } } },
     }),
   );
   store = await openStore(`sqlite://${join(dir, 'store.sqlite')}`);
@@ -52,7 +57,7 @@ afterEach(async () => {
   for (const child of children.splice(0))
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   await store.close();
-  await Promise.all([slack.close(), nextcloud.close()]);
+  await Promise.all([slack.close(), nextcloud.close(), archive.close()]);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -286,5 +291,91 @@ describe('SIGKILL right after each commit of a request', { timeout: 60_000 }, ()
     await slack.waitFor(() => slack.dmsTo(REQUESTER).find((m) => visibleText(m).includes('Done')), 10_000);
     second.child.kill('SIGTERM');
     expect(killed || n > 4).toBe(true);
+  });
+});
+
+/**
+ * The same for a plan of two steps (an onboarding on two Nextclouds): killed between the steps or inside one, the
+ * restarted process finishes it with each account created exactly once, and every step logged once.
+ */
+describe('SIGKILL right after each commit of a two-step plan', { timeout: 60_000 }, () => {
+  const creates = () => ({
+    cloud: nextcloud.requests.filter((r) => r.route === 'createUser').length,
+    archive: archive.requests.filter((r) => r.route === 'createUser').length,
+  });
+
+  it.each([1, 2, 3, 4, 5, 6, 7])('killed after request commit %i: each account created once', async (n) => {
+    const first = await startProcess({ TEST_KILL_AFTER_REQUEST_COMMIT: String(n) });
+    const exited = new Promise<void>((resolve) => first.child.once('exit', () => resolve()));
+    const dead = () => first.child.exitCode !== null || first.child.signalCode !== null;
+    await first.client
+      .slashCommand({
+        command: '/account',
+        text: 'onboard dana dana@example.com profile:staff',
+        userId: REQUESTER,
+        channelId: 'C0GENERAL',
+        responseUrl: slack.newResponseUrl({ userId: REQUESTER, channelId: 'C0GENERAL' }),
+      })
+      .catch(() => undefined);
+    const requests = store.records<AccountRequest>('requests', () => [`requester:${REQUESTER}`]);
+    const stored = () => requests.listByIndex(`requester:${REQUESTER}`).then((all) => all[0]);
+    const previewed = async () => (await stored())?.steps.every((s) => s.preview !== undefined) ?? false;
+    const id = await poll(
+      async () => (await stored())?.id ?? (dead() ? 'none' : undefined),
+      () => 'nothing stored',
+      10_000,
+    );
+    if (id !== 'none' && !dead()) {
+      await poll(
+        async () => dead() || (await previewed()) || undefined,
+        () => 'no preview',
+        10_000,
+      );
+      if (!dead()) await click(first.client, 'request_approve', id).catch(() => undefined);
+    }
+    await Promise.race([exited, stateReached(id, 'applied', 'never applied', 15_000).catch(() => undefined)]);
+    if (!dead()) first.child.kill('SIGTERM');
+    await exited;
+
+    const second = await startProcess();
+    let request = await stored();
+    if (!request) {
+      expect(await store.audit.readAfter(0, 10)).toEqual([]);
+      second.child.kill('SIGTERM');
+      return;
+    }
+    if (request.state === 'pending') {
+      await poll(
+        async () => (await previewed()) || undefined,
+        () => 'no preview',
+        10_000,
+      );
+      await click(second.client, 'request_approve', request.id);
+    }
+    request = await poll(
+      async () => {
+        const now = await stored();
+        return now && ['applied', 'failed', 'partly_applied'].includes(now.state) ? now : undefined;
+      },
+      () => 'the restarted process did not finish the plan',
+      20_000,
+    );
+    if (request.state !== 'applied') {
+      // A step cut off between its claim and its call was read back, found not done, and says so: Retry runs it.
+      expect(request.steps.filter((s) => s.state === 'failed').map((s) => s.error?.code)).toEqual(['interrupted']);
+      await click(second.client, 'request_retry', request.id);
+      await stateReached(request.id, 'applied', 'Retry did not finish the plan', 10_000);
+    }
+    expect(creates()).toEqual({ cloud: 1, archive: 1 });
+    expect(nextcloud.users.has('dana') && archive.users.has('dana')).toBe(true);
+    const events = (await store.audit.readAfter(0, 100)).filter((e) => e.event !== 'previewed').map((e) => e.event);
+    expect(events.slice(0, 2)).toEqual(['requested', 'approved']);
+    expect(events.filter((e) => e === 'step-applied')).toHaveLength(2);
+    expect(events.at(-1)).toBe('applied');
+    expect(await store.audit.verify()).toMatchObject({ ok: true });
+    await slack.waitFor(() => slack.messagesIn('C0AUDITLOG').find((m) => m.text.includes('*applied*')), 10_000);
+    const lines = slack.messagesIn('C0AUDITLOG').map((m) => /· #(\d+)$/.exec(m.text)?.[1]);
+    expect(new Set(lines).size).toBe(lines.length);
+    second.child.kill('SIGTERM');
   });
 });
