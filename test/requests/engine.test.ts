@@ -443,7 +443,7 @@ describe('plans of several steps', () => {
       ['nas', 'failed', 'busy'],
     ]);
     const last = (await w.audit()).at(-1);
-    expect(last).toMatchObject({ event: 'partly-applied', subject: request.id });
+    expect(last).toMatchObject({ event: 'partly_applied', subject: request.id });
     expect(String(last?.data.error)).toMatch(/nas: FAILED \(nas: another administrator is editing/);
 
     const retried = await w.desk.engine.retry(request.id, ADMIN_B);
