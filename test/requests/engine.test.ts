@@ -109,6 +109,24 @@ describe('apply', () => {
     expect(await w.store.audit.verify()).toMatchObject({ ok: true });
   });
 
+  it('two approvers clicking Retry at once on two replicas: the failed step runs once more, not twice', async () => {
+    const w = world();
+    const request = await submitOk(w, { action: 'quota', backend: 'cloud', username: 'alice', quota: '50GB' });
+    w.cloud.failWith = new BackendError('cloud', 'invalid_input', 'Nextcloud refused the quota.');
+    expect((await approveAndApply(w, request.id)).state).toBe('failed');
+    const other = await w.replica();
+    const [a, b] = await Promise.all([
+      w.desk.engine.retry(request.id, ADMIN_A),
+      other.engine.retry(request.id, ADMIN_B),
+    ]);
+    expect([a.ok, b.ok].filter(Boolean)).toHaveLength(1);
+    expect([a, b].find((r) => !r.ok)).toMatchObject({ code: 'already_decided' });
+    await other.engine.idle();
+    expect(w.cloud.writes()).toHaveLength(2);
+    expect((await events(w, request.id)).filter((e) => e === 'retried')).toHaveLength(1);
+    expect((await w.desk.queries.get(request.id))?.state).toBe('applied');
+  });
+
   it('an unexpected error is stored in admin words, not the exception text', async () => {
     const w = world();
     const request = await submitOk(w, { action: 'quota', backend: 'cloud', username: 'alice', quota: '50GB' });
