@@ -305,3 +305,105 @@ backends:
     problemsOf(env(writeConfig(MINIMAL_YAML), { ...everySecretSet, LOG_LEVEL: NC_SECRET }));
   });
 });
+
+const WITH_NAS = `${MINIMAL_YAML}
+  nas:
+    kind: synology
+    url: https://nas.example.com:5001
+    user: admin
+    secretEnv: NC_PASS
+`;
+
+describe('loadConfig: profiles and pacing', () => {
+  it('loads profiles with quotas in bytes, and pacing per backend', () => {
+    const yaml = `${WITH_NAS}
+profiles:
+  staff:
+    cloud: { groups: [staff], quota: 10GB }
+    nas: { groups: [users], quota: 50GB }
+  guest:
+    cloud: {}
+pacing:
+  nas: { concurrency: 1, minIntervalMs: 500 }
+  cloud: { concurrency: 3 }
+policy:
+  onboard:
+    rules: [{ profiles: [staff], approvals: 2 }]
+  offboard:
+    approvals: 2
+`;
+    const config = loadConfig(env(writeConfig(yaml)));
+    expect(config.profiles).toEqual({
+      staff: { cloud: { groups: ['staff'], quotaBytes: 10 * GiB }, nas: { groups: ['users'], quotaBytes: 50 * GiB } },
+      guest: { cloud: {} },
+    });
+    expect(config.pacing).toEqual({
+      nas: { concurrency: 1, minIntervalMs: 500 },
+      cloud: { concurrency: 3, minIntervalMs: 0 },
+    });
+    expect(config.policy.actions.onboard).toMatchObject({
+      enabled: true,
+      approvals: 1,
+      rules: [{ profiles: ['staff'], approvals: 2 }],
+    });
+    expect(config.policy.actions.offboard).toMatchObject({ enabled: true, approvals: 2 });
+  });
+
+  it('defaults to no profiles and no pacing overrides', () => {
+    const config = loadConfig(env(writeConfig(MINIMAL_YAML)));
+    expect(config.profiles).toEqual({});
+    expect(config.pacing).toEqual({});
+  });
+
+  it('names the profile and field when a profile names an unknown backend', () => {
+    const path = writeConfig(`${MINIMAL_YAML}\nprofiles:\n  staff:\n    clod: { groups: [staff] }\n`);
+    expect(problemsOf(env(path))).toEqual([
+      `${path}: profiles.staff.clod: there is no backend named "clod" under backends.`,
+    ]);
+  });
+
+  it('names the profile and field of a bad quota and an unknown key', () => {
+    const yaml = `${MINIMAL_YAML}
+profiles:
+  staff:
+    cloud: { quota: "10", grups: [staff] }
+`;
+    const text = problemsOf(env(writeConfig(yaml))).join('\n');
+    expect(text).toMatch(/profiles\.staff\.cloud\.quota: "10" has no unit/);
+    expect(text).toMatch(/profiles\.staff\.cloud: unknown key\(s\) "grups"/);
+  });
+
+  it('refuses a profile that names no backend', () => {
+    const path = writeConfig(`${MINIMAL_YAML}\nprofiles:\n  empty: {}\n`);
+    expect(problemsOf(env(path))).toEqual([`${path}: profiles.empty names no backend; give it at least one account.`]);
+  });
+
+  it('says what a profile name may be made of', () => {
+    // The schema's rule for the key (src/config/schema.ts, profiles) must reach the operator, not a bare
+    // "Invalid key in record".
+    const path = writeConfig(`${MINIMAL_YAML}\nprofiles:\n  Bad Name:\n    cloud: {}\n`);
+    expect(problemsOf(env(path))).toEqual([
+      `${path}: profiles.Bad Name: profile names are lower case letters, digits, - and _`,
+    ]);
+  });
+
+  it('refuses a policy rule naming an unknown profile', () => {
+    const path = writeConfig(`${MINIMAL_YAML}\npolicy:\n  onboard:\n    rules: [{ profiles: [staf], approvals: 2 }]\n`);
+    expect(problemsOf(env(path))).toEqual([
+      `${path}: policy.onboard.rules.0.profiles names "staf", which is not under profiles.`,
+    ]);
+  });
+
+  it('refuses pacing for an unknown backend and out-of-range values, naming the field', () => {
+    const yaml = `${MINIMAL_YAML}
+pacing:
+  nass: { concurrency: 1 }
+  cloud: { concurrency: 0, minIntervalMs: 1.5 }
+`;
+    const text = problemsOf(env(writeConfig(yaml))).join('\n');
+    expect(text).toMatch(/pacing\.cloud\.concurrency: .*1/);
+    expect(text).toMatch(/pacing\.cloud\.minIntervalMs: .*must be a whole number/);
+    const path = writeConfig(`${MINIMAL_YAML}\npacing:\n  nass: { concurrency: 1 }\n`);
+    expect(problemsOf(env(path))).toEqual([`${path}: pacing.nass: there is no backend named "nass" under backends.`]);
+  });
+});

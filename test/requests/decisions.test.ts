@@ -294,7 +294,7 @@ describe('approve, reject, cancel', () => {
   it('two approvers voting at once on a two-approval request: both votes count, applied once', async () => {
     const w = world();
     const request = await submitOk(w, { action: 'quota', backend: 'cloud', username: 'alice', quota: '200GB' });
-    const other = w.replica();
+    const other = await w.replica();
     const votes = await Promise.all([
       w.desk.decisions.approve(request.id, ADMIN_A),
       other.decisions.approve(request.id, ADMIN_B),
@@ -310,9 +310,10 @@ describe('approve, reject, cancel', () => {
   it('the same approver clicking twice at once is counted once', async () => {
     const w = world();
     const request = await submitOk(w, { action: 'quota', backend: 'cloud', username: 'alice', quota: '200GB' });
+    const other = await w.replica();
     const votes = await Promise.all([
       w.desk.decisions.approve(request.id, ADMIN_A),
-      w.replica().decisions.approve(request.id, ADMIN_A),
+      other.decisions.approve(request.id, ADMIN_A),
     ]);
     expect(votes.map((v) => (v.ok ? 'ok' : v.code)).sort()).toEqual(['already_voted', 'ok']);
     expect((await w.desk.queries.get(request.id))?.approvals).toHaveLength(1);
@@ -322,12 +323,13 @@ describe('approve, reject, cancel', () => {
   it('an approval racing a rejection: exactly one of them wins', async () => {
     const w = world();
     const request = await submitOk(w, { action: 'quota', backend: 'cloud', username: 'alice', quota: '50GB' });
+    const other = await w.replica();
     const [vote, rejection] = await Promise.all([
       w.desk.decisions.approve(request.id, ADMIN_A),
-      w.replica().decisions.reject(request.id, ADMIN_B, 'no budget'),
+      other.decisions.reject(request.id, ADMIN_B, 'no budget'),
     ]);
     expect([vote.ok, rejection.ok].filter(Boolean)).toHaveLength(1);
-    await w.desk.engine.idle();
+    await Promise.all([w.desk.engine.idle(), other.engine.idle()]);
     const decided = await events(w, request.id);
     expect(decided.filter((e) => e === 'approved' || e === 'rejected')).toHaveLength(1);
     expect(w.cloud.writes()).toHaveLength(vote.ok ? 1 : 0);

@@ -54,7 +54,7 @@ describe('apply', () => {
     const inside = w.cloud.hold();
     const first = w.desk.engine.drive(request.id);
     await inside; // the first engine is inside the backend call
-    const other = w.replica();
+    const other = await w.replica();
     // The step is applying (claimed, fresh): the other replica neither reconciles nor starts it.
     expect(await other.engine.sweep()).toEqual({ reconciled: 0, started: 0 });
     expect(await other.engine.drive(request.id)).toMatchObject({ state: 'applying' });
@@ -67,7 +67,8 @@ describe('apply', () => {
   it('two replicas driving the same request at the same moment call the backend once', async () => {
     const w = world();
     const request = await approvedQuota(w);
-    await Promise.all([w.desk.engine.drive(request.id), w.replica().engine.drive(request.id)]);
+    const other = await w.replica();
+    await Promise.all([w.desk.engine.drive(request.id), other.engine.drive(request.id)]);
     expect(only(await w.desk.queries.get(request.id))).toMatchObject({ state: 'applied', attempts: 1 });
     expect(w.cloud.writes()).toHaveLength(1);
     expect((await w.audit()).filter((e) => e.event === 'applied')).toHaveLength(1);
@@ -106,6 +107,24 @@ describe('apply', () => {
     });
     expect(audit.find((e) => e.event === 'retried')).toMatchObject({ actor: ADMIN_B, data: { attempt: 2 } });
     expect(await w.store.audit.verify()).toMatchObject({ ok: true });
+  });
+
+  it('two approvers clicking Retry at once on two replicas: the failed step runs once more, not twice', async () => {
+    const w = world();
+    const request = await submitOk(w, { action: 'quota', backend: 'cloud', username: 'alice', quota: '50GB' });
+    w.cloud.failWith = new BackendError('cloud', 'invalid_input', 'Nextcloud refused the quota.');
+    expect((await approveAndApply(w, request.id)).state).toBe('failed');
+    const other = await w.replica();
+    const [a, b] = await Promise.all([
+      w.desk.engine.retry(request.id, ADMIN_A),
+      other.engine.retry(request.id, ADMIN_B),
+    ]);
+    expect([a.ok, b.ok].filter(Boolean)).toHaveLength(1);
+    expect([a, b].find((r) => !r.ok)).toMatchObject({ code: 'already_decided' });
+    await other.engine.idle();
+    expect(w.cloud.writes()).toHaveLength(2);
+    expect((await events(w, request.id)).filter((e) => e === 'retried')).toHaveLength(1);
+    expect((await w.desk.queries.get(request.id))?.state).toBe('applied');
   });
 
   it('an unexpected error is stored in admin words, not the exception text', async () => {
@@ -241,7 +260,8 @@ describe('generated passwords', () => {
     const w = world();
     const request = await submitOk(w, { action: 'create', backend: 'nas', username: 'ben' });
     await w.decisionsWithoutEngine().approve(request.id, ADMIN_A);
-    await Promise.all([w.desk.engine.drive(request.id), w.replica().engine.drive(request.id)]);
+    const other = await w.replica();
+    await Promise.all([w.desk.engine.drive(request.id), other.engine.drive(request.id)]);
     expect(w.nas.writes()).toHaveLength(1);
     expect(w.delivered).toHaveLength(1);
   });
@@ -343,7 +363,7 @@ describe('recovery (sweep) after a crash', () => {
     });
     await w.decisionsWithoutEngine().approve(request.id, ADMIN_A);
     const held = w.nas.hold();
-    void w.replica().engine.drive(request.id);
+    void (await w.replica()).engine.drive(request.id);
     await held; // the process "dies" here: the create reached DSM, nothing was recorded
     w.nas.users.set('erin', { userId: 'erin', exists: true, enabled: true, email: 'erin@example.com' });
     w.clock.now += 10 * 60_000;
@@ -364,7 +384,7 @@ describe('recovery knows which process claimed a step', () => {
     const request = await approvedQuota(w);
     await interruptedApply(w, request.id, { by: 'instance-crashed' });
     w.clock.now += 1_000; // far less than interruptedAfterMs
-    expect((await w.replica({ id: 'instance-me', alive: [] }).engine.sweep()).reconciled).toBe(1);
+    expect((await (await w.replica({ id: 'instance-me', alive: [] })).engine.sweep()).reconciled).toBe(1);
     const failed = await w.desk.queries.get(request.id);
     expect(failed?.state).toBe('failed');
     expect(only(failed).error?.message).toMatch(/AccountDesk stopped while applying this/);
@@ -376,8 +396,12 @@ describe('recovery knows which process claimed a step', () => {
     const request = await approvedQuota(w);
     await interruptedApply(w, request.id, { by: 'instance-live' });
     w.clock.now += 1_000;
-    expect((await w.replica({ id: 'instance-me', alive: ['instance-live'] }).engine.sweep()).reconciled).toBe(0);
-    expect((await w.replica({ id: 'instance-live', alive: ['instance-live'] }).engine.sweep()).reconciled).toBe(0);
+    expect((await (await w.replica({ id: 'instance-me', alive: ['instance-live'] })).engine.sweep()).reconciled).toBe(
+      0,
+    );
+    expect((await (await w.replica({ id: 'instance-live', alive: ['instance-live'] })).engine.sweep()).reconciled).toBe(
+      0,
+    );
     expect((await w.desk.queries.get(request.id))?.state).toBe('applying');
   });
 
@@ -385,7 +409,7 @@ describe('recovery knows which process claimed a step', () => {
     const w = world();
     const request = await approvedQuota(w, 'bob', '20GB');
     const held = w.cloud.hold();
-    const applying = w.replica({ id: 'instance-me', alive: [] }).engine.drive(request.id);
+    const applying = (await w.replica({ id: 'instance-me', alive: [] })).engine.drive(request.id);
     await held;
     expect(only(await w.desk.queries.get(request.id)).applyingBy).toBe('instance-me');
     w.cloud.release();
@@ -443,7 +467,7 @@ describe('plans of several steps', () => {
       ['nas', 'failed', 'busy'],
     ]);
     const last = (await w.audit()).at(-1);
-    expect(last).toMatchObject({ event: 'partly-applied', subject: request.id });
+    expect(last).toMatchObject({ event: 'partly_applied', subject: request.id });
     expect(String(last?.data.error)).toMatch(/nas: FAILED \(nas: another administrator is editing/);
 
     const retried = await w.desk.engine.retry(request.id, ADMIN_B);

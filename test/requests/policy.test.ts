@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ApprovalPolicy, type ActionPolicy, type Directory, type PolicySettings } from '../../src/requests/policy.js';
-import { REQUEST_ACTIONS, type AccountRequest, type ActionName } from '../../src/requests/types.js';
+import { POLICY_NAMES, type AccountRequest, type PolicyName } from '../../src/requests/types.js';
 
 const GiB = 1024 ** 3;
 
@@ -14,13 +14,13 @@ class FakeDirectory implements Directory {
   }
 }
 
-function actions(overrides: Partial<Record<ActionName, Partial<ActionPolicy>>> = {}): Record<ActionName, ActionPolicy> {
+function actions(overrides: Partial<Record<PolicyName, Partial<ActionPolicy>>> = {}): Record<PolicyName, ActionPolicy> {
   return Object.fromEntries(
-    REQUEST_ACTIONS.map((a) => [
+    POLICY_NAMES.map((a) => [
       a,
       { enabled: a !== 'delete', approvals: 1, expiresAfterMs: 72 * 3_600_000, rules: [], ...overrides[a] },
     ]),
-  ) as Record<ActionName, ActionPolicy>;
+  ) as Record<PolicyName, ActionPolicy>;
 }
 
 function policy(settings: Partial<PolicySettings> = {}, directory: Directory = new FakeDirectory({})): ApprovalPolicy {
@@ -34,10 +34,18 @@ function request(overrides: Partial<AccountRequest> = {}): AccountRequest {
   return {
     id: 'AD-TEST22',
     version: 1,
-    action: 'quota',
-    backend: 'cloud',
+    plan: 'single',
     username: 'alice',
-    params: { quotaBytes: 50 * GiB },
+    steps: [
+      {
+        backend: 'cloud',
+        action: 'quota',
+        username: 'alice',
+        params: { quotaBytes: 50 * GiB },
+        state: 'pending',
+        attempts: 0,
+      },
+    ],
     reason: '',
     requester: 'UREQ1',
     state: 'pending',
@@ -45,7 +53,6 @@ function request(overrides: Partial<AccountRequest> = {}): AccountRequest {
     expiresAt: '2030-01-04T00:00:00.000Z',
     approvalsRequired: 1,
     approvals: [],
-    attempts: 0,
     ...overrides,
   };
 }
@@ -157,6 +164,59 @@ describe('how many approvals a request needs', () => {
   it('reports which actions are enabled', () => {
     expect(p.isEnabled('create')).toBe(true);
     expect(p.isEnabled('delete')).toBe(false);
+  });
+});
+
+describe('how many approvals a plan needs', () => {
+  const p = policy({
+    approvers: { users: ['UA', 'UB', 'UC'], groups: [] },
+    actions: actions({
+      create: { rules: [{ quotaAboveBytes: 100 * GiB, approvals: 2 }] },
+      disable: { rules: [{ backends: ['nas'], approvals: 2 }] },
+      delete: { enabled: true, approvals: 2 },
+      onboard: { rules: [{ profiles: ['admins'], approvals: 3 }] },
+      offboard: { approvals: 1 },
+    }),
+  });
+  const create = (backend: string, quotaBytes?: number) => ({
+    backend,
+    action: 'create' as const,
+    username: 'alice',
+    params: quotaBytes === undefined ? {} : { quotaBytes },
+  });
+
+  it('a one-step plan needs what its action needs', () => {
+    expect(p.planApprovals({ policy: 'create', steps: [create('cloud', 200 * GiB)] })).toBe(2);
+    expect(p.planApprovals({ policy: 'create', steps: [create('cloud', 10 * GiB)] })).toBe(1);
+  });
+
+  it('an onboarding needs the highest any of its steps needs', () => {
+    const steps = [create('cloud', 10 * GiB), create('nas', 200 * GiB)];
+    expect(p.planApprovals({ policy: 'onboard', profile: 'staff', steps })).toBe(2);
+    expect(p.planApprovals({ policy: 'onboard', profile: 'staff', steps: [create('cloud', 10 * GiB)] })).toBe(1);
+  });
+
+  it('a rule naming a profile applies to onboardings with that profile only', () => {
+    const steps = [create('cloud', 10 * GiB)];
+    expect(p.planApprovals({ policy: 'onboard', profile: 'admins', steps })).toBe(3);
+    expect(p.planApprovals({ policy: 'onboard', profile: 'staff', steps })).toBe(1);
+    expect(p.planApprovals({ policy: 'onboard', steps })).toBe(1);
+  });
+
+  it('an offboarding needs the most of its own count and its steps (a backend rule on disable counts)', () => {
+    const disable = (backend: string) => ({ backend, action: 'disable' as const, username: 'alice', params: {} });
+    expect(p.planApprovals({ policy: 'offboard', steps: [disable('cloud')] })).toBe(1);
+    expect(p.planApprovals({ policy: 'offboard', steps: [disable('cloud'), disable('nas')] })).toBe(2);
+    const remove = { backend: 'cloud', action: 'delete' as const, username: 'alice', params: {} };
+    expect(p.planApprovals({ policy: 'offboard', steps: [remove] })).toBe(2);
+  });
+
+  it('names onboard and offboard in its warnings like any action', () => {
+    const strict = policy({
+      approvers: { users: ['UA'], groups: [] },
+      actions: actions({ offboard: { approvals: 2 } }),
+    });
+    expect(strict.warnings()).toEqual([expect.stringMatching(/"offboard" can need 2 approvals but only 1 approver/)]);
   });
 });
 

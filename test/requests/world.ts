@@ -66,6 +66,14 @@ export class RecordingBackend implements BackendClient {
     readonly capabilities: ReadonlySet<Capability> = new Set<Capability>(['groups', 'delete']),
   ) {}
 
+  /** Like the real clients: a Nextcloud needs an email for its invitation; names over 64 characters are refused. */
+  get emailRequiredBecause(): string | undefined {
+    return this.passwordHandling === 'invitation' ? 'it mails the new user an invitation to set a password' : undefined;
+  }
+  usernameProblem(name: string): string | undefined {
+    return name.length > 64 ? 'is longer than 64 characters' : undefined;
+  }
+
   /** Writes wait until release(); resolves once the first write is inside the backend. */
   hold(): Promise<void> {
     this.gate = new Promise((resolve) => (this.openGate = resolve));
@@ -192,17 +200,21 @@ export interface World {
   clock: { now: number };
   audit(): Promise<AuditEntry[]>;
   /**
-   * Another AccountDesk process on the same store and backends: its own engine (with `instance`), its own
-   * events. Used for races between replicas and for recovery by a process that did not claim the step.
+   * Another AccountDesk process on the same store file and backends: its own store connection (so its commits
+   * really race this one's), its own engine (with `instance`) and events. Used for races between replicas and
+   * for recovery by a process that did not claim the step.
    */
-  replica(instance?: { id: string; alive: string[] }): RequestDesk;
+  replica(instance?: { id: string; alive: string[] }): Promise<RequestDesk>;
+  /** Waits for every replica's engine, then closes their stores. */
+  closeReplicas(): Promise<void>;
   /** Decisions of a process that stores an approval and dies before its engine runs anything. */
   decisionsWithoutEngine(): Decisions;
 }
 
 async function makeWorld(options: WorldOptions): Promise<World> {
   const dir = mkdtempSync(join(tmpdir(), 'accountdesk-requests-'));
-  const store = await openStore(`sqlite://${join(dir, 'x.sqlite')}`);
+  const url = `sqlite://${join(dir, 'x.sqlite')}`;
+  const store = await openStore(url);
   const cloud = new RecordingBackend('cloud', 'nextcloud', 'invitation');
   const nas = new RecordingBackend('nas', 'synology', 'show-to-requester', new Set<Capability>(['groups']));
   const oidc = new RecordingBackend('sso', 'nmcuser_oidc', 'identity-provider', new Set<Capability>());
@@ -231,9 +243,9 @@ async function makeWorld(options: WorldOptions): Promise<World> {
     new FakeDirectory(),
   );
   const requests = store.records<AccountRequest>('requests', requestIndexKeys);
-  const deskOf = (instance?: { id: string; alive: string[] }): RequestDesk =>
+  const deskOf = (on: RecordStore<AccountRequest>, instance?: { id: string; alive: string[] }): RequestDesk =>
     createRequestDesk({
-      requests,
+      requests: on,
       backends,
       policy,
       ...(options.profiles ? { profiles: options.profiles } : {}),
@@ -250,7 +262,8 @@ async function makeWorld(options: WorldOptions): Promise<World> {
         ? { instance: { id: instance.id, isAlive: (id) => Promise.resolve(instance.alive.includes(id)) } }
         : {}),
     });
-  const desk = deskOf();
+  const desk = deskOf(requests);
+  const replicas: { store: Store; desk: RequestDesk }[] = [];
   return {
     desk,
     store,
@@ -265,7 +278,18 @@ async function makeWorld(options: WorldOptions): Promise<World> {
     logLines,
     clock,
     audit: () => store.audit.readAfter(0, 1000),
-    replica: deskOf,
+    async replica(instance) {
+      const other = await openStore(url);
+      const replicaDesk = deskOf(other.records<AccountRequest>('requests', requestIndexKeys), instance);
+      replicas.push({ store: other, desk: replicaDesk });
+      return replicaDesk;
+    },
+    async closeReplicas() {
+      for (const replica of replicas.splice(0)) {
+        await replica.desk.engine.idle();
+        await replica.store.close();
+      }
+    },
     decisionsWithoutEngine: () =>
       new Decisions({
         requests,
@@ -293,6 +317,7 @@ export function useWorld(options: WorldOptions = {}): () => World {
     world.oidc.release();
     await world.desk.engine.idle();
     await world.desk.previews.idle();
+    await world.closeReplicas();
     await world.store.close();
     rmSync(world.dir, { recursive: true, force: true });
     world = undefined;

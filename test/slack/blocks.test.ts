@@ -11,20 +11,37 @@ import {
 } from '../../src/slack/blocks/messages.js';
 import { confirmModal, rejectModal, requestModal } from '../../src/slack/blocks/modals.js';
 import { SLACK_ACTION_ID } from '../../src/slack/block-ids.js';
-import type { AccountRequest } from '../../src/requests/types.js';
+import type { AccountRequest, Step, StepPreview } from '../../src/requests/types.js';
 import type { AuditEntry } from '../../src/store/types.js';
 
 const GiB = 1024 ** 3;
 const EVIL = '<!channel>';
 
-function request(overrides: Partial<AccountRequest> = {}): AccountRequest {
+const KINDS = new Map([
+  ['cloud', 'nextcloud'],
+  ['nas', 'synology'],
+  ['sso', 'nmcuser_oidc'],
+]);
+const READ_AT = '2030-03-01T09:00:01.000Z';
+
+/** A one-step request (what `/account quota cloud alice 50GB` makes); `step` overrides its only step. */
+function request(overrides: Partial<AccountRequest> = {}, step: Partial<Step> = {}): AccountRequest {
   return {
     id: 'AD-7K2M9Q',
     version: 1,
-    action: 'quota',
-    backend: 'cloud',
-    username: 'alice',
-    params: { quotaBytes: 50 * GiB },
+    plan: 'single',
+    username: step.username ?? 'alice',
+    steps: [
+      {
+        backend: 'cloud',
+        action: 'quota',
+        username: 'alice',
+        params: { quotaBytes: 50 * GiB },
+        state: 'pending',
+        attempts: 0,
+        ...step,
+      },
+    ],
     reason: 'project X needs room',
     requester: 'U0REQUEST1',
     state: 'pending',
@@ -32,9 +49,41 @@ function request(overrides: Partial<AccountRequest> = {}): AccountRequest {
     expiresAt: '2030-03-04T09:00:00.000Z',
     approvalsRequired: 1,
     approvals: [],
-    attempts: 0,
     ...overrides,
   };
+}
+
+/** The preview a step carries once the preview module read its backend. */
+function preview(read: Omit<StepPreview, 'at'>): StepPreview {
+  return { at: READ_AT, ...read };
+}
+
+/** An onboarding of alice (profile staff) over cloud and nas by default; `steps` override each step in turn. */
+function multiStep(overrides: Partial<AccountRequest>, steps: Partial<Step>[]): AccountRequest {
+  const backends = ['cloud', 'nas'];
+  return request(
+    {
+      plan: 'onboard',
+      profile: 'staff',
+      steps: steps.map((step, i) => ({
+        backend: backends[i] ?? `b${i}`,
+        action: 'create',
+        username: 'alice',
+        params: { email: 'alice@example.com', quotaBytes: 10 * GiB },
+        state: 'pending',
+        attempts: 0,
+        ...step,
+      })),
+      ...overrides,
+    },
+    {},
+  );
+}
+
+function only(r: AccountRequest): Step {
+  const step = r.steps[0];
+  if (!step) throw new Error('no step');
+  return step;
 }
 
 type Json = Record<string, unknown>;
@@ -90,18 +139,22 @@ function buttons(blocks: unknown[]): { action_id: string; text: string; style?: 
 describe('the approval card', () => {
   it('pending with a preview: who asks what, the live state beside the change, Approve and Reject', () => {
     const card = renderCard({
-      request: request(),
-      backendKind: 'nextcloud',
-      preview: {
-        current: {
-          userId: 'alice',
-          exists: true,
-          enabled: true,
-          quota: { limitBytes: 10 * GiB, usedBytes: 2 * GiB },
-          email: 'alice@example.com',
+      request: request(
+        {},
+        {
+          preview: preview({
+            current: {
+              userId: 'alice',
+              exists: true,
+              enabled: true,
+              quota: { limitBytes: 10 * GiB, usedBytes: 2 * GiB },
+              email: 'alice@example.com',
+            },
+            assessment: { change: 'quota 10 GB -> 50 GB' },
+          }),
         },
-        assessment: { change: 'quota 10 GB -> 50 GB' },
-      },
+      ),
+      backendKinds: KINDS,
     });
     const text = visible(card);
     expect(text).toContain('Account request AD-7K2M9Q');
@@ -121,11 +174,17 @@ describe('the approval card', () => {
 
   it('flags a blocker (and drops the primary style) and a no-op', () => {
     const blocked = renderCard({
-      request: request({ action: 'disable', params: {} }),
-      preview: {
-        current: { userId: 'alice', exists: false },
-        assessment: { change: 'enabled -> disabled', blocker: 'user does not exist' },
-      },
+      request: request(
+        {},
+        {
+          action: 'disable',
+          params: {},
+          preview: preview({
+            current: { userId: 'alice', exists: false },
+            assessment: { change: 'enabled -> disabled', blocker: 'user does not exist' },
+          }),
+        },
+      ),
     });
     expect(visible(blocked)).toContain(':no_entry: *Cannot apply as it stands:* user does not exist');
     expect(visible(blocked)).toContain('*Current state:* user does not exist');
@@ -137,28 +196,41 @@ describe('the approval card', () => {
     });
 
     const noop = renderCard({
-      request: request({ action: 'enable', params: {} }),
-      preview: {
-        current: { userId: 'alice', exists: true, enabled: true },
-        assessment: { change: 'enabled -> enabled', noOp: 'already enabled' },
-      },
+      request: request(
+        {},
+        {
+          action: 'enable',
+          params: {},
+          preview: preview({
+            current: { userId: 'alice', exists: true, enabled: true },
+            assessment: { change: 'enabled -> enabled', noOp: 'already enabled' },
+          }),
+        },
+      ),
     });
     expect(visible(noop)).toContain(':information_source: *Would change nothing:* already enabled');
   });
 
   it('says when the current state could not be read', () => {
-    const card = renderCard({ request: request(), preview: { error: 'cloud did not answer within 10 s' } });
+    const card = renderCard({
+      request: request({}, { preview: preview({ error: 'cloud did not answer within 10 s' }) }),
+    });
     expect(visible(card)).toContain(':warning: Could not read the current state: cloud did not answer within 10 s');
+    // Not read yet (the preview module stores it a moment after the request): the card says it is reading.
+    expect(visible(renderCard({ request: request() }))).toContain(':mag: Reading the current state…');
   });
 
   it('applied: the backend answer, who approved, no buttons', () => {
     const card = renderCard({
-      request: request({
-        state: 'applied',
-        approvals: [{ by: 'U0ADMIN01', at: '2030-03-01T10:00:00.000Z' }],
-        result: { at: '2030-03-01T10:00:05.000Z', summary: 'quota of alice set to 50 GB' },
-      }),
-      preview: { error: 'must not be shown once decided' },
+      request: request(
+        { state: 'applied', approvals: [{ by: 'U0ADMIN01', at: '2030-03-01T10:00:00.000Z' }] },
+        {
+          state: 'applied',
+          attempts: 1,
+          result: { at: '2030-03-01T10:00:05.000Z', summary: 'quota of alice set to 50 GB' },
+          preview: preview({ error: 'must not be shown once decided' }),
+        },
+      ),
     });
     const text = visible(card);
     expect(text).toContain(':white_check_mark: Applied');
@@ -170,16 +242,13 @@ describe('the approval card', () => {
   });
 
   it('failed: what the backend said, the attempt, and Retry / Give up', () => {
-    const failed = request({
-      state: 'failed',
-      attempts: 2,
-      error: {
-        at: '2030-03-01T10:00:05.000Z',
-        code: 'unavailable',
-        message: 'cloud is in maintenance mode',
-        retryable: true,
-      },
-    });
+    const error = {
+      at: '2030-03-01T10:00:05.000Z',
+      code: 'unavailable',
+      message: 'cloud is in maintenance mode',
+      retryable: true,
+    };
+    const failed = request({ state: 'failed' }, { state: 'failed', attempts: 2, error });
     const card = renderCard({ request: failed });
     expect(visible(card)).toMatch(/:x: \*cloud said:\* cloud is in maintenance mode \(<!date.*attempt 2\)/);
     expect(visible(card)).not.toContain('Fix the cause first');
@@ -188,7 +257,10 @@ describe('the approval card', () => {
       { action_id: SLACK_ACTION_ID.cancel, text: 'Give up', style: undefined },
     ]);
     const permanent = renderCard({
-      request: { ...failed, error: { ...failed.error!, retryable: false, code: 'auth_failed' } },
+      request: request(
+        { state: 'failed' },
+        { state: 'failed', attempts: 2, error: { ...error, retryable: false, code: 'auth_failed' } },
+      ),
     });
     expect(visible(permanent)).toContain('Fix the cause first (see the message), then Retry.');
   });
@@ -216,32 +288,32 @@ describe('the approval card', () => {
   });
 
   it('shows a hostile display name, reason, username and error only escaped, in every block and the fallback', () => {
+    const hostilePreview = preview({
+      current: { userId: EVIL, exists: true, displayName: EVIL, email: EVIL, groups: [EVIL] },
+      assessment: { change: EVIL, warning: EVIL },
+    });
+    const at = '2030-03-01T10:00:00.000Z';
     const states: AccountRequest[] = [
-      request({
-        action: 'create',
-        username: EVIL,
-        params: { displayName: EVIL, email: 'a@example.com' },
-        reason: `${EVIL} <@U0BOSS> <!subteam^S1>`,
-      }),
-      request({
-        state: 'rejected',
-        reason: EVIL,
-        decision: { by: 'U0ADMIN01', at: '2030-03-01T10:00:00.000Z', reason: EVIL },
-      }),
-      request({
-        state: 'failed',
-        error: { at: '2030-03-01T10:00:00.000Z', code: 'x', message: EVIL, retryable: true },
-      }),
-      request({ state: 'applied', result: { at: '2030-03-01T10:00:00.000Z', summary: EVIL } }),
+      request(
+        { reason: `${EVIL} <@U0BOSS> <!subteam^S1>` },
+        {
+          action: 'create',
+          username: EVIL,
+          params: { displayName: EVIL, email: 'a@example.com' },
+          preview: hostilePreview,
+        },
+      ),
+      request({ state: 'rejected', reason: EVIL, decision: { by: 'U0ADMIN01', at, reason: EVIL } }),
+      request({ state: 'failed' }, { state: 'failed', error: { at, code: 'x', message: EVIL, retryable: true } }),
+      request({ state: 'applied' }, { state: 'applied', result: { at, summary: EVIL } }),
+      multiStep({ state: 'pending' }, [{ backend: EVIL, username: EVIL, preview: hostilePreview }, {}]),
+      multiStep({ state: 'partly_applied' }, [
+        { state: 'applied', result: { at, summary: EVIL } },
+        { state: 'failed', error: { at, code: 'x', message: EVIL, retryable: true } },
+      ]),
     ];
     for (const r of states) {
-      const card = renderCard({
-        request: r,
-        preview: {
-          current: { userId: EVIL, exists: true, displayName: EVIL, email: EVIL, groups: [EVIL] },
-          assessment: { change: EVIL, warning: EVIL },
-        },
-      });
+      const card = renderCard({ request: r, backendKinds: KINDS });
       const all = JSON.stringify(card);
       expect(all).not.toContain('<!channel>');
       expect(all).not.toContain('<@U0BOSS>');
@@ -253,29 +325,166 @@ describe('the approval card', () => {
   it('keeps every text within Slack limits for very long inputs', () => {
     const long = '<&>'.repeat(3000);
     const card = renderCard({
-      request: request({
-        state: 'failed',
-        username: 'u'.repeat(255),
-        reason: long,
-        params: { displayName: long },
-        approvals: Array.from({ length: 40 }, (_, i) => ({
-          by: `U0ADMIN${String(i).padStart(3, '0')}`,
-          at: '2030-03-01T10:00:00.000Z',
-        })),
-        error: { at: '2030-03-01T10:00:00.000Z', code: 'x', message: long, retryable: false },
-      }),
+      request: request(
+        {
+          state: 'failed',
+          reason: long,
+          approvals: Array.from({ length: 40 }, (_, i) => ({
+            by: `U0ADMIN${String(i).padStart(3, '0')}`,
+            at: '2030-03-01T10:00:00.000Z',
+          })),
+        },
+        {
+          state: 'failed',
+          username: 'u'.repeat(255),
+          action: 'create',
+          params: { displayName: long },
+          error: { at: '2030-03-01T10:00:00.000Z', code: 'x', message: long, retryable: false },
+        },
+      ),
     });
     expectWithinLimits(card.blocks);
     expect(card.text.length).toBeLessThanOrEqual(4000);
+    const longPreview = preview({
+      current: { userId: long, exists: true, displayName: long },
+      assessment: { change: long, blocker: long, noOp: long, warning: long },
+    });
     const pending = renderCard({
-      request: request({ reason: long, username: 'u'.repeat(255) }),
-      preview: {
-        current: { userId: long, exists: true, displayName: long },
-        assessment: { change: long, blocker: long, noOp: long, warning: long },
-      },
+      request: request({ reason: long }, { username: 'u'.repeat(255), preview: longPreview }),
     });
     expectWithinLimits(pending.blocks);
     expect(pending.blocks.length).toBeLessThanOrEqual(50);
+    // A plan of many long steps: whole lines within the section, and a count of the rest.
+    const plan = renderCard({
+      request: multiStep(
+        { reason: long },
+        Array.from({ length: 40 }, (_, i) => ({ backend: `b${i}`, username: 'u'.repeat(255), preview: longPreview })),
+      ),
+    });
+    expectWithinLimits(plan.blocks);
+    expect(visible(plan)).toMatch(/…and \d+ more steps/);
+  });
+});
+
+describe('the card of a plan with several steps', () => {
+  const at = '2030-03-01T10:00:05.000Z';
+
+  it('pending: one line per step with its backend, the change and the live state read for it', () => {
+    const card = renderCard({
+      request: multiStep({}, [
+        {
+          preview: preview({
+            current: { userId: 'alice', exists: false },
+            assessment: { change: 'new account' },
+          }),
+        },
+        {
+          preview: preview({
+            current: { userId: 'alice', exists: true, enabled: true },
+            assessment: { change: 'new account', blocker: 'user already exists' },
+          }),
+        },
+      ]),
+      backendKinds: KINDS,
+    });
+    const text = visible(card);
+    expect(text).toContain('<@U0REQUEST1> asks to *onboard alice (profile staff)* on *cloud, nas*');
+    const section = text.split('\n').filter((l) => l.startsWith('*cloud*') || l.startsWith('*nas*'));
+    expect(section).toEqual([
+      '*cloud* (nextcloud): create alice (alice@example.com, quota 10 GB)',
+      '*nas* (synology): create alice (alice@example.com, quota 10 GB)',
+    ]);
+    expect(text).toContain('now: user does not exist');
+    expect(text).toContain('now: exists, enabled, id alice · :no_entry: user already exists');
+    // A blocker on any step drops the primary style of Approve.
+    expect(buttons(card.blocks)[0]).toEqual({ action_id: SLACK_ACTION_ID.approve, text: 'Approve', style: undefined });
+    expect(card.text).toBe('AD-7K2M9Q: onboard alice (profile staff) on cloud, nas — pending');
+  });
+
+  it('offboard pending: a backend without the account is shown as skipped, and Approve asks for the username', () => {
+    const card = renderCard({
+      request: request({
+        plan: 'offboard',
+        steps: ['cloud', 'sso'].map((backend) => ({
+          backend,
+          action: 'disable' as const,
+          username: 'alice',
+          params: {},
+          state: 'pending' as const,
+          attempts: 0,
+          skipIfMissing: true,
+          preview: preview(
+            backend === 'cloud'
+              ? {
+                  current: { userId: 'alice', exists: true, enabled: true },
+                  assessment: { change: 'enabled → disabled' },
+                }
+              : {
+                  current: { userId: 'alice', exists: false },
+                  assessment: { change: 'none', noOp: 'no account on sso: skipped' },
+                },
+          ),
+        })),
+      }),
+      backendKinds: KINDS,
+    });
+    const text = visible(card);
+    expect(text).toContain('asks to *offboard alice* on *cloud, sso*');
+    expect(text).toContain('would change nothing (no account on sso: skipped)');
+    expect(buttons(card.blocks)[0]).toEqual({ action_id: SLACK_ACTION_ID.approve, text: 'Approve…', style: 'primary' });
+  });
+
+  it('partly applied: progress per step with the backend words, the count, and Retry / Give up', () => {
+    const card = renderCard({
+      request: multiStep({ state: 'partly_applied', approvals: [{ by: 'U0ADMIN01', at }] }, [
+        { state: 'applied', attempts: 1, result: { at, summary: 'created alice; invitation mailed' } },
+        {
+          state: 'failed',
+          attempts: 1,
+          error: { at, code: 'busy', message: 'nas: another administrator is editing (3112)', retryable: true },
+        },
+      ]),
+      backendKinds: KINDS,
+    });
+    const text = visible(card);
+    expect(text).toContain(
+      ':white_check_mark: applied *cloud* (nextcloud): create alice (alice@example.com, quota 10 GB) — ' +
+        'created alice; invitation mailed',
+    );
+    expect(text).toContain(
+      ':x: failed *nas* (synology): create alice (alice@example.com, quota 10 GB) — ' +
+        'nas: another administrator is editing (3112)',
+    );
+    expect(text).toContain(':warning: Partly applied');
+    expect(text).toContain('1 of 2 applied · 1 failed');
+    expect(text).toContain('Retry runs only the failed steps');
+    expect(buttons(card.blocks)).toEqual([
+      { action_id: SLACK_ACTION_ID.retry, text: 'Retry', style: 'primary' },
+      { action_id: SLACK_ACTION_ID.cancel, text: 'Give up', style: undefined },
+    ]);
+  });
+
+  it('applying and applied: each step says where it stands; skipped steps are counted', () => {
+    const applying = visible(
+      renderCard({
+        request: multiStep({ state: 'applying' }, [
+          { state: 'applied', result: { at, summary: 'created alice' } },
+          { state: 'applying' },
+        ]),
+      }),
+    );
+    expect(applying).toContain(':gear: applying *nas*');
+    expect(applying).toContain('1 of 2 applied');
+    const applied = visible(
+      renderCard({
+        request: multiStep({ state: 'applied' }, [
+          { state: 'applied', result: { at, summary: 'created alice' } },
+          { state: 'skipped', result: { at, summary: 'alice does not exist on nas' } },
+        ]),
+      }),
+    );
+    expect(applied).toContain(':heavy_minus_sign: skipped *nas*');
+    expect(applied).toContain('1 of 2 applied · 1 skipped');
   });
 });
 
@@ -298,7 +507,7 @@ describe('describeState', () => {
 describe('App Home', () => {
   const many = (n: number, state: AccountRequest['state']): AccountRequest[] =>
     Array.from({ length: n }, (_, i) =>
-      request({ id: `AD-${String(i).padStart(6, '2')}`, state, reason: EVIL, params: { quotaBytes: null } }),
+      request({ id: `AD-${String(i).padStart(6, '2')}`, state, reason: EVIL }, { params: { quotaBytes: null } }),
     );
 
   it('stays within 100 blocks with 200 requests, saying that more exist', () => {
@@ -362,6 +571,33 @@ describe('short messages', () => {
     );
   });
 
+  it('audit lines for the steps of a plan and for a partly applied request; none for a stored preview', () => {
+    const step = entry('step-failed', 'system', {
+      action: 'create',
+      backend: 'nas',
+      step: 2,
+      of: 2,
+      error: 'nas is busy',
+    });
+    expect(auditLine(step)).toBe(':x: `AD-7K2M9Q` *step-failed* — create alice on nas (step 2 of 2): nas is busy · #7');
+    const partly = entry('partly_applied', 'system', {
+      action: 'onboard',
+      backend: 'cloud, nas',
+      error: 'cloud: created alice; nas: FAILED (nas is busy)',
+    });
+    expect(auditLine(partly)).toBe(
+      ':warning: `AD-7K2M9Q` *partly_applied* — onboard alice on cloud, nas: ' +
+        'cloud: created alice; nas: FAILED (nas is busy) · #7',
+    );
+    expect(auditLine(entry('previewed', 'system', {}))).toBeUndefined();
+    expect(
+      requesterDm(partly, multiStep({ state: 'partly_applied' }, [{ state: 'applied' }, { state: 'failed' }])),
+    ).toBe(
+      ':warning: Your request AD-7K2M9Q (onboard alice (profile staff) on cloud, nas) was only partly applied: ' +
+        'cloud: created alice; nas: FAILED (nas is busy). An approver can retry the failed steps.',
+    );
+  });
+
   it('DMs the requester when it is decided and done, not for their own cancel', () => {
     const r = request();
     expect(requesterDm(entry('approved', 'U0ADMIN01', { complete: false }), r)).toBeUndefined();
@@ -394,7 +630,10 @@ describe('short messages', () => {
     const long = listText(
       'Pending',
       Array.from({ length: 25 }, () =>
-        request({ params: { displayName: 'D'.repeat(60), email: `${'e'.repeat(60)}@example.com` }, action: 'create' }),
+        request(
+          {},
+          { params: { displayName: 'D'.repeat(60), email: `${'e'.repeat(60)}@example.com` }, action: 'create' },
+        ),
       ),
     );
     expect(long.length).toBeLessThanOrEqual(3000);
@@ -410,7 +649,10 @@ describe('short messages', () => {
         { action: 'quota', backends: ['cloud'] },
       ]),
     ).toContain('(cloud, &lt;!channel&gt;)');
-    expect(passwordText(request({ action: 'create', username: EVIL }), 'p<w>&d')).toContain('`p&lt;w&gt;&amp;d`');
+    const created = request({}, { action: 'create', username: EVIL, backend: 'nas' });
+    const text = passwordText(created, only(created), 'p<w>&d');
+    expect(text).toContain('`p&lt;w&gt;&amp;d`');
+    expect(text).toContain('*&lt;!channel&gt;* on *nas*');
   });
 });
 
@@ -418,7 +660,7 @@ describe('modals', () => {
   it('keep titles within 24 characters and carry only the request id', () => {
     for (const view of [
       rejectModal(request()),
-      confirmModal(request({ action: 'delete' })),
+      confirmModal(request({}, { action: 'delete', params: {} })),
       requestModal({
         actions: ['create'],
         backends: [{ name: 'cloud', kind: 'nextcloud' }],
@@ -433,7 +675,7 @@ describe('modals', () => {
   });
 
   it('escape the request in the confirmation text', () => {
-    const text = JSON.stringify(confirmModal(request({ action: 'delete', username: EVIL })));
+    const text = JSON.stringify(confirmModal(request({}, { action: 'delete', username: EVIL, params: {} })));
     expect(text).not.toContain('<!channel>');
     expect(text).toContain('delete &lt;!channel&gt; and their files');
   });

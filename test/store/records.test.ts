@@ -160,4 +160,119 @@ describe.each(ENGINES)('records on $name', (engine) => {
     );
     expect(await ca.get('c')).toEqual({ id: 'c', n: 40, version: 41 });
   });
+
+  describe('audited commits: a record change and its audit entries in one commit', () => {
+    const entry = (event: string, record: Request) => ({
+      event,
+      subject: record.id,
+      actor: record.decidedBy ?? record.requester,
+      data: { state: record.state },
+    });
+
+    it('insert and update write the record and their entries together, chained and verifiable', async () => {
+      const { store, requests: r } = await requests();
+      const inserted = await r.insert({ id: 'req-1', state: 'pending', requester: 'U1' }, (stored) => [
+        entry('requested', stored),
+      ]);
+      expect(inserted.version).toBe(1);
+      const approved = await r.update(
+        'req-1',
+        (c) => ({ ...c, state: 'approved' as const, decidedBy: 'U7' }),
+        (next, previous) => [
+          entry('approved', next),
+          { ...entry('noted', next), data: { from: previous.state, version: next.version } },
+        ],
+      );
+      expect(approved).toMatchObject({ ok: true, record: { state: 'approved', version: 2 } });
+      const log = await store.audit.readAfter(0, 10);
+      expect(log.map((e) => [e.seq, e.event, e.subject, e.actor, e.data])).toEqual([
+        [1, 'requested', 'req-1', 'U1', { state: 'pending' }],
+        [2, 'approved', 'req-1', 'U7', { state: 'approved' }],
+        [3, 'noted', 'req-1', 'U7', { from: 'pending', version: 2 }],
+      ]);
+      expect(log[1]?.prevHash).toBe(log[0]?.hash);
+      expect(await store.audit.verify()).toEqual({ ok: true, entries: 3 });
+      // Plain appends chain on after audited commits.
+      expect((await store.audit.append(entry('later', inserted))).seq).toBe(4);
+    });
+
+    it('a refused update, and an insert of a taken id, write no entry', async () => {
+      const { store, requests: r } = await requests();
+      await r.insert({ id: 'req-1', state: 'pending', requester: 'U1' }, (s) => [entry('requested', s)]);
+      const refused = await r.update(
+        'req-1',
+        () => ({ refuse: 'no' }),
+        (next) => [entry('approved', next)],
+      );
+      expect(refused).toMatchObject({ ok: false, refusal: 'no' });
+      const taken = await r
+        .insert({ id: 'req-1', state: 'approved', requester: 'U2' }, (s) => [entry('requested', s)])
+        .catch((e: unknown) => e);
+      expect((taken as StoreError).code).toBe('exists');
+      expect((await store.audit.readAfter(0, 10)).map((e) => e.event)).toEqual(['requested']);
+      expect(await r.get('req-1')).toMatchObject({ state: 'pending', version: 1 });
+    });
+
+    it('when the entries cannot be written, the record is not changed either', async () => {
+      const { at, store, requests: r } = await requests();
+      await r.insert({ id: 'req-1', state: 'pending', requester: 'U1' }, (s) => [entry('requested', s)]);
+      // Entry 2's key taken outside AccountDesk: the commit of record + entry 2 cannot happen.
+      await at.raw(`${at.namespace}:audit:2`, JSON.stringify({ value: { seq: 2, forged: true } }));
+      const failed = await r
+        .update(
+          'req-1',
+          (c) => ({ ...c, state: 'approved' as const, decidedBy: 'U7' }),
+          (next) => [entry('approved', next)],
+        )
+        .catch((e: unknown) => e);
+      expect(failed).toBeInstanceOf(StoreError);
+      expect((failed as StoreError).code).toBe('corrupt');
+      expect((failed as StoreError).message).toContain(`${at.namespace}:audit:2`);
+      expect(await r.get('req-1')).toMatchObject({ state: 'pending', version: 1 });
+      expect((await r.listByIndex('state:approved')).length).toBe(0);
+      const inserted = await r
+        .insert({ id: 'req-2', state: 'pending', requester: 'U1' }, (s) => [entry('requested', s)])
+        .catch((e: unknown) => e);
+      expect((inserted as StoreError).code).toBe('corrupt');
+      expect(await r.get('req-2')).toBeUndefined();
+      expect((await store.audit.readAfter(0, 1)).map((e) => e.event)).toEqual(['requested']);
+    });
+
+    it('two processes committing at once: the loser re-chains onto the winner, nothing lost, the chain verifies', async () => {
+      const at = await engine.fresh();
+      const [a, b] = [await at.open(), await at.open()];
+      interface Counter extends VersionedRecord {
+        n: number;
+      }
+      const ca = a.records<Counter>('counters', () => []);
+      const cb = b.records<Counter>('counters', () => []);
+      await ca.insert({ id: 'shared', n: 0 });
+      const bump = (store: typeof ca, id: string, who: string) =>
+        store.update(
+          id,
+          (x) => ({ ...x, n: x.n + 1 }),
+          (next) => [{ event: 'bumped', subject: id, actor: who, data: { n: next.n } }],
+        );
+      await Promise.all([
+        // The same record from both processes, other records from each, and plain appends in between.
+        ...Array.from({ length: 16 }, (_, i) => bump(i % 2 ? ca : cb, 'shared', i % 2 ? 'A' : 'B')),
+        ...Array.from({ length: 6 }, (_, i) =>
+          (i % 2 ? ca : cb).insert({ id: `own-${i}`, n: 0 }, (s) => [
+            { event: 'created', subject: s.id, actor: 'X', data: {} },
+          ]),
+        ),
+        ...Array.from({ length: 6 }, (_, i) =>
+          (i % 2 ? a : b).audit.append({ event: 'plain', subject: 'log', actor: 'Y', data: { i } }),
+        ),
+      ]);
+      expect(await ca.get('shared')).toEqual({ id: 'shared', n: 16, version: 17 });
+      const log = await a.audit.readAfter(0, 100);
+      expect(log.map((e) => e.seq)).toEqual(Array.from({ length: 28 }, (_, i) => i + 1));
+      // Each committed value of the shared record has exactly one entry: no entry for a lost round.
+      const bumps = log.filter((e) => e.event === 'bumped').map((e) => e.data.n as number);
+      expect([...bumps].sort((x, y) => x - y)).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
+      expect(bumps).toEqual([...bumps].sort((x, y) => x - y)); // in commit order
+      expect(await b.audit.verify()).toEqual({ ok: true, entries: 28 });
+    });
+  });
 });
