@@ -240,6 +240,9 @@ function describeIssues(error: z.ZodError, prefix: string, isEnv: boolean): stri
         `spelling against config/accountdesk.example.yaml`;
     } else if (issue.code === 'invalid_union' && path.startsWith('backends.')) {
       message = 'kind must be one of nextcloud, nmcuser_oidc, user_oidc, synology (and the fields must fit that kind)';
+    } else if (issue.code === 'invalid_key') {
+      // A record key that fails its rule (a profile named "Bad Name"): zod 4 nests the rule's own words inside.
+      message = issue.issues.map((inner) => inner.message).join('; ');
     } else if (issue.code === 'invalid_type') {
       // zod 4 leaves `input` out of issues (good: no value, secret or not, is echoed), so `input === undefined`
       // held for EVERY type error and `quotaAbove: 100` was reported as "is missing". Its default message says

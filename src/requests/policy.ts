@@ -77,7 +77,15 @@ export class ApprovalPolicy {
    * needs), and at least what the policy names for the plan itself (onboard, offboard; rules per profile).
    */
   planApprovals(plan: { policy: PolicyName; profile?: string; steps: readonly StepTarget[] }): number {
-    const perStep = plan.steps.map((s) => this.approvalsRequired(s.action, s.backend, s.params));
+    // A create that sets a quota also needs what that quota would need as a quota change (the quota rules).
+    const perStep = plan.steps.map((s) =>
+      Math.max(
+        this.approvalsRequired(s.action, s.backend, s.params),
+        s.action === 'create' && s.params.quotaBytes !== undefined
+          ? this.approvalsRequired('quota', s.backend, s.params)
+          : 1,
+      ),
+    );
     // A plan's own rules match on its profile; rules naming backends or quotas belong to the actions' policies.
     const own =
       plan.policy === 'onboard' || plan.policy === 'offboard'

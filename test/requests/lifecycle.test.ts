@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { OPEN_STATES, TERMINAL_STATES, canMove, refusalFor } from '../../src/requests/lifecycle.js';
-import { STATES, type RequestState } from '../../src/requests/types.js';
+import {
+  OPEN_STATES,
+  TERMINAL_STATES,
+  canMove,
+  canMoveStep,
+  refusalFor,
+  stateAfterSteps,
+} from '../../src/requests/lifecycle.js';
+import { STATES, STEP_STATES, type RequestState, type Step, type StepState } from '../../src/requests/types.js';
 
 // docs/architecture.md#state-table, written out independently of lifecycle.ts so a change to one shows here.
 const LEGAL: ReadonlyArray<[RequestState, RequestState]> = [
@@ -9,11 +16,23 @@ const LEGAL: ReadonlyArray<[RequestState, RequestState]> = [
   ['pending', 'rejected'],
   ['pending', 'expired'],
   ['pending', 'cancelled'],
-  ['approved', 'applying'],
+  ['approved', 'applying'], // the engine claims the first step
+  ['applying', 'applying'], // a step settles while others wait
   ['applying', 'applied'],
+  ['applying', 'partly_applied'],
   ['applying', 'failed'],
   ['failed', 'applying'], // an approver's Retry
   ['failed', 'cancelled'], // given up
+  ['partly_applied', 'applying'], // Retry of the failed steps
+  ['partly_applied', 'cancelled'], // given up with what is done
+];
+
+const LEGAL_STEP: ReadonlyArray<[StepState, StepState]> = [
+  ['pending', 'applying'],
+  ['applying', 'applied'],
+  ['applying', 'failed'],
+  ['applying', 'skipped'],
+  ['failed', 'pending'], // Retry
 ];
 
 const isLegal = (from: RequestState, to: RequestState): boolean => LEGAL.some(([f, t]) => f === from && t === to);
@@ -34,6 +53,21 @@ describe('request lifecycle', () => {
     expect([...OPEN_STATES, ...TERMINAL_STATES].sort()).toEqual([...STATES].sort());
   });
 
+  const stepPairs = STEP_STATES.flatMap((from) => STEP_STATES.map((to) => [from, to] as const));
+  it.each(stepPairs)('step %s -> %s follows the step table', (from, to) => {
+    expect(canMoveStep(from, to)).toBe(LEGAL_STEP.some(([f, t]) => f === from && t === to));
+  });
+
+  it('the request state after its steps: applying while any waits, else applied, failed or partly applied', () => {
+    const steps = (...states: StepState[]) => states.map((state) => ({ state }) as Step);
+    expect(stateAfterSteps(steps('applied', 'pending'))).toBe('applying');
+    expect(stateAfterSteps(steps('applied', 'applying'))).toBe('applying');
+    expect(stateAfterSteps(steps('applied', 'skipped'))).toBe('applied');
+    expect(stateAfterSteps(steps('skipped'))).toBe('applied');
+    expect(stateAfterSteps(steps('failed', 'skipped'))).toBe('failed');
+    expect(stateAfterSteps(steps('applied', 'failed'))).toBe('partly_applied');
+  });
+
   it('explains refusals in words for the person who clicked', () => {
     expect(refusalFor('applied')).toBe('the request is already applied');
     expect(refusalFor('rejected')).toBe('the request is already rejected');
@@ -41,5 +75,6 @@ describe('request lifecycle', () => {
     expect(refusalFor('approved')).toBe('the request is already approved and about to be applied');
     expect(refusalFor('pending')).toBe('the request is still waiting for approval');
     expect(refusalFor('failed')).toBe('the request failed; an approver can Retry it or give up');
+    expect(refusalFor('partly_applied')).toBe('the request was partly applied; an approver can Retry the failed steps');
   });
 });

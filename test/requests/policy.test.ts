@@ -196,6 +196,16 @@ describe('how many approvals a plan needs', () => {
     expect(p.planApprovals({ policy: 'onboard', profile: 'staff', steps: [create('cloud', 10 * GiB)] })).toBe(1);
   });
 
+  it('a quota rule written only under quota: still counts for a create that sets that quota', () => {
+    const quotaOnly = policy({
+      approvers: { users: ['UA', 'UB'], groups: [] },
+      actions: actions({ quota: { rules: [{ quotaAboveBytes: 100 * GiB, approvals: 2 }] } }),
+    });
+    expect(quotaOnly.planApprovals({ policy: 'onboard', steps: [create('cloud', 200 * GiB)] })).toBe(2);
+    expect(quotaOnly.planApprovals({ policy: 'create', steps: [create('cloud', 200 * GiB)] })).toBe(2);
+    expect(quotaOnly.planApprovals({ policy: 'onboard', steps: [create('cloud', 10 * GiB)] })).toBe(1);
+  });
+
   it('a rule naming a profile applies to onboardings with that profile only', () => {
     const steps = [create('cloud', 10 * GiB)];
     expect(p.planApprovals({ policy: 'onboard', profile: 'admins', steps })).toBe(3);

@@ -3,6 +3,9 @@
  * (createRequestDesk) and in-test backends that record every call and can be told to fail with a BackendError
  * code, or to hold a write open so two callers overlap.
  */
+import { nextcloudUsernameProblem } from '../../src/backends/nextcloud/usernames.js';
+import { oidcSubjectProblem } from '../../src/backends/nextcloud-oidc/usernames.js';
+import { dsmUsernameProblem } from '../../src/backends/synology/usernames.js';
 import { afterEach, beforeEach } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -66,12 +69,14 @@ export class RecordingBackend implements BackendClient {
     readonly capabilities: ReadonlySet<Capability> = new Set<Capability>(['groups', 'delete']),
   ) {}
 
-  /** Like the real clients: a Nextcloud needs an email for its invitation; names over 64 characters are refused. */
+  /** Like the real clients: a Nextcloud needs an email for its invitation. */
   get emailRequiredBecause(): string | undefined {
     return this.passwordHandling === 'invitation' ? 'it mails the new user an invitation to set a password' : undefined;
   }
+  /** The real clients' own username rules, per kind. */
   usernameProblem(name: string): string | undefined {
-    return name.length > 64 ? 'is longer than 64 characters' : undefined;
+    const rules = { nextcloud: nextcloudUsernameProblem, synology: dsmUsernameProblem };
+    return (this.kind in rules ? rules[this.kind as keyof typeof rules] : oidcSubjectProblem)(name);
   }
 
   /** Writes wait until release(); resolves once the first write is inside the backend. */
