@@ -234,7 +234,7 @@ export class Decisions {
 }
 
 /** Offboarding, and any plan with a disable or delete step, asks the approver to type the username first. */
-export function isDestructive(request: Pick<AccountRequest, 'steps'>): boolean {
+function isDestructive(request: Pick<AccountRequest, 'steps'>): boolean {
   return request.steps.some((step) => ACTION_KINDS[step.action].destructive);
 }
 

@@ -29,7 +29,7 @@ export interface PreviewDeps {
 const PREVIEW_TIMEOUT_MS = 10_000;
 
 /** A pending card re-read when re-rendered, at most this often. */
-export const PREVIEW_MAX_AGE_MS = 60_000;
+const PREVIEW_MAX_AGE_MS = 60_000;
 
 export class Previews {
   private readonly timeoutMs: number;

@@ -9,7 +9,6 @@ import { afterEach, describe, expect, inject, it } from 'vitest';
 import { visibleText } from '../support/slack-fake.js';
 import { APPROVALS, APPROVER, APPROVER2, REQUESTER, requestIdIn, startDesk, type Desk } from './harness.js';
 
-
 describe('requests as plans', () => {
   let desk: Desk;
   afterEach(async () => {

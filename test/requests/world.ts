@@ -170,7 +170,7 @@ class FakeDirectory implements Directory {
 }
 
 /** Every action and plan enabled with one approval and 72 h to decide, except `enable` (turned off). */
-export function actionPolicies(
+function actionPolicies(
   overrides: Partial<Record<PolicyName, Partial<ActionPolicy>>> = {},
 ): Record<PolicyName, ActionPolicy> {
   return Object.fromEntries(

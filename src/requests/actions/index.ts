@@ -9,7 +9,7 @@ import { leaveAction } from './leave.js';
 import { quotaAction } from './quota.js';
 import { reinviteAction } from './reinvite.js';
 
-export type { ActionKind, Assessment, Draft } from './kind.js';
+export type { ActionKind, Draft } from './kind.js';
 
 /** What each verb does, by verb: its fields and checks, its backend call and how a card describes it. */
 export const ACTION_KINDS: Record<ActionName, ActionKind> = {

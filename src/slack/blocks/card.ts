@@ -36,7 +36,7 @@ const STATE_LABEL: Record<AccountRequest['state'], string> = {
 };
 
 /** One step in words: "create alice (alice@example.com, quota 10 GB)". */
-export function describeStep(step: Pick<StepTarget, 'action' | 'username' | 'params'>): string {
+function describeStep(step: Pick<StepTarget, 'action' | 'username' | 'params'>): string {
   return ACTION_KINDS[step.action].describe(step);
 }
 

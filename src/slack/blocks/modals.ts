@@ -29,7 +29,7 @@ const PLAN_LABEL: Record<FormPlan, string> = {
 };
 
 /** "cloud 10 GB, groups staff; nas 50 GB, groups users": what a profile creates, for the form. */
-export function describeProfile(accounts: Profiles[string]): string {
+function describeProfile(accounts: Profiles[string]): string {
   return Object.entries(accounts)
     .map(([backend, account]) => {
       const parts = [
