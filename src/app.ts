@@ -17,11 +17,22 @@ import { AuditPublisher } from './slack/publisher.js';
 import { SlackSurface } from './slack/surface.js';
 import { Liveness } from './liveness.js';
 import { openStore, type Store } from './store/index.js';
+import { AuditAnchor } from './ops/audit-anchor.js';
+import { formatReport, runDoctor } from './ops/doctor.js';
+import { healthRoutes, startHealthServer } from './ops/health-server.js';
+import { Metrics, observeAudit, observeBackend } from './ops/metrics.js';
+import { outboxStatus } from './ops/outbox.js';
+import { observeSlackApiErrors } from './slack/api-errors.js';
+import { diagnoseSlack } from './slack/doctor.js';
 
 export interface RunningAccountDesk {
   service: RequestService;
   store: Store;
   publisher: AuditPublisher;
+  metrics: Metrics;
+  anchor: AuditAnchor;
+  /** Socket Mode: the port /healthz, /readyz and /metrics are served on (HEALTH_PORT; 0 picks a free one). */
+  healthPort?: number;
   /** Runs one expiry and recovery pass now (the timer runs it every minute). */
   sweep(): Promise<void>;
   stop(): Promise<void>;
@@ -38,26 +49,56 @@ export interface StartOptions {
   clock?: () => Date;
   /** How long this process counts as alive after its last heartbeat (a third of it between heartbeats). */
   instanceTtlMs?: number;
+  /** /readyz fails when the oldest audit entry not yet posted to Slack is older than this (default 5 minutes). */
+  outboxStuckAfterMs?: number;
+  /** How often the daily audit anchor looks whether it is due (default 10 minutes). */
+  anchorCheckIntervalMs?: number;
 }
 
 export async function startAccountDesk(config: Config, options: StartOptions): Promise<RunningAccountDesk> {
   const { logger } = options;
   const store = await openStore(config.storeUrl, { logger, namespace: config.storeNamespace });
-  const backends =
-    options.backends ??
-    new Map(
-      Object.entries(config.backends).map(([name, { config: backend, secret }]) => [
-        name,
-        createBackend(name, backend, secret, { logger, env: options.env ?? process.env }),
-      ]),
-    );
+  const requests = store.records<AccountRequest>('requests', requestIndexKeys);
+  const metrics = new Metrics({
+    outboxLag: async () => (await outboxStatus(store.audit, store.cursors)).waiting,
+    // The apply engine's queue: requests approved and not yet applied (being reworked in issue 7).
+    engineQueueDepth: async () =>
+      (await Promise.all(['state:approved', 'state:applying'].map((key) => requests.listByIndex(key)))).flat().length,
+  });
+  const backends = new Map(
+    [
+      ...(options.backends ??
+        new Map(
+          Object.entries(config.backends).map(([name, { config: backend, secret }]) => [
+            name,
+            createBackend(name, backend, secret, { logger, env: options.env ?? process.env }),
+          ]),
+        )),
+    ].map(([name, client]) => [name, observeBackend(client, metrics)]),
+  );
 
+  // Slack connection state for /readyz. HTTP mode: up once the receiver listens. Socket Mode: this seam reports
+  // the same until src/slack/app.ts exposes the WebSocket's own state (being added there); replace it then.
+  let slackStarted = false;
+  const slackConnectionUp = (): boolean => slackStarted;
+  const health = healthRoutes({
+    probes: {
+      store: async () => void (await store.cursors.get('audit-channel')),
+      slackConnected: slackConnectionUp,
+      outbox: () => outboxStatus(store.audit, store.cursors),
+      outboxStuckAfterMs: options.outboxStuckAfterMs ?? 300_000,
+    },
+    metrics,
+    logger,
+  });
   const app = createSlackApp({
     settings: config.slack,
     coordination: store.coordination,
     logger,
     healthy: async () => (await store.cursors.get('audit-channel')) >= 0,
+    extraRoutes: [health.readyz, health.metrics],
   });
+  observeSlackApiErrors(app.client, (method, code) => metrics.slackApiError(method, code));
   const surface = new SlackSurface(
     app.client,
     { approvals: config.slack.approvalsChannel, audit: config.slack.auditChannel },
@@ -71,8 +112,8 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
   const liveness = await Liveness.start(store.coordination, instanceTtlMs, logger);
   const service = new RequestService({
     instance: { id: liveness.id, isAlive: (id) => liveness.isAlive(id) },
-    requests: store.records<AccountRequest>('requests', requestIndexKeys),
-    audit: store.audit,
+    requests,
+    audit: observeAudit(store.audit, metrics, (id) => requests.get(id)),
     backends,
     policy,
     deliverPassword: (request, password) => surface.showOnce(request.requester, passwordText(request, password)),
@@ -88,7 +129,31 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
     logger,
     intervalMs: options.publishIntervalMs,
   });
-  registerListeners(app, { service, surface, publisher, command: config.slack.command, logger });
+  const doctor = async () =>
+    formatReport(
+      await runDoctor({
+        config,
+        backends,
+        store,
+        slack: () =>
+          diagnoseSlack({
+            settings: config.slack,
+            approvers: config.policy.approvers,
+            requesters: config.policy.requesters,
+          }),
+      }),
+    );
+  registerListeners(app, { service, surface, publisher, command: config.slack.command, logger, doctor });
+  const clock = options.clock ?? (() => new Date());
+  const anchor = new AuditAnchor({
+    audit: store.audit,
+    cursors: store.cursors,
+    leases: liveness,
+    post: (text) => surface.postAuditLine(text),
+    logger,
+    now: () => clock().getTime(),
+    checkIntervalMs: options.anchorCheckIntervalMs,
+  });
 
   const closeBackends = () =>
     Promise.all(
@@ -96,12 +161,24 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
         b.close().catch((err) => logger.warn({ err, backend: b.name }, 'backend did not close cleanly')),
       ),
     );
+  let healthServer: Awaited<ReturnType<typeof startHealthServer>> | undefined;
   try {
     await initSlackApp(app, config.slack);
     if (config.slack.mode === 'http') await app.start(config.slack.port);
-    else await app.start();
+    else {
+      if (config.healthPort !== undefined) {
+        healthServer = await startHealthServer(
+          config.healthPort,
+          [health.healthz, health.readyz, health.metrics],
+          logger,
+        );
+      } else logger.info('no health endpoints in Socket Mode: set HEALTH_PORT to serve /healthz, /readyz, /metrics');
+      await app.start();
+    }
+    slackStarted = true;
   } catch (err) {
     // Leave nothing open behind a failed start: the caller exits or retries.
+    await healthServer?.close();
     await liveness.stop();
     await closeBackends();
     await store.close();
@@ -144,6 +221,7 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
   const sweepInBackground = () => void runSweep();
   sweepInBackground();
   publisher.start();
+  anchor.start();
   const sweeper = setInterval(sweepInBackground, options.sweepIntervalMs ?? 60_000);
   sweeper.unref();
   // A process that died just before this one started still looks alive until its lease lapses: look again then,
@@ -155,10 +233,15 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
     service,
     store,
     publisher,
+    metrics,
+    anchor,
+    ...(healthServer ? { healthPort: healthServer.port } : {}),
     sweep: runSweep,
     async stop() {
       // First stop taking clicks, so no new apply starts while the rest shuts down.
+      slackStarted = false;
       await app.stop().catch((err) => logger.warn({ err }, 'Bolt did not stop cleanly'));
+      await anchor.stop();
       clearInterval(sweeper);
       clearTimeout(afterRestart);
       directory.stop();
@@ -169,6 +252,7 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
       await publisher.stop();
       await closeBackends();
       await liveness.stop();
+      await healthServer?.close();
       await store.close();
     },
   };

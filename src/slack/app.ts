@@ -2,7 +2,14 @@
  * Builds the Bolt App: Socket Mode by default (the NAS and Nextcloud usually sit on a LAN with no inbound access),
  * HTTP mode with POST /slack/events and GET /healthz. The only file that constructs Bolt objects.
  */
-import { App, HTTPReceiver, LogLevel, SocketModeReceiver, type Logger as BoltLogger } from '@slack/bolt';
+import {
+  App,
+  HTTPReceiver,
+  LogLevel,
+  SocketModeReceiver,
+  type CustomRoute,
+  type Logger as BoltLogger,
+} from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { SlackSettings } from '../config/load.js';
 import type { Coordination } from '../store/types.js';
@@ -14,6 +21,8 @@ export interface SlackAppOptions {
   logger: Logger;
   /** Answers GET /healthz in HTTP mode: true = 200. */
   healthy: () => Promise<boolean>;
+  /** More GET routes for HTTP mode's receiver (/readyz, /metrics: src/ops/health-server.ts). */
+  extraRoutes?: CustomRoute[];
 }
 
 /**
@@ -43,7 +52,7 @@ export async function initSlackApp(app: App, settings: SlackSettings): Promise<v
   }
 }
 
-export function createSlackApp({ settings, coordination, logger, healthy }: SlackAppOptions): App {
+export function createSlackApp({ settings, coordination, logger, healthy, extraRoutes = [] }: SlackAppOptions): App {
   const clientOptions = {
     ...(settings.apiUrl
       ? { slackApiUrl: settings.apiUrl.endsWith('/') ? settings.apiUrl : `${settings.apiUrl}/` }
@@ -77,6 +86,7 @@ export function createSlackApp({ settings, coordination, logger, healthy }: Slac
             );
           },
         },
+        ...extraRoutes,
       ],
       logger: boltLogger,
     });

@@ -187,5 +187,6 @@ export function auditLog(engine: Engine, keys: KeyLayout, now: () => number = Da
     append: (input) => appends.run(() => appendOnce(input)),
     readAfter,
     verify,
+    head: async () => (await readHead()).head,
   };
 }
