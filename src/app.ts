@@ -22,7 +22,6 @@ import { formatReport, runDoctor } from './ops/doctor.js';
 import { healthRoutes, startHealthServer } from './ops/health-server.js';
 import { Metrics, observeAudit, observeBackend } from './ops/metrics.js';
 import { outboxStatus } from './ops/outbox.js';
-import { observeSlackApiErrors } from './slack/api-errors.js';
 import { diagnoseSlack } from './slack/doctor.js';
 
 export interface RunningAccountDesk {
@@ -97,8 +96,8 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
     logger,
     healthy: async () => (await store.cursors.get('audit-channel')) >= 0,
     extraRoutes: [health.readyz, health.metrics],
+    onApiError: (method, code) => metrics.slackApiError(method, code),
   });
-  observeSlackApiErrors(app.client, (method, code) => metrics.slackApiError(method, code));
   const surface = new SlackSurface(
     app.client,
     { approvals: config.slack.approvalsChannel, audit: config.slack.auditChannel },

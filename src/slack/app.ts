@@ -13,6 +13,7 @@ import {
 import type { Logger } from 'pino';
 import type { SlackSettings } from '../config/load.js';
 import type { Coordination } from '../store/types.js';
+import { observingFetch } from './api-errors.js';
 import { refuseReplays, signedRequestProperties } from './replay.js';
 
 export interface SlackAppOptions {
@@ -23,6 +24,8 @@ export interface SlackAppOptions {
   healthy: () => Promise<boolean>;
   /** More GET routes for HTTP mode's receiver (/readyz, /metrics: src/ops/health-server.ts). */
   extraRoutes?: CustomRoute[];
+  /** Told about every failed Web API call (method, error code), for the metrics. */
+  onApiError?: (method: string, code: string) => void;
 }
 
 /**
@@ -52,8 +55,16 @@ export async function initSlackApp(app: App, settings: SlackSettings): Promise<v
   }
 }
 
-export function createSlackApp({ settings, coordination, logger, healthy, extraRoutes = [] }: SlackAppOptions): App {
+export function createSlackApp({
+  settings,
+  coordination,
+  logger,
+  healthy,
+  extraRoutes = [],
+  onApiError,
+}: SlackAppOptions): App {
   const clientOptions = {
+    ...(onApiError ? { fetch: observingFetch(onApiError) } : {}),
     ...(settings.apiUrl
       ? { slackApiUrl: settings.apiUrl.endsWith('/') ? settings.apiUrl : `${settings.apiUrl}/` }
       : {}),
