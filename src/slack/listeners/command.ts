@@ -96,7 +96,6 @@ export function registerCommand(app: App, deps: ListenerDeps): void {
         if (!(await service.policy.isApprover(user)) || !deps.doctor) {
           return reply(':warning: Only approvers can run the doctor.');
         }
-        await reply(':stethoscope: Checking Slack, every backend, the store and the policy…');
         return reply(doctorText(await deps.doctor()));
       }
       case 'info': {
