@@ -38,7 +38,11 @@ export async function probeServer(
   try {
     const response = await client.request(request);
     const receivedAt = now();
-    checks.push({ check: 'reachable', status: 'ok', detail: `${target.http.baseUrl} answered HTTP ${response.status}` });
+    checks.push({
+      check: 'reachable',
+      status: 'ok',
+      detail: `${target.http.baseUrl} answered HTTP ${response.status}`,
+    });
     checks.push(tlsCheck(target));
     checks.push(clockCheck(response, (sentAt + receivedAt) / 2));
     return { checks, response };

@@ -47,7 +47,9 @@ async function verify(args: string[], audit: AuditLog, io: AuditCliIo): Promise<
     return 1;
   }
   const head = await audit.head();
-  io.out(`ok: ${result.entries} entries, the chain is intact; head #${head.seq} sha256 ${head.hash || '(empty log)'}\n`);
+  io.out(
+    `ok: ${result.entries} entries, the chain is intact; head #${head.seq} sha256 ${head.hash || '(empty log)'}\n`,
+  );
   if (values.anchor === undefined) return 0;
   const match = /^(\d+):([0-9a-f]{64})$/.exec(values.anchor.trim());
   if (!match) throw new UsageError('--anchor takes SEQ:HASH as the daily anchor line shows it, e.g. 42:9f86d0...');
@@ -80,7 +82,7 @@ async function exportLog(args: string[], audit: AuditLog, io: AuditCliIo): Promi
   if (values.format !== 'csv' && values.format !== 'jsonl') throw new UsageError('--format is csv or jsonl');
   const line = values.format === 'csv' ? csvLine : jsonLine;
   if (values.format === 'csv') io.out(csvHeader());
-  for (let after = 0; ; ) {
+  for (let after = 0; ;) {
     const page = await audit.readAfter(after, PAGE);
     for (const entry of page) {
       const at = Date.parse(entry.at);
@@ -111,7 +113,9 @@ async function main(): Promise<void> {
   const location = parseStoreUrl(env.data.STORE_URL);
   if (location.engine === 'sqlite' && !existsSync(location.file)) {
     // Opening would create an empty store and report an empty, intact log: say where we looked instead.
-    io.err(`There is no SQLite store at ${location.file}. Run this where the bot runs, or set STORE_URL as it has it.\n`);
+    io.err(
+      `There is no SQLite store at ${location.file}. Run this where the bot runs, or set STORE_URL as it has it.\n`,
+    );
     process.exit(2);
   }
   const store = await openStore(env.data.STORE_URL, { namespace: env.data.STORE_NAMESPACE });

@@ -44,7 +44,11 @@ export async function doctorCommand(env: NodeJS.ProcessEnv): Promise<{ report: s
       backends,
       store,
       slack: () =>
-        diagnoseSlack({ settings: config.slack, approvers: config.policy.approvers, requesters: config.policy.requesters }),
+        diagnoseSlack({
+          settings: config.slack,
+          approvers: config.policy.approvers,
+          requesters: config.policy.requesters,
+        }),
     });
     return { report: formatReport(lines), code: passed(lines) ? 0 : 1 };
   } finally {

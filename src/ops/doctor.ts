@@ -57,7 +57,8 @@ export function passed(lines: DoctorLine[]): boolean {
 export function formatReport(lines: DoctorLine[]): string {
   const label = { ok: 'ok  ', warn: 'WARN', fail: 'FAIL' } as const;
   const body = lines.map(
-    (l) => `${label[l.status]}  ${l.area}  ${l.check}: ${l.detail}${l.status !== 'ok' && l.fix ? ` -> fix: ${l.fix}` : ''}`,
+    (l) =>
+      `${label[l.status]}  ${l.area}  ${l.check}: ${l.detail}${l.status !== 'ok' && l.fix ? ` -> fix: ${l.fix}` : ''}`,
   );
   const failures = lines.filter((l) => l.status === 'fail').length;
   const warnings = lines.filter((l) => l.status === 'warn').length;

@@ -110,7 +110,9 @@ export function healthRoutes(deps: { probes: HealthProbes; metrics: Metrics; log
       path: '/metrics',
       method: ['GET'],
       handler: (_req, res) => {
-        deps.metrics.render().then(({ contentType, body }) => send(res, 200, body, contentType), failed(res, '/metrics'));
+        deps.metrics
+          .render()
+          .then(({ contentType, body }) => send(res, 200, body, contentType), failed(res, '/metrics'));
       },
     },
   };

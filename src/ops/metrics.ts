@@ -188,7 +188,8 @@ export function observeBackend(client: BackendClient, metrics: Metrics): Backend
         const started = performance.now();
         let outcome = 'ok';
         try {
-          return (await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args)) as unknown;
+          const operation = value as (...a: unknown[]) => Promise<unknown>;
+          return await operation.apply(target, args);
         } catch (err) {
           outcome = err instanceof BackendError ? err.code : 'unexpected';
           throw err;

@@ -22,7 +22,9 @@ const NEEDED_SCOPES = ['commands', 'chat:write', 'im:write'];
 export async function diagnoseSlack(input: SlackDoctorInput): Promise<DiagnosisCheck[]> {
   const { settings } = input;
   const options = {
-    ...(settings.apiUrl ? { slackApiUrl: settings.apiUrl.endsWith('/') ? settings.apiUrl : `${settings.apiUrl}/` } : {}),
+    ...(settings.apiUrl
+      ? { slackApiUrl: settings.apiUrl.endsWith('/') ? settings.apiUrl : `${settings.apiUrl}/` }
+      : {}),
     timeout: 10_000,
     retryConfig: { retries: 0 },
   };
@@ -32,7 +34,11 @@ export async function diagnoseSlack(input: SlackDoctorInput): Promise<DiagnosisC
   let scopes: Set<string>;
   try {
     const auth = await client.auth.test();
-    checks.push({ check: 'bot token', status: 'ok', detail: `bot ${auth.user_id ?? '?'} in workspace ${auth.team ?? '?'}` });
+    checks.push({
+      check: 'bot token',
+      status: 'ok',
+      detail: `bot ${auth.user_id ?? '?'} in workspace ${auth.team ?? '?'}`,
+    });
     scopes = new Set(auth.response_metadata?.scopes ?? []);
   } catch (err) {
     checks.push({
@@ -74,7 +80,8 @@ async function membership(client: webApi.WebClient, role: string, channel: strin
   const check = `${role} ${channel}`;
   try {
     const info = await client.conversations.info({ channel });
-    if (info.channel?.is_member) return { check, status: 'ok', detail: `the bot is a member of #${info.channel.name ?? channel}` };
+    if (info.channel?.is_member)
+      return { check, status: 'ok', detail: `the bot is a member of #${info.channel.name ?? channel}` };
     return {
       check,
       status: 'fail',
@@ -114,13 +121,19 @@ async function approverUser(client: webApi.WebClient, user: string): Promise<Dia
   } catch (err) {
     const code = slackErrorCode(err);
     if (code === 'missing_scope') {
-      return { check, status: 'warn', detail: 'not checked: users.info needs users:read', fix: 'add users:read and reinstall the app' };
+      return {
+        check,
+        status: 'warn',
+        detail: 'not checked: users.info needs users:read',
+        fix: 'add users:read and reinstall the app',
+      };
     }
     return {
       check,
       status: 'fail',
       detail: `users.info answered ${code ?? String(err)}`,
-      fix: code === 'user_not_found' ? 'use the member ID from the profile (... > Copy member ID)' : 'see the Slack error',
+      fix:
+        code === 'user_not_found' ? 'use the member ID from the profile (... > Copy member ID)' : 'see the Slack error',
     };
   }
 }

@@ -29,8 +29,9 @@ beforeAll(async () => {
     ]),
     { stdio: 'ignore' },
   );
-  server = createServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (_req, res) =>
-    res.writeHead(200, { 'content-type': 'application/json' }).end('{}'),
+  server = createServer(
+    { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) },
+    (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'),
   );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -45,11 +46,16 @@ const request = { method: 'GET' as const, path: '/status.php' };
 
 describe('the doctor on a self-signed certificate', () => {
   it('fails, and says that caFile would fix it (the server answers without checks)', async () => {
-    const { checks, response } = await probeServer({ name: 'cloud', http: { baseUrl: url, backend: 'cloud' } }, request);
+    const { checks, response } = await probeServer(
+      { name: 'cloud', http: { baseUrl: url, backend: 'cloud' } },
+      request,
+    );
     expect(response).toBeUndefined();
     const tls = checks.find((c) => c.check === 'tls')!;
     expect(tls.status).toBe('fail');
-    expect(tls.detail).toContain('with certificate checks off the server answers, so the certificate is the only problem');
+    expect(tls.detail).toContain(
+      'with certificate checks off the server answers, so the certificate is the only problem',
+    );
     expect(tls.fix).toContain('set caFile to the PEM of the CA');
     expect(tls.fix).toContain('insecureTls: true would also connect, but accepts any certificate');
   });
@@ -65,8 +71,13 @@ describe('the doctor on a self-signed certificate', () => {
   });
 
   it('connects with insecureTls, with a warning to use caFile instead', async () => {
-    const { checks } = await probeServer({ name: 'cloud', http: { baseUrl: url, backend: 'cloud', insecureTls: true } }, request);
+    const { checks } = await probeServer(
+      { name: 'cloud', http: { baseUrl: url, backend: 'cloud', insecureTls: true } },
+      request,
+    );
     expect(checks.find((c) => c.check === 'reachable')?.status).toBe('ok');
-    expect(checks.find((c) => c.check === 'tls')).toMatchObject({ status: 'warn', fix: expect.stringContaining('caFile') });
+    const tls = checks.find((c) => c.check === 'tls');
+    expect(tls?.status).toBe('warn');
+    expect(tls?.fix).toContain('set caFile');
   });
 });

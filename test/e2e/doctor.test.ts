@@ -23,6 +23,13 @@ function serveStatus(desk: Desk, status: { maintenance?: boolean; date?: string 
   });
 }
 
+/** The parts of config/local-fakes.yaml the tests change. */
+interface EditableConfig {
+  approvers: { users: string[]; groups: string[] };
+  backends: Record<string, { url: string }>;
+  policy: Record<string, unknown>;
+}
+
 describe('/account doctor in Slack', () => {
   let desk: Desk;
   beforeEach(async () => {
@@ -62,7 +69,7 @@ describe('npm run doctor', () => {
   let desk: Desk;
   let dir: string;
   let configFile: string;
-  let config: Record<string, any>;
+  let config: EditableConfig;
   let status: { maintenance?: boolean; date?: string };
 
   beforeEach(async () => {
@@ -73,7 +80,7 @@ describe('npm run doctor', () => {
     desk.slack.seedUser({ id: APPROVER2, name: 'bert' });
     dir = mkdtempSync(join(tmpdir(), 'accountdesk-doctor-'));
     configFile = join(dir, 'accountdesk.yaml');
-    config = parse(readFileSync(join(desk.dataDir, 'accountdesk.yaml'), 'utf8')) as Record<string, any>;
+    config = parse(readFileSync(join(desk.dataDir, 'accountdesk.yaml'), 'utf8')) as EditableConfig;
   });
   afterEach(async () => {
     await desk.stop();
@@ -81,7 +88,7 @@ describe('npm run doctor', () => {
   });
 
   /** Runs the doctor with the deployment's environment, changed by `env`, and the config changed by `edit`. */
-  async function doctor(env: Record<string, string | undefined> = {}, edit: (c: Record<string, any>) => void = () => {}) {
+  async function doctor(env: Record<string, string | undefined> = {}, edit: (c: EditableConfig) => void = () => {}) {
     const copy = structuredClone(config);
     edit(copy);
     writeFileSync(configFile, stringify(copy));
@@ -140,7 +147,9 @@ describe('npm run doctor', () => {
     });
     expect(code).toBe(1);
     expect(line(lines, 'FAIL  slack  approver U0NOBODY99')).toContain('user_not_found -> fix: use the member ID');
-    expect(line(lines, 'FAIL  slack  user group S0NOSUCH')).toContain('no_such_subteam -> fix: check the user-group ID');
+    expect(line(lines, 'FAIL  slack  user group S0NOSUCH')).toContain(
+      'no_such_subteam -> fix: check the user-group ID',
+    );
   });
 
   it('Slack: the Socket Mode app token is refused', async () => {
@@ -160,9 +169,7 @@ describe('npm run doctor', () => {
     expect(line(lines, 'FAIL  cloud  credentials')).toContain('one attempt made, none repeated');
     expect(line(lines, 'FAIL  cloud  credentials')).toContain('fix: create an app password for admin');
     const withCredentials = desk.nextcloud.requests.slice(before).filter((r) => r.path.startsWith('/ocs/'));
-    expect(withCredentials.map((r) => `${r.method} ${r.path} ${r.status}`)).toEqual([
-      'GET /ocs/v2.php/cloud/user 401',
-    ]);
+    expect(withCredentials.map((r) => `${r.method} ${r.path} ${r.status}`)).toEqual(['GET /ocs/v2.php/cloud/user 401']);
   });
 
   it('Nextcloud: an account outside the admin group', async () => {
@@ -183,7 +190,7 @@ describe('npm run doctor', () => {
 
   it('a backend that cannot be reached', async () => {
     const { code, lines } = await doctor({}, (c) => {
-      c.backends.cloud.url = 'http://127.0.0.1:9';
+      c.backends.cloud = { ...c.backends.cloud, url: 'http://127.0.0.1:9' };
     });
     expect(code).toBe(1);
     expect(line(lines, 'FAIL  cloud  reachable')).toContain('could not be reached');

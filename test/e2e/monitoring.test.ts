@@ -54,8 +54,9 @@ describe('/readyz and /metrics (HTTP mode)', () => {
     expect(sample(text, 'accountdesk_backend_calls_total', { ...setQuota, outcome: 'ok' })).toBe(1);
     expect(sample(text, 'accountdesk_backend_call_seconds_count', setQuota)).toBe(1);
     // The card's live read of carol.
-    expect(sample(text, 'accountdesk_backend_calls_total', { backend: 'cloud', operation: 'getUser', outcome: 'ok' }))
-      .toBeGreaterThanOrEqual(1);
+    expect(
+      sample(text, 'accountdesk_backend_calls_total', { backend: 'cloud', operation: 'getUser', outcome: 'ok' }),
+    ).toBeGreaterThanOrEqual(1);
     expect(sample(text, 'accountdesk_outbox_lag_entries')).toBe(0);
     expect(sample(text, 'accountdesk_engine_queue_depth')).toBe(0);
     expect(sample(text, 'process_resident_memory_bytes')).toBeGreaterThan(0);

@@ -7,12 +7,15 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runAuditCommand } from '../../src/ops/audit-cli.js';
 import { csvCell } from '../../src/ops/audit-export.js';
-import { entryHash, type AuditEntry, type Store } from '../../src/store/index.js';
-import { sqlite } from '../store/engines.js';
+import { entryHash, type AuditEntry, type AuditEntryInput, type Store } from '../../src/store/index.js';
+import { sqlite, type Location } from '../store/engines.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-function runCli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+function runCli(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
       `${ROOT}node_modules/.bin/tsx`,
@@ -23,39 +26,43 @@ function runCli(args: string[], env: Record<string, string>): Promise<{ code: nu
   });
 }
 
-async function storeWithRequests(): Promise<{ store: Store; url: string; namespace: string; raw: typeof raw }> {
+async function storeWithRequests(): Promise<{ store: Store; url: string; namespace: string; raw: Location['raw'] }> {
   const at = await sqlite.fresh();
-  // Entry n is appended at 2026-01-01T0(n-1):00Z: the store's clock is set before each append.
-  let t = 0;
-  const store = await at.open({ now: () => t });
-  const append = store.audit.append.bind(store.audit);
-  let n = 0;
-  store.audit.append = (input) => {
-    t = Date.parse('2026-01-01T00:00:00.000Z') + 3_600_000 * n++;
-    return append(input);
+  let now = 0;
+  const store = await at.open({ now: () => now });
+  // Entry n is appended at 2026-01-01T0(n-1):00Z.
+  let appended = 0;
+  const append = (input: AuditEntryInput) => {
+    now = Date.parse('2026-01-01T00:00:00.000Z') + 3_600_000 * appended++;
+    return store.audit.append(input);
   };
   const request = { action: 'create', backend: 'cloud', username: 'alice', state: 'pending' };
-  await store.audit.append({ event: 'requested', subject: 'AD-AAAAAA', actor: 'U0REQ', data: { ...request, reason: 'x' } });
-  await store.audit.append({
+  await append({ event: 'requested', subject: 'AD-AAAAAA', actor: 'U0REQ', data: { ...request, reason: 'x' } });
+  await append({
     event: 'requested',
     subject: 'AD-BBBBBB',
     actor: 'U0REQ',
     data: { ...request, username: 'bob', reason: '=HYPERLINK("http://evil.example","click"), and "more"\nline two' },
   });
-  await store.audit.append({
+  await append({
     event: 'failed',
     subject: 'AD-BBBBBB',
     actor: 'system',
-    data: { ...request, username: 'bob', state: 'failed', code: 'auth_failed', error: '@cloud refused the app password' },
+    data: {
+      ...request,
+      username: 'bob',
+      state: 'failed',
+      code: 'auth_failed',
+      error: '@cloud refused the app password',
+    },
   });
-  await store.audit.append({
+  await append({
     event: 'rejected',
     subject: 'AD-AAAAAA',
     actor: 'U0APPROVER',
     data: { ...request, state: 'rejected', reason: '-1 not needed' },
   });
-  const raw = at.raw;
-  return { store, url: at.url, namespace: at.namespace, raw };
+  return { store, url: at.url, namespace: at.namespace, raw: (key, text) => at.raw(key, text) };
 }
 
 /** Minimal RFC 4180 reader: enough to prove the export parses back into the same cells. */
@@ -66,15 +73,27 @@ function parseCsv(text: string): string[][] {
   let quoted = false;
   for (let i = 0; i < text.length; i++) {
     const c = text[i]!;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') (cell += '"'), i++;
-      else if (c === '"') quoted = false;
-      else cell += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') row.push(cell), (cell = '');
-    else if (c === '\r' && text[i + 1] === '\n') {
-      row.push(cell), rows.push(row), (row = []), (cell = ''), i++;
-    } else cell += c;
+    if (quoted && c === '"' && text[i + 1] === '"') {
+      cell += '"';
+      i++;
+    } else if (quoted && c === '"') {
+      quoted = false;
+    } else if (quoted) {
+      cell += c;
+    } else if (c === '"') {
+      quoted = true;
+    } else if (c === ',') {
+      row.push(cell);
+      cell = '';
+    } else if (c === '\r' && text[i + 1] === '\n') {
+      row.push(cell);
+      rows.push(row);
+      row = [];
+      cell = '';
+      i++;
+    } else {
+      cell += c;
+    }
   }
   return rows;
 }
@@ -89,7 +108,17 @@ describe('npm run audit -- export', () => {
     expect(stderr).toBe('');
     expect(code).toBe(0);
     const rows = parseCsv(stdout);
-    expect(rows[0]).toEqual(['seq', 'time', 'request_id', 'actor', 'action', 'backend', 'username', 'outcome', 'reason']);
+    expect(rows[0]).toEqual([
+      'seq',
+      'time',
+      'request_id',
+      'actor',
+      'action',
+      'backend',
+      'username',
+      'outcome',
+      'reason',
+    ]);
     // Entry 1 was appended at 2026-01-01T00:00Z, the first instant of --since; all four are in.
     expect(rows.slice(1).map((r) => r[0])).toEqual(['1', '2', '3', '4']);
     expect(rows[2]).toEqual([
@@ -116,14 +145,21 @@ describe('npm run audit -- export', () => {
       { out: (t) => out.push(t), err: () => undefined },
     );
     expect(code).toBe(0);
-    const rows = out.join('').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const rows = out
+      .join('')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(rows.map((r) => r.seq)).toEqual([2, 3]);
     expect(rows[1]).toMatchObject({ request_id: 'AD-BBBBBB', outcome: 'failed (auth_failed)', username: 'bob' });
   });
 
   it('refuses a date it cannot read, with the expected form', async () => {
     const { url, namespace } = await storeWithRequests();
-    const { code, stderr } = await runCli(['export', '--since', 'yesterday'], { STORE_URL: url, STORE_NAMESPACE: namespace });
+    const { code, stderr } = await runCli(['export', '--since', 'yesterday'], {
+      STORE_URL: url,
+      STORE_NAMESPACE: namespace,
+    });
     expect(code).toBe(2);
     expect(stderr).toContain('--since takes a date such as 2026-01-01');
   });
@@ -170,8 +206,9 @@ describe('npm run audit -- verify', () => {
     let prevHash = entries[0]!.hash;
     const rewritten: AuditEntry[] = [];
     for (const entry of entries.slice(1)) {
-      const edited = { ...entry, prevHash, ...(entry.seq === 2 ? { data: { ...entry.data, username: 'mallory' } } : {}) };
-      const { hash: _old, ...unhashed } = edited;
+      const data = entry.seq === 2 ? { ...entry.data, username: 'mallory' } : entry.data;
+      const { seq, at, event, subject, actor } = entry;
+      const unhashed = { seq, at, event, subject, actor, data, prevHash };
       const next = { ...unhashed, hash: entryHash(unhashed) };
       rewritten.push(next);
       prevHash = next.hash;

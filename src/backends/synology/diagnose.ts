@@ -180,9 +180,13 @@ async function loginChecks(
     );
   } finally {
     // Without _sid the session is not ended and sessions pile up on the NAS.
-    await post(client, authPath, { api: 'SYNO.API.Auth', version: 1, method: 'logout', session: probe.sessionName, ...session }).catch(
-      () => undefined,
-    );
+    await post(client, authPath, {
+      api: 'SYNO.API.Auth',
+      version: 1,
+      method: 'logout',
+      session: probe.sessionName,
+      ...session,
+    }).catch(() => undefined);
   }
   return checks;
 }
