@@ -3,10 +3,12 @@
  * /readyz and /metrics. AccountDesk starts as main.ts starts it (loadConfig -> startAccountDesk) against the fake
  * Slack Web API and the fake Socket Mode server; a slash command arrives over the socket and shows in /metrics.
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { startAccountDesk, type RunningAccountDesk } from '../../src/app.js';
@@ -72,6 +74,18 @@ async function stopAll(running: Running | undefined): Promise<void> {
   rmSync(running.dir, { recursive: true, force: true });
 }
 
+/** Runs deploy/healthcheck.mjs (the image's HEALTHCHECK) against HEALTH_PORT; resolves to its exit code. */
+function dockerHealthcheck(port: number): Promise<number> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [fileURLToPath(new URL('../../deploy/healthcheck.mjs', import.meta.url))],
+      { env: { PATH: process.env.PATH, HEALTH_PORT: String(port) } },
+      (error) => resolve(error ? Number(error.code ?? 1) : 0),
+    );
+  });
+}
+
 describe('health endpoints in Socket Mode', () => {
   let running: Running | undefined;
   afterEach(async () => {
@@ -112,8 +126,12 @@ describe('health endpoints in Socket Mode', () => {
     );
     expect(metrics).toContain('# TYPE accountdesk_backend_calls_total counter');
 
+    // The Docker image's HEALTHCHECK command, as Docker runs it in the container.
+    expect(await dockerHealthcheck(port)).toBe(0);
+
     await running.app!.store.close();
     expect((await fetch(`${base}/healthz`)).status).toBe(503);
+    expect(await dockerHealthcheck(port)).toBe(1);
     const notReady = await fetch(`${base}/readyz`);
     expect(notReady.status).toBe(503);
     expect(await notReady.text()).toMatch(/^store: unavailable/);
