@@ -27,7 +27,7 @@ export interface AuditAnchorDeps {
   checkIntervalMs?: number;
 }
 
-export function anchorText(head: { seq: number; hash: string }, at: Date): string {
+function anchorText(head: { seq: number; hash: string }, at: Date): string {
   const day = at.toISOString().slice(0, 10);
   if (head.seq === 0) return `:anchor: Audit log anchor ${day}: the log is empty.`;
   return (

@@ -6,7 +6,7 @@
  */
 import type { AuditEntry } from '../store/types.js';
 
-export const EXPORT_COLUMNS = [
+const EXPORT_COLUMNS = [
   'seq',
   'time',
   'request_id',

@@ -31,13 +31,13 @@ export interface HealthRoute {
   handler: (req: IncomingMessage, res: ServerResponse) => void;
 }
 
-export interface Readiness {
+interface Readiness {
   ready: boolean;
   /** One line per check, e.g. "store: ok", "outbox: stuck: 3 entries waiting since ...". */
   lines: string[];
 }
 
-export async function readiness(probes: HealthProbes): Promise<Readiness> {
+async function readiness(probes: HealthProbes): Promise<Readiness> {
   const now = probes.now ?? Date.now;
   const lines: string[] = [];
   let ready = true;
