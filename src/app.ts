@@ -17,11 +17,10 @@ import { AuditPublisher } from './slack/publisher.js';
 import { SlackSurface } from './slack/surface.js';
 import { Liveness } from './liveness.js';
 import { openStore, type Store } from './store/index.js';
-import { AuditAnchor } from './ops/audit-anchor.js';
+import type { AuditAnchor } from './ops/audit-anchor.js';
 import { formatReport, runDoctor } from './ops/doctor.js';
-import { healthRoutes, startHealthServer } from './ops/health-server.js';
-import { Metrics, observeAudit, observeBackend } from './ops/metrics.js';
-import { outboxStatus } from './ops/outbox.js';
+import type { Metrics } from './ops/metrics.js';
+import { Operations } from './ops/operations.js';
 import { diagnoseSlack } from './slack/doctor.js';
 
 export interface RunningAccountDesk {
@@ -58,45 +57,30 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
   const { logger } = options;
   const store = await openStore(config.storeUrl, { logger, namespace: config.storeNamespace });
   const requests = store.records<AccountRequest>('requests', requestIndexKeys);
-  const metrics = new Metrics({
-    outboxLag: async () => (await outboxStatus(store.audit, store.cursors)).waiting,
-    // The apply engine's queue: requests approved and not yet applied (being reworked in issue 7).
-    engineQueueDepth: async () =>
-      (await Promise.all(['state:approved', 'state:applying'].map((key) => requests.listByIndex(key)))).flat().length,
+  const ops = new Operations({
+    audit: store.audit,
+    cursors: store.cursors,
+    requests,
+    logger,
+    outboxStuckAfterMs: options.outboxStuckAfterMs,
   });
-  const backends = new Map(
-    [
-      ...(options.backends ??
-        new Map(
-          Object.entries(config.backends).map(([name, { config: backend, secret }]) => [
-            name,
-            createBackend(name, backend, secret, { logger, env: options.env ?? process.env }),
-          ]),
-        )),
-    ].map(([name, client]) => [name, observeBackend(client, metrics)]),
+  const backends = ops.observedBackends(
+    options.backends ??
+      new Map(
+        Object.entries(config.backends).map(([name, { config: backend, secret }]) => [
+          name,
+          createBackend(name, backend, secret, { logger, env: options.env ?? process.env }),
+        ]),
+      ),
   );
 
-  // Slack connection state for /readyz. HTTP mode: up once the receiver listens. Socket Mode: this seam reports
-  // the same until src/slack/app.ts exposes the WebSocket's own state (being added there); replace it then.
-  let slackStarted = false;
-  const slackConnectionUp = (): boolean => slackStarted;
-  const health = healthRoutes({
-    probes: {
-      store: async () => void (await store.cursors.get('audit-channel')),
-      slackConnected: slackConnectionUp,
-      outbox: () => outboxStatus(store.audit, store.cursors),
-      outboxStuckAfterMs: options.outboxStuckAfterMs ?? 300_000,
-    },
-    metrics,
-    logger,
-  });
   const app = createSlackApp({
     settings: config.slack,
     coordination: store.coordination,
     logger,
     healthy: async () => (await store.cursors.get('audit-channel')) >= 0,
-    extraRoutes: [health.readyz, health.metrics],
-    onApiError: (method, code) => metrics.slackApiError(method, code),
+    extraRoutes: ops.httpRoutes,
+    onApiError: ops.slackApiError,
   });
   const surface = new SlackSurface(
     app.client,
@@ -112,7 +96,7 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
   const service = new RequestService({
     instance: { id: liveness.id, isAlive: (id) => liveness.isAlive(id) },
     requests,
-    audit: observeAudit(store.audit, metrics, (id) => requests.get(id)),
+    audit: ops.observedAudit(),
     backends,
     policy,
     deliverPassword: (request, password) => surface.showOnce(request.requester, passwordText(request, password)),
@@ -143,16 +127,6 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
       }),
     );
   registerListeners(app, { service, surface, publisher, command: config.slack.command, logger, doctor });
-  const clock = options.clock ?? (() => new Date());
-  const anchor = new AuditAnchor({
-    audit: store.audit,
-    cursors: store.cursors,
-    leases: liveness,
-    post: (text) => surface.postAuditLine(text),
-    logger,
-    now: () => clock().getTime(),
-    checkIntervalMs: options.anchorCheckIntervalMs,
-  });
 
   const closeBackends = () =>
     Promise.all(
@@ -160,24 +134,18 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
         b.close().catch((err) => logger.warn({ err, backend: b.name }, 'backend did not close cleanly')),
       ),
     );
-  let healthServer: Awaited<ReturnType<typeof startHealthServer>> | undefined;
+  let healthPort: number | undefined;
   try {
     await initSlackApp(app, config.slack);
     if (config.slack.mode === 'http') await app.start(config.slack.port);
     else {
-      if (config.healthPort !== undefined) {
-        healthServer = await startHealthServer(
-          config.healthPort,
-          [health.healthz, health.readyz, health.metrics],
-          logger,
-        );
-      } else logger.info('no health endpoints in Socket Mode: set HEALTH_PORT to serve /healthz, /readyz, /metrics');
+      healthPort = await ops.serveHealth(config.healthPort);
       await app.start();
     }
-    slackStarted = true;
+    ops.slackConnection(true);
   } catch (err) {
     // Leave nothing open behind a failed start: the caller exits or retries.
-    await healthServer?.close();
+    await ops.stop();
     await liveness.stop();
     await closeBackends();
     await store.close();
@@ -220,7 +188,13 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
   const sweepInBackground = () => void runSweep();
   sweepInBackground();
   publisher.start();
-  anchor.start();
+  const clock = options.clock ?? (() => new Date());
+  const anchor = ops.startAnchor({
+    leases: liveness,
+    post: (text) => surface.postAuditLine(text),
+    now: () => clock().getTime(),
+    checkIntervalMs: options.anchorCheckIntervalMs,
+  });
   const sweeper = setInterval(sweepInBackground, options.sweepIntervalMs ?? 60_000);
   sweeper.unref();
   // A process that died just before this one started still looks alive until its lease lapses: look again then,
@@ -232,15 +206,14 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
     service,
     store,
     publisher,
-    metrics,
+    metrics: ops.metrics,
     anchor,
-    ...(healthServer ? { healthPort: healthServer.port } : {}),
+    ...(healthPort === undefined ? {} : { healthPort }),
     sweep: runSweep,
     async stop() {
       // First stop taking clicks, so no new apply starts while the rest shuts down.
-      slackStarted = false;
       await app.stop().catch((err) => logger.warn({ err }, 'Bolt did not stop cleanly'));
-      await anchor.stop();
+      await ops.stop();
       clearInterval(sweeper);
       clearTimeout(afterRestart);
       directory.stop();
@@ -251,7 +224,6 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
       await publisher.stop();
       await closeBackends();
       await liveness.stop();
-      await healthServer?.close();
       await store.close();
     },
   };
