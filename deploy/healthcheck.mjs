@@ -1,4 +1,4 @@
-/* global process, console, fetch, AbortSignal -- Node 20 globals: eslint.config.js declares none for .mjs files */
+/* global fetch, AbortSignal -- Node 20 globals that eslint.config.js does not declare for .mjs files */
 // The container's HEALTHCHECK: GET /healthz on the port this mode serves it on (HTTP mode: PORT; Socket Mode:
 // HEALTH_PORT). Exit 0 when it answers 200, 1 otherwise (Docker's convention).
 const httpMode = process.env.SLACK_MODE === 'http';

@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import type { BackendClient, DiagnosisCheck } from '../backends/types.js';
 import type { Config } from '../config/load.js';
 import { ACTION_KINDS } from '../requests/actions/index.js';
-import { ACTIONS } from '../requests/types.js';
+import { REQUEST_ACTIONS } from '../requests/types.js';
 import type { Store } from '../store/index.js';
 
 export interface DoctorLine extends DiagnosisCheck {
@@ -133,7 +133,7 @@ function policyChecks(config: Config, backends: ReadonlyMap<string, BackendClien
           fix: 'name approvers.users (U...) or approvers.groups (S...) in the config file',
         },
   ];
-  for (const action of ACTIONS) {
+  for (const action of REQUEST_ACTIONS) {
     if (!actions[action].enabled) continue;
     const capability = ACTION_KINDS[action].capability;
     const able = [...backends.values()].filter((b) => !capability || b.capabilities.has(capability)).map((b) => b.name);

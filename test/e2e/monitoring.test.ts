@@ -37,7 +37,7 @@ describe('/readyz and /metrics (HTTP mode)', () => {
     await desk.card(id);
     await desk.click(APPROVER, 'request_approve', id);
     await desk.waitForState(id, 'applied');
-    await desk.settle();
+    await desk.waitForOutboxDrained();
 
     const res = await fetch(`${desk.baseUrl}/metrics`);
     expect(res.status).toBe(200);
@@ -130,7 +130,7 @@ describe('the daily anchor of the audit chain', () => {
     const replica = await desk.startReplica();
     desk.nextcloud.seedUser({ id: 'gus', email: 'gus@example.com' });
     requestIdIn(await desk.command(REQUESTER, 'disable cloud gus left'));
-    await desk.settle();
+    await desk.waitForOutboxDrained();
 
     // The first day of a deployment counts as anchored: nothing is posted on the day it starts.
     expect(await desk.app.anchor.check()).toBe(false);

@@ -7,8 +7,11 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runAuditCommand } from '../../src/ops/audit-cli.js';
 import { csvCell } from '../../src/ops/audit-export.js';
-import { entryHash, type AuditEntry, type AuditEntryInput, type Store } from '../../src/store/index.js';
-import { sqlite, type Location } from '../store/engines.js';
+import { entryHash } from '../../src/store/audit.js';
+import type { AuditEntry, AuditEntryInput, Store } from '../../src/store/index.js';
+import { ENGINES, type Location } from '../store/engines.js';
+
+const sqlite = ENGINES.find((engine) => engine.name === 'sqlite')!;
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 

@@ -1,16 +1,19 @@
 /**
  * The doctor's checks of a Nextcloud (also used for user_oidc, which authenticates the same way): status.php
  * without credentials (reachable, TLS, version, maintenance, clock), then exactly ONE authenticated OCS call,
- * GET /cloud/user, which says whether the credentials work and whether the account is in the admin group.
+ * GET /cloud/user, which says whether the credentials work and whether the account is in the admin group
+ * (docs/nextcloud-ocs.md#login-throttling says why a refused login is never repeated).
  */
 import { basicAuth, probeClient, probeServer, type ProbeTarget } from '../diagnose.js';
 import { BackendError, type DiagnosisCheck } from '../types.js';
 
 /**
- * How Nextcloud shows a new app password: five groups of five letters and digits (Settings > Security > Devices &
- * sessions). Older servers handed out 72 letters and digits. A login password rarely looks like either.
+ * The shapes of Nextcloud app passwords: five groups of five letters and digits from Settings > Security > Devices &
+ * sessions (four groups of upper-case letters on old servers; AuthSettingsController::generateRandomDeviceToken,
+ * https://github.com/nextcloud/server/blob/master/apps/settings/lib/Controller/AuthSettingsController.php), or 72
+ * letters and digits from the login flow. A login password rarely looks like either, so this is a hint, not proof.
  */
-const APP_PASSWORD = /^([A-Za-z0-9]{5}-){4}[A-Za-z0-9]{5}$|^[A-Za-z0-9]{72}$/;
+const APP_PASSWORD = /^([A-Za-z0-9]{5}-){3,4}[A-Za-z0-9]{5}$|^[A-Za-z0-9]{72}$/;
 
 export interface NextcloudProbe extends ProbeTarget {
   user: string;

@@ -2,7 +2,8 @@
  * The doctor's checks of a DSM: API discovery without credentials (reachable, TLS, clock, the APIs AccountDesk
  * calls), then exactly ONE login (SYNO.API.Auth v7, with the 2FA device token when one is configured), a read of
  * the account's groups (administrators?) and a logout. A refused login is reported, never repeated: DSM blocks
- * the address after a few (reference codes 400-411 below, from SYNO.API.Auth).
+ * the address after a few (docs/synology-dsm.md#session-expiry-and-refused-logins; the codes below are its login
+ * codes, docs/synology-dsm.md#error-codes).
  */
 import { probeClient, probeServer, type ProbeTarget } from '../diagnose.js';
 import type { HttpClient } from '../http.js';

@@ -113,7 +113,7 @@ function doctorText(report: string): string {
   const kept: string[] = [];
   let length = 0;
   for (const line of lines) {
-    // 3000 characters per section (reference/slack.md "Limits"), minus the fences and a note.
+    // 3000 characters per section (docs/slack.md#limits), minus the fences and a note.
     if (length + line.length + 1 > 2_900) {
       kept.push(`… ${lines.length - kept.length} more lines: run npm run doctor on the host for all of them.`);
       break;
