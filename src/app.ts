@@ -19,11 +19,20 @@ import { AuditPublisher, type CardRecord } from './slack/publisher.js';
 import { SlackSurface } from './slack/surface.js';
 import { Liveness } from './liveness.js';
 import { openStore, type Store } from './store/index.js';
+import type { AuditAnchor } from './ops/audit-anchor.js';
+import { formatReport, runDoctor } from './ops/doctor.js';
+import type { Metrics } from './ops/metrics.js';
+import { Operations } from './ops/operations.js';
+import { diagnoseSlack } from './slack/doctor.js';
 
 export interface RunningAccountDesk {
   desk: RequestDesk;
   store: Store;
   publisher: AuditPublisher;
+  metrics: Metrics;
+  anchor: AuditAnchor;
+  /** Socket Mode: the port /healthz, /readyz and /metrics are served on (HEALTH_PORT; 0 picks a free one). */
+  healthPort?: number;
   /** Runs one expiry pass and one engine sweep now (timers run them every minute and every few seconds). */
   sweep(): Promise<void>;
   stop(): Promise<void>;
@@ -44,6 +53,10 @@ export interface StartOptions {
   instanceTtlMs?: number;
   /** Observes every store commit (crash tests kill the process after a chosen one). */
   afterStoreCommit?: (keys: string[]) => void;
+  /** /readyz fails when the oldest audit entry not yet posted to Slack is older than this (default 5 minutes). */
+  outboxStuckAfterMs?: number;
+  /** How often the daily audit anchor looks whether it is due (default 10 minutes). */
+  anchorCheckIntervalMs?: number;
 }
 
 export async function startAccountDesk(config: Config, options: StartOptions): Promise<RunningAccountDesk> {
@@ -53,14 +66,23 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
     namespace: config.storeNamespace,
     ...(options.afterStoreCommit ? { afterCommit: options.afterStoreCommit } : {}),
   });
-  const backends =
+  const requests = store.records<AccountRequest>('requests', requestIndexKeys);
+  const ops = new Operations({
+    audit: store.audit,
+    cursors: store.cursors,
+    requests,
+    logger,
+    outboxStuckAfterMs: options.outboxStuckAfterMs,
+  });
+  const backends = ops.observedBackends(
     options.backends ??
-    new Map(
-      Object.entries(config.backends).map(([name, { config: backend, secret }]) => [
-        name,
-        createBackend(name, backend, secret, { logger, env: options.env ?? process.env }),
-      ]),
-    );
+      new Map(
+        Object.entries(config.backends).map(([name, { config: backend, secret }]) => [
+          name,
+          createBackend(name, backend, secret, { logger, env: options.env ?? process.env }),
+        ]),
+      ),
+  );
 
   const problems = profileProblems(config.profiles, backends);
   if (problems.length > 0) {
@@ -74,6 +96,8 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
     coordination: store.coordination,
     logger,
     healthy: async () => (await store.cursors.get('audit-channel')) >= 0,
+    extraRoutes: ops.httpRoutes,
+    onApiError: ops.slackApiError,
   });
   const surface = new SlackSurface(
     app.client,
@@ -88,7 +112,7 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
   const liveness = await Liveness.start(store.coordination, instanceTtlMs, logger);
   const desk = createRequestDesk({
     instance: { id: liveness.id, isAlive: (id) => liveness.isAlive(id) },
-    requests: store.records<AccountRequest>('requests', requestIndexKeys),
+    requests,
     backends,
     policy,
     profiles: config.profiles,
@@ -98,6 +122,7 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
     logger,
     ...(options.clock ? { clock: options.clock } : {}),
   });
+  ops.observeRequests(desk.events);
   const publisher = new AuditPublisher({
     audit: store.audit,
     cursors: store.cursors,
@@ -109,7 +134,21 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
     logger,
     intervalMs: options.publishIntervalMs,
   });
-  registerListeners(app, { desk, surface, command: config.slack.command, logger });
+  const doctor = async () =>
+    formatReport(
+      await runDoctor({
+        config,
+        backends,
+        store,
+        slack: () =>
+          diagnoseSlack({
+            settings: config.slack,
+            approvers: config.policy.approvers,
+            requesters: config.policy.requesters,
+          }),
+      }),
+    );
+  registerListeners(app, { desk, surface, command: config.slack.command, logger, doctor });
 
   const closeBackends = () =>
     Promise.all(
@@ -117,12 +156,18 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
         b.close().catch((err) => logger.warn({ err, backend: b.name }, 'backend did not close cleanly')),
       ),
     );
+  let healthPort: number | undefined;
   try {
     await initSlackApp(app, config.slack);
     if (config.slack.mode === 'http') await app.start(config.slack.port);
-    else await app.start();
+    else {
+      healthPort = await ops.serveHealth(config.healthPort);
+      await app.start();
+    }
+    ops.slackConnection(true);
   } catch (err) {
     // Leave nothing open behind a failed start: the caller exits or retries.
+    await ops.stop();
     await liveness.stop();
     await closeBackends();
     await store.close();
@@ -172,6 +217,13 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
   const engineSweepInBackground = () => void runEngineSweep();
   void sweepBoth();
   publisher.start();
+  const clock = options.clock ?? (() => new Date());
+  const anchor = ops.startAnchor({
+    leases: liveness,
+    post: (text) => surface.postAuditLine(text),
+    now: () => clock().getTime(),
+    checkIntervalMs: options.anchorCheckIntervalMs,
+  });
   const sweeper = setInterval(sweepInBackground, options.sweepIntervalMs ?? 60_000);
   sweeper.unref();
   // A step whose process died is reconciled once that process's liveness lease lapses (instanceTtlMs) and the
@@ -183,10 +235,14 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
     desk,
     store,
     publisher,
+    metrics: ops.metrics,
+    anchor,
+    ...(healthPort === undefined ? {} : { healthPort }),
     sweep: sweepBoth,
     async stop() {
       // First stop taking clicks, so no new apply starts while the rest shuts down.
       await app.stop().catch((err) => logger.warn({ err }, 'Bolt did not stop cleanly'));
+      await ops.stop();
       clearInterval(sweeper);
       clearInterval(engineSweeper);
       directory.stop();

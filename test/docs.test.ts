@@ -70,7 +70,11 @@ function anchorsOf(markdown: string): Set<string> {
 const OUTSIDE_REPOSITORY: ReadonlyArray<[RegExp, string]> = [
   [/\bdesign\.md\b/, 'design.md is not in the repository: cite docs/architecture.md or a public URL'],
   [/\breference\/\w+\.md\b/, 'reference pages are not in the repository: cite a page of docs/ or a public URL'],
-  [/\breference\b\s*(?:[:(]|"|\)|\.md)/i, 'cites "the reference", which is not in the repository: cite docs/ instead'],
+  // Not after a hyphen: docs/config-reference.md is a page of the repository.
+  [
+    /(?<!-)\breference\b\s*(?:[:(]|"|\)|\.md)/i,
+    'cites "the reference", which is not in the repository: cite docs/ instead',
+  ],
   [/\bref:\s/, 'cites "ref:", a tag for the reference pages outside the repository: cite docs/ instead'],
   [/\bseeds?\s+0\d\d\b/i, 'seeds are not in the repository: cite the public page they came from'],
   [/\/work\/shared\b/, 'a path on one machine: cite a page of docs/ or a public URL'],

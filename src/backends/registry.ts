@@ -12,7 +12,11 @@ import { createUserOidcClient } from './nextcloud-oidc/user-oidc-client.js';
 import { userOidcConfigSchema } from './nextcloud-oidc/user-oidc-config.js';
 import { createSynologyClient } from './synology/client.js';
 import { synologyConfigSchema } from './synology/config.js';
-import type { BackendClient } from './types.js';
+import { httpOptionsFor } from './config.js';
+import { diagnoseNextcloud } from './nextcloud/diagnose.js';
+import { diagnoseNmcuserOidc } from './nextcloud-oidc/diagnose.js';
+import { diagnoseSynology } from './synology/diagnose.js';
+import type { BackendClient, DiagnosisCheck } from './types.js';
 
 export const backendConfigSchema = z.discriminatedUnion('kind', [
   nextcloudConfigSchema,
@@ -35,6 +39,12 @@ export function createBackend(name: string, config: BackendConfig, secret: strin
       `TLS certificate checks are OFF for backend "${name}" (insecureTls: true): use caFile instead`,
     );
   }
+  const client = createClient(name, config, secret, deps);
+  client.diagnose = () => diagnoseBackend(name, config, secret, deps, client);
+  return client;
+}
+
+function createClient(name: string, config: BackendConfig, secret: string, deps: BackendDeps): BackendClient {
   switch (config.kind) {
     case 'nextcloud':
       return createNextcloudClient(name, config, secret);
@@ -45,6 +55,38 @@ export function createBackend(name: string, config: BackendConfig, secret: strin
     case 'synology':
       return createSynologyClient(name, config, secret, {
         logger: deps.logger,
+        deviceId: config.deviceIdEnv ? deps.env[config.deviceIdEnv] : undefined,
+      });
+  }
+}
+
+/** The doctor's probes of one backend (each kind's diagnose.ts); they never change anything on the server. */
+function diagnoseBackend(
+  name: string,
+  config: BackendConfig,
+  secret: string,
+  deps: BackendDeps,
+  client: BackendClient,
+): Promise<DiagnosisCheck[]> {
+  const target = { name, http: httpOptionsFor(name, config) };
+  const credentials = { user: config.user, secret, secretEnv: config.secretEnv };
+  switch (config.kind) {
+    case 'nextcloud':
+      return diagnoseNextcloud({ ...target, ...credentials, apiVersion: config.apiVersion });
+    case 'user_oidc':
+      // user_oidc lives in a Nextcloud and logs in as a Nextcloud admin: the same checks apply.
+      return diagnoseNextcloud({ ...target, ...credentials, apiVersion: 'v2' });
+    case 'nmcuser_oidc':
+      return diagnoseNmcuserOidc({ ...target, user: config.user, provider: config.provider }, client);
+    case 'synology':
+      return diagnoseSynology({
+        ...target,
+        account: config.user,
+        password: secret,
+        secretEnv: config.secretEnv,
+        sessionName: config.sessionName,
+        deviceName: config.deviceName,
+        deviceIdEnv: config.deviceIdEnv,
         deviceId: config.deviceIdEnv ? deps.env[config.deviceIdEnv] : undefined,
       });
   }

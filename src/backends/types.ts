@@ -105,6 +105,20 @@ export interface BackendClient {
 
   /** Releases pooled connections and sessions (DSM logout). */
   close(): Promise<void>;
+
+  /**
+   * The doctor's checks of this backend (reachable, TLS, credentials with exactly one login attempt, admin rights,
+   * clock skew). Never changes anything on the server.
+   */
+  diagnose?(): Promise<DiagnosisCheck[]>;
+}
+
+/** One line of the doctor's report: what was checked, what it found, and for a failure how to fix it. */
+export interface DiagnosisCheck {
+  check: string;
+  status: 'ok' | 'warn' | 'fail';
+  detail: string;
+  fix?: string;
 }
 
 /**

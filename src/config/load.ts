@@ -29,6 +29,8 @@ export interface SlackSettings {
 export interface Config {
   slack: SlackSettings;
   storeUrl?: string;
+  /** Socket Mode: the port of /healthz, /readyz and /metrics (HTTP mode serves them on PORT). Unset: none. */
+  healthPort?: number;
   /** Key prefix in the store, so several deployments can share one Redis. */
   storeNamespace: string;
   log: { level: string; pretty: boolean };
@@ -197,6 +199,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       auditChannel: config.slack.auditChannel,
     },
     storeUrl: e.STORE_URL,
+    healthPort: e.HEALTH_PORT,
     storeNamespace: e.STORE_NAMESPACE,
     log: { level: e.LOG_LEVEL, pretty: e.LOG_PRETTY === '1' || e.LOG_PRETTY === 'true' },
     policy: { approvers: config.approvers, requesters: config.requesters, actions },

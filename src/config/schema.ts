@@ -138,6 +138,7 @@ export const envSchema = z.object({
   SLACK_MODE: z.enum(['socket', 'http']).optional(),
   SLACK_API_URL: z.url({ protocol: /^https?$/ }).optional(),
   PORT: z.coerce.number().int().min(1).max(65_535).default(3000),
+  HEALTH_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
   CONFIG_FILE: z.string().default('config/accountdesk.yaml'),
   STORE_URL: z.string().optional(),
   STORE_NAMESPACE: z

@@ -2,10 +2,18 @@
  * Builds the Bolt App: Socket Mode by default (the NAS and Nextcloud usually sit on a LAN with no inbound access),
  * HTTP mode with POST /slack/events and GET /healthz. The only file that constructs Bolt objects.
  */
-import { App, HTTPReceiver, LogLevel, SocketModeReceiver, type Logger as BoltLogger } from '@slack/bolt';
+import {
+  App,
+  HTTPReceiver,
+  LogLevel,
+  SocketModeReceiver,
+  type CustomRoute,
+  type Logger as BoltLogger,
+} from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { SlackSettings } from '../config/load.js';
 import type { Coordination } from '../store/types.js';
+import { observingFetch } from './api-errors.js';
 import { refuseReplays, signedRequestProperties } from './replay.js';
 
 export interface SlackAppOptions {
@@ -14,6 +22,10 @@ export interface SlackAppOptions {
   logger: Logger;
   /** Answers GET /healthz in HTTP mode: true = 200. */
   healthy: () => Promise<boolean>;
+  /** More GET routes for HTTP mode's receiver (/readyz, /metrics: src/ops/health-server.ts). */
+  extraRoutes?: CustomRoute[];
+  /** Told about every failed Web API call (method, error code), for the metrics. */
+  onApiError?: (method: string, code: string) => void;
 }
 
 /**
@@ -43,8 +55,16 @@ export async function initSlackApp(app: App, settings: SlackSettings): Promise<v
   }
 }
 
-export function createSlackApp({ settings, coordination, logger, healthy }: SlackAppOptions): App {
+export function createSlackApp({
+  settings,
+  coordination,
+  logger,
+  healthy,
+  extraRoutes = [],
+  onApiError,
+}: SlackAppOptions): App {
   const clientOptions = {
+    ...(onApiError ? { fetch: observingFetch(onApiError) } : {}),
     ...(settings.apiUrl
       ? { slackApiUrl: settings.apiUrl.endsWith('/') ? settings.apiUrl : `${settings.apiUrl}/` }
       : {}),
@@ -77,6 +97,7 @@ export function createSlackApp({ settings, coordination, logger, healthy }: Slac
             );
           },
         },
+        ...extraRoutes,
       ],
       logger: boltLogger,
     });

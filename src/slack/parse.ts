@@ -15,6 +15,7 @@ export type ParsedCommand =
   | { kind: 'status'; id: string }
   | { kind: 'pending' }
   | { kind: 'info'; backend: string; username: string }
+  | { kind: 'doctor' }
   | { kind: 'error'; message: string };
 
 /** Splits on white space; "double quotes" (also Slack's “smart quotes”) keep spaces inside one value. */
@@ -47,6 +48,7 @@ export function parseCommand(rawText: string, command: string): ParsedCommand {
 
   if (verb === 'help' || verb === '?') return { kind: 'help' };
   if (verb === 'pending' || verb === 'list') return { kind: 'pending' };
+  if (verb === 'doctor' && args.length === 0) return { kind: 'doctor' };
   if (verb === 'cancel' || verb === 'status') {
     if (args.length !== 1)
       return {

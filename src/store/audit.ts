@@ -231,7 +231,12 @@ export function auditChain(engine: Engine, keys: KeyLayout, now: () => number = 
   }
 
   return {
-    log: { append: (input) => appends.run(() => appendOnce(input)), readAfter, verify },
+    log: {
+      append: (input) => appends.run(() => appendOnce(input)),
+      readAfter,
+      verify,
+      head: async () => (await readHead()).head,
+    },
     journal: { serially: (work) => appends.run(work), prepare, assertHeadMoved },
   };
 }

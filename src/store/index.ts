@@ -5,6 +5,7 @@
  */
 import type { Logger } from '../log.js';
 import { auditChain } from './audit.js';
+import { decode } from './codec.js';
 import { coordination } from './coordination.js';
 import { cursors } from './cursors.js';
 import type { Engine } from './engine.js';
@@ -19,6 +20,9 @@ export * from './types.js';
 export { parseStoreUrl } from './url.js';
 export { canonicalJson } from './audit.js';
 
+/** Written by the SQLite engine when it opens a file (src/store/engines/sqlite.ts). */
+const SCHEMA_KEY = 'accountdesk:schema';
+
 export interface Store {
   /** A collection of records; `indexKeys` names the index keys a record is listed under (e.g. 'pending'). */
   records<T extends VersionedRecord>(collection: string, indexKeys: (record: T) => string[]): RecordStore<T>;
@@ -26,6 +30,8 @@ export interface Store {
   cursors: Cursors;
   coordination: Coordination;
   engine: 'sqlite' | 'redis';
+  /** The layout version the store records (SQLite writes `accountdesk:schema`; Redis records none). */
+  schemaVersion(): Promise<number | undefined>;
   close(): Promise<void>;
 }
 
@@ -69,6 +75,11 @@ export async function openStore(url: string | undefined, options: OpenStoreOptio
     cursors: cursors(engine, keys),
     coordination: coordination(engine, keys, now),
     engine: engine.kind,
+    schemaVersion: async () => {
+      const raw = await engine.getRaw(SCHEMA_KEY);
+      const value = raw === undefined ? undefined : decode<unknown>(raw, SCHEMA_KEY).value;
+      return typeof value === 'number' ? value : undefined;
+    },
     close: () => (closing ??= engine.close()),
   };
 }

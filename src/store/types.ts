@@ -79,6 +79,8 @@ export interface AuditLog {
   readAfter(afterSeq: number, limit: number): Promise<AuditEntry[]>;
   /** Walks the chain and reports the first edited, inserted or deleted entry. */
   verify(): Promise<AuditVerification>;
+  /** The last entry's seq and hash (seq 0 and '' while the log is empty), without reading any entry. */
+  head(): Promise<{ seq: number; hash: string }>;
 }
 
 /**

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { parse, stringify } from 'yaml';
-import { startAccountDesk, type RunningAccountDesk } from '../../src/app.js';
+import { startAccountDesk, type RunningAccountDesk, type StartOptions } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/log.js';
 import type { AccountRequest } from '../../src/requests/types.js';
@@ -32,7 +32,7 @@ export const OUTSIDER = 'U0OUTSIDER';
 export const APPROVALS = 'C0APPROVALS';
 export const AUDIT = 'C0AUDITLOG';
 export const SIGNING_SECRET = 'e2e-signing-secret-0123456789abcdef';
-const SECRETS = {
+export const SECRETS = {
   NEXTCLOUD_APP_PASSWORD: 'nc-app-password-e2e-9f8e7d',
   DSM_PASSWORD: 'dsm-password-e2e-6c5b4a',
   NMC_PASSWORD: 'nmc-password-e2e-3d2c1b',
@@ -171,6 +171,8 @@ export async function startDesk(
     logLevel?: string;
     /** Faults the fake Slack has from the very start (a missing scope fails every call, start-up's included). */
     slackFaults?: [method: string, fault: Parameters<FakeSlack['failNext']>[1]][];
+    /** More start options for the app (and its replicas), e.g. outboxStuckAfterMs. */
+    appOptions?: Partial<StartOptions>;
   } = {},
 ): Promise<Desk> {
   let clockOffsetMs = 0;
@@ -226,6 +228,7 @@ export async function startDesk(
     publishIntervalMs: 50,
     sweepIntervalMs: 3_600_000,
     clock: () => new Date(Date.now() + clockOffsetMs),
+    ...options.appOptions,
   });
   const client = createSignedSlackClient({
     url: `http://127.0.0.1:${port}/slack/events`,
@@ -407,6 +410,7 @@ export async function startDesk(
         logger: replicaLogger,
         publishIntervalMs: 50,
         sweepIntervalMs: 3_600_000,
+        ...options.appOptions,
       });
       replicas.push(replica);
       return {

@@ -54,13 +54,17 @@ describe('the Slack app manifests', () => {
 
   it('ask for exactly the scopes the app uses', () => {
     // chat:write: cards, audit lines, DMs, ephemeral messages; im:write: conversations.open for DMs;
-    // usergroups:read: usergroups.users.list for approver groups; commands: the slash command.
+    // usergroups:read: usergroups.users.list for approver groups; commands: the slash command; users:read,
+    // channels:read, groups:read: the doctor's users.info and conversations.info (approvers exist, bot in channels).
     for (const manifest of [socket, http]) {
       expect([...manifest.oauth_config.scopes.bot].sort()).toEqual([
+        'channels:read',
         'chat:write',
         'commands',
+        'groups:read',
         'im:write',
         'usergroups:read',
+        'users:read',
       ]);
       expect(manifest.settings.event_subscriptions.bot_events).toEqual(['app_home_opened']);
       expect(manifest.settings.interactivity.is_enabled).toBe(true);

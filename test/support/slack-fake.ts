@@ -43,6 +43,8 @@ export interface FakeSlackOptions {
   usergroups?: Record<string, string[]>;
   /** Milliseconds since the epoch; tests inject a clock to expire trigger ids without waiting. */
   now?: () => number;
+  /** Scopes granted to the bot token, sent as x-oauth-scopes on every answer. Default: manifest/*.yaml's. */
+  scopes?: string[];
 }
 
 export interface Fault {
@@ -125,6 +127,10 @@ export interface FakeSlack {
   /** Where apps.connections.open sends Socket Mode clients (a fake Socket Mode server's url). */
   setSocketModeUrl(url: string): void;
   seedUsergroup(groupId: string, userIds: string[]): void;
+  /** Replaces the scopes granted to the bot token (x-oauth-scopes). */
+  setScopes(scopes: string[]): void;
+  /** Removes the bot from a channel: conversations.info answers is_member false for it. */
+  removeBotFrom(channel: string): void;
   /** Makes the next `count` calls of `method` fail ('response_url' targets the response_url endpoint). */
   failNext(method: string, fault?: Fault): void;
   /** Polls `predicate` until it returns a truthy value (returned) or throws after timeoutMs. */
@@ -186,6 +192,16 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   const users = new Map<string, FakeSlackUser>((options.users ?? []).map((u) => [u.id, u]));
   const usergroups = new Map<string, string[]>(Object.entries(options.usergroups ?? {}));
   const faults = new Map<string, Required<Pick<Fault, 'count'>> & Fault>();
+  let scopes = options.scopes ?? [
+    'commands',
+    'chat:write',
+    'im:write',
+    'usergroups:read',
+    'users:read',
+    'channels:read',
+    'groups:read',
+  ];
+  const channelsWithoutBot = new Set<string>();
   let tsCounter = 0;
   let idCounter = 0;
 
@@ -311,6 +327,12 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       };
     },
 
+    'conversations.info': (args) => {
+      const id = requireString(args, 'channel', 'channel_not_found');
+      if (!/^[CG][A-Z0-9]+$/.test(id)) throw new SlackApiError('channel_not_found');
+      return { channel: { id, name: id.toLowerCase(), is_member: !channelsWithoutBot.has(id) } };
+    },
+
     'usergroups.users.list': (args) => {
       const id = requireString(args, 'usergroup', 'no_such_subteam');
       const members = usergroups.get(id);
@@ -409,7 +431,8 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     try {
       const result = implementation(args);
       record({ ok: true });
-      return { status: 200, body: { ok: true, ...result } };
+      const granted = presentedToken === token ? { 'x-oauth-scopes': scopes.join(',') } : undefined;
+      return { status: 200, body: { ok: true, ...result }, ...(granted ? { headers: granted } : {}) };
     } catch (error) {
       if (!(error instanceof SlackApiError)) throw error;
       record({ ok: false, error: error.error, status: 200 });
@@ -523,6 +546,8 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     seedUser: (user) => void users.set(user.id, user),
     setSocketModeUrl: (url) => void (socketModeUrl = url),
     seedUsergroup: (groupId, userIds) => void usergroups.set(groupId, [...userIds]),
+    setScopes: (granted) => void (scopes = [...granted]),
+    removeBotFrom: (channel) => void channelsWithoutBot.add(channel),
     failNext(method, fault = {}) {
       faults.set(method, { ...fault, count: fault.count ?? 1 });
     },

@@ -20,7 +20,7 @@ import { dsmError, SESSION_EXPIRED_CODES, type DsmErrorContext } from './errors.
 import { encodeForm, type DsmParams } from './params.js';
 
 /** API -> version AccountDesk calls. Checked against SYNO.API.Info before the first login. */
-const REQUIRED_APIS = {
+export const REQUIRED_APIS = {
   'SYNO.API.Auth': 7,
   'SYNO.Core.User': 1,
   'SYNO.Core.User.Group': 1,

@@ -93,6 +93,12 @@ export function registerCommand(app: App, deps: ListenerDeps): void {
           lines.push(listText('Waiting for approvers', await desk.queries.listPending(100)));
         return reply(lines.join('\n\n'));
       }
+      case 'doctor': {
+        if (!(await desk.plans.policy.isApprover(user)) || !deps.doctor) {
+          return reply(':warning: Only approvers can run the doctor.');
+        }
+        return reply(doctorText(await deps.doctor()));
+      }
       case 'info': {
         const result = await desk.queries.info(parsed.backend, parsed.username, user);
         if (!result.ok) return reply(`:warning: ${esc(result.message)}`);
@@ -100,6 +106,23 @@ export function registerCommand(app: App, deps: ListenerDeps): void {
       }
     }
   }
+}
+
+/** The doctor's report as a code block, cut at whole lines to fit one message section. */
+function doctorText(report: string): string {
+  const lines = report.split('\n');
+  const kept: string[] = [];
+  let length = 0;
+  for (const line of lines) {
+    // 3000 characters per section (docs/slack.md#limits), minus the fences and a note.
+    if (length + line.length + 1 > 2_900) {
+      kept.push(`… ${lines.length - kept.length} more lines: run npm run doctor on the host for all of them.`);
+      break;
+    }
+    kept.push(line);
+    length += line.length + 1;
+  }
+  return `\`\`\`\n${esc(kept.join('\n'))}\n\`\`\``;
 }
 
 /** Only the actions the policy enables and at least one backend can do. */

@@ -16,6 +16,8 @@ export interface ListenerDeps {
   /** The slash command as configured ("/account"). */
   command: string;
   logger: Logger;
+  /** Runs the doctor and returns its report (src/ops/doctor.ts), for `/account doctor`. */
+  doctor?: () => Promise<string>;
 }
 
 /**
