@@ -28,6 +28,7 @@ interface EditableConfig {
   approvers: { users: string[]; groups: string[] };
   backends: Record<string, { url: string }>;
   policy: Record<string, unknown>;
+  profiles?: Record<string, unknown>;
 }
 
 describe('/account doctor in Slack', () => {
