@@ -37,6 +37,25 @@ export function truncate(text: string, max: number): string {
   return `${cut}…`;
 }
 
+/**
+ * A value the person typed, quoted back in an error: escaped, and cut to ECHO_MAX characters so that a pasted
+ * 10,000-character line does not come back as a 50,000-character message.
+ */
+export function echo(value: string): string {
+  return esc(truncate(value, ECHO_MAX));
+}
+export const ECHO_MAX = 60;
+
+/**
+ * A refusal or failure for the person who asked: ':warning:' and the message, escaped (domain messages quote what
+ * was typed: ids, usernames, backend names) and capped at FAILURE_TEXT_MAX characters.
+ */
+export function warning(message: string): string {
+  return `:warning: ${truncate(esc(message), FAILURE_TEXT_MAX)}`;
+}
+/** A sentence or three; domain messages are far shorter unless they quote a very long input. */
+export const FAILURE_TEXT_MAX = 1000;
+
 /** Slack limits used where text is built (docs/slack.md#limits). */
 export const LIMITS = {
   sectionText: 3000,

@@ -7,8 +7,8 @@ import { ACTION_KINDS } from '../../requests/actions/index.js';
 import { REQUEST_ACTIONS, type ActionName } from '../../requests/types.js';
 import { infoText, helpText, listText, receiptText, requestLine } from '../blocks/messages.js';
 import { requestModal } from '../blocks/modals.js';
-import { parseCommand, type ParsedCommand } from '../parse.js';
-import { esc } from '../text.js';
+import { noSuchRequest, parseCommand, type ParsedCommand } from '../parse.js';
+import { esc, warning } from '../text.js';
 import { failureText, unexpectedFailureText, unexpectedFailureWords, type ListenerDeps } from './shared.js';
 
 export function registerCommand(app: App, deps: ListenerDeps): void {
@@ -17,7 +17,7 @@ export function registerCommand(app: App, deps: ListenerDeps): void {
   app.command(command, async ({ ack, command: body, respond }) => {
     const parsed = parseCommand(body.text ?? '', command);
     if (parsed.kind === 'error') {
-      await ack({ response_type: 'ephemeral', text: `:warning: ${esc(parsed.message)}` });
+      await ack({ response_type: 'ephemeral', text: warning(parsed.message) });
       return;
     }
     if (parsed.kind === 'modal') {
@@ -32,6 +32,7 @@ export function registerCommand(app: App, deps: ListenerDeps): void {
             backends: backendsFor(deps),
             metadata: { channel: body.channel_id },
           }),
+          body.user_id,
         );
       } catch (err) {
         deps.logger.warn({ err }, 'could not open the request form');
@@ -71,7 +72,7 @@ export function registerCommand(app: App, deps: ListenerDeps): void {
         );
       case 'request': {
         const result = await service.submit(parsed.draft, user);
-        if (!result.ok) return reply(`:warning: ${esc(result.message)}\nSee \`${command} help\`.`);
+        if (!result.ok) return reply(`${warning(result.message)}\nSee \`${command} help\`.`);
         deps.publisher.kick();
         return reply(receiptText(result.request));
       }
@@ -83,7 +84,7 @@ export function registerCommand(app: App, deps: ListenerDeps): void {
       }
       case 'status': {
         const request = await service.get(parsed.id);
-        return reply(request ? requestLine(request) : `:warning: There is no request ${esc(parsed.id)}.`);
+        return reply(request ? requestLine(request) : warning(noSuchRequest(parsed.id)));
       }
       case 'pending': {
         const own = await service.listOpenForRequester(user);
@@ -100,7 +101,7 @@ export function registerCommand(app: App, deps: ListenerDeps): void {
       }
       case 'info': {
         const result = await service.info(parsed.backend, parsed.username, user);
-        if (!result.ok) return reply(`:warning: ${esc(result.message)}`);
+        if (!result.ok) return reply(warning(result.message));
         return reply(infoText(result.backend.name, result.backend.kind, parsed.username, result.state));
       }
     }

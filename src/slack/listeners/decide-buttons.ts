@@ -3,8 +3,12 @@
  * itself is updated by the publisher from the audit log, so a click only changes the store.
  */
 import type { App, BlockAction, ButtonAction, SlackActionMiddlewareArgs, AllMiddlewareArgs } from '@slack/bolt';
+import { homeRequestIds } from '../blocks/home.js';
 import { confirmModal, rejectModal } from '../blocks/modals.js';
 import { SLACK_ACTION_ID } from '../block-ids.js';
+import { mayBeRequestId, noSuchRequest } from '../parse.js';
+import { parseCardRef } from '../surface.js';
+import { warning } from '../text.js';
 import { publishHome } from './home.js';
 import { applyInBackground, failureText, unexpectedFailureText, type ListenerDeps } from './shared.js';
 
@@ -15,12 +19,12 @@ export function registerDecisionButtons(app: App, deps: ListenerDeps): void {
 
   app.action<BlockAction<ButtonAction>>(
     SLACK_ACTION_ID.approve,
-    guarded(deps, async (args) => {
+    guarded(deps, async (args, id) => {
       const user = args.body.user.id;
-      const result = await service.approve(args.action.value ?? '', user);
+      const result = await service.approve(id, user);
       if (!result.ok && result.code === 'confirmation_mismatch' && result.request) {
         // Destructive: the approver types the username in a modal first. The vote checks above already passed.
-        await surface.openView(args.body.trigger_id, confirmModal(result.request));
+        await surface.openView(args.body.trigger_id, confirmModal(result.request), user);
         return;
       }
       if (!result.ok) return tell(args, deps, failureText(result));
@@ -31,22 +35,22 @@ export function registerDecisionButtons(app: App, deps: ListenerDeps): void {
 
   app.action<BlockAction<ButtonAction>>(
     SLACK_ACTION_ID.reject,
-    guarded(deps, async (args) => {
+    guarded(deps, async (args, id) => {
       const user = args.body.user.id;
-      const request = await service.get(args.action.value ?? '');
+      const request = await service.get(id);
       if (!request) return tell(args, deps, ':warning: That request no longer exists.');
       if (request.state !== 'pending')
         return tell(args, deps, failureText({ ok: false, code: 'already_decided', message: '', request }));
       if (!(await service.policy.isApprover(user)))
         return tell(args, deps, ':warning: Only the approvers named in the AccountDesk config can reject requests.');
-      await surface.openView(args.body.trigger_id, rejectModal(request));
+      await surface.openView(args.body.trigger_id, rejectModal(request), user);
     }),
   );
 
   app.action<BlockAction<ButtonAction>>(
     SLACK_ACTION_ID.retry,
-    guarded(deps, async (args) => {
-      const result = await service.retry(args.action.value ?? '', args.body.user.id);
+    guarded(deps, async (args, id) => {
+      const result = await service.retry(id, args.body.user.id);
       if (!result.ok) return tell(args, deps, failureText(result));
       deps.publisher.kick();
     }),
@@ -54,8 +58,8 @@ export function registerDecisionButtons(app: App, deps: ListenerDeps): void {
 
   app.action<BlockAction<ButtonAction>>(
     SLACK_ACTION_ID.cancel,
-    guarded(deps, async (args) => {
-      const result = await service.cancel(args.action.value ?? '', args.body.user.id);
+    guarded(deps, async (args, id) => {
+      const result = await service.cancel(id, args.body.user.id);
       if (!result.ok) return tell(args, deps, failureText(result));
       deps.publisher.kick();
       if (args.body.view?.type === 'home') await tell(args, deps, `Cancelled ${result.request.id}.`);
@@ -64,17 +68,20 @@ export function registerDecisionButtons(app: App, deps: ListenerDeps): void {
 }
 
 /**
- * Acks at once (docs/slack.md#acknowledge-within-3-seconds), then runs the handler; if it throws (Slack or the store
- * failed underneath), the clicker is told in words instead of seeing nothing happen.
+ * Acks at once (docs/slack.md#acknowledge-within-3-seconds), checks that the click's request is the one its card or Home showed,
+ * then runs the handler with that request id; if it throws (Slack or the store failed underneath), the clicker is
+ * told in words instead of seeing nothing happen.
  */
 function guarded(
   deps: ListenerDeps,
-  handler: (args: ButtonArgs) => Promise<void>,
+  handler: (args: ButtonArgs, requestId: string) => Promise<void>,
 ): (args: ButtonArgs) => Promise<void> {
   return async (args) => {
     await args.ack();
     try {
-      await handler(args);
+      const refusal = await clickRefusal(args, deps);
+      if (refusal === undefined) await handler(args, args.action.value ?? '');
+      else await tell(args, deps, refusal);
     } catch (err) {
       deps.logger.error({ err, action: args.action.action_id, request: args.action.value }, 'a button click failed');
       await tell(args, deps, unexpectedFailureText(err));
@@ -86,6 +93,37 @@ function guarded(
       );
     }
   };
+}
+
+/**
+ * Why a click must not act, or undefined when it may. A button's value names a request; Slack signs the payload,
+ * but so can anyone holding the signing secret or app token, so the value must match where the click came from:
+ * the card of that very request (its channel and message ts, as stored when it was posted), or a Home this app
+ * published for the clicker with a button for it (the Home's signed private_metadata lists those).
+ */
+async function clickRefusal(args: ButtonArgs, deps: ListenerDeps): Promise<string | undefined> {
+  const id = args.action.value ?? '';
+  const { body } = args;
+  const refuse = (why: string) => {
+    deps.logger.warn(
+      { user: body.user.id, action: args.action.action_id, request: id.slice(0, 64), why },
+      'refused a click that does not match where it came from',
+    );
+    return warning('This button does not belong to that request; nothing was done.');
+  };
+  if (!mayBeRequestId(id)) return warning(noSuchRequest(id));
+  if (body.view?.type === 'home') {
+    const listed = deps.surface.issuedMetadata(body.view, body.user.id);
+    if (listed === undefined) return refuse('the Home view was not published by this app for this person');
+    return homeRequestIds(listed).includes(id) ? undefined : refuse('the Home view has no button for it');
+  }
+  const channel = body.channel?.id;
+  const ts = body.message?.ts;
+  if (!channel || !ts) return refuse('the click came from neither a card nor App Home');
+  const request = await deps.service.get(id);
+  if (!request) return warning(noSuchRequest(id));
+  const card = request.cardRef ? parseCardRef(request.cardRef) : undefined;
+  return card?.channel === channel && card.ts === ts ? undefined : refuse("the request's card is another message");
 }
 
 /**
