@@ -25,14 +25,17 @@ export function when(iso: string): string {
 }
 
 /**
- * Cuts text to at most `max` characters without splitting an escape entity (&amp; &lt; &gt;) or a surrogate pair,
- * marking the cut with an ellipsis.
+ * Cuts text to at most `max` characters without splitting an escape entity (&amp; &lt; &gt;), one of the app's own
+ * <...> tokens (a mention, a <!date^...>: user text has no raw < left once escaped) or a surrogate pair, marking the
+ * cut with an ellipsis.
  */
 export function truncate(text: string, max: number): string {
   if (text.length <= max) return text;
   let cut = text.slice(0, Math.max(0, max - 1));
   const amp = cut.lastIndexOf('&');
   if (amp !== -1 && !cut.slice(amp).includes(';')) cut = cut.slice(0, amp);
+  const open = cut.lastIndexOf('<');
+  if (open !== -1 && !cut.slice(open).includes('>')) cut = cut.slice(0, open);
   if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
   return `${cut}…`;
 }

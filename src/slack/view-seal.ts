@@ -10,6 +10,8 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 const MAC_LENGTH = 43;
+/** How many characters seal() adds to a payload. */
+export const SEAL_OVERHEAD = MAC_LENGTH + 1;
 
 export class ViewSeal {
   private readonly key: Buffer;

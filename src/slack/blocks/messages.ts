@@ -11,7 +11,7 @@ export function helpText(command: string, offered: { action: ActionName; backend
   const usage = offered.map(
     ({ action, backends }) => `• \`${command} ${ACTION_KINDS[action].usage}\` (${backends.map(esc).join(', ')})`,
   );
-  return [
+  const lines = [
     '*AccountDesk* asks an approver before changing an account.',
     ...usage,
     `• \`${command} cancel <request id>\` withdraw your request`,
@@ -19,19 +19,20 @@ export function helpText(command: string, offered: { action: ActionName; backend
     `• \`${command} pending\` your open requests, or (approvers) everything waiting`,
     `• \`${command} info <backend> <username>\` (approvers) an account's current state`,
     `• \`${command}\` alone opens a form.`,
-    'Sizes: 50GB, 1.5 TB, 500 MiB or unlimited (1 GB = 1024 MB, as Nextcloud ' +
-      'and DSM count). Groups: groups:staff,sales. Quote values with spaces: ' +
-      'name:"Alice Smith".',
-  ].join('\n');
+    'Sizes: 50GB, 1.5 TB, 500 MiB or unlimited (1 GB = 1024 MB, as Nextcloud and DSM count). ' +
+      'Groups: groups:staff,sales. Quote values with spaces: name:"Alice Smith".',
+  ];
+  // Backend names come from the config; a very long list still fits one message (reference/slack.md "Limits").
+  return truncate(lines.join('\n'), LIMITS.fallbackText);
 }
 
 export function receiptText(request: AccountRequest): string {
   const approvals = request.approvalsRequired === 1 ? 'an approver' : `${request.approvalsRequired} approvers`;
+  // A message's text stays within LIMITS.fallbackText (reference/slack.md "Limits"), whatever was typed.
+  const what = truncate(`${esc(describeRequest(request))} on *${esc(request.backend)}*`, LIMITS.sectionText);
   return (
-    `:inbox_tray: Request *${request.id}* is in: ` +
-    `${esc(describeRequest(request))} on *${esc(request.backend)}*. It waits ` +
-    `for ${approvals}; you will get a DM when it is decided and when it is ` +
-    `done. Cancel it with \`cancel ${request.id}\`.`
+    `:inbox_tray: Request *${request.id}* is in: ${what}. It waits for ${approvals}; ` +
+    `you will get a DM when it is decided and when it is done. Cancel it with \`cancel ${request.id}\`.`
   );
 }
 
@@ -63,7 +64,10 @@ export function listText(title: string, requests: AccountRequest[]): string {
 }
 
 export function infoText(backend: string, kind: string, username: string, state: UserState): string {
-  return `*${esc(username)}* on *${esc(backend)}* (${esc(kind)}): ${esc(describeState(state))}`;
+  return truncate(
+    `*${esc(username)}* on *${esc(backend)}* (${esc(kind)}): ${esc(describeState(state))}`,
+    LIMITS.fallbackText,
+  );
 }
 
 const AUDIT_ICON: Record<string, string> = {
@@ -104,7 +108,13 @@ function shown(value: unknown): string {
 
 /** What the requester is told in a DM, per event; undefined = no DM for that event. */
 export function requesterDm(entry: AuditEntry, request: AccountRequest): string | undefined {
-  const what = `${request.id} (${esc(describeRequest(request))} on ${esc(request.backend)})`;
+  const text = requesterDmText(entry, request);
+  return text === undefined ? undefined : truncate(text, LIMITS.fallbackText);
+}
+
+function requesterDmText(entry: AuditEntry, request: AccountRequest): string | undefined {
+  const described = truncate(`${esc(describeRequest(request))} on ${esc(request.backend)}`, LIMITS.sectionText);
+  const what = `${request.id} (${described})`;
   switch (entry.event) {
     case 'approved':
       return (entry.data as { complete?: boolean }).complete
@@ -131,12 +141,12 @@ export function requesterDm(entry: AuditEntry, request: AccountRequest): string 
 }
 
 export function passwordText(request: AccountRequest, password: string): string {
+  // The names are capped so the message stays within LIMITS.fallbackText; the password itself is never cut.
+  const account = truncate(`*${esc(request.username)}* on *${esc(request.backend)}*`, LIMITS.sectionText);
   return (
-    `:key: The account *${esc(request.username)}* on ` +
-    `*${esc(request.backend)}* (${request.id}) was created with this ` +
-    `one-time password:\n` +
+    `:key: The account ${account} (${request.id}) was created with this one-time password:\n` +
     `\`${esc(password)}\`\n` +
-    'This message is shown once, only to you, and is stored nowhere. Pass it ' +
-    'on privately and ask the person to change it at first login.'
+    'This message is shown once, only to you, and is stored nowhere. ' +
+    'Pass it on privately and ask the person to change it at first login.'
   );
 }
