@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { UserState } from '../../src/backends/types.js';
-import { ACTIONS, STATES, type AccountRequest } from '../../src/requests/types.js';
+import { REQUEST_ACTIONS, STATES, type AccountRequest } from '../../src/requests/types.js';
 import { renderCard } from '../../src/slack/blocks/card.js';
 import { homeView } from '../../src/slack/blocks/home.js';
 import {
@@ -82,7 +82,7 @@ const requestId = fc.constantFrom('AD-7K2M9Q', 'AD-22ZZ99', 'AD-ABCDEF');
 const request: fc.Arbitrary<AccountRequest> = fc.record({
   id: requestId,
   version: fc.nat(9),
-  action: fc.constantFrom(...ACTIONS),
+  action: fc.constantFrom(...REQUEST_ACTIONS),
   backend: text,
   username: text,
   // Every field set: each action reads its own (a join or leave always has its one group, the domain's invariant).
@@ -267,7 +267,7 @@ describe('properties of the message builders', () => {
       fc.property(fc.array(text, { maxLength: 5 }), (backends) => {
         const shown = helpText(
           '/account',
-          ACTIONS.map((action) => ({ action, backends })),
+          REQUEST_ACTIONS.map((action) => ({ action, backends })),
         );
         expect(shown.length).toBeLessThanOrEqual(LIMITS.fallbackText);
         expectNoLiveMarkup(shown, 'help', true);
@@ -329,7 +329,7 @@ describe('properties of the block builders', () => {
           expect((view.private_metadata ?? '').length + SEAL_OVERHEAD).toBeLessThanOrEqual(LIMITS.privateMetadata);
         }
         const form = requestModal({
-          actions: [...ACTIONS],
+          actions: [...REQUEST_ACTIONS],
           backends: backends.map((name) => ({ name, kind: 'nextcloud' })),
           metadata: { channel },
         });
