@@ -57,7 +57,7 @@ export function warning(message: string): string {
   return `:warning: ${truncate(esc(message), FAILURE_TEXT_MAX)}`;
 }
 /** A sentence or three; domain messages are far shorter unless they quote a very long input. */
-export const FAILURE_TEXT_MAX = 1000;
+const FAILURE_TEXT_MAX = 1000;
 
 /** Slack limits used where text is built (docs/slack.md#limits). */
 export const LIMITS = {

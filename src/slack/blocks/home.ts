@@ -91,7 +91,7 @@ export function homeView(options: {
 }
 
 /** App Home's private_metadata: the ids of the requests it shows buttons for, space-separated. */
-export function homeMetadata(requestIds: string[]): string {
+function homeMetadata(requestIds: string[]): string {
   return requestIds.join(' ');
 }
 
