@@ -95,6 +95,9 @@ function guarded(
   };
 }
 
+/** How long a click waits for its card's location to be recorded (ms); a refusal after that says nothing was done. */
+const CARD_REF_WAIT_MS = 2_000;
+
 /**
  * Why a click must not act, or undefined when it may. A button's value names a request; Slack signs the payload,
  * but so can anyone holding the signing secret or app token, so the value must match where the click came from:
@@ -120,7 +123,12 @@ async function clickRefusal(args: ButtonArgs, deps: ListenerDeps): Promise<strin
   const channel = body.channel?.id;
   const ts = body.message?.ts;
   if (!channel || !ts) return refuse('the click came from neither a card nor App Home');
-  const request = await deps.service.get(id);
+  let request = await deps.service.get(id);
+  // The publisher records where the card is as soon as chat.postMessage answers: a quick click can land in between.
+  for (let waited = 0; request && !request.cardRef && waited < CARD_REF_WAIT_MS; waited += 100) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    request = await deps.service.get(id);
+  }
   if (!request) return warning(noSuchRequest(id));
   const card = request.cardRef ? parseCardRef(request.cardRef) : undefined;
   return card?.channel === channel && card.ts === ts ? undefined : refuse("the request's card is another message");
