@@ -5,7 +5,7 @@
  * what it signed: a reject form cannot be pointed at another request, or replayed by another person.
  *
  * Format: 43 characters of base64url HMAC-SHA256, a dot, then the payload as the builder wrote it (private_metadata
- * holds at most 3000 characters, reference: https://docs.slack.dev/reference/views/modal-views).
+ * holds at most 3000 characters, docs/slack.md#limits).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 

@@ -160,7 +160,7 @@ function expectNoLiveMarkup(mrkdwn: string, where: string, allowPlaceholders = f
 
 type Json = Record<string, unknown>;
 
-/** Every text in blocks with the limit of its place (reference: LIMITS in src/slack/text.ts, and Slack's docs). */
+/** Every text in blocks with the limit of its place (LIMITS in src/slack/text.ts, docs/slack.md#limits). */
 function expectBlocksWithinLimits(blocks: unknown[], maxBlocks: number): void {
   expect(blocks.length).toBeLessThanOrEqual(maxBlocks);
   const check = (value: unknown, limit: number, where: string) => {

@@ -22,13 +22,13 @@ export function helpText(command: string, offered: { action: ActionName; backend
     'Sizes: 50GB, 1.5 TB, 500 MiB or unlimited (1 GB = 1024 MB, as Nextcloud and DSM count). ' +
       'Groups: groups:staff,sales. Quote values with spaces: name:"Alice Smith".',
   ];
-  // Backend names come from the config; a very long list still fits one message (reference/slack.md "Limits").
+  // Backend names come from the config; a very long list still fits one message (docs/slack.md#limits).
   return truncate(lines.join('\n'), LIMITS.fallbackText);
 }
 
 export function receiptText(request: AccountRequest): string {
   const approvals = request.approvalsRequired === 1 ? 'an approver' : `${request.approvalsRequired} approvers`;
-  // A message's text stays within LIMITS.fallbackText (reference/slack.md "Limits"), whatever was typed.
+  // A message's text stays within LIMITS.fallbackText (docs/slack.md#limits), whatever was typed.
   const what = truncate(`${esc(describeRequest(request))} on *${esc(request.backend)}*`, LIMITS.sectionText);
   return (
     `:inbox_tray: Request *${request.id}* is in: ${what}. It waits for ${approvals}; ` +

@@ -101,7 +101,7 @@ export function requestModal(options: {
 
 /**
  * Slack channel ids are about a dozen characters; anything far longer is not one and is left out, which keeps the
- * metadata far inside private_metadata's 3000 characters (reference/slack.md "Limits"), signature included.
+ * metadata far inside private_metadata's 3000 characters (docs/slack.md#limits), signature included.
  */
 const MAX_CHANNEL_ID = 64;
 function requestMetadata(metadata: RequestModalMetadata): RequestModalMetadata {

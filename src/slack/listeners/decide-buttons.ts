@@ -68,9 +68,9 @@ export function registerDecisionButtons(app: App, deps: ListenerDeps): void {
 }
 
 /**
- * Acks at once (docs/slack.md#acknowledge-within-3-seconds), checks that the click's request is the one its card or Home showed,
- * then runs the handler with that request id; if it throws (Slack or the store failed underneath), the clicker is
- * told in words instead of seeing nothing happen.
+ * Acks at once (docs/slack.md#acknowledge-within-3-seconds), checks that the click's request is the one its card or
+ * Home showed, then runs the handler with that request id; if it throws (Slack or the store failed underneath), the
+ * clicker is told in words instead of seeing nothing happen.
  */
 function guarded(
   deps: ListenerDeps,
