@@ -11,7 +11,7 @@ import { requestIndexKeys } from './requests/lifecycle.js';
 import { profileProblems } from './requests/plans.js';
 import { ApprovalPolicy } from './requests/policy.js';
 import type { AccountRequest } from './requests/types.js';
-import { createSlackApp, initSlackApp } from './slack/app.js';
+import { createSlackApp, initSlackApp, slackConnection } from './slack/app.js';
 import { passwordText } from './slack/blocks/messages.js';
 import { SlackDirectory } from './slack/directory.js';
 import { registerListeners } from './slack/listeners/index.js';
@@ -123,12 +123,13 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
     ...(options.clock ? { clock: options.clock } : {}),
   });
   ops.observeRequests(desk.events);
+  const cards = store.records<CardRecord>('cards', () => []);
   const publisher = new AuditPublisher({
     audit: store.audit,
     cursors: store.cursors,
     leases: liveness,
     desk,
-    cards: store.records<CardRecord>('cards', () => []),
+    cards,
     backendKinds: new Map([...backends.values()].map((b) => [b.name, b.kind])),
     surface,
     logger,
@@ -148,7 +149,14 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
           }),
       }),
     );
-  registerListeners(app, { desk, surface, command: config.slack.command, logger, doctor });
+  registerListeners(app, {
+    desk,
+    surface,
+    cardOf: async (id) => (await cards.get(id))?.ref,
+    command: config.slack.command,
+    logger,
+    doctor,
+  });
 
   const closeBackends = () =>
     Promise.all(
@@ -164,7 +172,8 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
       healthPort = await ops.serveHealth(config.healthPort);
       await app.start();
     }
-    ops.slackConnection(true);
+    const connection = slackConnection(app);
+    ops.slackConnection(() => connection.isUp());
   } catch (err) {
     // Leave nothing open behind a failed start: the caller exits or retries.
     await ops.stop();

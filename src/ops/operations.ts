@@ -24,10 +24,10 @@ export class Operations<R extends VersionedRecord> {
   readonly metrics: Metrics;
   private readonly routes: ReturnType<typeof healthRoutes>;
   /**
-   * Slack connection state for /readyz. HTTP mode: up once the receiver listens. Socket Mode: the same for now;
-   * replace with the WebSocket's own state once src/slack/app.ts exposes it (being added there).
+   * Slack connection state for /readyz, read from src/slack/app.ts's slackConnection(): HTTP mode is up once the
+   * receiver listens; Socket Mode follows the WebSocket (down while it reconnects after an outage).
    */
-  private slackUp = false;
+  private slackUp: () => boolean = () => false;
   private healthServer: Awaited<ReturnType<typeof startHealthServer>> | undefined;
   private anchor: AuditAnchor | undefined;
 
@@ -42,7 +42,7 @@ export class Operations<R extends VersionedRecord> {
     this.routes = healthRoutes({
       probes: {
         store: async () => void (await cursors.get('audit-channel')),
-        slackConnected: () => this.slackUp,
+        slackConnected: () => this.slackUp(),
         outbox: () => outboxStatus(audit, cursors),
         outboxStuckAfterMs: deps.outboxStuckAfterMs ?? 300_000,
       },
@@ -82,8 +82,9 @@ export class Operations<R extends VersionedRecord> {
     return this.healthServer.port;
   }
 
-  slackConnection(up: boolean): void {
-    this.slackUp = up;
+  /** Where /readyz reads the Slack connection from (Socket Mode: the WebSocket's own state). */
+  slackConnection(isUp: () => boolean): void {
+    this.slackUp = isUp;
   }
 
   startAnchor(deps: Omit<AuditAnchorDeps, 'audit' | 'cursors' | 'logger'>): AuditAnchor {
@@ -98,7 +99,7 @@ export class Operations<R extends VersionedRecord> {
   }
 
   async stop(): Promise<void> {
-    this.slackUp = false;
+    this.slackUp = () => false;
     await this.anchor?.stop();
     await this.healthServer?.close();
   }

@@ -16,7 +16,9 @@ export function checkUsername(backend: Pick<BackendClient, 'usernameProblem'>, i
   const name = input.trim();
   if (name === '') return { ok: false, message: 'The username is empty.' };
   if (CONTROL.test(name)) return { ok: false, message: 'The username contains control characters.' };
-  if (name === '.' || name === '..') return { ok: false, message: `"${name}" is not a username.` };
+  // "." and ".." are path segments, and a home folder is named after the user; a name of only dots is refused here
+  // rather than on an approval card that cannot work.
+  if (/^\.+$/.test(name)) return { ok: false, message: `"${name}" is not a username.` };
   const problem = backend.usernameProblem(name);
   return problem ? { ok: false, message: `The username "${name}" ${problem}.` } : { ok: true, value: name };
 }

@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import type { SlackSettings } from '../config/load.js';
 import type { Coordination } from '../store/types.js';
 import { observingFetch } from './api-errors.js';
+import { httpConnection, SocketModeSupervisor, type SlackConnection } from './connection.js';
 import { refuseReplays, signedRequestProperties } from './replay.js';
 
 export interface SlackAppOptions {
@@ -75,6 +76,7 @@ export function createSlackApp({
   };
   const boltLogger = toBoltLogger(logger.child({ component: 'bolt' }));
   let app: App;
+  let connection: SlackConnection = httpConnection();
   if (settings.mode === 'http') {
     const receiver = new HTTPReceiver({
       signingSecret: settings.signingSecret!,
@@ -103,13 +105,16 @@ export function createSlackApp({
     });
     app = new App({ token: settings.botToken, receiver, clientOptions, logger: boltLogger, deferInitialization: true });
   } else {
-    // The receiver Bolt would build for socketMode: true (same app token, logger and Web API options, so
-    // SLACK_API_URL also reaches apps.connections.open), only with readable start-up errors.
-    const receiver = new ReadableSocketModeReceiver(settings, {
+    // The receiver Bolt would build for socketMode: true (same app token and Web API base URL, so SLACK_API_URL also
+    // reaches apps.connections.open), with readable start-up errors and our own reconnect loop (./connection.ts).
+    const receiver = new SupervisedSocketModeReceiver(settings, logger.child({ component: 'slack-connection' }), {
       appToken: settings.appToken!,
-      logger: boltLogger,
-      installerOptions: { clientOptions },
+      logger: toBoltLogger(logger.child({ component: 'socket-mode' }), SOCKET_MODE_FAILURE_LINES),
+      autoReconnectEnabled: false,
+      // One apps.connections.open per attempt: the reconnect loop does the waiting, with a back-off that has no end.
+      installerOptions: { clientOptions: { ...clientOptions, retryConfig: { retries: 0 } } },
     });
+    connection = receiver.connection;
     app = new App({
       token: settings.botToken,
       receiver,
@@ -119,6 +124,7 @@ export function createSlackApp({
       deferInitialization: true,
     });
   }
+  connections.set(app, connection);
   // Before every listener: refuse replayed and out-of-window requests (docs/slack.md#signatures-and-replays).
   app.use(refuseReplays(coordination));
   app.error((error) => {
@@ -128,57 +134,92 @@ export function createSlackApp({
   return app;
 }
 
+const connections = new WeakMap<App, SlackConnection>();
+
+/** The link to Slack of an app built by createSlackApp: `slackConnection(app).isUp()` for a readiness probe. */
+export function slackConnection(app: App): SlackConnection {
+  const connection = connections.get(app);
+  if (!connection) throw new Error('slackConnection(): this App was not built by createSlackApp');
+  return connection;
+}
+
 /**
- * Bolt's SocketModeReceiver, whose start() turns a refused or unreachable apps.connections.open into one sentence an
- * operator can act on. Bolt rejects with "An API error occurred: invalid_auth", which does not say that the app-level
- * token (not the bot token, already checked by initSlackApp) is the one Slack refused.
+ * Bolt's SocketModeReceiver with a reconnect loop that never gives up (SocketModeSupervisor), and whose start() turns
+ * a refused or unreachable apps.connections.open into one sentence an operator can act on. Bolt rejects with "An API
+ * error occurred: invalid_auth", which does not say that the app-level token (not the bot token, already checked by
+ * initSlackApp) is the one Slack refused.
  */
-class ReadableSocketModeReceiver extends SocketModeReceiver {
+class SupervisedSocketModeReceiver extends SocketModeReceiver {
+  readonly connection: SocketModeSupervisor;
+
   constructor(
     private readonly settings: SlackSettings,
+    logger: Logger,
     options: ConstructorParameters<typeof SocketModeReceiver>[0],
   ) {
     super(options);
+    this.connection = new SocketModeSupervisor(this.client, logger, (err) => socketModeFailure(err, settings));
   }
 
   override async start(): ReturnType<SocketModeReceiver['start']> {
     try {
-      return await super.start();
+      const started = await super.start();
+      this.connection.markStarted();
+      return started;
     } catch (err) {
-      throw socketModeStartError(err, this.settings);
+      throw new Error(`Could not open a Socket Mode connection: ${socketModeFailure(err, this.settings)}`, {
+        cause: err,
+      });
     }
+  }
+
+  override stop(): ReturnType<SocketModeReceiver['stop']> {
+    this.connection.stop();
+    return super.stop();
   }
 }
 
 /** Codes @slack/socket-mode gives up on at once (UnrecoverableSocketModeStartError) that mean "wrong app token". */
 const APP_TOKEN_REFUSED = new Set(['invalid_auth', 'not_authed', 'account_inactive', 'token_revoked']);
 
-function socketModeStartError(err: unknown, settings: SlackSettings): Error {
+/** What went wrong opening a Socket Mode connection, and what to check, in one or two sentences. */
+function socketModeFailure(err: unknown, settings: SlackSettings): string {
+  if (err === undefined) {
+    // start() rejects with nothing when the WebSocket closed before Slack said hello.
+    return (
+      'the WebSocket to the URL from apps.connections.open closed before Slack said hello. ' +
+      'Check that this host may open outbound wss:// connections (proxy, firewall).'
+    );
+  }
   const code =
     (err as { data?: { error?: string } }).data?.error ??
     (err as { original?: { cause?: { code?: string } } }).original?.cause?.code ??
     (err as { statusCode?: number }).statusCode ??
     (err as Error).message;
   const where = settings.apiUrl ?? 'https://slack.com/api/';
-  return new Error(
-    typeof code === 'string' && APP_TOKEN_REFUSED.has(code)
-      ? `Slack refused SLACK_APP_TOKEN (${code}): Socket Mode needs an app-level ` +
-          `token (xapp-...) with the connections:write scope; create or copy one ` +
-          `under Basic Information > App-Level Tokens.`
-      : `Could not open a Socket Mode connection: apps.connections.open at ` +
-          `${where} failed (${code}). Check this host's network, proxy and ` +
-          `DNS${settings.apiUrl ? ', and SLACK_API_URL' : ''}.`,
-    { cause: err },
-  );
+  return typeof code === 'string' && APP_TOKEN_REFUSED.has(code)
+    ? `Slack refused SLACK_APP_TOKEN (${code}): Socket Mode needs an app-level token (xapp-...) with the ` +
+        'connections:write scope; create or copy one under Basic Information > App-Level Tokens.'
+    : `apps.connections.open at ${where} failed (${code}). Check this host's network, proxy and DNS` +
+        `${settings.apiUrl ? ', and SLACK_API_URL' : ''}, and https://slack-status.com.`;
 }
 
+/**
+ * Lines @slack/socket-mode and @slack/web-api write for every failed connection attempt ("Failed to retrieve a new
+ * WSS URL", "http request failed", "WebSocket error ..."). The reconnect loop already logs each failure once, with
+ * what to check; these stay available at debug level.
+ */
+const SOCKET_MODE_FAILURE_LINES = /^(Failed to retrieve a new WSS URL|http request failed|WebSocket error)/;
+
 /** Bolt's Logger interface on top of pino, so Bolt's lines get the same redaction as ours. */
-function toBoltLogger(logger: Logger): BoltLogger {
+function toBoltLogger(logger: Logger, demoteToDebug?: RegExp): BoltLogger {
   let level: LogLevel = LogLevel.INFO;
   const line =
     (method: 'debug' | 'info' | 'warn' | 'error') =>
-    (...msg: unknown[]) =>
-      logger[method](withoutWebApiBodies(msg.map((m) => (typeof m === 'string' ? m : JSON.stringify(m))).join(' ')));
+    (...msg: unknown[]) => {
+      const text = withoutWebApiBodies(msg.map((m) => (typeof m === 'string' ? m : JSON.stringify(m))).join(' '));
+      logger[demoteToDebug?.test(text) ? 'debug' : method](text);
+    };
   return {
     debug: line('debug'),
     info: line('info'),

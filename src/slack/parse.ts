@@ -5,7 +5,7 @@
 import { ACTION_KINDS, type Draft } from '../requests/actions/index.js';
 import type { OffboardDraft, OnboardDraft, RequestDraft } from '../requests/plans.js';
 import { REQUEST_ACTIONS, type ActionName } from '../requests/types.js';
-import { unescapeSlack } from './text.js';
+import { ECHO_MAX, truncate, unescapeSlack } from './text.js';
 
 export type ParsedCommand =
   | { kind: 'help' }
@@ -33,6 +33,22 @@ export function tokenize(text: string): string[] | { error: string } {
   return tokens;
 }
 
+/**
+ * Request ids are "AD-" and six characters (src/requests/ids.ts). Anything much longer cannot be one, and must not
+ * reach the store, which refuses keys over 512 characters with an error.
+ */
+const MAX_REQUEST_ID_LENGTH = 64;
+
+/** Whether `id` could name a request at all (a click's value, a typed id): short enough to look up. */
+export function mayBeRequestId(id: string): boolean {
+  return id.length > 0 && id.length <= MAX_REQUEST_ID_LENGTH;
+}
+
+/** The same words as the domain's refusal for an unknown id. */
+export function noSuchRequest(id: string): string {
+  return `There is no request ${truncate(id, ECHO_MAX)}. Check the id in your receipt.`;
+}
+
 const SIZE_NUMBER = /^[+-]?\d+(?:[.,]\d+)?$/;
 const SIZE_UNIT = /^[kmgtp]?i?b$|^[kmgtp]$/i;
 const SIZE = /^[+-]?\d+(?:[.,]\d+)?\s*[a-z]*$/i;
@@ -55,7 +71,9 @@ export function parseCommand(rawText: string, command: string): ParsedCommand {
         kind: 'error',
         message: `Usage: \`${command} ${verb} <request id>\`, e.g. \`${command} ${verb} AD-7K2M9Q\`.`,
       };
-    return { kind: verb, id: args[0]!.toUpperCase() };
+    const id = args[0]!.toUpperCase();
+    if (!mayBeRequestId(id)) return { kind: 'error', message: noSuchRequest(id) };
+    return { kind: verb, id };
   }
   if (verb === 'info') {
     if (args.length !== 2) return { kind: 'error', message: `Usage: \`${command} info <backend> <username>\`.` };
@@ -64,7 +82,10 @@ export function parseCommand(rawText: string, command: string): ParsedCommand {
   if (verb === 'onboard') return parseOnboard(args, command);
   if (verb === 'offboard') return parseOffboard(args, command);
   if (!(REQUEST_ACTIONS as readonly string[]).includes(verb)) {
-    return { kind: 'error', message: `"${verbToken}" is not something AccountDesk does. Try \`${command} help\`.` };
+    return {
+      kind: 'error',
+      message: `"${truncate(verbToken, ECHO_MAX)}" is not something AccountDesk does. Try \`${command} help\`.`,
+    };
   }
   const action = verb as ActionName;
   const usage = `Usage: \`${command} ${ACTION_KINDS[action].usage}\``;

@@ -6,6 +6,7 @@ import type { types, webApi } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { SlackMessage } from './blocks/card.js';
 import { LIMITS } from './text.js';
+import { ViewSeal } from './view-seal.js';
 
 type WebClient = webApi.WebClient;
 
@@ -14,14 +15,21 @@ export interface CardRef {
   ts: string;
 }
 
+/** The "kind" App Home's private_metadata is signed for (modals use their callback_id). */
+const HOME = 'home';
+
 export class SlackSurface {
   private readonly dmChannels = new Map<string, string>();
+  /** Signs every view's private_metadata with a key derived from the bot token, which every replica holds. */
+  private readonly seal: ViewSeal;
 
   constructor(
     readonly client: WebClient,
     private readonly channels: { approvals: string; audit: string },
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.seal = new ViewSeal(client.token ?? '');
+  }
 
   async postCard(message: SlackMessage): Promise<string> {
     const res = await this.client.chat.postMessage({ channel: this.channels.approvals, ...limited(message) });
@@ -56,12 +64,23 @@ export class SlackSurface {
     await this.client.chat.postEphemeral({ channel, user, text });
   }
 
-  async openView(triggerId: string, view: types.ModalView): Promise<void> {
-    await this.client.views.open({ trigger_id: triggerId, view });
+  /** Opens a modal for `user` (the one whose trigger_id it is), its private_metadata signed for them. */
+  async openView(triggerId: string, view: types.ModalView, user: string): Promise<void> {
+    const metadata = this.seal.seal(view.callback_id ?? '', user, view.private_metadata ?? '');
+    await this.client.views.open({ trigger_id: triggerId, view: { ...view, private_metadata: metadata } });
   }
 
   async publishHome(user: string, view: types.HomeView): Promise<void> {
-    await this.client.views.publish({ user_id: user, view });
+    const metadata = this.seal.seal(HOME, user, view.private_metadata ?? '');
+    await this.client.views.publish({ user_id: user, view: { ...view, private_metadata: metadata } });
+  }
+
+  /**
+   * What a view submitted or clicked by `user` carried in private_metadata, if this app issued it to them for that
+   * view (a modal's callback_id; App Home); undefined for anything else.
+   */
+  issuedMetadata(view: { type: string; callback_id?: string; private_metadata?: string }, user: string) {
+    return this.seal.open(view.type === HOME ? HOME : (view.callback_id ?? ''), user, view.private_metadata);
   }
 
   private async dmChannel(user: string): Promise<string> {
@@ -75,7 +94,7 @@ export class SlackSurface {
   }
 }
 
-function parseCardRef(cardRef: string): CardRef {
+export function parseCardRef(cardRef: string): CardRef {
   const slash = cardRef.indexOf('/');
   return { channel: cardRef.slice(0, slash), ts: cardRef.slice(slash + 1) };
 }

@@ -123,12 +123,18 @@ async function ask(client: ReturnType<typeof createSignedSlackClient>, text: str
   return /AD-[2-9A-HJKMNP-Z]{6}/.exec(visibleText(receipt.body))![0];
 }
 
-function click(client: ReturnType<typeof createSignedSlackClient>, actionId: string, id: string) {
+/** Clicks a button on the approval card of `id` (a click must come from its own card). */
+async function click(client: ReturnType<typeof createSignedSlackClient>, actionId: string, id: string) {
+  const card = await slack.waitFor(
+    () => slack.messagesIn('C0APPROVALS').find((m) => visibleText(m).includes(`Account request ${id}`)),
+    10_000,
+  );
   return client.blockAction({
     userId: APPROVER,
     actionId,
     value: id,
-    responseUrl: slack.newResponseUrl({ userId: APPROVER, channelId: 'C0APPROVALS' }),
+    message: { ts: card.ts, channel: 'C0APPROVALS' },
+    responseUrl: slack.newResponseUrl({ userId: APPROVER, channelId: 'C0APPROVALS', messageTs: card.ts }),
   });
 }
 

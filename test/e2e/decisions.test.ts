@@ -1,5 +1,6 @@
 /** Typed confirmation for destructive actions, and rejection with a reason. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { issuedMetadata } from '../support/issued-metadata.js';
 import { APPROVER, AUDIT, GROUP_APPROVER, OUTSIDER, REQUESTER, requestIdIn, startDesk, type Desk } from './harness.js';
 
 interface ErrorsAck {
@@ -23,23 +24,32 @@ describe('destructive actions ask for the typed username', () => {
 
     expect(await desk.click(APPROVER, 'request_approve', id)).toBeUndefined();
     const modal = await desk.waitForModal(APPROVER, 'confirm_modal');
-    expect(modal.view.private_metadata).toBe(id);
+    expect(modal.view.private_metadata).toBe(
+      issuedMetadata(desk.slack.token, String(modal.view.callback_id), APPROVER, id),
+    );
     const [intro, input] = modal.view.blocks as { type: string; block_id?: string; text?: { text: string } }[];
     expect(intro?.text?.text).toContain('This will *disable alice* on *cloud*');
     expect(input).toMatchObject({ type: 'input', block_id: 'confirm_username' });
     // Opening the modal is not a vote.
     expect((await desk.request(id)).approvals).toHaveLength(0);
 
-    const wrong = (await desk.submitView(APPROVER, 'confirm_modal', id, {
-      confirm_username: { value: 'alicia' },
-    })) as ErrorsAck;
+    const wrong = (await desk.submitView(
+      APPROVER,
+      'confirm_modal',
+      issuedMetadata(desk.slack.token, 'confirm_modal', APPROVER, id),
+      {
+        confirm_username: { value: 'alicia' },
+      },
+    )) as ErrorsAck;
     expect(wrong.response_action).toBe('errors');
     expect(wrong.errors).toEqual({ confirm_username: 'That is not the username. Type alice exactly.' });
     expect((await desk.request(id)).state).toBe('pending');
     expect(desk.nextcloud.users.get('alice')?.enabled).toBe(true);
 
     // Someone who is not an approver cannot get past the modal either.
-    await desk.submitView(OUTSIDER, 'confirm_modal', id, { confirm_username: { value: 'alice' } });
+    await desk.submitView(OUTSIDER, 'confirm_modal', issuedMetadata(desk.slack.token, 'confirm_modal', OUTSIDER, id), {
+      confirm_username: { value: 'alice' },
+    });
     const refusal = await desk.slack.waitFor(
       () => desk.dms(OUTSIDER).find((t) => t.includes('Only the approvers')),
       2_000,
@@ -47,7 +57,12 @@ describe('destructive actions ask for the typed username', () => {
     expect(refusal).toBeTruthy();
     expect((await desk.request(id)).approvals).toHaveLength(0);
 
-    const right = await desk.submitView(APPROVER, 'confirm_modal', id, { confirm_username: { value: 'alice' } });
+    const right = await desk.submitView(
+      APPROVER,
+      'confirm_modal',
+      issuedMetadata(desk.slack.token, 'confirm_modal', APPROVER, id),
+      { confirm_username: { value: 'alice' } },
+    );
     expect(right).toBeUndefined();
     await desk.waitForState(id, 'applied');
     await desk.waitForOutboxDrained();
@@ -65,7 +80,9 @@ describe('destructive actions ask for the typed username', () => {
     await desk.click(APPROVER, 'request_approve', id);
     await desk.waitForModal(APPROVER, 'confirm_modal');
     expect(desk.nextcloud.users.has('bob')).toBe(true);
-    await desk.submitView(APPROVER, 'confirm_modal', id, { confirm_username: { value: ' bob ' } });
+    await desk.submitView(APPROVER, 'confirm_modal', issuedMetadata(desk.slack.token, 'confirm_modal', APPROVER, id), {
+      confirm_username: { value: ' bob ' },
+    });
     await desk.waitForState(id, 'applied');
     expect(desk.nextcloud.users.has('bob')).toBe(false);
   });
@@ -88,20 +105,32 @@ describe('reject with a reason', () => {
 
       expect(await desk.click(APPROVER, 'request_reject', id)).toBeUndefined();
       const modal = await desk.waitForModal(APPROVER, 'reject_modal');
-      expect(modal.view.private_metadata).toBe(id);
+      expect(modal.view.private_metadata).toBe(
+        issuedMetadata(desk.slack.token, String(modal.view.callback_id), APPROVER, id),
+      );
 
-      const empty = (await desk.submitView(APPROVER, 'reject_modal', id, {
-        reject_reason: { value: '   ' },
-      })) as ErrorsAck;
+      const empty = (await desk.submitView(
+        APPROVER,
+        'reject_modal',
+        issuedMetadata(desk.slack.token, 'reject_modal', APPROVER, id),
+        {
+          reject_reason: { value: '   ' },
+        },
+      )) as ErrorsAck;
       expect(empty.response_action).toBe('errors');
       expect(Object.keys(empty.errors ?? {})).toEqual(['reject_reason']);
       expect(empty.errors?.reject_reason).toMatch(/why/i);
       expect((await desk.request(id)).state).toBe('pending');
 
       expect(
-        await desk.submitView(APPROVER, 'reject_modal', id, {
-          reject_reason: { value: 'Use the shared account instead' },
-        }),
+        await desk.submitView(
+          APPROVER,
+          'reject_modal',
+          issuedMetadata(desk.slack.token, 'reject_modal', APPROVER, id),
+          {
+            reject_reason: { value: 'Use the shared account instead' },
+          },
+        ),
       ).toBeUndefined();
       await desk.waitForState(id, 'rejected');
       await desk.waitForOutboxDrained();
@@ -136,15 +165,25 @@ describe('reject with a reason', () => {
       await desk.slack.waitFor(() => desk.slack.calls('usergroups.users.list').length >= 1, 5_000);
       const id = requestIdIn(await desk.command(REQUESTER, 'disable cloud alice'));
       await desk.card(id);
-      const ack = (await desk.submitView(GROUP_APPROVER, 'reject_modal', id, {
-        reject_reason: { value: 'not needed' },
-      })) as ErrorsAck;
+      const ack = (await desk.submitView(
+        GROUP_APPROVER,
+        'reject_modal',
+        issuedMetadata(desk.slack.token, 'reject_modal', GROUP_APPROVER, id),
+        {
+          reject_reason: { value: 'not needed' },
+        },
+      )) as ErrorsAck;
       expect(ack.response_action).toBe('errors');
       expect(ack.errors?.reject_reason).toContain('usergroups:read');
       expect((await desk.request(id)).state).toBe('pending');
       // Slack answers again: the same submission goes through.
       expect(
-        await desk.submitView(GROUP_APPROVER, 'reject_modal', id, { reject_reason: { value: 'not needed' } }),
+        await desk.submitView(
+          GROUP_APPROVER,
+          'reject_modal',
+          issuedMetadata(desk.slack.token, 'reject_modal', GROUP_APPROVER, id),
+          { reject_reason: { value: 'not needed' } },
+        ),
       ).toBeUndefined();
       await desk.waitForState(id, 'rejected');
     },
@@ -153,7 +192,9 @@ describe('reject with a reason', () => {
   it('a non-approver submitting reject_modal directly is refused', async () => {
     const id = requestIdIn(await desk.command(REQUESTER, 'disable cloud alice'));
     await desk.card(id);
-    await desk.submitView(OUTSIDER, 'reject_modal', id, { reject_reason: { value: 'no' } });
+    await desk.submitView(OUTSIDER, 'reject_modal', issuedMetadata(desk.slack.token, 'reject_modal', OUTSIDER, id), {
+      reject_reason: { value: 'no' },
+    });
     await desk.slack.waitFor(() => desk.dms(OUTSIDER).find((t) => t.includes('Only the approvers')), 2_000);
     expect((await desk.request(id)).state).toBe('pending');
   });

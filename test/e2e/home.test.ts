@@ -1,5 +1,6 @@
 /** App Home: a person's own requests, and for approvers what waits for them; its buttons work like the card's. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { issuedMetadata } from '../support/issued-metadata.js';
 import { visibleText } from '../support/slack-fake.js';
 import { APPROVER, APPROVER2, OUTSIDER, REQUESTER, requestIdIn, startDesk, type Desk } from './harness.js';
 
@@ -63,7 +64,11 @@ describe('App Home', () => {
       userId: REQUESTER,
       actionId: 'request_cancel',
       value: id,
-      view: { id: 'VHOME00001', type: 'home' },
+      view: {
+        id: 'VHOME00001',
+        type: 'home',
+        privateMetadata: issuedMetadata(desk.slack.token, 'home', REQUESTER, id),
+      },
     });
     expect(result.status).toBe(200);
     await desk.waitForState(id, 'cancelled');
@@ -85,7 +90,11 @@ describe('App Home', () => {
       userId: OUTSIDER,
       actionId: 'request_approve',
       value: other,
-      view: { id: 'VHOME00002', type: 'home' },
+      view: {
+        id: 'VHOME00002',
+        type: 'home',
+        privateMetadata: issuedMetadata(desk.slack.token, 'home', OUTSIDER, other),
+      },
     });
     await desk.slack.waitFor(() => desk.dms(OUTSIDER).find((t) => t.includes('Only the approvers')), 5_000);
     expect((await desk.request(other)).approvals).toHaveLength(0);
@@ -98,12 +107,14 @@ describe('App Home', () => {
       userId: APPROVER,
       actionId: 'request_approve',
       value: id,
-      view: { id: 'VHOME00003', type: 'home' },
+      view: { id: 'VHOME00003', type: 'home', privateMetadata: issuedMetadata(desk.slack.token, 'home', APPROVER, id) },
       triggerId: desk.slack.issueTriggerId(APPROVER),
     });
     const modal = await desk.waitForModal(APPROVER, 'confirm_modal');
-    expect(modal.view.private_metadata).toBe(id);
-    await desk.submitView(APPROVER, 'confirm_modal', id, { confirm_username: { value: 'alice' } });
+    expect(modal.view.private_metadata).toBe(issuedMetadata(desk.slack.token, 'confirm_modal', APPROVER, id));
+    await desk.submitView(APPROVER, 'confirm_modal', issuedMetadata(desk.slack.token, 'confirm_modal', APPROVER, id), {
+      confirm_username: { value: 'alice' },
+    });
     await desk.waitForState(id, 'applied');
     expect(desk.nextcloud.users.get('alice')?.enabled).toBe(false);
   });

@@ -4,7 +4,7 @@
  * (docs/slack.md#text-and-escaping).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { APPROVER, APPROVER2, AUDIT, REQUESTER, requestIdIn, startDesk, type Desk } from './harness.js';
+import { APPROVALS, APPROVER, APPROVER2, AUDIT, REQUESTER, requestIdIn, startDesk, type Desk } from './harness.js';
 
 const PINGS = ['<!channel>', '<!here>', '<@U0APPROVER1>', '<!subteam^S0ITADMINS>'];
 
@@ -40,8 +40,8 @@ describe('mrkdwn injection', () => {
       // The approver reads the reject modal (it quotes the request), then rejects with a ping in the reason.
       // APPROVER2 decides, so a real mention of U0APPROVER1 never appears legitimately.
       await desk.click(APPROVER2, 'request_reject', id);
-      await desk.waitForModal(APPROVER2, 'reject_modal');
-      await desk.submitView(APPROVER2, 'reject_modal', id, {
+      const rejectForm = await desk.waitForModal(APPROVER2, 'reject_modal');
+      await desk.submitView(APPROVER2, 'reject_modal', String(rejectForm.view.private_metadata), {
         reject_reason: { value: 'no <!channel> <@U0APPROVER1> <!subteam^S0ITADMINS> <!here>' },
       });
       await desk.waitForState(id, 'rejected');
@@ -93,5 +93,44 @@ describe('mrkdwn injection', () => {
     await desk.command(APPROVER, 'info cloud <@U0APPROVER1>');
     const everything = desk.everythingSentToSlack();
     for (const ping of PINGS) expect(everything).not.toContain(ping);
+  });
+
+  it('an id typed into cancel comes back escaped: `cancel @boss` is no mention, <!channel> pings nobody', async () => {
+    // What Slack sends for `/account cancel @boss` (a mention) and `/account status @channel`.
+    const cancel = await desk.command(REQUESTER, 'cancel <@U0VICTIM|boss>');
+    expect(cancel).toContain('There is no request &lt;@U0VICTIM|BOSS&gt;');
+    const channel = await desk.command(REQUESTER, 'cancel <!channel>');
+    expect(channel).toContain('There is no request &lt;!CHANNEL&gt;');
+    const everything = desk.everythingSentToSlack();
+    expect(everything).not.toContain('<@U0VICTIM');
+    expect(everything).not.toContain('<!CHANNEL>');
+  });
+
+  it('an id longer than the store takes is "no such request", not an unexpected error', async () => {
+    const answer = await desk.command(REQUESTER, `status AD-${'X'.repeat(600)}`);
+    expect(answer).toContain('There is no request AD-XXX');
+    expect(answer).not.toMatch(/unexpected error/);
+    expect(answer.length).toBeLessThan(200);
+    const cancel = await desk.command(REQUESTER, `cancel AD-${'X'.repeat(600)}`);
+    expect(cancel).toContain('There is no request AD-XXX');
+  });
+
+  it('error replies cap what they echo: 10,000 ampersands come back as a short message', async () => {
+    const answer = await desk.command(REQUESTER, '&amp;'.repeat(10_000));
+    expect(answer).toContain('is not something AccountDesk does');
+    expect(answer.length).toBeLessThan(500);
+    // A long value inside a domain refusal is capped with the whole message.
+    const backend = await desk.command(REQUESTER, `disable ${'b'.repeat(5_000)} alice`);
+    expect(backend).toContain('There is no backend named');
+    expect(backend.length).toBeLessThanOrEqual(1_100);
+  });
+
+  it('a username of only dots is refused at submit, before any card', async () => {
+    for (const name of ['.', '..', '...', '.....']) {
+      const answer = await desk.command(REQUESTER, `create cloud ${name} x@example.com 2GB`);
+      expect(answer).toContain(`"${name}" is not a username`);
+    }
+    await desk.waitForOutboxDrained();
+    expect(desk.slack.messagesIn(APPROVALS)).toHaveLength(0);
   });
 });

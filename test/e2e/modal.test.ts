@@ -1,5 +1,6 @@
 /** `/account` alone: the request form, its inline errors, and a good submission. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { issuedMetadata } from '../support/issued-metadata.js';
 import type { ViewFieldInput } from '../support/slack-client.js';
 import { REQUESTER, requestIdIn, startDesk, type Desk } from './harness.js';
 
@@ -97,7 +98,7 @@ describe('the request modal', () => {
     const ack = (await desk.submitView(
       REQUESTER,
       'request_modal',
-      '{}',
+      issuedMetadata(desk.slack.token, 'request_modal', REQUESTER, '{}'),
       form({ action: 'disable', backend: 'mainframe', username: 'alice' }),
     )) as ErrorsAck;
     expect(ack.response_action).toBe('errors');
@@ -109,7 +110,7 @@ describe('the request modal', () => {
     const ack = (await desk.submitView(
       REQUESTER,
       'request_modal',
-      '{}',
+      issuedMetadata(desk.slack.token, 'request_modal', REQUESTER, '{}'),
       form({ action: 'disable', backend: 'cloud', username: '../admin' }),
     )) as ErrorsAck;
     expect(ack.response_action).toBe('errors');

@@ -1,5 +1,6 @@
 /** A failed apply: the card says why in words and offers Retry; only an approver's Retry applies it. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { issuedMetadata } from '../support/issued-metadata.js';
 import { APPROVER, APPROVER2, OUTSIDER, REQUESTER, requestIdIn, startDesk, type Desk } from './harness.js';
 
 describe('failed apply, then Retry', () => {
@@ -98,7 +99,12 @@ describe('failed apply, then Retry', () => {
       await desk.card(id);
       await desk.click(APPROVER, 'request_approve', id);
       await desk.waitForModal(APPROVER, 'confirm_modal');
-      await desk.submitView(APPROVER, 'confirm_modal', id, { confirm_username: { value: 'ivan' } });
+      await desk.submitView(
+        APPROVER,
+        'confirm_modal',
+        issuedMetadata(desk.slack.token, 'confirm_modal', APPROVER, id),
+        { confirm_username: { value: 'ivan' } },
+      );
       // ivan does not exist: the backend refuses, not retryable.
       const failed = await desk.waitForState(id, 'failed');
       expect(failed.steps[0]?.error?.retryable).toBe(false);

@@ -34,6 +34,12 @@ const SECRETS = {
   NMC_PASSWORD: 'nmc-password-socket-7a8b9c',
 };
 const TEAM = { id: 'T0FAKE0001', domain: 'fake-team' };
+/**
+ * How long the fake Slack outage lasts. The SDK's own reconnect waited 5 s, then gave up after three refused
+ * apps.connections.open in about 1.6 s, and the rejection ended the process: 8 s reproduces that on the old code.
+ * SOCKET_OUTAGE_MS=20000 runs the issue's 20 s case.
+ */
+const OUTAGE_MS = Number(process.env.SOCKET_OUTAGE_MS ?? 8_000);
 
 interface SocketDesk {
   slack: FakeSlack;
@@ -50,12 +56,15 @@ interface SocketDesk {
   stop(): Promise<void>;
 }
 
-/** The environment of a Socket Mode deployment: no SLACK_MODE and no SLACK_SIGNING_SECRET, so the default applies. */
-function socketModeConfig(slack: FakeSlack, appToken: string, configFile: string, dir: string) {
+/**
+ * The environment of a Socket Mode deployment: no SLACK_MODE and no SLACK_SIGNING_SECRET, so the default applies.
+ * `apiUrl` is the fake Slack's Web API, directly or through the fake Socket Mode server (which can take it away).
+ */
+function socketModeConfig(slack: FakeSlack, apiUrl: string, appToken: string, configFile: string, dir: string) {
   return loadConfig({
     SLACK_BOT_TOKEN: slack.token,
     SLACK_APP_TOKEN: appToken,
-    SLACK_API_URL: slack.apiUrl,
+    SLACK_API_URL: apiUrl,
     CONFIG_FILE: configFile,
     STORE_URL: `sqlite://${join(dir, 'store.sqlite')}`,
     ...SECRETS,
@@ -64,7 +73,8 @@ function socketModeConfig(slack: FakeSlack, appToken: string, configFile: string
 
 async function startSocketDesk(): Promise<SocketDesk> {
   const slack = await startFakeSlack({ appToken: APP_TOKEN, usergroups: { S0ITADMINS: [] } });
-  const socket = await startFakeSocketMode();
+  // The Web API goes through the fake Socket Mode server, so that an outage takes both away at once.
+  const socket = await startFakeSocketMode({ webApiUpstream: slack.apiUrl });
   slack.setSocketModeUrl(socket.url);
   const nextcloud = await startFakeNextcloud({ adminUser: 'admin', adminPassword: SECRETS.NEXTCLOUD_APP_PASSWORD });
   const dsm: FakeDsm = await startFakeDsm({
@@ -86,7 +96,7 @@ async function startSocketDesk(): Promise<SocketDesk> {
   const configFile = join(dir, 'accountdesk.yaml');
   writeFileSync(configFile, stringify(config));
 
-  const loaded = socketModeConfig(slack, APP_TOKEN, configFile, dir);
+  const loaded = socketModeConfig(slack, socket.apiUrl, APP_TOKEN, configFile, dir);
   const logs: string[] = [];
   const logger = createLogger({
     level: 'debug',
@@ -305,15 +315,62 @@ describe('AccountDesk in Socket Mode (the default)', () => {
     },
   );
 
+  it("closes the socket cleanly when Slack sends 'disconnect', and reconnects at once", async () => {
+    const closed = desk.socket.clientClosed();
+    desk.socket.sendDisconnect('refresh_requested');
+    expect(await closed).toBe(1000);
+    await desk.slack.waitFor(() => desk.socket.connectionsAccepted() === 2 && desk.socket.openConnections() === 1);
+    expect(desk.slack.calls('apps.connections.open')).toHaveLength(2);
+    const { answer } = await desk.command(REQUESTER, 'help');
+    expect(answer).toContain('/account create');
+  });
+
   it(
-    "closes the socket cleanly when Slack sends 'disconnect' (it reconnects " +
-      'after its back-off; stop() cancels that)',
+    `survives a ${OUTAGE_MS / 1000} s Slack outage (socket dropped, Web API 503): reconnects, nothing is lost`,
     async () => {
-      const closed = desk.socket.clientClosed();
-      desk.socket.sendDisconnect('refresh_requested');
-      expect(await closed).toBe(1000);
-      await desk.slack.waitFor(() => desk.socket.openConnections() === 0, 5_000);
+      // A request made just before Slack goes away: its card may be due while the Web API answers 503.
+      const before = requestIdIn((await desk.command(REQUESTER, 'create cloud alice alice@example.com 10GB')).answer);
+      const outageStart = Date.now();
+      await desk.socket.outage(OUTAGE_MS);
+      // The old retry policy gave up after three refused apps.connections.open in about 1.6 s and the process died;
+      // every attempt during the outage was refused, and the loop went on past the end of it.
+      const refusedOpens = desk.socket.refusedCalls().filter((m) => m === 'apps.connections.open').length;
+      expect(refusedOpens).toBeGreaterThanOrEqual(2);
+      await desk.socket.connected(35_000);
+      const downFor = Date.now() - outageStart;
+
+      const after = requestIdIn((await desk.command(REQUESTER, 'create cloud bob bob@example.com 5GB')).answer);
+      for (const id of [before, after]) {
+        await desk.cardText(id);
+        // Posted once each: the card of the request made before the outage arrived, and not twice.
+        const cards = desk.slack.messagesIn(APPROVALS).filter((m) => visibleText(m).includes(`Account request ${id}`));
+        expect(cards).toHaveLength(1);
+      }
+      for (const id of [before, after]) {
+        await desk.click(APPROVER, 'request_approve', id);
+        expect((await desk.waitForState(id, 'applied', 'failed')).state).toBe('applied');
+      }
+      expect(desk.nextcloud.users.get('alice')).toBeDefined();
+      expect(desk.nextcloud.users.get('bob')).toBeDefined();
+
+      // Each refused attempt was logged once, saying what failed and what to check; then that it is up again.
+      const lines = desk.logs.map((l) => JSON.parse(l) as { msg?: string; level?: string });
+      const failures = lines.filter((l) => l.msg?.startsWith('Socket Mode reconnect attempt'));
+      expect(failures.length).toBe(refusedOpens);
+      expect(failures[0]?.level).toBe('warn');
+      expect(failures[0]?.msg).toContain('apps.connections.open at');
+      expect(failures[0]?.msg).toContain('failed (503)');
+      expect(failures[0]?.msg).toContain('SLACK_API_URL');
+      expect(lines.some((l) => l.msg === 'Socket Mode connection to Slack is up again')).toBe(true);
+      // The SDK's own line for each failed attempt is kept, at debug level only.
+      const sdkLines = lines.filter((l) => l.msg?.startsWith('Failed to retrieve a new WSS URL'));
+      expect(sdkLines.length).toBe(refusedOpens);
+      expect(new Set(sdkLines.map((l) => l.level))).toEqual(new Set(['debug']));
+      console.info(
+        `outage ${OUTAGE_MS} ms: ${refusedOpens} refused apps.connections.open; reconnected after ${downFor} ms`,
+      );
     },
+    OUTAGE_MS + 60_000,
   );
 
   it('stop() closes the socket with a normal close frame', async () => {
@@ -335,7 +392,7 @@ describe('startup in Socket Mode with a wrong app token', () => {
       const config = readLocalFakesConfig();
       const configFile = join(dir, 'accountdesk.yaml');
       writeFileSync(configFile, stringify(config));
-      const loaded = socketModeConfig(slack, 'xapp-1-a-revoked-one', configFile, dir);
+      const loaded = socketModeConfig(slack, slack.apiUrl, 'xapp-1-a-revoked-one', configFile, dir);
       const logs: string[] = [];
       const logger = createLogger({
         level: 'debug',

@@ -12,6 +12,10 @@
  * The Slack layer follows @slack/socket-mode 3 (SocketModeClient.js): `hello` right after the connection opens (the
  * client's start() resolves on it), envelopes {envelope_id, type, payload, accepts_response_payload[, retry_*]},
  * the client's acks {envelope_id, payload}, and a `disconnect` message that asks the client to reconnect.
+ *
+ * Outages: given the fake Slack Web API as `webApiUpstream`, the fake also serves a Web API base URL (`apiUrl`) that
+ * forwards every call there, so that `outage(ms)` can take all of Slack away at once: sockets dropped without a close
+ * frame (what a client sees when the link or Slack's edge goes), WebSocket upgrades and Web API calls answered 503.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
@@ -66,6 +70,15 @@ export interface FakeSocketMode {
   pingsAnswered(): number;
   /** Every text message clients sent, parsed, oldest first. */
   received(): unknown[];
+  /** With `webApiUpstream`: a Web API base URL (ending in /api/) that forwards to it, or answers 503 in an outage. */
+  readonly apiUrl: string;
+  /**
+   * Slack goes away for `durationMs`: every connection is dropped at once without a close frame, and until the time
+   * is up every WebSocket upgrade and every Web API call through `apiUrl` is answered 503. Resolves when Slack is back.
+   */
+  outage(durationMs: number): Promise<void>;
+  /** Web API methods answered 503 by an outage, oldest first. */
+  refusedCalls(): string[];
   /** Drops every connection and stops listening. */
   close(): Promise<void>;
 }
@@ -84,8 +97,17 @@ interface PendingAck {
   timer: NodeJS.Timeout;
 }
 
-export async function startFakeSocketMode(options: { appId?: string } = {}): Promise<FakeSocketMode> {
+export interface FakeSocketModeOptions {
+  appId?: string;
+  /** The fake Slack Web API's base URL (…/api/); `apiUrl` forwards to it. */
+  webApiUpstream?: string;
+}
+
+export async function startFakeSocketMode(options: FakeSocketModeOptions = {}): Promise<FakeSocketMode> {
   const appId = options.appId ?? 'A0FAKE0001';
+  let outageUntil = 0;
+  const inOutage = () => Date.now() < outageUntil;
+  const refused: string[] = [];
   const ticket = randomUUID();
   const connections: Connection[] = [];
   const pendingAcks = new Map<string, PendingAck>();
@@ -174,14 +196,35 @@ export async function startFakeSocketMode(options: { appId?: string } = {}): Pro
     pending.resolve(message as SocketModeAck);
   };
 
-  const server: Server = createServer((_req, res) => {
+  const server: Server = createServer((req, res) => {
+    if (options.webApiUpstream && req.url?.startsWith('/api/')) {
+      const method = req.url.slice('/api/'.length).split('?')[0] ?? '';
+      if (inOutage()) {
+        refused.push(method);
+        req.resume();
+        res.writeHead(503, { 'content-type': 'text/plain' });
+        res.end('fake Slack: service unavailable (outage)\n');
+        return;
+      }
+      void forward(req, new URL(req.url.slice('/api/'.length), options.webApiUpstream)).then(
+        (answer) => {
+          res.writeHead(answer.status, answer.headers);
+          res.end(answer.body);
+        },
+        (error: unknown) => {
+          res.writeHead(502, { 'content-type': 'text/plain' });
+          res.end(`fake Socket Mode: the upstream fake Slack failed: ${String(error)}\n`);
+        },
+      );
+      return;
+    }
     // Socket Mode only speaks WebSocket; a plain request is a misdirected test.
     res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
     res.end('fake Socket Mode: WebSocket upgrade required\n');
   });
 
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
-    const refusal = handshakeRefusal(req, ticket);
+    const refusal = inOutage() ? '503 Service Unavailable' : handshakeRefusal(req, ticket);
     if (refusal) {
       socket.end(`HTTP/1.1 ${refusal}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       return;
@@ -280,6 +323,13 @@ export async function startFakeSocketMode(options: { appId?: string } = {}): Pro
 
   return {
     url: `ws://127.0.0.1:${port}/link/?ticket=${ticket}&app_id=${appId}`,
+    apiUrl: `http://127.0.0.1:${port}/api/`,
+    outage(durationMs) {
+      outageUntil = Date.now() + durationMs;
+      for (const connection of [...connections]) connection.socket.destroy();
+      return new Promise((resolve) => setTimeout(resolve, durationMs));
+    },
+    refusedCalls: () => [...refused],
     connected: (timeoutMs = 5_000) =>
       until(() => (newestOpen() ? true : undefined), timeoutMs, 'no client connected').then(() => undefined),
     openConnections: () => connections.filter((c) => c.open).length,
@@ -343,6 +393,27 @@ export async function startFakeSocketMode(options: { appId?: string } = {}): Pro
         server.close((error) => (error ? reject(error) : resolve()));
       }),
   };
+}
+
+/** One Web API call passed on to the fake Slack as it came (form body, Authorization header). */
+async function forward(
+  req: IncomingMessage,
+  target: URL,
+): Promise<{ status: number; headers: Record<string, string>; body: Buffer }> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const headers: Record<string, string> = {};
+  for (const name of ['authorization', 'content-type']) {
+    const value = req.headers[name];
+    if (typeof value === 'string') headers[name] = value;
+  }
+  const answer = await fetch(target, { method: req.method ?? 'POST', headers, body: Buffer.concat(chunks) });
+  const answerHeaders: Record<string, string> = {};
+  for (const name of ['content-type', 'retry-after']) {
+    const value = answer.headers.get(name);
+    if (value !== null) answerHeaders[name] = value;
+  }
+  return { status: answer.status, headers: answerHeaders, body: Buffer.from(await answer.arrayBuffer()) };
 }
 
 /** Why an upgrade request is refused (an HTTP status line), or undefined when it is a valid RFC 6455 handshake. */

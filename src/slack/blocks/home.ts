@@ -74,6 +74,10 @@ export function homeView(options: {
         : {}),
     });
   }
+  // The requests this Home offers buttons for: a click naming any other is refused (listeners/decide-buttons.ts).
+  // At most 20 waiting + 15 own ids of 9 characters: far below private_metadata's 3000 (docs/slack.md#limits).
+  const offered = [...(options.waiting ?? []), ...options.own.filter((r) => r.state === 'pending')].map((r) => r.id);
+  const private_metadata = homeMetadata(offered);
   // A Home tab holds at most 100 blocks (docs/slack.md#limits): keep the newest, say what was cut.
   if (blocks.length > LIMITS.blocksPerView) {
     const kept = blocks.slice(0, LIMITS.blocksPerView - 1);
@@ -81,7 +85,17 @@ export function homeView(options: {
       type: 'context',
       elements: [{ type: 'mrkdwn', text: `…more than fit here; use \`${options.command} pending\`.` }],
     });
-    return { type: 'home', blocks: kept };
+    return { type: 'home', blocks: kept, private_metadata };
   }
-  return { type: 'home', blocks };
+  return { type: 'home', blocks, private_metadata };
+}
+
+/** App Home's private_metadata: the ids of the requests it shows buttons for, space-separated. */
+function homeMetadata(requestIds: string[]): string {
+  return requestIds.join(' ');
+}
+
+/** The request ids a Home's private_metadata names (see homeMetadata). */
+export function homeRequestIds(metadata: string): string[] {
+  return metadata.split(' ').filter(Boolean);
 }

@@ -21,7 +21,7 @@ export function helpText(
     usage.push(`• \`${command} ${ONBOARD_USAGE}\` (profiles: ${profiles.map(esc).join(', ')})`);
   }
   if (plans.includes('offboard')) usage.push(`• \`${command} ${OFFBOARD_USAGE}\` (every backend)`);
-  return [
+  const lines = [
     '*AccountDesk* asks an approver before changing an account.',
     ...usage,
     `• \`${command} cancel <request id>\` withdraw your request`,
@@ -29,19 +29,20 @@ export function helpText(
     `• \`${command} pending\` your open requests, or (approvers) everything waiting`,
     `• \`${command} info <backend> <username>\` (approvers) an account's current state`,
     `• \`${command}\` alone opens a form.`,
-    'Sizes: 50GB, 1.5 TB, 500 MiB or unlimited (1 GB = 1024 MB, as Nextcloud ' +
-      'and DSM count). Groups: groups:staff,sales. Quote values with spaces: ' +
-      'name:"Alice Smith".',
-  ].join('\n');
+    'Sizes: 50GB, 1.5 TB, 500 MiB or unlimited (1 GB = 1024 MB, as Nextcloud and DSM count). ' +
+      'Groups: groups:staff,sales. Quote values with spaces: name:"Alice Smith".',
+  ];
+  // Backend names come from the config; a very long list still fits one message (docs/slack.md#limits).
+  return truncate(lines.join('\n'), LIMITS.fallbackText);
 }
 
 export function receiptText(request: AccountRequest): string {
   const approvals = request.approvalsRequired === 1 ? 'an approver' : `${request.approvalsRequired} approvers`;
+  // A message's text stays within LIMITS.fallbackText (docs/slack.md#limits), whatever was typed.
+  const what = truncate(`${esc(describeRequest(request))} on *${esc(backendsOf(request))}*`, LIMITS.sectionText);
   return (
-    `:inbox_tray: Request *${request.id}* is in: ` +
-    `${esc(describeRequest(request))} on *${esc(backendsOf(request))}*. It waits ` +
-    `for ${approvals}; you will get a DM when it is decided and when it is ` +
-    `done. Cancel it with \`cancel ${request.id}\`.`
+    `:inbox_tray: Request *${request.id}* is in: ${what}. It waits for ${approvals}; ` +
+    `you will get a DM when it is decided and when it is done. Cancel it with \`cancel ${request.id}\`.`
   );
 }
 
@@ -73,7 +74,10 @@ export function listText(title: string, requests: AccountRequest[]): string {
 }
 
 export function infoText(backend: string, kind: string, username: string, state: UserState): string {
-  return `*${esc(username)}* on *${esc(backend)}* (${esc(kind)}): ${esc(describeState(state))}`;
+  return truncate(
+    `*${esc(username)}* on *${esc(backend)}* (${esc(kind)}): ${esc(describeState(state))}`,
+    LIMITS.fallbackText,
+  );
 }
 
 const AUDIT_ICON: Record<string, string> = {
@@ -128,7 +132,13 @@ function shown(value: unknown): string {
 
 /** What the requester is told in a DM, per event; undefined = no DM for that event. */
 export function requesterDm(entry: AuditEntry, request: AccountRequest): string | undefined {
-  const what = `${request.id} (${esc(describeRequest(request))} on ${esc(backendsOf(request))})`;
+  const text = requesterDmText(entry, request);
+  return text === undefined ? undefined : truncate(text, LIMITS.fallbackText);
+}
+
+function requesterDmText(entry: AuditEntry, request: AccountRequest): string | undefined {
+  const described = truncate(`${esc(describeRequest(request))} on ${esc(backendsOf(request))}`, LIMITS.sectionText);
+  const what = `${request.id} (${described})`;
   switch (entry.event) {
     case 'approved':
       return (entry.data as { complete?: boolean }).complete
@@ -160,12 +170,12 @@ export function requesterDm(entry: AuditEntry, request: AccountRequest): string 
 }
 
 export function passwordText(request: AccountRequest, step: Step, password: string): string {
+  // The names are capped so the message stays within LIMITS.fallbackText; the password itself is never cut.
+  const account = truncate(`*${esc(request.username)}* on *${esc(backendsOf(request))}*`, LIMITS.sectionText);
   return (
-    `:key: The account *${esc(step.username)}* on ` +
-    `*${esc(step.backend)}* (${request.id}) was created with this ` +
-    `one-time password:\n` +
+    `:key: The account ${account} (${request.id}) was created with this one-time password:\n` +
     `\`${esc(password)}\`\n` +
-    'This message is shown once, only to you, and is stored nowhere. Pass it ' +
-    'on privately and ask the person to change it at first login.'
+    'This message is shown once, only to you, and is stored nowhere. ' +
+    'Pass it on privately and ask the person to change it at first login.'
   );
 }

@@ -84,7 +84,7 @@ export function requestModal(options: {
     title: { type: 'plain_text', text: 'Account request' },
     submit: { type: 'plain_text', text: 'Send for approval' },
     close: { type: 'plain_text', text: 'Cancel' },
-    private_metadata: JSON.stringify(options.metadata).slice(0, LIMITS.privateMetadata),
+    private_metadata: JSON.stringify(requestMetadata(options.metadata)),
     blocks: [
       {
         type: 'input',
@@ -152,6 +152,17 @@ function profileBlocks(
       elements: [{ type: 'mrkdwn', text: truncate(`Onboarding creates: ${lines.join(' · ')}`, LIMITS.contextText) }],
     },
   ];
+}
+
+/**
+ * Slack channel ids are about a dozen characters; anything far longer is not one and is left out, which keeps the
+ * metadata far inside private_metadata's 3000 characters (docs/slack.md#limits), signature included.
+ */
+const MAX_CHANNEL_ID = 64;
+function requestMetadata(metadata: RequestModalMetadata): RequestModalMetadata {
+  return metadata.channel !== undefined && metadata.channel.length <= MAX_CHANNEL_ID
+    ? { channel: metadata.channel }
+    : {};
 }
 
 export function rejectModal(request: AccountRequest): ModalView {

@@ -6,8 +6,8 @@ import type { App, RespondFn } from '@slack/bolt';
 import { REQUEST_ACTIONS, type ActionName } from '../../requests/types.js';
 import { infoText, helpText, listText, receiptText, requestLine } from '../blocks/messages.js';
 import { requestModal, type FormPlan } from '../blocks/modals.js';
-import { parseCommand, type ParsedCommand } from '../parse.js';
-import { esc } from '../text.js';
+import { noSuchRequest, parseCommand, type ParsedCommand } from '../parse.js';
+import { esc, warning } from '../text.js';
 import { failureText, unexpectedFailureText, unexpectedFailureWords, type ListenerDeps } from './shared.js';
 
 export function registerCommand(app: App, deps: ListenerDeps): void {
@@ -16,7 +16,7 @@ export function registerCommand(app: App, deps: ListenerDeps): void {
   app.command(command, async ({ ack, command: body, respond }) => {
     const parsed = parseCommand(body.text ?? '', command);
     if (parsed.kind === 'error') {
-      await ack({ response_type: 'ephemeral', text: `:warning: ${esc(parsed.message)}` });
+      await ack({ response_type: 'ephemeral', text: warning(parsed.message) });
       return;
     }
     if (parsed.kind === 'modal') {
@@ -33,6 +33,7 @@ export function registerCommand(app: App, deps: ListenerDeps): void {
             backends: backendsFor(deps),
             metadata: { channel: body.channel_id },
           }),
+          body.user_id,
         );
       } catch (err) {
         deps.logger.warn({ err }, 'could not open the request form');
@@ -74,7 +75,7 @@ export function registerCommand(app: App, deps: ListenerDeps): void {
         );
       case 'request': {
         const result = await desk.decisions.submit(parsed.draft, user);
-        if (!result.ok) return reply(`:warning: ${esc(result.message)}\nSee \`${command} help\`.`);
+        if (!result.ok) return reply(`${warning(result.message)}\nSee \`${command} help\`.`);
         return reply(receiptText(result.request));
       }
       case 'cancel': {
@@ -84,7 +85,7 @@ export function registerCommand(app: App, deps: ListenerDeps): void {
       }
       case 'status': {
         const request = await desk.queries.get(parsed.id);
-        return reply(request ? requestLine(request) : `:warning: There is no request ${esc(parsed.id)}.`);
+        return reply(request ? requestLine(request) : warning(noSuchRequest(parsed.id)));
       }
       case 'pending': {
         const own = await desk.queries.listOpenForRequester(user);
@@ -101,7 +102,7 @@ export function registerCommand(app: App, deps: ListenerDeps): void {
       }
       case 'info': {
         const result = await desk.queries.info(parsed.backend, parsed.username, user);
-        if (!result.ok) return reply(`:warning: ${esc(result.message)}`);
+        if (!result.ok) return reply(warning(result.message));
         return reply(infoText(result.backend.name, result.backend.kind, parsed.username, result.state));
       }
     }

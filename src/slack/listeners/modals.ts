@@ -4,19 +4,32 @@
  */
 import type { App, SlackViewMiddlewareArgs, ViewOutput } from '@slack/bolt';
 import type { RequestDraft } from '../../requests/plans.js';
-import type { ActionName, Failure } from '../../requests/types.js';
+import { REQUEST_ACTIONS, type ActionName, type Failure } from '../../requests/types.js';
 import { receiptText } from '../blocks/messages.js';
 import type { RequestModalMetadata } from '../blocks/modals.js';
 import { CONFIRM_USERNAME_BLOCK, INPUT, REJECT_REASON_BLOCK, REQUEST_FIELD, VIEW } from '../block-ids.js';
-import { esc } from '../text.js';
+import { esc, warning } from '../text.js';
 import { failureText, unexpectedFailureWords, type ListenerDeps } from './shared.js';
+
+/** Inline error for a submission whose private_metadata this app did not issue to this person for this form. */
+const NOT_ISSUED = 'This form was not opened by AccountDesk for you. Close it and start again from Slack.';
 
 export function registerModals(app: App, deps: ListenerDeps): void {
   const { desk } = deps;
 
   app.view(VIEW.request, async ({ ack, view, body }) => {
     const user = body.user.id;
-    const draft = draftFrom(view);
+    const issued = deps.surface.issuedMetadata(view, user);
+    if (issued === undefined) {
+      await ack({ response_action: 'errors', errors: { [REQUEST_FIELD.action]: NOT_ISSUED } });
+      return;
+    }
+    const form = draftFrom(view, desk.plans.backendNames());
+    if (!form.ok) {
+      await ack({ response_action: 'errors', errors: { [form.block]: form.message } });
+      return;
+    }
+    const { draft } = form;
     // Check before the ack (inline errors must ride on it), store after it: a slow store must never make Slack
     // show the form as failed for a request that was in fact saved, inviting a duplicate.
     let checked: Awaited<ReturnType<typeof desk.plans.check>>;
@@ -35,15 +48,14 @@ export function registerModals(app: App, deps: ListenerDeps): void {
     let text: string;
     try {
       const result = await desk.decisions.submit(draft, user);
-      text = result.ok ? receiptText(result.request) : `:warning: ${esc(result.message)}`;
+      text = result.ok ? receiptText(result.request) : warning(result.message);
     } catch (err) {
       deps.logger.error({ err }, 'storing a request failed after its form was accepted');
       text =
-        `:warning: Your request could not be saved: ` +
-        `${esc(unexpectedFailureWords(err))} Nothing was sent for approval; ` +
-        `please submit it again.`;
+        `:warning: Your request could not be saved: ${esc(unexpectedFailureWords(err))} ` +
+        'Nothing was sent for approval; please submit it again.';
     }
-    const metadata = parseMetadata(view.private_metadata);
+    const metadata = parseMetadata(issued);
     try {
       if (metadata.channel) await deps.surface.ephemeral(metadata.channel, user, text);
       else await deps.surface.dm(user, text);
@@ -54,25 +66,29 @@ export function registerModals(app: App, deps: ListenerDeps): void {
   });
 
   app.view(VIEW.reject, async ({ ack, view, body }) => {
+    const id = deps.surface.issuedMetadata(view, body.user.id);
+    if (id === undefined) return ack({ response_action: 'errors', errors: { [REJECT_REASON_BLOCK]: NOT_ISSUED } });
     await decideInModal(
       deps,
       ack,
       REJECT_REASON_BLOCK,
-      view.private_metadata,
+      id,
       body.user.id,
-      () => desk.decisions.reject(view.private_metadata, body.user.id, textValue(view, REJECT_REASON_BLOCK) ?? ''),
+      () => desk.decisions.reject(id, body.user.id, textValue(view, REJECT_REASON_BLOCK) ?? ''),
       (failure) => (failure.code === 'reason_required' ? failure.message : undefined),
     );
   });
 
   app.view(VIEW.confirm, async ({ ack, view, body }) => {
+    const id = deps.surface.issuedMetadata(view, body.user.id);
+    if (id === undefined) return ack({ response_action: 'errors', errors: { [CONFIRM_USERNAME_BLOCK]: NOT_ISSUED } });
     await decideInModal(
       deps,
       ack,
       CONFIRM_USERNAME_BLOCK,
-      view.private_metadata,
+      id,
       body.user.id,
-      () => desk.decisions.approve(view.private_metadata, body.user.id, textValue(view, CONFIRM_USERNAME_BLOCK) ?? ''),
+      () => desk.decisions.approve(id, body.user.id, textValue(view, CONFIRM_USERNAME_BLOCK) ?? ''),
       (failure) =>
         failure.code === 'confirmation_mismatch'
           ? `That is not the username. Type ${failure.request?.username ?? 'it'} exactly.`
@@ -120,13 +136,20 @@ async function decideInModal<T extends { ok: true }>(
   return undefined;
 }
 
-function draftFrom(view: ViewOutput): RequestDraft {
-  const groups = textValue(view, REQUEST_FIELD.groups);
+/**
+ * The request a form describes. The two selects only offer known actions and backends, but a submission can carry
+ * any value (Slack signs what the submitter's client sent): a value never offered is refused on its field.
+ */
+function draftFrom(
+  view: ViewOutput,
+  backends: string[],
+): { ok: true; draft: RequestDraft } | { ok: false; block: string; message: string } {
   const action = selectedValue(view, REQUEST_FIELD.action) ?? 'create';
   const username = textValue(view, REQUEST_FIELD.username) ?? '';
   const reason = textValue(view, REQUEST_FIELD.reason);
+  // Onboarding and offboarding name no backend: the profile, or every backend, says where.
   if (action === 'onboard') {
-    return {
+    const draft: RequestDraft = {
       action,
       username,
       email: textValue(view, REQUEST_FIELD.email),
@@ -134,11 +157,22 @@ function draftFrom(view: ViewOutput): RequestDraft {
       profile: selectedValue(view, REQUEST_FIELD.profile) ?? '',
       reason,
     };
+    return { ok: true, draft };
   }
-  if (action === 'offboard') return { action, username, reason };
-  return {
+  if (action === 'offboard') return { ok: true, draft: { action, username, reason } };
+  if (!(REQUEST_ACTIONS as readonly string[]).includes(action))
+    return { ok: false, block: REQUEST_FIELD.action, message: 'Pick one of the offered changes from the list.' };
+  const backend = selectedValue(view, REQUEST_FIELD.backend) ?? '';
+  if (!backends.includes(backend))
+    return {
+      ok: false,
+      block: REQUEST_FIELD.backend,
+      message: `Pick one of the offered places from the list: ${backends.join(', ')}.`,
+    };
+  const groups = textValue(view, REQUEST_FIELD.groups);
+  const draft: RequestDraft = {
     action: action as ActionName,
-    backend: selectedValue(view, REQUEST_FIELD.backend) ?? '',
+    backend,
     username,
     email: textValue(view, REQUEST_FIELD.email),
     displayName: textValue(view, REQUEST_FIELD.displayName),
@@ -151,6 +185,7 @@ function draftFrom(view: ViewOutput): RequestDraft {
       : undefined,
     reason,
   };
+  return { ok: true, draft };
 }
 
 /** The modal block that shows a domain field's error. */

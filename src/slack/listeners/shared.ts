@@ -4,7 +4,7 @@ import type { RequestDesk } from '../../requests/index.js';
 import type { AccountRequest, Failure } from '../../requests/types.js';
 import { DirectoryError } from '../directory.js';
 import type { SlackSurface } from '../surface.js';
-import { mention, when } from '../text.js';
+import { mention, warning, when } from '../text.js';
 
 /**
  * Listeners only change the store through the domain (desk); the publisher and the engine learn of each change
@@ -13,6 +13,8 @@ import { mention, when } from '../text.js';
 export interface ListenerDeps {
   desk: RequestDesk;
   surface: SlackSurface;
+  /** Where a request's card was posted ("channel/ts"), once the publisher has stored it. */
+  cardOf(requestId: string): Promise<string | undefined>;
   /** The slash command as configured ("/account"). */
   command: string;
   logger: Logger;
@@ -25,7 +27,7 @@ export interface ListenerDeps {
  * silence. A directory failure already says what to fix (it holds no secret); anything else points at the logs.
  */
 export function unexpectedFailureText(err: unknown): string {
-  return `:warning: ${unexpectedFailureWords(err)}`;
+  return warning(unexpectedFailureWords(err));
 }
 
 /** The same words without the emoji, for plain-text places such as a modal's inline field error. */
@@ -38,7 +40,8 @@ export function unexpectedFailureWords(err: unknown): string {
 export function failureText(failure: Failure): string {
   const request = failure.request;
   if (failure.code === 'already_decided' && request) return alreadyDecidedText(request);
-  return `:warning: ${failure.message}`;
+  // Domain messages quote what was typed (an id, a username): escaped, or `cancel <@U…>` would ping that person.
+  return warning(failure.message);
 }
 
 function alreadyDecidedText(request: AccountRequest): string {
