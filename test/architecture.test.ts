@@ -57,7 +57,9 @@ const RULES: Rule[] = [
       (under('src/backends')(t) && t !== 'src/backends/types.ts') ||
       (under('src/store')(t) && t !== 'src/store/types.ts') ||
       t === 'src/liveness.ts',
-    why: 'the domain sees a backend only as BackendClient (backends/types.ts) and the store only through store/types.ts',
+    why:
+      'the domain sees a backend only as BackendClient (backends/types.ts) ' +
+      'and the store only through store/types.ts',
   },
   {
     importer: (f) => under('src/store')(f) || under('src/backends')(f),

@@ -56,7 +56,9 @@ export async function probeServer(
       check: 'reachable',
       status: 'fail',
       detail: words,
-      fix: `check the url (${target.http.baseUrl}), that the server is up, and that this host may reach it (firewall, proxy, DNS)`,
+      fix:
+        `check the url (${target.http.baseUrl}), that the server is up, ` +
+        'and that this host may reach it (firewall, proxy, DNS)',
     });
     return { checks };
   } finally {

@@ -61,7 +61,8 @@ export function renderConfigReference(): string {
   });
   if (missing.length > 0) {
     throw new Error(
-      `No description for ${missing.join(', ')}: add one with .describe() on the schema or in src/config/descriptions.ts`,
+      `No description for ${missing.join(', ')}: ` +
+        'add one with .describe() on the schema or in src/config/descriptions.ts',
     );
   }
 
@@ -94,7 +95,8 @@ export function renderConfigReference(): string {
   }
   if (missing.length > 0) {
     throw new Error(
-      `No description for ${missing.join(', ')}: add one with .describe() on the schema or in src/config/descriptions.ts`,
+      `No description for ${missing.join(', ')}: ` +
+        'add one with .describe() on the schema or in src/config/descriptions.ts',
     );
   }
   return `${out.join('\n').trimEnd()}\n`;

@@ -4,8 +4,9 @@
  * them recomputed) no longer leads to a head that was published: `npm run audit -- verify --anchor SEQ:HASH`
  * checks it.
  *
- * The first anchor is posted on the first UTC day after the deployment's first start. One replica posts: a work lease plus a cursor in the store holding the last anchored day (UTC day number), moved
- * by compare-and-swap only after Slack accepted the line. A failed post is tried again at the next check.
+ * The first anchor is posted on the first UTC day after the deployment's first start. One replica posts: a work
+ * lease plus a cursor in the store holding the last anchored day (UTC day number), moved by compare-and-swap only
+ * after Slack accepted the line. A failed post is tried again at the next check.
  */
 import type { Logger } from '../log.js';
 import type { AuditLog, Cursors } from '../store/types.js';
@@ -32,7 +33,8 @@ function anchorText(head: { seq: number; hash: string }, at: Date): string {
   if (head.seq === 0) return `:anchor: Audit log anchor ${day}: the log is empty.`;
   return (
     `:anchor: Audit log anchor ${day}: entry #${head.seq}, sha256 \`${head.hash}\`. ` +
-    `An auditor checks that the log still leads here with \`npm run audit -- verify --anchor ${head.seq}:${head.hash}\`.`
+    'An auditor checks that the log still leads here with ' +
+    `\`npm run audit -- verify --anchor ${head.seq}:${head.hash}\`.`
   );
 }
 

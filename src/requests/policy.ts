@@ -1,8 +1,8 @@
 /**
  * Who may ask, who may approve, how many approvals each request needs and when it expires.
  *
- * Fails closed: an empty approver list means nobody can approve (docs/architecture.md#rules-the-request-modules-keep), and
- * start-up warns about it.
+ * Fails closed: an empty approver list means nobody can approve
+ * (docs/architecture.md#rules-the-request-modules-keep), and start-up warns about it.
  */
 import type { AccountRequest, ActorId, PolicyName, RequestParams, StepTarget } from './types.js';
 

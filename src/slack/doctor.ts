@@ -104,7 +104,8 @@ async function membership(client: webApi.WebClient, role: string, channel: strin
       detail: `conversations.info answered ${code ?? String(err)}`,
       fix:
         code === 'channel_not_found'
-          ? 'check the channel ID in the config (channel details > About); for a private channel, /invite @AccountDesk first'
+          ? 'check the channel ID in the config (channel details > About); ' +
+            'for a private channel, /invite @AccountDesk first'
           : 'see the Slack error',
     };
   }
@@ -165,7 +166,9 @@ async function appToken(settings: SlackSettings, options: webApi.WebClientOption
       check: 'app token',
       status: 'fail',
       detail: `apps.connections.open answered ${slackErrorCode(err) ?? String(err)}`,
-      fix: 'create an app-level token with connections:write (Basic Information > App-Level Tokens) for SLACK_APP_TOKEN',
+      fix:
+        'create an app-level token with connections:write (Basic Information > App-Level Tokens) ' +
+        'for SLACK_APP_TOKEN',
     };
   }
 }

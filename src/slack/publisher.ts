@@ -180,7 +180,8 @@ export class AuditPublisher {
     this.lastError.set(consumer, code);
     const hint =
       code === 'not_in_channel' || code === 'channel_not_found'
-        ? ' Invite the AccountDesk app to the approvals and audit channels (/invite @AccountDesk), and check the channel IDs in the config.'
+        ? ' Invite the AccountDesk app to the approvals and audit channels (/invite @AccountDesk), ' +
+          'and check the channel IDs in the config.'
         : code === 'invalid_auth' || code === 'token_revoked'
           ? ' The bot token was refused: reinstall the app and update SLACK_BOT_TOKEN.'
           : ' It will be retried.';

@@ -69,7 +69,9 @@ describe.skipIf(!configured)(`nmcuser_oidc contract (${env.url ?? 'unset'})`, ()
     await client?.close();
   });
 
-  it('shows its own admin account as existing but not provisioned by nmcuser_oidc, and sends it no change', async () => {
+  const ownAdminAccount =
+    'shows its own admin account as existing but not provisioned by nmcuser_oidc, and sends it no change';
+  it(ownAdminAccount, async () => {
     const state = await client.getUser(env.user!);
     expect(state).toMatchObject({ userId: env.user, exists: true });
     expect(state.unmanaged).toMatch(/^exists, but was not provisioned by nmcuser_oidc .*nextcloud backend$/);
@@ -113,7 +115,9 @@ describe.skipIf(!configured)(`nmcuser_oidc contract (${env.url ?? 'unset'})`, ()
     expect((await client.getUser(username)).quota?.limitBytes).toBe(5);
   });
 
-  it('shows the server reason when a quota below the skeleton files stops the home folder, and the user exists', async () => {
+  const quotaBelowSkeleton =
+    'shows the server reason when a quota below the skeleton files stops the home folder, and the user exists';
+  it(quotaBelowSkeleton, async () => {
     const err = await backendFailure(client.createUser({ username: tiny, quotaBytes: 1024 ** 2 }));
     expect([err.status, err.retryable]).toEqual([403, false]);
     expect(err.message).toMatch(new RegExp(`^${tiny} now EXISTS on contract \\(quota 1 MB, read back\\)`));

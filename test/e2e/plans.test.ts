@@ -21,7 +21,9 @@ describe('requests as plans', () => {
     sso: desk.nmc.requests.filter((r) => r.method === 'POST').length,
   });
 
-  it('onboard on three backends of different kinds: one card, one approval, every account as the profile says', async () => {
+  const onboardThreeKinds =
+    'onboard on three backends of different kinds: one card, one approval, every account as the profile says';
+  it(onboardThreeKinds, async () => {
     desk = await startDesk();
     desk.nextcloud.groups.add('staff');
     const receipt = await desk.command(REQUESTER, 'onboard dana dana@example.com profile:staff new designer');

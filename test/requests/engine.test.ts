@@ -182,7 +182,9 @@ describe('Retry reads first only after a lost answer', () => {
     expect(await events(w, request.id)).toEqual(['requested', 'previewed', 'approved', 'failed', 'retried', 'applied']);
   });
 
-  it('a create refused as "already exists" is sent again (an existing account proves nothing) and fails again', async () => {
+  const createRefusedAsExisting =
+    'a create refused as "already exists" is sent again (an existing account proves nothing) and fails again';
+  it(createRefusedAsExisting, async () => {
     const w = world();
     const request = await submitOk(w, { action: 'create', backend: 'nas', username: 'bob' });
     w.nas.users.set('bob', { userId: 'bob', exists: true, enabled: true }); // someone else's bob
@@ -216,7 +218,9 @@ describe('Retry reads first only after a lost answer', () => {
 });
 
 describe('generated passwords', () => {
-  it('reach deliverPassword once for a show-to-requester backend and appear nowhere in store, audit or logs', async () => {
+  const passwordShownOnce =
+    'reach deliverPassword once for a show-to-requester backend and appear nowhere in store, audit or logs';
+  it(passwordShownOnce, async () => {
     const w = world();
     const request = await submitOk(w, {
       action: 'create',
@@ -451,7 +455,9 @@ describe('plans of several steps', () => {
     expect(audit.at(-1)).toEqual(['applied', 'cloud, nas']);
   });
 
-  it('partly applied: one step fails, Retry re-runs only that step, the other backend is never called twice', async () => {
+  const partlyAppliedRetry =
+    'partly applied: one step fails, Retry re-runs only that step, the other backend is never called twice';
+  it(partlyAppliedRetry, async () => {
     const w = world();
     const request = await submitOk(w, {
       action: 'onboard',

@@ -30,7 +30,10 @@ describe('previews', () => {
       quota: { limitBytes: 10 * GiB, usedBytes: 60 * GiB },
     });
     expect(await read('alice', 'quota', 50 * GiB)).toMatchObject({
-      assessment: { change: 'quota 10 GB → 50 GB', warning: expect.stringMatching(/already stores 60 GB/) as unknown },
+      assessment: {
+        change: 'quota 10 GB → 50 GB',
+        warning: expect.stringMatching(/already stores 60 GB/) as unknown,
+      },
     });
     w.cloud.users.set('bob', { userId: 'bob', exists: true, enabled: false });
     expect(await read('bob', 'disable')).toMatchObject({ assessment: { noOp: 'already disabled' } });

@@ -431,7 +431,11 @@ describe('the card of a plan with several steps', () => {
     const text = visible(card);
     expect(text).toContain('asks to *offboard alice* on *cloud, sso*');
     expect(text).toContain('would change nothing (no account on sso: skipped)');
-    expect(buttons(card.blocks)[0]).toEqual({ action_id: SLACK_ACTION_ID.approve, text: 'Approve…', style: 'primary' });
+    expect(buttons(card.blocks)[0]).toEqual({
+      action_id: SLACK_ACTION_ID.approve,
+      text: 'Approve…',
+      style: 'primary',
+    });
   });
 
   it('partly applied: progress per step with the backend words, the count, and Retry / Give up', () => {
@@ -579,7 +583,9 @@ describe('short messages', () => {
       of: 2,
       error: 'nas is busy',
     });
-    expect(auditLine(step)).toBe(':x: `AD-7K2M9Q` *step-failed* — create alice on nas (step 2 of 2): nas is busy · #7');
+    expect(auditLine(step)).toBe(
+      ':x: `AD-7K2M9Q` *step-failed* — create alice on nas (step 2 of 2): ' + 'nas is busy · #7',
+    );
     const partly = entry('partly_applied', 'system', {
       action: 'onboard',
       backend: 'cloud, nas',

@@ -238,7 +238,9 @@ describe.each(ENGINES)('records on $name', (engine) => {
       expect((await store.audit.readAfter(0, 1)).map((e) => e.event)).toEqual(['requested']);
     });
 
-    it('two processes committing at once: the loser re-chains onto the winner, nothing lost, the chain verifies', async () => {
+    const concurrentCommits =
+      'two processes committing at once: the loser re-chains onto the winner, nothing lost, the chain verifies';
+    it(concurrentCommits, async () => {
       const at = await engine.fresh();
       const [a, b] = [await at.open(), await at.open()];
       interface Counter extends VersionedRecord {

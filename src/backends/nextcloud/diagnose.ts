@@ -34,8 +34,12 @@ export async function diagnoseNextcloud(probe: NextcloudProbe): Promise<Diagnosi
       : {
           check: 'app password',
           status: 'warn',
-          detail: `${probe.secretEnv} does not look like an app password (xxxxx-xxxxx-xxxxx-xxxxx-xxxxx): a login password stops working once 2FA is enforced, and is slower (hashed on every request)`,
-          fix: `create an app password for ${probe.user} (Settings > Security > Devices & sessions) and put it in ${probe.secretEnv}`,
+          detail:
+            `${probe.secretEnv} does not look like an app password (xxxxx-xxxxx-xxxxx-xxxxx-xxxxx): ` +
+            'a login password stops working once 2FA is enforced, and is slower (hashed on every request)',
+          fix:
+            `create an app password for ${probe.user} (Settings > Security > Devices & sessions) ` +
+            `and put it in ${probe.secretEnv}`,
         },
   );
   return checks;
@@ -87,8 +91,12 @@ async function credentialChecks(probe: NextcloudProbe): Promise<DiagnosisCheck[]
         {
           check: 'credentials',
           status: 'fail',
-          detail: `Nextcloud refused ${where} (HTTP 401; one attempt made, none repeated: Nextcloud locks an address out after about 11 failed logins)`,
-          fix: `create an app password for ${probe.user} (Settings > Security > Devices & sessions) and put it in ${probe.secretEnv}`,
+          detail:
+            `Nextcloud refused ${where} (HTTP 401; one attempt made, none repeated: ` +
+            'Nextcloud locks an address out after about 11 failed logins)',
+          fix:
+            `create an app password for ${probe.user} (Settings > Security > Devices & sessions) ` +
+            `and put it in ${probe.secretEnv}`,
         },
       ];
     }
@@ -108,7 +116,9 @@ async function credentialChecks(probe: NextcloudProbe): Promise<DiagnosisCheck[]
         {
           check: 'credentials',
           status: 'fail',
-          detail: `GET /ocs/${probe.apiVersion}.php/cloud/user answered HTTP ${response.status}, not the OCS user record`,
+          detail:
+            `GET /ocs/${probe.apiVersion}.php/cloud/user answered HTTP ${response.status}, ` +
+            'not the OCS user record',
           fix:
             response.status === 412
               ? 'a proxy strips the OCS-APIRequest header: let it through'
@@ -128,7 +138,9 @@ async function credentialChecks(probe: NextcloudProbe): Promise<DiagnosisCheck[]
           : {
               check: 'admin',
               status: 'fail',
-              detail: `${data.id} is not in the admin group (groups: ${groups.join(', ') || 'none'}): creating, deleting and quota changes will be refused`,
+              detail:
+                `${data.id} is not in the admin group (groups: ${groups.join(', ') || 'none'}): ` +
+                'creating, deleting and quota changes will be refused',
               fix: `add ${data.id} to the admin group (Users > ${data.id} > Groups), or name an admin account`,
             },
     );

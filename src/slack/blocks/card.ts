@@ -95,7 +95,8 @@ export function renderCard({ request, backendKinds }: CardInput): SlackMessage {
 
   return {
     text: truncate(
-      `${request.id}: ${esc(describeRequest(request))} on ${esc(backendsOf(request))} — ${request.state.replace('_', ' ')}`,
+      `${request.id}: ${esc(describeRequest(request))} on ${esc(backendsOf(request))} ` +
+        `— ${request.state.replace('_', ' ')}`,
       LIMITS.fallbackText,
     ),
     blocks,
@@ -237,7 +238,8 @@ function planOutcomeText(request: AccountRequest): string | undefined {
       if (count('failed')) parts.push(`${count('failed')} failed`);
       const fix =
         request.state === 'failed' || request.state === 'partly_applied'
-          ? '\nRetry runs only the failed steps (reading the backend first where an answer was lost); Give up closes it.'
+          ? '\nRetry runs only the failed steps (reading the backend first where an answer was lost); ' +
+            'Give up closes it.'
           : '';
       return `${parts.join(' · ')}${fix}`;
     }
