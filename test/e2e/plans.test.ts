@@ -39,7 +39,18 @@ describe('requests as plans', () => {
     expect(card.match(/now: user does not exist/g)).toHaveLength(3);
     expect(desk.slack.messagesIn(APPROVALS).filter((m) => m.text.startsWith(`${id}:`))).toHaveLength(1);
 
-    expect(await desk.click(APPROVER, 'request_approve', id)).toBeUndefined(); // onboarding is not destructive
+    // Onboarding is not destructive: one click approves. The vote is stored BEFORE the click is acknowledged, so the
+    // moment Slack has its HTTP answer, the store has the vote.
+    const cardTs = desk.cardMessage(id)!.ts;
+    const acked = await desk.client.blockAction({
+      userId: APPROVER,
+      actionId: 'request_approve',
+      value: id,
+      message: { ts: cardTs, channel: APPROVALS },
+      responseUrl: desk.slack.newResponseUrl({ userId: APPROVER, channelId: APPROVALS, messageTs: cardTs }),
+    });
+    expect(acked.status).toBe(200);
+    expect((await desk.request(id)).approvals.map((v) => v.by)).toEqual([APPROVER]);
     await desk.waitForState(id, 'applied');
     await desk.waitForOutboxDrained();
 
