@@ -89,25 +89,17 @@ async function membership(client: webApi.WebClient, role: string, channel: strin
       fix: `type /invite @AccountDesk in that channel`,
     };
   } catch (err) {
-    const code = slackErrorCode(err);
-    if (code === 'missing_scope') {
-      return {
-        check,
-        status: 'warn',
+    return slackCallFailed(check, 'conversations.info', err, {
+      missingScope: {
         detail: 'not checked: reading a channel needs channels:read (public) or groups:read (private)',
         fix: 'add channels:read and groups:read (in manifest/*.yaml) and reinstall the app',
-      };
-    }
-    return {
-      check,
-      status: 'fail',
-      detail: `conversations.info answered ${code ?? String(err)}`,
-      fix:
+      },
+      fixFor: (code) =>
         code === 'channel_not_found'
           ? 'check the channel ID in the config (channel details > About); ' +
             'for a private channel, /invite @AccountDesk first'
-          : 'see the Slack error',
-    };
+          : undefined,
+    });
   }
 }
 
@@ -120,22 +112,11 @@ async function approverUser(client: webApi.WebClient, user: string): Promise<Dia
     }
     return { check, status: 'ok', detail: `exists (${info.user?.name ?? user})` };
   } catch (err) {
-    const code = slackErrorCode(err);
-    if (code === 'missing_scope') {
-      return {
-        check,
-        status: 'warn',
-        detail: 'not checked: users.info needs users:read',
-        fix: 'add users:read and reinstall the app',
-      };
-    }
-    return {
-      check,
-      status: 'fail',
-      detail: `users.info answered ${code ?? String(err)}`,
-      fix:
-        code === 'user_not_found' ? 'use the member ID from the profile (... > Copy member ID)' : 'see the Slack error',
-    };
+    return slackCallFailed(check, 'users.info', err, {
+      missingScope: { detail: 'not checked: users.info needs users:read', fix: 'add users:read and reinstall the app' },
+      fixFor: (code) =>
+        code === 'user_not_found' ? 'use the member ID from the profile (... > Copy member ID)' : undefined,
+    });
   }
 }
 
@@ -147,14 +128,30 @@ async function userGroup(client: webApi.WebClient, group: string): Promise<Diagn
       ? { check, status: 'ok', detail: `${members.length} member(s)` }
       : { check, status: 'warn', detail: 'the group is empty: nobody in it can approve or ask' };
   } catch (err) {
-    const code = slackErrorCode(err);
-    return {
-      check,
-      status: 'fail',
-      detail: `usergroups.users.list answered ${code ?? String(err)}`,
-      fix: code === 'no_such_subteam' ? 'check the user-group ID (S...) in the config' : 'see the Slack error',
-    };
+    return slackCallFailed(check, 'usergroups.users.list', err, {
+      fixFor: (code) => (code === 'no_such_subteam' ? 'check the user-group ID (S...) in the config' : undefined),
+    });
   }
+}
+
+/**
+ * A check whose Slack call failed: a missing scope only means "not checked" (a warning saying which scope to add);
+ * any other error fails the check, naming the method and Slack's error code, with the fix for the codes we know.
+ */
+function slackCallFailed(
+  check: string,
+  method: string,
+  err: unknown,
+  options: { missingScope?: { detail: string; fix: string }; fixFor: (code: string | undefined) => string | undefined },
+): DiagnosisCheck {
+  const code = slackErrorCode(err);
+  if (code === 'missing_scope' && options.missingScope) return { check, status: 'warn', ...options.missingScope };
+  return {
+    check,
+    status: 'fail',
+    detail: `${method} answered ${code ?? String(err)}`,
+    fix: options.fixFor(code) ?? 'see the Slack error',
+  };
 }
 
 async function appToken(settings: SlackSettings, options: webApi.WebClientOptions): Promise<DiagnosisCheck> {

@@ -3,7 +3,7 @@
  * (docs/slack.md#acknowledge-within-3-seconds).
  */
 import type { App, RespondFn } from '@slack/bolt';
-import { REQUEST_ACTIONS, type ActionName } from '../../requests/types.js';
+import { REQUEST_ACTIONS } from '../../requests/types.js';
 import { infoText, helpText, listText, receiptText, requestLine } from '../blocks/messages.js';
 import { requestModal, type FormPlan } from '../blocks/modals.js';
 import { noSuchRequest, parseCommand, type ParsedCommand } from '../parse.js';
@@ -68,7 +68,7 @@ export function registerCommand(app: App, deps: ListenerDeps): void {
         return reply(
           helpText(
             command,
-            offeredActions(deps).map((action) => ({ action, backends: actionBackends(deps, action) })),
+            offeredActions(deps).map((action) => ({ action, backends: deps.desk.plans.backendsAble(action) })),
             offeredPlans(deps),
             Object.keys(deps.desk.plans.profiles),
           ),
@@ -139,11 +139,6 @@ function offeredPlans(deps: ListenerDeps): FormPlan[] {
   if (plans.policy.isEnabled('onboard') && Object.keys(plans.profiles).length > 0) offered.push('onboard');
   if (plans.policy.isEnabled('offboard')) offered.push('offboard');
   return offered;
-}
-
-/** The backends that can do `action` (its capability, if it needs one). */
-function actionBackends(deps: ListenerDeps, action: ActionName): string[] {
-  return deps.desk.plans.backendsAble(action);
 }
 
 function backendsFor(deps: ListenerDeps) {
