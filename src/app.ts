@@ -53,6 +53,8 @@ export interface StartOptions {
   instanceTtlMs?: number;
   /** Observes every store commit (crash tests kill the process after a chosen one). */
   afterStoreCommit?: (keys: string[]) => void;
+  /** Observes every SQLite write that waited for the disk (test/e2e/store-commits.test.ts counts them). */
+  afterDurableStoreWrite?: (keys: string[]) => void;
   /** /readyz fails when the oldest audit entry not yet posted to Slack is older than this (default 5 minutes). */
   outboxStuckAfterMs?: number;
   /** How often the daily audit anchor looks whether it is due (default 10 minutes). */
@@ -65,6 +67,7 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
     logger,
     namespace: config.storeNamespace,
     ...(options.afterStoreCommit ? { afterCommit: options.afterStoreCommit } : {}),
+    ...(options.afterDurableStoreWrite ? { afterDurableWrite: options.afterDurableStoreWrite } : {}),
   });
   const requests = store.records<AccountRequest>('requests', requestIndexKeys);
   const ops = new Operations({

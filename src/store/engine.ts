@@ -23,10 +23,13 @@ export interface Engine {
   getManyRaw(keys: string[]): Promise<(string | undefined)[]>;
   /** True if the batch was applied; false if an expectation failed (nothing was written). */
   commit(batch: AtomicBatch): Promise<boolean>;
-  /** Atomically adds 1 to a counter (starting at 0) and returns the new value. */
-  increment(key: string): Promise<number>;
-  /** Members of an index, lowest score first (ties by member), from `offset`, at most `count`. */
-  indexRange(index: string, offset: number, count: number): Promise<string[]>;
+  /**
+   * Members of an index from `offset`, at most `count`: lowest score first (ties by member), or with 'newest'
+   * highest score first (ties by member, descending).
+   */
+  indexRange(index: string, offset: number, count: number, order?: 'oldest' | 'newest'): Promise<string[]>;
+  /** How many members an index has. */
+  indexCount(index: string): Promise<number>;
   /** Stores `raw` under `key` for ttlMs unless a live value is there. True for the first caller. */
   setIfAbsent(key: string, raw: string, ttlMs: number): Promise<boolean>;
   /** Takes or renews the lease at `key` for `owner`. True if `owner` holds it now. */

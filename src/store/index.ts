@@ -12,7 +12,7 @@ import type { Engine } from './engine.js';
 import { openRedisEngine } from './engines/redis.js';
 import { openSqliteEngine } from './engines/sqlite.js';
 import { keyLayout } from './keys.js';
-import { recordStore } from './records.js';
+import { insertionOrder, recordStore } from './records.js';
 import type { AuditLog, Coordination, Cursors, RecordStore, VersionedRecord } from './types.js';
 import { parseStoreUrl } from './url.js';
 
@@ -46,6 +46,11 @@ export interface OpenStoreOptions {
    * right after a chosen commit of a request's life (test/e2e/commit-kill.test.ts).
    */
   afterCommit?: (keys: string[]) => void;
+  /**
+   * SQLite only: called after every write that waited for the disk (an fsynced commit), with the keys it wrote.
+   * Counts durable commits per user action (test/e2e/store-commits.test.ts). Redis has no per-command fsync.
+   */
+  afterDurableWrite?: (keys: string[]) => void;
 }
 
 /**
@@ -59,7 +64,12 @@ export async function openStore(url: string | undefined, options: OpenStoreOptio
   const location = parseStoreUrl(url);
   const opened: Engine =
     location.engine === 'sqlite'
-      ? await openSqliteEngine({ file: location.file, logger: options.logger, now })
+      ? await openSqliteEngine({
+          file: location.file,
+          logger: options.logger,
+          now,
+          ...(options.afterDurableWrite ? { afterDurableWrite: options.afterDurableWrite } : {}),
+        })
       : await openRedisEngine({ url: location.url, displayUrl: location.displayUrl, logger: options.logger });
   const engine = options.afterCommit ? observeCommits(opened, options.afterCommit) : opened;
   options.logger?.info(
@@ -69,8 +79,9 @@ export async function openStore(url: string | undefined, options: OpenStoreOptio
 
   let closing: Promise<void> | undefined;
   const audit = auditChain(engine, keys, now);
+  const nextOrder = insertionOrder(now);
   return {
-    records: (collection, indexKeys) => recordStore(engine, keys, collection, indexKeys, audit.journal),
+    records: (collection, indexKeys) => recordStore(engine, keys, collection, indexKeys, audit.journal, nextOrder),
     audit: audit.log,
     cursors: cursors(engine, keys),
     coordination: coordination(engine, keys, now),

@@ -7,7 +7,6 @@ const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 export interface KeyLayout {
   record(collection: string, id: string): string;
   index(collection: string, indexKey: string): string;
-  order(collection: string): string;
   auditEntry(seq: number): string;
   auditHead(): string;
   cursor(name: string): string;
@@ -22,7 +21,6 @@ export function keyLayout(namespace: string): KeyLayout {
   return {
     record: (collection, id) => `${ns}:rec:${collection}:${id}`,
     index: (collection, indexKey) => `${ns}:idx:${collection}:${indexKey}`,
-    order: (collection) => `${ns}:order:${collection}`,
     auditEntry: (seq) => `${ns}:audit:${seq}`,
     auditHead: () => `${ns}:audit:head`,
     cursor: (name) => `${ns}:cursor:${name}`,

@@ -26,6 +26,7 @@ export function recordStore<T extends VersionedRecord>(
   collection: string,
   indexKeys: (record: T) => string[],
   journal: AuditJournal,
+  nextOrder: () => number,
 ): RecordStore<T> {
   requireName('collection', collection);
   const keyOf = (id: string): string => keys.record(collection, id);
@@ -36,8 +37,7 @@ export function recordStore<T extends VersionedRecord>(
     requireKeyText('record id', input.id);
     const record = { ...input, version: 1 } as T;
     const key = keyOf(record.id);
-    // The order number may be skipped if this insert fails; it only sorts listings, gaps do no harm.
-    const order = await engine.increment(keys.order(collection));
+    const order = nextOrder();
     const batch = {
       expect: [{ key, raw: null }],
       set: [{ key, raw: encode({ value: record, order }) }],
@@ -114,11 +114,18 @@ export function recordStore<T extends VersionedRecord>(
   }
 
   async function listByIndex(indexKey: string, limit?: number): Promise<T[]> {
-    const wanted = limit ?? Number.POSITIVE_INFINITY;
+    return readIndex(indexKey, limit ?? Number.POSITIVE_INFINITY, 0, 'oldest');
+  }
+
+  /**
+   * Up to `wanted` records listed under `indexKey`, skipping the first `skip` members, in `order`. Reads the
+   * index in pages and only the records on them; members whose record no longer carries the key are dropped.
+   */
+  async function readIndex(indexKey: string, wanted: number, skip: number, order: 'oldest' | 'newest'): Promise<T[]> {
     const found: T[] = [];
     const page = Number.isFinite(wanted) ? Math.max(Math.min(wanted, 500), 20) : 500;
-    for (let offset = 0; found.length < wanted; offset += page) {
-      const ids = await engine.indexRange(indexOf(indexKey), offset, page);
+    for (let offset = skip; found.length < wanted; offset += page) {
+      const ids = await engine.indexRange(indexOf(indexKey), offset, page, order);
       const recordKeys = ids.map(keyOf);
       const raws = await engine.getManyRaw(recordKeys);
       raws.forEach((raw, i) => {
@@ -131,6 +138,10 @@ export function recordStore<T extends VersionedRecord>(
     return found;
   }
 
+  function requireCount(what: string, n: number): void {
+    if (!Number.isSafeInteger(n) || n < 0) throw new TypeError(`A page's ${what} must be a whole number >= 0.`);
+  }
+
   return {
     insert,
     get: (id) => {
@@ -139,7 +150,25 @@ export function recordStore<T extends VersionedRecord>(
     },
     update,
     listByIndex,
+    pageByIndex: (indexKey, { limit, offset = 0, newestFirst = false }) => {
+      requireCount('limit', limit);
+      requireCount('offset', offset);
+      return readIndex(indexKey, limit, offset, newestFirst ? 'newest' : 'oldest');
+    },
+    countByIndex: (indexKey) => engine.indexCount(indexOf(indexKey)),
   };
+}
+
+/**
+ * Insertion order for listings: the insert's time in microsecond steps (ms * 1000), strictly increasing within
+ * this process. It replaced a stored counter, which cost a durable commit of its own per insert; it only sorts
+ * listings, so processes whose clocks differ by a few ms may interleave their records by that much, and an order
+ * from the old counter (1, 2, 3, ...) sorts before every new one. ms * 1000 stays an exact integer in a Redis
+ * score (a double: exact to 2^53, about the year 2255) and in SQLite's INTEGER column.
+ */
+export function insertionOrder(now: () => number): () => number {
+  let last = 0;
+  return () => (last = Math.max(Math.floor(now()) * 1000, last + 1));
 }
 
 function isRefusal<T, R>(outcome: T | Refusal<R>): outcome is Refusal<R> {

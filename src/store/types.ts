@@ -45,6 +45,13 @@ export interface RecordStore<T extends VersionedRecord> {
    * every record. Ordered oldest first by insertion.
    */
   listByIndex(key: string, limit?: number): Promise<T[]>;
+  /**
+   * One page of the records listed under `key`: at most `limit`, after skipping `offset` index members, oldest
+   * first by insertion (or newest first). Reads only that page's records, however long the index is.
+   */
+  pageByIndex(key: string, page: { limit: number; offset?: number; newestFirst?: boolean }): Promise<T[]>;
+  /** How many records are listed under `key`, from the index alone (no record is read). */
+  countByIndex(key: string): Promise<number>;
 }
 
 export interface AuditEntryInput {

@@ -105,6 +105,26 @@ describe.each(ENGINES)('records on $name', (engine) => {
     expect((await r.listByIndex('state:pending', 600)).length).toBe(600);
   }, 60_000);
 
+  it('reads one page of an index, oldest or newest first, and counts the index without reading records', async () => {
+    const { requests: r } = await requests();
+    const ids = Array.from({ length: 50 }, (_, i) => `p${String(i).padStart(2, '0')}`);
+    for (const id of ids) await r.insert({ id, state: 'pending', requester: 'U1' });
+    const page = async (options: { limit: number; offset?: number; newestFirst?: boolean }) =>
+      (await r.pageByIndex('state:pending', options)).map((x) => x.id);
+    expect(await page({ limit: 3, newestFirst: true })).toEqual(['p49', 'p48', 'p47']);
+    expect(await page({ limit: 3, offset: 3, newestFirst: true })).toEqual(['p46', 'p45', 'p44']);
+    expect(await page({ limit: 3 })).toEqual(['p00', 'p01', 'p02']);
+    expect(await page({ limit: 10, offset: 45 })).toEqual(['p45', 'p46', 'p47', 'p48', 'p49']);
+    expect(await page({ limit: 0 })).toEqual([]);
+    expect(await r.countByIndex('state:pending')).toBe(50);
+    await r.update('p49', (x) => ({ ...x, state: 'approved' }));
+    expect(await page({ limit: 1, newestFirst: true })).toEqual(['p48']);
+    expect(await r.countByIndex('state:pending')).toBe(49);
+    expect(await r.countByIndex('state:approved')).toBe(1);
+    expect(await r.countByIndex('nothing-here')).toBe(0);
+    expect(() => r.pageByIndex('state:pending', { limit: -1 })).toThrow(/whole number/);
+  });
+
   it('keeps collections apart', async () => {
     const { store } = await requests();
     const one = store.records<Request>('one', indexKeys);

@@ -12,7 +12,6 @@
 import KeyvRedis, { createClient } from '@keyv/redis';
 import type { Logger } from '../../log.js';
 import type { AtomicBatch, Engine } from '../engine.js';
-import { corrupt } from '../codec.js';
 import { StoreError } from '../types.js';
 import { keyvOver, readThrough } from './keyv.js';
 
@@ -166,20 +165,18 @@ export async function openRedisEngine(options: RedisEngineOptions): Promise<Engi
         return (await evalScript(COMMIT_SCRIPT, keys, args)) === 1;
       }),
 
-    increment: (key) =>
+    indexRange: (index, offset, count, order = 'oldest') =>
       guarded(async () => {
-        try {
-          return await client.incr(key);
-        } catch (error) {
-          if (error instanceof Error && /not an integer|WRONGTYPE/.test(error.message)) {
-            throw corrupt(key, 'does not hold a counter', error);
-          }
-          throw error;
-        }
+        if (count <= 0) return [];
+        const last = offset + count - 1;
+        // REV: highest score first, ties in reverse lexicographic order (ZRANGE ... REV, Redis 6.2+; deploy/ runs
+        // Redis 7; https://redis.io/docs/latest/commands/zrange/).
+        return order === 'newest'
+          ? await client.zRange(index, offset, last, { REV: true })
+          : await client.zRange(index, offset, last);
       }),
 
-    indexRange: (index, offset, count) =>
-      guarded(async () => (count <= 0 ? [] : await client.zRange(index, offset, offset + count - 1))),
+    indexCount: (index) => guarded(() => client.zCard(index)),
 
     setIfAbsent: (key, raw, ttlMs) =>
       guarded(
