@@ -169,6 +169,8 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
     );
   let healthPort: number | undefined;
   try {
+    // Open requests stored before an index key was added get listed under it too (requests/lifecycle.ts).
+    await desk.queries.repairIndexes();
     await initSlackApp(app, config.slack);
     if (config.slack.mode === 'http') await app.start(config.slack.port);
     else {

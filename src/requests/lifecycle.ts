@@ -72,9 +72,12 @@ export function refusalFor(from: RequestState): string {
   return 'the request is still waiting for approval';
 }
 
-/** The index keys of a request: its open state, and its requester. */
+/**
+ * The index keys of a request: its requester; while open, its state and `open-by:<requester>` (a person's own
+ * open requests, read a page at a time however many closed ones they have).
+ */
 export function requestIndexKeys(request: AccountRequest): string[] {
   const keys = [`requester:${request.requester}`];
-  if (OPEN_STATES.includes(request.state)) keys.push(`state:${request.state}`);
+  if (OPEN_STATES.includes(request.state)) keys.push(`state:${request.state}`, `open-by:${request.requester}`);
   return keys;
 }

@@ -15,6 +15,12 @@ export function findRequest(requests: RecordStore<AccountRequest>, id: string): 
   return requests.get(key);
 }
 
+/** One page of a listing, and how many requests the listing holds in all (from the index, without reading them). */
+export interface RequestPage {
+  requests: AccountRequest[];
+  total: number;
+}
+
 export class Queries {
   constructor(
     private readonly requests: RecordStore<AccountRequest>,
@@ -29,20 +35,54 @@ export class Queries {
     return this.requests.listByIndex('state:pending', limit);
   }
 
+  /** Pending requests, oldest first: `limit` of them from `offset`, and how many are pending in all. */
+  async pendingPage(limit: number, offset = 0): Promise<RequestPage> {
+    const [requests, total] = await Promise.all([
+      this.requests.pageByIndex('state:pending', { limit, offset }),
+      this.requests.countByIndex('state:pending'),
+    ]);
+    return { requests, total };
+  }
+
   async listOpen(): Promise<AccountRequest[]> {
     const lists = await Promise.all(OPEN_STATES.map((s) => this.requests.listByIndex(`state:${s}`)));
     return lists.flat();
   }
 
-  /** The requester's requests that still need someone, oldest first. */
-  async listOpenForRequester(user: ActorId): Promise<AccountRequest[]> {
-    return (await this.listForRequester(user, 200)).filter((r) => OPEN_STATES.includes(r.state)).reverse();
+  /** The requester's requests that still need someone, oldest first: a page of them, and how many there are. */
+  async openForRequester(user: ActorId, limit: number, offset = 0): Promise<RequestPage> {
+    const [requests, total] = await Promise.all([
+      this.requests.pageByIndex(`open-by:${user}`, { limit, offset }),
+      this.requests.countByIndex(`open-by:${user}`),
+    ]);
+    return { requests, total };
+  }
+
+  /** The requester's requests that still need someone, oldest first (at most `limit`). */
+  async listOpenForRequester(user: ActorId, limit = 200): Promise<AccountRequest[]> {
+    return (await this.openForRequester(user, limit)).requests;
+  }
+
+  /** The requester's newest requests, newest first: a page, and how many they have asked for in all. */
+  async requesterPage(user: ActorId, limit: number): Promise<RequestPage> {
+    const [requests, total] = await Promise.all([
+      this.requests.pageByIndex(`requester:${user}`, { limit, newestFirst: true }),
+      this.requests.countByIndex(`requester:${user}`),
+    ]);
+    return { requests, total };
   }
 
   /** The requester's newest requests, newest first. */
   async listForRequester(user: ActorId, limit = 20): Promise<AccountRequest[]> {
-    const all = await this.requests.listByIndex(`requester:${user}`);
-    return all.slice(-limit).reverse();
+    return this.requests.pageByIndex(`requester:${user}`, { limit, newestFirst: true });
+  }
+
+  /**
+   * Lists open requests written before `open-by:<requester>` existed under that key too (once per start; costs
+   * one commit per 500 open requests of each state).
+   */
+  async repairIndexes(): Promise<void> {
+    for (const state of OPEN_STATES) await this.requests.repairIndex(`state:${state}`);
   }
 
   /** A user's current state, for approvers only (`/account info`). */

@@ -13,7 +13,7 @@ export type ParsedCommand =
   | { kind: 'request'; draft: RequestDraft }
   | { kind: 'cancel'; id: string }
   | { kind: 'status'; id: string }
-  | { kind: 'pending' }
+  | { kind: 'pending'; page?: number }
   | { kind: 'info'; backend: string; username: string }
   | { kind: 'doctor' }
   | { kind: 'error'; message: string };
@@ -63,7 +63,16 @@ export function parseCommand(rawText: string, command: string): ParsedCommand {
   const verb = verbToken.toLowerCase();
 
   if (verb === 'help' || verb === '?') return { kind: 'help' };
-  if (verb === 'pending' || verb === 'list') return { kind: 'pending' };
+  if (verb === 'pending' || verb === 'list') {
+    if (args.length === 0) return { kind: 'pending' };
+    const page = args.length === 1 && /^[1-9]\d{0,3}$/.test(args[0]!) ? Number(args[0]) : undefined;
+    if (page === undefined)
+      return {
+        kind: 'error',
+        message: `Usage: \`${command} ${verb}\` or \`${command} ${verb} <page>\`, e.g. \`${command} ${verb} 2\`.`,
+      };
+    return page === 1 ? { kind: 'pending' } : { kind: 'pending', page };
+  }
   if (verb === 'doctor' && args.length === 0) return { kind: 'doctor' };
   if (verb === 'cancel' || verb === 'status') {
     if (args.length !== 1)

@@ -8,7 +8,7 @@
  */
 import type { AuditJournal } from './audit.js';
 import { decode, encode } from './codec.js';
-import type { Engine } from './engine.js';
+import type { AtomicBatch, Engine } from './engine.js';
 import { requireKeyText, requireName, type KeyLayout } from './keys.js';
 import { MAX_ATTEMPTS, contention, pauseAfterLostRound } from './retry.js';
 import {
@@ -19,6 +19,8 @@ import {
   type UpdateResult,
   type VersionedRecord,
 } from './types.js';
+
+const REPAIR_PAGE = 500;
 
 export function recordStore<T extends VersionedRecord>(
   engine: Engine,
@@ -138,6 +140,37 @@ export function recordStore<T extends VersionedRecord>(
     return found;
   }
 
+  /**
+   * Adds every record listed under `indexKey` to all the index keys `indexKeys` gives it now, a page (500) per
+   * commit. Each commit expects every record on its page unchanged (a record moved meanwhile is retried with the
+   * page), so it never lists a record under a key the record has just left.
+   */
+  async function repairIndex(indexKey: string): Promise<number> {
+    let seen = 0;
+    for (let offset = 0; ; offset += REPAIR_PAGE) {
+      const ids = await engine.indexRange(indexOf(indexKey), offset, REPAIR_PAGE);
+      for (let attempt = 0; ; attempt++) {
+        const recordKeys = ids.map(keyOf);
+        const raws = await engine.getManyRaw(recordKeys);
+        const batch: AtomicBatch = { expect: [], set: [], indexAdd: [], indexRemove: [] };
+        raws.forEach((raw, i) => {
+          const key = recordKeys[i] ?? '';
+          if (raw === undefined) return;
+          const stored = decode<T>(raw, key);
+          batch.expect.push({ key, raw });
+          for (const k of indexesOf(stored.value)) {
+            batch.indexAdd.push({ index: indexOf(k), member: stored.value.id, score: stored.order ?? 0 });
+          }
+        });
+        if (batch.indexAdd.length === 0 || (await engine.commit(batch))) break;
+        if (attempt + 1 >= MAX_ATTEMPTS) throw contention(`The ${collection} index "${indexKey}"`);
+        await pauseAfterLostRound(attempt);
+      }
+      seen += ids.length;
+      if (ids.length < REPAIR_PAGE) return seen;
+    }
+  }
+
   function requireCount(what: string, n: number): void {
     if (!Number.isSafeInteger(n) || n < 0) throw new TypeError(`A page's ${what} must be a whole number >= 0.`);
   }
@@ -156,6 +189,7 @@ export function recordStore<T extends VersionedRecord>(
       return readIndex(indexKey, limit, offset, newestFirst ? 'newest' : 'oldest');
     },
     countByIndex: (indexKey) => engine.indexCount(indexOf(indexKey)),
+    repairIndex,
   };
 }
 

@@ -52,6 +52,11 @@ export interface RecordStore<T extends VersionedRecord> {
   pageByIndex(key: string, page: { limit: number; offset?: number; newestFirst?: boolean }): Promise<T[]>;
   /** How many records are listed under `key`, from the index alone (no record is read). */
   countByIndex(key: string): Promise<number>;
+  /**
+   * Lists every record found under `key` under all the index keys it should carry now as well: after a code
+   * change adds an index key, records written before it are listed under it too. Returns how many it looked at.
+   */
+  repairIndex(key: string): Promise<number>;
 }
 
 export interface AuditEntryInput {

@@ -9,9 +9,14 @@ type Block = types.KnownBlock;
 
 export function homeView(options: {
   own: AccountRequest[];
+  /** How many requests the person has asked for in all (the Home shows the newest few). */
+  ownTotal?: number;
   waiting?: AccountRequest[];
+  /** How many requests are pending in all (the Home shows the oldest few this approver can still decide). */
+  pendingTotal?: number;
   command: string;
 }): types.HomeView {
+  const note = (text: string): Block => ({ type: 'context', elements: [{ type: 'mrkdwn', text }] });
   const blocks: Block[] = [
     { type: 'header', text: { type: 'plain_text', text: 'AccountDesk' } },
     {
@@ -54,6 +59,10 @@ export function homeView(options: {
         },
       );
     }
+    const pendingTotal = options.pendingTotal ?? 0;
+    if (pendingTotal > options.waiting.length) {
+      blocks.push(note(`${pendingTotal} requests are pending in all; \`${options.command} pending\` lists them.`));
+    }
   }
   blocks.push({ type: 'header', text: { type: 'plain_text', text: 'Your requests' } });
   if (options.own.length === 0)
@@ -73,6 +82,15 @@ export function homeView(options: {
           }
         : {}),
     });
+  }
+  const ownTotal = options.ownTotal ?? options.own.length;
+  if (ownTotal > options.own.length) {
+    blocks.push(
+      note(
+        `The newest ${options.own.length} of your ${ownTotal} requests; ` +
+          `\`${options.command} pending\` lists the open ones, \`${options.command} status <id>\` any one.`,
+      ),
+    );
   }
   // The requests this Home offers buttons for: a click naming any other is refused (listeners/decide-buttons.ts).
   // At most 20 waiting + 15 own ids of 9 characters: far below private_metadata's 3000 (docs/slack.md#limits).

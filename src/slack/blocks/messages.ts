@@ -56,21 +56,26 @@ export function requestLine(request: AccountRequest): string {
   );
 }
 
-export function listText(title: string, requests: AccountRequest[]): string {
-  if (requests.length === 0) return `${title}: none.`;
+/**
+ * A titled list of request lines. When `requests` is one page of a longer listing, `total` is how many the listing
+ * holds from this page on (the "…and N more" count then covers the requests not read too) and `more` says how to
+ * see them.
+ */
+export function listText(title: string, requests: AccountRequest[], total = requests.length, more = ''): string {
+  if (requests.length === 0) return `${title}: none${total > 0 ? ' on this page' : ''}.`;
   // Whole lines only, at most 20, within one section's 3000 characters (docs/slack.md#limits). Cutting the joined
   // text instead split a line inside its <!date^...> token and dropped the "…and N more" count.
-  const more = (hidden: number): string => `\n…and ${hidden} more.`;
+  const andMore = (hidden: number): string => `\n…and ${hidden} more${more ? `: ${more}` : '.'}`;
   const shown: string[] = [];
   let length = title.length + 2;
   for (const request of requests.slice(0, 20)) {
     const line = requestLine(request);
-    if (length + 1 + line.length + more(requests.length).length > LIMITS.sectionText) break;
+    if (length + 1 + line.length + andMore(Math.max(total, requests.length)).length > LIMITS.sectionText) break;
     shown.push(line);
     length += 1 + line.length;
   }
-  const hidden = requests.length - shown.length;
-  return truncate(`*${title}*\n${shown.join('\n')}${hidden > 0 ? more(hidden) : ''}`, LIMITS.sectionText);
+  const hidden = Math.max(total, requests.length) - shown.length;
+  return truncate(`*${title}*\n${shown.join('\n')}${hidden > 0 ? andMore(hidden) : ''}`, LIMITS.sectionText);
 }
 
 export function infoText(backend: string, kind: string, username: string, state: UserState): string {

@@ -10,6 +10,9 @@ import { noSuchRequest, parseCommand, type ParsedCommand } from '../parse.js';
 import { esc, warning } from '../text.js';
 import { failureText, unexpectedFailureText, unexpectedFailureWords, type ListenerDeps } from './shared.js';
 
+/** Requests per list in a `pending` answer: listText shows at most 20 lines. */
+const LIST_PAGE = 20;
+
 export function registerCommand(app: App, deps: ListenerDeps): void {
   const { desk, command } = deps;
 
@@ -88,10 +91,16 @@ export function registerCommand(app: App, deps: ListenerDeps): void {
         return reply(request ? requestLine(request) : warning(noSuchRequest(parsed.id)));
       }
       case 'pending': {
-        const own = await desk.queries.listOpenForRequester(user);
-        const lines = [listText('Your open requests', own)];
-        if (await desk.plans.policy.isApprover(user))
-          lines.push(listText('Waiting for approvers', await desk.queries.listPending(100)));
+        // One page of each list, read from its index; `pending 2` shows the next (docs/architecture.md#index-pages).
+        const page = parsed.page ?? 1;
+        const offset = (page - 1) * LIST_PAGE;
+        const next = `\`${command} pending ${page + 1}\``;
+        const own = await desk.queries.openForRequester(user, LIST_PAGE, offset);
+        const lines = [listText('Your open requests', own.requests, own.total - offset, next)];
+        if (await desk.plans.policy.isApprover(user)) {
+          const waiting = await desk.queries.pendingPage(LIST_PAGE, offset);
+          lines.push(listText('Waiting for approvers', waiting.requests, waiting.total - offset, next));
+        }
         return reply(lines.join('\n\n'));
       }
       case 'doctor': {

@@ -12,11 +12,21 @@ export function registerHome(app: App, deps: ListenerDeps): void {
 
 export async function publishHome(deps: ListenerDeps, user: string): Promise<void> {
   const { desk } = deps;
-  const own = await desk.queries.listForRequester(user, 15);
-  const waiting = (await desk.plans.policy.isApprover(user))
-    ? (await desk.queries.listPending(100))
-        .filter((r) => r.requester !== user && !r.approvals.some((v) => v.by === user))
-        .slice(0, 20)
-    : undefined;
-  await deps.surface.publishHome(user, homeView({ own, waiting, command: deps.command }));
+  // Pages read from the indexes, never every request (docs/architecture.md#index-pages); the counts come from
+  // the indexes too, so the Home can say how many it does not show.
+  const own = await desk.queries.requesterPage(user, 15);
+  const pending = (await desk.plans.policy.isApprover(user)) ? await desk.queries.pendingPage(100) : undefined;
+  const waiting = pending?.requests
+    .filter((r) => r.requester !== user && !r.approvals.some((v) => v.by === user))
+    .slice(0, 20);
+  await deps.surface.publishHome(
+    user,
+    homeView({
+      own: own.requests,
+      ownTotal: own.total,
+      waiting,
+      ...(pending ? { pendingTotal: pending.total } : {}),
+      command: deps.command,
+    }),
+  );
 }
