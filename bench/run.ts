@@ -8,6 +8,7 @@ const benches = [
   ['slack-ack.ts', 'slash-command ack vs a bare Bolt app'],
   ['backend-overhead.ts', 'Nextcloud client vs raw undici'],
   ['store-race.ts', 'claim and audit races on SQLite and Redis'],
+  ['store-hot-path.ts', 'SQLite reads during a write burst and the replay guard, older form vs current'],
 ] as const;
 
 let failed = 0;

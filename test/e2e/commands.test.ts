@@ -56,6 +56,31 @@ describe('slash command answers', () => {
     expect(help).toContain('`/account reinvite <backend> <username> [reason]` (cloud)');
   });
 
+  it('pending shows one page of each list with how many more there are, and `pending 2` the next', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 18; i++) ids.push(requestIdIn(await desk.command(REQUESTER, `disable cloud user${i}`)));
+    await desk.command(REQUESTER, `cancel ${ids[0]}`);
+    // 17 open: the first page lists 15, oldest first, and says how to see the other 2.
+    const first = await desk.command(APPROVER, 'pending');
+    const waiting = first.slice(first.indexOf('Waiting for approvers'));
+    expect(waiting).toContain(ids[1]);
+    expect(waiting).toContain(ids[15]);
+    expect(waiting).not.toContain(ids[16]);
+    expect(waiting).not.toContain(ids[0]);
+    expect(waiting).toContain('…and 2 more: `/account pending 2`');
+    const second = await desk.command(APPROVER, 'pending 2');
+    expect(second.slice(second.indexOf('Waiting for approvers'))).toMatch(new RegExp(`${ids[16]}.*${ids[17]}`, 's'));
+    expect(second).not.toContain(ids[15]);
+    expect(second).not.toContain('more');
+    // The requester's own open requests page the same way.
+    const own = await desk.command(REQUESTER, 'pending');
+    expect(own).toContain('Your open requests');
+    expect(own).toContain('…and 2 more: `/account pending 2`');
+    expect(await desk.command(REQUESTER, 'pending 3')).toContain(
+      'Your open requests: none on this page (17 in all, from `/account pending`).',
+    );
+  });
+
   it('status and pending show where a request stands', async () => {
     const id = requestIdIn(await desk.command(REQUESTER, 'disable cloud alice'));
     expect(await desk.command(REQUESTER, `status ${id.toLowerCase()}`)).toMatch(

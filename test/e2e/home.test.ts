@@ -34,6 +34,21 @@ describe('App Home', () => {
     expect(home).toContain('Cancel'); // its own pending request can be withdrawn here
   });
 
+  it('shows the newest 15 of a long history and says how many there are in all', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 22; i++) ids.push(requestIdIn(await desk.command(REQUESTER, `disable cloud user${i}`)));
+    const home = await openHome(REQUESTER);
+    expect(home).toContain(ids[21]);
+    expect(home).toContain(ids[7]);
+    expect(home).not.toContain(ids[6]);
+    expect(home).toContain('The newest 15 of your 22 requests; `/account pending` lists the open ones');
+    // An approver's Home lists the oldest 20 waiting and says how many are pending in all.
+    const approverHome = await openHome(APPROVER);
+    expect(approverHome).toContain(ids[19]);
+    expect(approverHome).not.toContain(ids[20]);
+    expect(approverHome).toContain('22 requests are pending in all; `/account pending` lists them.');
+  });
+
   it('shows an approver what waits for them, minus their own requests and what they already approved', async () => {
     desk.nextcloud.seedUser({ id: 'carol', email: 'carol@example.com', quota: '10 GB' });
     const waiting = requestIdIn(await desk.command(REQUESTER, 'disable cloud alice'));

@@ -26,6 +26,17 @@ describe('subcommands', () => {
     expect(parse(text)).toEqual({ kind: 'pending' }),
   );
 
+  it('pending takes an optional page number', () => {
+    expect(parse('pending 1')).toEqual({ kind: 'pending' });
+    expect(parse('pending 2')).toEqual({ kind: 'pending', page: 2 });
+    expect(parse('list 12')).toEqual({ kind: 'pending', page: 12 });
+    expect(errorOf('pending next')).toBe(
+      'Usage: `/account pending` or `/account pending <page>`, e.g. `/account pending 2`.',
+    );
+    expect(errorOf('pending 0')).toMatch(/^Usage: `\/account pending`/);
+    expect(errorOf('pending 2 3')).toMatch(/^Usage: `\/account pending`/);
+  });
+
   it('cancel and status take one request id, upper-cased', () => {
     expect(parse('cancel ad-7k2m9q')).toEqual({ kind: 'cancel', id: 'AD-7K2M9Q' });
     expect(parse('Status AD-7K2M9Q')).toEqual({ kind: 'status', id: 'AD-7K2M9Q' });

@@ -62,7 +62,7 @@ export function requestLine(request: AccountRequest): string {
  * see them.
  */
 export function listText(title: string, requests: AccountRequest[], total = requests.length, more = ''): string {
-  if (requests.length === 0) return `${title}: none${total > 0 ? ' on this page' : ''}.`;
+  if (requests.length === 0) return `${title}: none.`;
   // Whole lines only, at most 20, within one section's 3000 characters (docs/slack.md#limits). Cutting the joined
   // text instead split a line inside its <!date^...> token and dropped the "…and N more" count.
   const andMore = (hidden: number): string => `\n…and ${hidden} more${more ? `: ${more}` : '.'}`;

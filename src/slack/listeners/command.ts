@@ -3,6 +3,7 @@
  * (docs/slack.md#acknowledge-within-3-seconds).
  */
 import type { App, RespondFn } from '@slack/bolt';
+import type { RequestPage } from '../../requests/queries.js';
 import { REQUEST_ACTIONS } from '../../requests/types.js';
 import { infoText, helpText, listText, receiptText, requestLine } from '../blocks/messages.js';
 import { requestModal, type FormPlan } from '../blocks/modals.js';
@@ -10,8 +11,12 @@ import { noSuchRequest, parseCommand, type ParsedCommand } from '../parse.js';
 import { esc, warning } from '../text.js';
 import { failureText, unexpectedFailureText, unexpectedFailureWords, type ListenerDeps } from './shared.js';
 
-/** Requests per list in a `pending` answer: listText shows at most 20 lines. */
-const LIST_PAGE = 20;
+/**
+ * Requests per list in a `pending` answer. listText shows at most 20 lines within one section's 3000 characters;
+ * an ordinary line is 150-170 characters (18 fitted in the test), so 15 leave room for longer ones. A page of
+ * unusually long lines shows fewer, and its "…and N more" still counts the ones it left out.
+ */
+const LIST_PAGE = 15;
 
 export function registerCommand(app: App, deps: ListenerDeps): void {
   const { desk, command } = deps;
@@ -95,11 +100,13 @@ export function registerCommand(app: App, deps: ListenerDeps): void {
         const page = parsed.page ?? 1;
         const offset = (page - 1) * LIST_PAGE;
         const next = `\`${command} pending ${page + 1}\``;
-        const own = await desk.queries.openForRequester(user, LIST_PAGE, offset);
-        const lines = [listText('Your open requests', own.requests, own.total - offset, next)];
+        const section = (title: string, { requests, total }: RequestPage) =>
+          requests.length === 0 && total > 0
+            ? `${title}: none on this page (${total} in all, from \`${command} pending\`).`
+            : listText(title, requests, total - offset, next);
+        const lines = [section('Your open requests', await desk.queries.openForRequester(user, LIST_PAGE, offset))];
         if (await desk.plans.policy.isApprover(user)) {
-          const waiting = await desk.queries.pendingPage(LIST_PAGE, offset);
-          lines.push(listText('Waiting for approvers', waiting.requests, waiting.total - offset, next));
+          lines.push(section('Waiting for approvers', await desk.queries.pendingPage(LIST_PAGE, offset)));
         }
         return reply(lines.join('\n\n'));
       }
