@@ -58,11 +58,6 @@ export class Queries {
     return { requests, total };
   }
 
-  /** The requester's requests that still need someone, oldest first (at most `limit`). */
-  async listOpenForRequester(user: ActorId, limit = 200): Promise<AccountRequest[]> {
-    return (await this.openForRequester(user, limit)).requests;
-  }
-
   /** The requester's newest requests, newest first: a page, and how many they have asked for in all. */
   async requesterPage(user: ActorId, limit: number): Promise<RequestPage> {
     const [requests, total] = await Promise.all([
