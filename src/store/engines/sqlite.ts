@@ -13,7 +13,7 @@
  * - Atomic steps are SQLite transactions begun with BEGIN IMMEDIATE: the write lock is taken up front, so two
  *   processes never both read-then-write (a deferred transaction that upgrades to a writer can fail with
  *   SQLITE_BUSY without waiting). Single conditional statements (INSERT ... ON CONFLICT ... WHERE ... RETURNING)
- *   cover once-keys, leases and counters.
+ *   cover once-keys and leases.
  * - busy_timeout makes a process wait for another process's write lock instead of failing with SQLITE_BUSY.
  * - Durability: the writer runs with synchronous=FULL, so every commit is on disk (the WAL fsynced) when it
  *   resolves. Once-keys (the replay guard) and leases are the exception: they are written with synchronous=NORMAL,
