@@ -35,9 +35,13 @@ export class Operations<R extends VersionedRecord> {
     const { audit, cursors, requests } = deps;
     this.metrics = new Metrics({
       outboxLag: async () => (await outboxStatus(audit, cursors)).waiting,
-      // The apply engine's queue: requests approved and not yet fully applied (their steps wait or run).
+      // The apply engine's queue: requests approved and not yet fully applied (their steps wait or run). Counted
+      // from the indexes: a scrape reads no request.
       engineQueueDepth: async () =>
-        (await Promise.all(['state:approved', 'state:applying'].map((key) => requests.listByIndex(key)))).flat().length,
+        (await Promise.all(['state:approved', 'state:applying'].map((key) => requests.countByIndex(key)))).reduce(
+          (sum, n) => sum + n,
+          0,
+        ),
     });
     this.routes = healthRoutes({
       probes: {
