@@ -199,6 +199,10 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
     try {
       const expired = await desk.decisions.expireDue();
       if (expired.length > 0) logger.info({ expired: expired.length }, 'expiry sweep finished');
+      // The DM before a scheduled step runs (docs/architecture.md#scheduled-steps): recorded once, posted by the
+      // publisher from its audit entry.
+      const noticed = await desk.schedules.recordNotices();
+      if (noticed > 0) logger.info({ noticed }, 'recorded notices of scheduled steps');
     } finally {
       await liveness.release('sweeper');
     }

@@ -42,6 +42,11 @@ export interface CreateUserInput {
    * Never logged, never stored; Nextcloud users are created without one so the server mails an invitation.
    */
   password?: string;
+  /**
+   * The last day (YYYY-MM-DD) the account may be used, for a backend that enforces an expiry itself (DSM's
+   * `expired`). Other backends ignore it: AccountDesk's scheduled disable step ends the account there.
+   */
+  expiresOn?: string;
 }
 
 export interface ApplyResult {

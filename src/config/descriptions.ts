@@ -40,11 +40,18 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
   'policy.defaults': 'What applies to every action unless its own entry says otherwise.',
   'policy.defaults.approvals': 'Approvals a request needs.',
   'policy.defaults.expiresAfter': 'Time after which an undecided request expires (30m, 72h, 7d); 72h when unset.',
+  'policy.defaults.maxAhead':
+    'How far ahead an until:<date> or for:<duration> may reach (12h, 30d, 2w); 365d when unset.',
+  'policy.defaults.noticeBefore':
+    'How long before a scheduled step runs the requester gets a DM (12h, 3d, 1w); 3d when unset.',
   'policy.<action>': "One action's policy.",
   'policy.<action>.enabled':
     'Offer this action. Default: on for create, disable, enable, quota, reinvite; off for delete, join, leave.',
   'policy.<action>.approvals': 'Approvals this action needs (default: policy.defaults.approvals).',
   'policy.<action>.expiresAfter': "Expiry of this action's requests (default: policy.defaults.expiresAfter).",
+  'policy.<action>.maxAhead': "Furthest time limit on this action's requests (default: policy.defaults.maxAhead).",
+  'policy.<action>.noticeBefore':
+    "Notice before this action's scheduled steps run (default: policy.defaults.noticeBefore).",
   'policy.<action>.rules':
     "A request needs the highest approval count among the action's own and every rule it matches.",
   'policy.<action>.rules[].quotaAbove': 'The rule applies when the requested quota is above this size (50GB, 1 TB).',

@@ -134,9 +134,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
-  const policyInput = config.policy as { defaults: { approvals: number; expiresAfter: number } } & Partial<
-    Record<PolicyName, ActionPolicyInput>
-  >;
+  const policyInput = config.policy as {
+    defaults: { approvals: number; expiresAfter: number; maxAhead?: number; noticeBefore?: number };
+  } & Partial<Record<PolicyName, ActionPolicyInput>>;
   const actions = Object.fromEntries(
     POLICY_NAMES.map((name): [PolicyName, ActionPolicy] => {
       const own = policyInput[name];
@@ -149,6 +149,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           enabled: own?.enabled ?? enabledByDefault,
           approvals: own?.approvals ?? policyInput.defaults.approvals,
           expiresAfterMs: own?.expiresAfter ?? policyInput.defaults.expiresAfter,
+          maxAheadMs: own?.maxAhead ?? policyInput.defaults.maxAhead,
+          noticeBeforeMs: own?.noticeBefore ?? policyInput.defaults.noticeBefore,
           rules: (own?.rules ?? []).map((r) => ({
             approvals: r.approvals,
             quotaAboveBytes: r.quotaAbove ?? undefined,

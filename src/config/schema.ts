@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { backendConfigSchema } from '../backends/registry.js';
+import { parseDuration } from '../requests/schedule.js';
 import { parseQuota } from '../requests/sizes.js';
 import { POLICY_NAMES } from '../requests/types.js';
 
@@ -29,6 +30,16 @@ const duration = z
       Number.parseInt(text, 10) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[text.trim().slice(-1) as 'm' | 'h' | 'd'],
   )
   .refine((ms) => ms >= 60_000 && ms <= 90 * 86_400_000, 'must be between 1 minute and 90 days');
+
+/** Time limits (`until:` / `for:`): "2w", "30d", "12h" -> milliseconds, parsed as requests parse them. */
+const timeLimit = z.string().transform((text, ctx) => {
+  const parsed = parseDuration(text);
+  if (!parsed.ok) {
+    ctx.addIssue({ code: 'custom', message: parsed.message });
+    return z.NEVER;
+  }
+  return parsed.value;
+});
 
 const size = z.string().transform((text, ctx) => {
   const parsed = parseQuota(text);
@@ -68,6 +79,8 @@ const actionPolicy = z.strictObject({
   approvals: approvals.optional(),
   expiresAfter: duration.optional(),
   rules: z.array(rule).default([]),
+  maxAhead: timeLimit.optional(),
+  noticeBefore: timeLimit.optional(),
 });
 
 export const configFileSchema = z.strictObject({
@@ -86,7 +99,12 @@ export const configFileSchema = z.strictObject({
   policy: z
     .strictObject({
       defaults: z
-        .strictObject({ approvals: approvals.default(1), expiresAfter: duration.default(72 * 3_600_000) })
+        .strictObject({
+          approvals: approvals.default(1),
+          expiresAfter: duration.default(72 * 3_600_000),
+          maxAhead: timeLimit.optional(),
+          noticeBefore: timeLimit.optional(),
+        })
         .default({ approvals: 1, expiresAfter: 72 * 3_600_000 }),
       ...Object.fromEntries(POLICY_NAMES.map((name) => [name, actionPolicy.optional()])),
     })

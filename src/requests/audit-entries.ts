@@ -13,7 +13,8 @@ export function requestEntry(
   actor: string,
   data: Record<string, unknown> = {},
 ): AuditEntryInput {
-  const only = request.steps.length === 1 ? request.steps[0] : undefined;
+  // A one-action request with a time limit is still that action (its scheduled undo is part of it).
+  const only = request.steps.length === 1 || request.plan === 'single' ? request.steps[0] : undefined;
   return {
     event,
     subject: request.id,
@@ -35,6 +36,7 @@ export function stepEntry(
   event: 'step-applied' | 'step-failed' | 'step-skipped',
   request: AccountRequest,
   index: number,
+  extra: Record<string, unknown> = {},
 ): AuditEntryInput {
   const step = request.steps[index] as Step;
   return {
@@ -50,6 +52,7 @@ export function stepEntry(
       username: step.username,
       ...(step.result ? { summary: step.result.summary } : {}),
       ...(step.error ? { error: step.error.message, code: step.error.code } : {}),
+      ...extra,
     },
   };
 }
@@ -62,6 +65,9 @@ export function planSummary(request: AccountRequest): string {
   }
   return request.steps
     .map((step) => {
+      if (step.state === 'pending' && step.notBefore) {
+        return `${step.backend}: ${step.action} ${step.username} scheduled for ${step.notBefore}`;
+      }
       if (step.state === 'applied') return `${step.backend}: ${step.result?.summary ?? 'applied'}`;
       if (step.state === 'skipped') return `${step.backend}: skipped (${step.result?.summary ?? 'nothing to do'})`;
       if (step.state === 'failed') return `${step.backend}: FAILED (${step.error?.message ?? 'unknown error'})`;

@@ -18,7 +18,15 @@ import { ACTION_KINDS } from './actions/index.js';
 import { planSummary, requestEntry, stepEntry } from './audit-entries.js';
 import { asStored, makesPassword, unseenPasswordNote } from './backend-view.js';
 import type { RequestEvents } from './events.js';
-import { canMove, canMoveStep, ENGINE_STATES, RETRYABLE_STATES, stateAfterSteps } from './lifecycle.js';
+import {
+  canMove,
+  canMoveStep,
+  ENGINE_STATES,
+  isDue,
+  isWaiting,
+  RETRYABLE_STATES,
+  stateAfterSteps,
+} from './lifecycle.js';
 import {
   alreadyDecided,
   backendFailure,
@@ -31,6 +39,7 @@ import { DEFAULT_PACE, Pacer, type PaceSettings } from './pacing.js';
 import type { ApprovalPolicy } from './policy.js';
 import { findRequest } from './queries.js';
 import type { AccountRequest, ActorId, Failure, Outcome, Step } from './types.js';
+import { reasonToSkipUndo, rememberBeforeChange, withRemembered, type Remembered } from './undo.js';
 
 export interface EngineDeps {
   requests: RecordStore<AccountRequest>;
@@ -58,7 +67,10 @@ export interface EngineDeps {
 }
 
 type StepOutcome =
-  { state: 'applied'; summary: string } | { state: 'skipped'; summary: string } | ({ state: 'failed' } & StepFailure);
+  /** `remember`: what the plan's scheduled undo of this step restores (read before the change, undo.ts). */
+  | { state: 'applied'; summary: string; remember?: { index: number; remembered: Remembered } }
+  | { state: 'skipped'; summary: string }
+  | ({ state: 'failed' } & StepFailure);
 
 export class ApplyEngine {
   private readonly interruptedAfterMs: number;
@@ -117,7 +129,8 @@ export class ApplyEngine {
         }
       }
     }
-    const withPending = open.filter((r) => r.steps.some((s) => s.state === 'pending'));
+    // Scheduled steps that are not due yet are left alone: a sweep never claims (or spins on) them.
+    const withPending = open.filter((r) => r.steps.some((s) => isDue(s, new Date(now))));
     for (const request of withPending) {
       started++;
       void this.drive(request.id).catch((err) =>
@@ -170,7 +183,8 @@ export class ApplyEngine {
   private async runPendingSteps(id: string): Promise<AccountRequest | undefined> {
     const request = await this.deps.requests.get(id);
     if (!request || !ENGINE_STATES.includes(request.state)) return request;
-    const pending = [...request.steps.entries()].filter(([, step]) => step.state === 'pending');
+    const now = this.deps.clock();
+    const pending = [...request.steps.entries()].filter(([, step]) => isDue(step, now));
     await Promise.all(
       pending.map(([index, step]) => this.pacerFor(step.backend).run(() => this.runStep(request.id, index))),
     );
@@ -194,6 +208,7 @@ export class ApplyEngine {
     const claim = await this.deps.requests.update<string>(id, (current) => {
       const step = current.steps[index];
       if (!step || !canMoveStep(step.state, 'applying')) return { refuse: 'taken' };
+      if (!isDue(step, new Date(claimedAt))) return { refuse: 'not due' };
       if (!ENGINE_STATES.includes(current.state) || !canMove(current.state, 'applying')) return { refuse: 'moved' };
       const steps = current.steps.map((s, i): Step =>
         i === index
@@ -210,15 +225,27 @@ export class ApplyEngine {
       return { ...current, state: 'applying', steps };
     });
     if (!claim.ok) return;
-    const step = claim.record.steps[index] as Step;
-    const outcome = await this.run(claim.record, step);
+    const outcome = await this.run(claim.record, index);
     await this.settle(id, index, claimedAt, outcome);
   }
 
-  /** Calls the backend for a claimed step. Never throws: every failure becomes the step's outcome. */
-  private async run(request: AccountRequest, step: Step): Promise<StepOutcome> {
+  /** Calls the backend for claimed step `index`. Never throws: every failure becomes the step's outcome. */
+  private async run(request: AccountRequest, index: number): Promise<StepOutcome> {
+    const step = request.steps[index] as Step;
     const backend = this.deps.backends.get(step.backend);
     const kind = ACTION_KINDS[step.action];
+    // Undoing an earlier step, or changing something a later step undoes: docs/architecture.md#scheduled-steps.
+    const undoIndex = request.steps.findIndex((s) => s.undoes === index);
+    let remembered: Remembered | undefined;
+    try {
+      if (step.undoes !== undefined && backend) {
+        const skip = await reasonToSkipUndo(backend, step, request.steps[step.undoes]);
+        if (skip) return { state: 'skipped', summary: `${step.action} ${step.username} not undone: ${skip}` };
+      }
+      if (undoIndex >= 0 && backend && !step.checkFirst) remembered = await rememberBeforeChange(backend, step);
+    } catch (err) {
+      return { state: 'failed', ...backendFailure(err) };
+    }
     if (step.checkFirst && backend) {
       // Unreadable now: send it as asked; a duplicate is refused by the backend ("already exists"), never doubled.
       const current = await backend.getUser(step.username).catch(() => undefined);
@@ -237,7 +264,11 @@ export class ApplyEngine {
         throw new BackendError(step.backend, 'unsupported', `backend "${step.backend}" is no longer in the config`);
       }
       const result = await kind.apply(backend, step, password);
-      outcome = { state: 'applied', summary: result.summary };
+      outcome = {
+        state: 'applied',
+        summary: result.summary,
+        ...(remembered ? { remember: { index: undoIndex, remembered } } : {}),
+      };
     } catch (err) {
       const failure = backendFailure(err);
       if (step.skipIfMissing && failure.code === 'not_found') {
@@ -288,12 +319,15 @@ export class ApplyEngine {
             ? { error: { at, code: outcome.code, message: outcome.message, retryable: outcome.retryable } }
             : { result: { at, summary: outcome.summary }, error: undefined }),
         };
-        const steps = current.steps.map((s, i) => (i === index ? settled : s));
+        const remember = outcome.state === 'applied' ? outcome.remember : undefined;
+        const steps = current.steps.map((s, i) =>
+          i === index ? settled : remember?.index === i ? withRemembered(s, remember.remembered) : s,
+        );
         const state = stateAfterSteps(steps);
         if (!canMove(current.state, state)) return { refuse: 'moved on' };
         return { ...current, steps, state };
       },
-      (next) => settleEntries(next, index, auditExtra),
+      (next) => settleEntries(next, index, auditExtra, lateness(next.steps[index], claimedAt)),
     );
     if (!result.ok) return undefined;
     this.deps.events.emit(result.record, 'step-settled');
@@ -359,12 +393,33 @@ export class ApplyEngine {
  * What settling step `index` writes to the audit log: a line for the step when the plan has several, and a line
  * for the whole request once no step is left to run. A one-step plan reads exactly as a plain request always did.
  */
-function settleEntries(request: AccountRequest, index: number, extra: Record<string, unknown>) {
+function settleEntries(
+  request: AccountRequest,
+  index: number,
+  extra: Record<string, unknown>,
+  stepData: Record<string, unknown>,
+) {
   const step = request.steps[index] as Step;
   const entries = [];
-  if (request.steps.length > 1) entries.push(stepEntry(`step-${step.state}` as 'step-applied', request, index));
-  if (request.state === 'applying') return entries;
-  const single = request.steps.length === 1;
+  // A scheduled step always gets its own line (it is announced when it runs); the others when there are several.
+  const immediate = request.steps.filter((s) => s.notBefore === undefined).length;
+  if (step.notBefore !== undefined || immediate > 1) {
+    entries.push(stepEntry(`step-${step.state}` as 'step-applied', request, index, stepData));
+  }
+  const waiting = request.steps.filter(isWaiting);
+  if (request.state === 'applying' || (step.notBefore !== undefined && waiting.length > 0)) return entries;
+  if (request.state === 'scheduled') {
+    // The plan is applied as far as it can be today; what is left runs at its time.
+    entries.push(
+      requestEntry('scheduled', request, 'system', {
+        summary: planSummary(request),
+        notBefore: waiting[0]?.notBefore,
+        ...extra,
+      }),
+    );
+    return entries;
+  }
+  const single = immediate === 1 && step.notBefore === undefined;
   if (request.state === 'applied') {
     entries.push(requestEntry('applied', request, 'system', { summary: planSummary(request), ...extra }));
   } else if (request.state === 'failed' && single) {
@@ -376,4 +431,11 @@ function settleEntries(request: AccountRequest, index: number, extra: Record<str
     entries.push(requestEntry(event, request, 'system', { error: planSummary(request), ...extra }));
   }
   return entries;
+}
+
+/** For a scheduled step: when it was due and how late it ran (after downtime it runs at once, and says so). */
+function lateness(step: Step | undefined, claimedAt: string | undefined): Record<string, unknown> {
+  if (!step?.notBefore) return {};
+  const lateMs = Math.max(0, Date.parse(claimedAt ?? '') - Date.parse(step.notBefore));
+  return { scheduled: true, notBefore: step.notBefore, lateMs: Number.isFinite(lateMs) ? lateMs : 0 };
 }

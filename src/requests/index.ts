@@ -6,6 +6,7 @@
  *   engine.ts     runs approved steps on backends, paced, exactly once; recovery and Retry
  *   previews.ts   the live read of each step's backend for the approval card, stored with the request
  *   queries.ts    status, lists, `/account info`
+ *   schedules.ts  scheduled steps: what is coming, an approver's cancel, the notice before one runs
  *   lifecycle.ts  the state machine every module asks
  */
 import type { Logger } from 'pino';
@@ -19,6 +20,7 @@ import { PlanBuilder, type Profiles } from './plans.js';
 import type { ApprovalPolicy } from './policy.js';
 import { Previews } from './previews.js';
 import { Queries } from './queries.js';
+import { Schedules } from './schedules.js';
 import type { AccountRequest } from './types.js';
 
 export interface RequestDeskDeps {
@@ -43,18 +45,20 @@ export interface RequestDesk {
   engine: ApplyEngine;
   previews: Previews;
   queries: Queries;
+  schedules: Schedules;
   events: RequestEvents;
 }
 
 export function createRequestDesk(deps: RequestDeskDeps): RequestDesk {
   const clock = deps.clock ?? (() => new Date());
   const events = new RequestEvents();
-  const plans = new PlanBuilder(deps.backends, deps.policy, deps.profiles ?? {});
+  const plans = new PlanBuilder(deps.backends, deps.policy, deps.profiles ?? {}, clock);
   const { requests, backends, logger } = deps;
   return {
     plans,
     events,
     queries: new Queries(requests, plans),
+    schedules: new Schedules({ requests, policy: deps.policy, events, clock }),
     decisions: new Decisions({ requests, plans, events, logger, clock, ...(deps.newId ? { newId: deps.newId } : {}) }),
     previews: new Previews({ requests, backends, events, logger, clock, timeoutMs: deps.previewTimeoutMs }),
     engine: new ApplyEngine({

@@ -5,17 +5,20 @@
  *
  *   pending -> pending (a vote below the threshold) | approved | rejected | expired | cancelled
  *   approved -> applying                            (the engine claims the first step)
- *   applying -> applying | applied | partly_applied | failed   (decided by the steps: stateAfterSteps)
+ *   applying -> applying | applied | scheduled | partly_applied | failed   (decided by the steps: stateAfterSteps)
+ *   scheduled -> applying (a scheduled step falls due) | scheduled | applied (an approver cancels what was scheduled)
  *   failed | partly_applied -> applying (an approver's Retry of the failed steps) | cancelled (Give up)
  *
- * Steps move pending -> applying -> applied | failed | skipped, and failed -> pending on Retry.
+ * Steps move pending -> applying -> applied | failed | skipped, and failed -> pending on Retry; a scheduled step
+ * (one with `notBefore`) waits as pending until it is due, and pending -> skipped when an approver cancels it.
  */
 import type { AccountRequest, RequestState, Step, StepState } from './types.js';
 
 const ALLOWED: Record<RequestState, readonly RequestState[]> = {
   pending: ['pending', 'approved', 'rejected', 'expired', 'cancelled'],
   approved: ['applying'],
-  applying: ['applying', 'applied', 'partly_applied', 'failed'],
+  applying: ['applying', 'applied', 'scheduled', 'partly_applied', 'failed'],
+  scheduled: ['applying', 'scheduled', 'applied'],
   failed: ['applying', 'cancelled'],
   partly_applied: ['applying', 'cancelled'],
   applied: [],
@@ -25,7 +28,7 @@ const ALLOWED: Record<RequestState, readonly RequestState[]> = {
 };
 
 const STEP_ALLOWED: Record<StepState, readonly StepState[]> = {
-  pending: ['applying'],
+  pending: ['applying', 'skipped'],
   applying: ['applied', 'failed', 'skipped'],
   failed: ['pending'],
   applied: [],
@@ -35,10 +38,21 @@ const STEP_ALLOWED: Record<StepState, readonly StepState[]> = {
 export const TERMINAL_STATES: readonly RequestState[] = ['applied', 'rejected', 'expired', 'cancelled'];
 
 /** The states in which a request still needs someone: indexed so listing them never scans every request. */
-export const OPEN_STATES: readonly RequestState[] = ['pending', 'approved', 'applying', 'failed', 'partly_applied'];
+export const OPEN_STATES: readonly RequestState[] = [
+  'pending',
+  'approved',
+  'applying',
+  'scheduled',
+  'failed',
+  'partly_applied',
+];
 
-/** States in which approved work is left to do or to reconcile: what the engine sweeps. */
-export const ENGINE_STATES: readonly RequestState[] = ['approved', 'applying'];
+/**
+ * States in which approved work is left to do or to reconcile: what the engine sweeps. A partly applied plan is
+ * among them for its scheduled steps only (its failed steps wait for a Retry): an onboarding that failed on one
+ * backend still disables the accounts it did create when their time comes.
+ */
+export const ENGINE_STATES: readonly RequestState[] = ['approved', 'applying', 'scheduled', 'partly_applied'];
 
 /** States an approver can Retry or Give up. */
 export const RETRYABLE_STATES: readonly RequestState[] = ['failed', 'partly_applied'];
@@ -51,15 +65,29 @@ export function canMoveStep(from: StepState, to: StepState): boolean {
   return STEP_ALLOWED[from].includes(to);
 }
 
+/** A scheduled step that has not run yet (it may or may not be due). */
+export function isWaiting(step: Step): boolean {
+  return step.state === 'pending' && step.notBefore !== undefined;
+}
+
+/** Whether a pending step may run now: an ordinary one at once, a scheduled one from its notBefore on. */
+export function isDue(step: Step, now: Date): boolean {
+  return step.state === 'pending' && (step.notBefore === undefined || Date.parse(step.notBefore) <= now.getTime());
+}
+
 /**
- * The request's state once its steps have moved: still applying while any step waits or runs; applied when every
- * step is applied or skipped; failed when nothing was applied; partly applied when some steps were and some
- * failed.
+ * The request's state once its steps have moved: still applying while any step runs or waits to run now; failed
+ * when nothing was applied; partly applied when some steps were and some failed; otherwise `scheduled` while a
+ * scheduled step waits for its time (everything else is done: the request is applied as far as it can be today),
+ * and `applied` when every step is applied or skipped.
  */
 export function stateAfterSteps(steps: readonly Step[]): RequestState {
-  if (steps.some((s) => s.state === 'pending' || s.state === 'applying')) return 'applying';
-  if (steps.every((s) => s.state === 'applied' || s.state === 'skipped')) return 'applied';
-  return steps.some((s) => s.state === 'applied') ? 'partly_applied' : 'failed';
+  if (steps.some((s) => s.state === 'applying' || (s.state === 'pending' && !isWaiting(s)))) return 'applying';
+  const settled = steps.filter((s) => !isWaiting(s));
+  if (settled.every((s) => s.state === 'applied' || s.state === 'skipped')) {
+    return steps.some(isWaiting) ? 'scheduled' : 'applied';
+  }
+  return settled.some((s) => s.state === 'applied') ? 'partly_applied' : 'failed';
 }
 
 /** Why a decision on a request in state `from` is refused, in words for the person who tried it. */
@@ -67,6 +95,7 @@ export function refusalFor(from: RequestState): string {
   if (TERMINAL_STATES.includes(from)) return `the request is already ${from.replace('_', ' ')}`;
   if (from === 'applying') return 'the request is being applied right now';
   if (from === 'approved') return 'the request is already approved and about to be applied';
+  if (from === 'scheduled') return 'the request is applied and has a scheduled step still to run';
   if (from === 'failed') return 'the request failed; an approver can Retry it or give up';
   if (from === 'partly_applied') return 'the request was partly applied; an approver can Retry the failed steps';
   return 'the request is still waiting for approval';

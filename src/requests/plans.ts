@@ -9,6 +9,7 @@ import { ACTION_KINDS, type Draft } from './actions/index.js';
 import { checkReason, checkUsername } from './fields.js';
 import { invalid } from './outcomes.js';
 import type { ApprovalPolicy } from './policy.js';
+import { lastDayBefore, resolveTimeLimit } from './schedule.js';
 import type { ActorId, Outcome, PlanKind, PolicyName, RequestParams, StepTarget } from './types.js';
 
 /** What one profile gives a person on one backend. */
@@ -29,6 +30,10 @@ export interface OnboardDraft {
   displayName?: string;
   profile: string;
   reason?: string;
+  /** `until:<YYYY-MM-DD>`: the accounts are disabled on that day. */
+  until?: string;
+  /** `for:<duration>`: the accounts are disabled after that long. */
+  duration?: string;
 }
 
 /** `/account offboard <username> [delete] [reason]`. */
@@ -50,8 +55,22 @@ export interface ValidPlan {
   username: string;
   profile?: string;
   reason: string;
-  steps: (StepTarget & { skipIfMissing?: boolean })[];
+  steps: PlannedStep[];
 }
+
+/** A step as planned: what it changes, and for a scheduled step when it runs and which step it undoes. */
+export type PlannedStep = StepTarget & {
+  skipIfMissing?: boolean;
+  notBefore?: string;
+  undoes?: number;
+  noticeFrom?: string;
+};
+
+/**
+ * The actions a time limit can end: an account (create, onboard; enable, for more time after a limit), or a quota
+ * change (quota).
+ */
+const TIME_LIMITED: readonly PolicyName[] = ['create', 'onboard', 'enable', 'quota'];
 
 type Checked = Outcome<{ valid: ValidPlan }, 'invalid' | 'not_allowed'>;
 
@@ -60,6 +79,7 @@ export class PlanBuilder {
     private readonly backends: ReadonlyMap<string, BackendClient>,
     readonly policy: ApprovalPolicy,
     readonly profiles: Profiles,
+    private readonly clock: () => Date = () => new Date(),
   ) {}
 
   backend(name: string): BackendClient | undefined {
@@ -90,14 +110,48 @@ export class PlanBuilder {
     }
     const reason = checkReason(draft.reason ?? '');
     if (!reason.ok) return invalid('reason', reason.message);
+    let checked: Checked;
     switch (draft.action) {
       case 'onboard':
-        return this.onboard(draft, reason.value);
+        checked = this.onboard(draft, reason.value);
+        break;
       case 'offboard':
-        return this.offboard(draft, reason.value);
+        checked = this.offboard(draft, reason.value);
+        break;
       default:
-        return this.single(draft, reason.value);
+        checked = this.single(draft, reason.value);
     }
+    if (!checked.ok || draft.action === 'offboard') return checked;
+    return this.withTimeLimit(checked.valid, draft);
+  }
+
+  /**
+   * `until:` / `for:` adds the scheduled steps that undo the plan's changes (docs/architecture.md#scheduled-steps):
+   * a disable for every account a create makes (DSM also gets its own expiry day), a quota revert for a quota
+   * change. They are part of the plan, so approving the request approves them.
+   */
+  private withTimeLimit(valid: ValidPlan, draft: Draft | OnboardDraft): Checked {
+    const now = this.clock();
+    const limit = resolveTimeLimit(draft, now, this.policy.maxAheadMs(valid.policy));
+    if (!limit.ok) return invalid(limit.field, limit.message);
+    if (!limit.at) return { ok: true, valid };
+    if (!TIME_LIMITED.includes(valid.policy)) {
+      return invalid('until', 'until:/for: work on create, onboard, enable and quota requests only.');
+    }
+    const notBefore = limit.at.toISOString();
+    const noticeFrom = new Date(limit.at.getTime() - this.policy.noticeBeforeMs(valid.policy)).toISOString();
+    const undo = valid.steps.map((step, index): PlannedStep => {
+      const scheduled = { backend: step.backend, username: step.username, notBefore, undoes: index, noticeFrom };
+      // A revert's quota is read from the backend when the change is applied (engine.ts), not guessed now.
+      return step.action === 'quota'
+        ? { ...scheduled, action: 'quota', params: {} }
+        : { ...scheduled, action: 'disable', params: {}, skipIfMissing: true };
+    });
+    const expiresOn = lastDayBefore(limit.at);
+    const steps = valid.steps.map((step) =>
+      step.action === 'create' ? { ...step, params: { ...step.params, expiresOn } } : step,
+    );
+    return { ok: true, valid: { ...valid, steps: [...steps, ...undo] } };
   }
 
   private single(draft: Draft, reason: string): Checked {

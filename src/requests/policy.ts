@@ -4,6 +4,7 @@
  * Fails closed: an empty approver list means nobody can approve
  * (docs/architecture.md#rules-the-request-modules-keep), and start-up warns about it.
  */
+import { DEFAULT_MAX_AHEAD_MS, DEFAULT_NOTICE_BEFORE_MS } from './schedule.js';
 import type { AccountRequest, ActorId, PolicyName, RequestParams, StepTarget } from './types.js';
 
 export interface PeopleSelector {
@@ -27,6 +28,10 @@ export interface ActionPolicy {
   approvals: number;
   expiresAfterMs: number;
   rules: ContentRule[];
+  /** How far ahead an `until:` / `for:` may reach (default DEFAULT_MAX_AHEAD_MS, src/requests/schedule.ts). */
+  maxAheadMs?: number;
+  /** How long before a scheduled step the requester gets a DM (default DEFAULT_NOTICE_BEFORE_MS). */
+  noticeBeforeMs?: number;
 }
 
 export interface PolicySettings {
@@ -76,22 +81,39 @@ export class ApprovalPolicy {
    * A plan needs what its most demanding step needs (an onboarding with a 200 GB quota needs what a 200 GB quota
    * needs), and at least what the policy names for the plan itself (onboard, offboard; rules per profile).
    */
-  planApprovals(plan: { policy: PolicyName; profile?: string; steps: readonly StepTarget[] }): number {
-    // A create that sets a quota also needs what that quota would need as a quota change (the quota rules).
-    const perStep = plan.steps.map((s) =>
-      Math.max(
-        this.approvalsRequired(s.action, s.backend, s.params),
-        s.action === 'create' && s.params.quotaBytes !== undefined
-          ? this.approvalsRequired('quota', s.backend, s.params)
-          : 1,
-      ),
-    );
+  planApprovals(plan: {
+    policy: PolicyName;
+    profile?: string;
+    steps: readonly (StepTarget & { undoes?: number })[];
+  }): number {
+    // A create that sets a quota also needs what that quota would need as a quota change (the quota rules). A
+    // scheduled step that undoes another is approved with it: it asks for nothing of its own.
+    const perStep = plan.steps
+      .filter((s) => s.undoes === undefined)
+      .map((s) =>
+        Math.max(
+          this.approvalsRequired(s.action, s.backend, s.params),
+          s.action === 'create' && s.params.quotaBytes !== undefined
+            ? this.approvalsRequired('quota', s.backend, s.params)
+            : 1,
+        ),
+      );
     // A plan's own rules match on its profile; rules naming backends or quotas belong to the actions' policies.
     const own =
       plan.policy === 'onboard' || plan.policy === 'offboard'
         ? this.approvalsRequired(plan.policy, undefined, {}, plan.profile)
         : 1;
     return Math.max(own, ...perStep);
+  }
+
+  /** How far ahead a time limit on a `name` request may reach. */
+  maxAheadMs(name: PolicyName): number {
+    return this.settings.actions[name].maxAheadMs ?? DEFAULT_MAX_AHEAD_MS;
+  }
+
+  /** How long before a scheduled step of a `name` request the requester is told. */
+  noticeBeforeMs(name: PolicyName): number {
+    return this.settings.actions[name].noticeBeforeMs ?? DEFAULT_NOTICE_BEFORE_MS;
   }
 
   expiresAt(name: PolicyName, now: Date): Date {

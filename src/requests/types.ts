@@ -17,6 +17,7 @@ export const STATES = [
   'approved',
   'applying',
   'applied',
+  'scheduled',
   'partly_applied',
   'failed',
   'rejected',
@@ -47,6 +48,11 @@ export interface RequestParams {
   /** null = unlimited. */
   quotaBytes?: number | null;
   groups?: string[];
+  /**
+   * create with a time limit: the last day (YYYY-MM-DD) a backend that enforces an expiry itself (DSM) keeps the
+   * account working. Backends without one ignore it; the plan's scheduled disable step does the job there.
+   */
+  expiresOn?: string;
 }
 
 /** What one step changes: the part of a step an action kind reads. */
@@ -85,6 +91,22 @@ export interface Step extends StepTarget {
   result?: { at: string; summary: string };
   error?: { at: string; code: string; message: string; retryable: boolean };
   preview?: StepPreview;
+  /**
+   * A scheduled step: not run before this moment (ISO). It is part of the approved plan and needs no approval of
+   * its own (docs/architecture.md#scheduled-steps).
+   */
+  notBefore?: string;
+  /** The index of the earlier step of the plan whose change this scheduled step undoes. */
+  undoes?: number;
+  /**
+   * A quota revert: the quota the earlier step set, read back when it was applied. The revert runs only while the
+   * backend still shows it; a quota changed by hand in between is left alone.
+   */
+  expect?: { quotaBytes: number | null };
+  /** From when the requester is told that this scheduled step is coming (the policy's notice before it). */
+  noticeFrom?: string;
+  /** When that notice was committed (once). */
+  noticedAt?: string;
 }
 
 export interface Vote {

@@ -6,6 +6,10 @@ export const SLACK_ACTION_ID = {
   reject: 'request_reject',
   retry: 'request_retry',
   cancel: 'request_cancel',
+  /** An approver cancels what is scheduled on a request (card, `/account scheduled`, App Home). */
+  scheduleCancel: 'schedule_cancel',
+  /** The requester, in the DM before a scheduled step, asks for more time (opens a prefilled request form). */
+  scheduleExtend: 'schedule_extend',
 } as const;
 
 export const VIEW = {
@@ -22,6 +26,7 @@ export const REQUEST_FIELD = {
   email: 'field_email',
   displayName: 'field_display_name',
   quota: 'field_quota',
+  until: 'field_until',
   groups: 'field_groups',
   profile: 'field_profile',
   reason: 'field_reason',

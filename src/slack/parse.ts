@@ -14,6 +14,7 @@ export type ParsedCommand =
   | { kind: 'cancel'; id: string }
   | { kind: 'status'; id: string }
   | { kind: 'pending'; page?: number }
+  | { kind: 'scheduled' }
   | { kind: 'info'; backend: string; username: string }
   | { kind: 'doctor' }
   | { kind: 'error'; message: string };
@@ -53,7 +54,7 @@ const SIZE_NUMBER = /^[+-]?\d+(?:[.,]\d+)?$/;
 const SIZE_UNIT = /^[kmgtp]?i?b$|^[kmgtp]$/i;
 const SIZE = /^[+-]?\d+(?:[.,]\d+)?\s*[a-z]*$/i;
 const UNLIMITED = /^(unlimited|none)$/i;
-const KEYED = /^(email|name|display|displayname|quota|groups?|reason):(.*)$/i;
+const KEYED = /^(email|name|display|displayname|quota|groups?|reason|until|for):(.*)$/i;
 
 export function parseCommand(rawText: string, command: string): ParsedCommand {
   const tokenized = tokenize(unescapeSlack(rawText).trim());
@@ -73,6 +74,7 @@ export function parseCommand(rawText: string, command: string): ParsedCommand {
       };
     return page === 1 ? { kind: 'pending' } : { kind: 'pending', page };
   }
+  if (verb === 'scheduled' && args.length === 0) return { kind: 'scheduled' };
   if (verb === 'doctor' && args.length === 0) return { kind: 'doctor' };
   if (verb === 'cancel' || verb === 'status') {
     if (args.length !== 1)
@@ -125,6 +127,8 @@ export function parseCommand(rawText: string, command: string): ParsedCommand {
       else if (key === 'name' || key === 'display' || key === 'displayname') draft.displayName = value;
       else if (key === 'quota') draft.quota = value;
       else if (key === 'group' || key === 'groups') draft.groups = splitList(value);
+      else if (key === 'until') draft.until = value;
+      else if (key === 'for') draft.duration = value;
       else reasonWords.push(value); // reason: takes the rest of the line (the loop appends it)
       continue;
     }
@@ -155,7 +159,8 @@ export function parseCommand(rawText: string, command: string): ParsedCommand {
   return { kind: 'request', draft };
 }
 
-export const ONBOARD_USAGE = 'onboard <username> <email> profile:<name> [name:"Display Name"] [reason]';
+export const ONBOARD_USAGE =
+  'onboard <username> <email> profile:<name> [name:"Display Name"] [until:YYYY-MM-DD|for:90d] [reason]';
 export const OFFBOARD_USAGE = 'offboard <username> [delete] [reason]';
 
 /** `/account onboard alice alice@example.com profile:staff New designer`. */
@@ -166,9 +171,12 @@ function parseOnboard(args: string[], command: string): ParsedCommand {
   const draft: Partial<OnboardDraft> = { action: 'onboard', username };
   const reasonWords: string[] = [];
   for (const token of rest) {
-    const keyed = reasonWords.length === 0 ? /^(email|name|displayname|profile|reason):(.*)$/i.exec(token) : null;
+    const keyed =
+      reasonWords.length === 0 ? /^(email|name|displayname|profile|reason|until|for):(.*)$/i.exec(token) : null;
     const key = keyed?.[1]?.toLowerCase();
     if (key === 'email') draft.email = keyed![2];
+    else if (key === 'until') draft.until = keyed![2];
+    else if (key === 'for') draft.duration = keyed![2];
     else if (key === 'name' || key === 'displayname') draft.displayName = keyed![2];
     else if (key === 'profile') draft.profile = keyed![2];
     else if (key === 'reason') reasonWords.push(keyed![2]!);

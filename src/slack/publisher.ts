@@ -12,6 +12,7 @@ import type { RequestDesk } from '../requests/index.js';
 import type { AuditEntry, AuditLog, Cursors, RecordStore } from '../store/types.js';
 import { renderCard } from './blocks/card.js';
 import { auditLine, requesterDm } from './blocks/messages.js';
+import { scheduleNoticeMessage } from './blocks/scheduled-list.js';
 import { slackErrorCode, type SlackSurface } from './surface.js';
 
 export interface PublisherDeps {
@@ -220,6 +221,12 @@ export class AuditPublisher {
   private async notifyRequester(entry: AuditEntry): Promise<void> {
     const request = await this.deps.desk.queries.get(entry.subject);
     if (!request) return;
+    if (entry.event === 'schedule-notice') {
+      // Before a scheduled step runs: the requester, with a button to ask for more time.
+      const notice = scheduleNoticeMessage(request, true);
+      await this.deps.surface.dm(request.requester, notice.text, notice.blocks);
+      return;
+    }
     const text = requesterDm(entry, request);
     if (text) await this.deps.surface.dm(request.requester, text);
   }

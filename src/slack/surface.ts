@@ -51,8 +51,14 @@ export class SlackSurface {
     });
   }
 
-  async dm(user: string, text: string): Promise<void> {
-    await this.client.chat.postMessage({ channel: await this.dmChannel(user), text, unfurl_links: false });
+  /** A DM from the app; `blocks` (with `text` as the notification fallback) for a message with buttons. */
+  async dm(user: string, text: string, blocks?: types.KnownBlock[]): Promise<void> {
+    await this.client.chat.postMessage({
+      channel: await this.dmChannel(user),
+      text,
+      ...(blocks ? { blocks } : {}),
+      unfurl_links: false,
+    });
   }
 
   /** Visible once, to `user` only, in their DM with the app; Slack keeps no copy in the conversation history. */

@@ -16,7 +16,7 @@ import {
   type UserState,
 } from '../types.js';
 import type { SynologyConfig } from './config.js';
-import { isExpired } from './expiry.js';
+import { dsmExpiryDay, isExpired } from './expiry.js';
 import { bytesToDsmMb, dsmMbToBytes } from './quota-units.js';
 import { DsmSession, isRecord } from './session.js';
 import { generateDsmPassword } from './password.js';
@@ -182,9 +182,12 @@ class SynologyClient implements BackendClient {
         password,
         email: input.email,
         description: input.displayName,
-        // Only when DSM mails the password; never "expired" (defaults to normal; never "never":
-        // docs/synology-dsm.md#disable-and-enable).
+        // Only when DSM mails the password.
         ...(mail ? { notify_by_email: true, send_password: true } : {}),
+        // A time-limited account: DSM's own expiry day as YYYY/M/D (docs/synology-dsm.md#disable-and-enable), so
+        // the NAS locks it out even if AccountDesk is not running then. Otherwise left out: DSM defaults to
+        // "normal" (never "never").
+        ...(input.expiresOn ? { expired: dsmExpiryDay(input.expiresOn) } : {}),
       },
       { subject: username },
     );
@@ -212,7 +215,9 @@ class SynologyClient implements BackendClient {
     }
     for (const problem of problems) this.logger?.warn({ backend: this.name, user: username }, `DSM create: ${problem}`);
 
-    const how = mail ? `DSM mailed the password to ${input.email}` : 'show the password once to the requester';
+    const how =
+      (mail ? `DSM mailed the password to ${input.email}` : 'show the password once to the requester') +
+      (input.expiresOn ? `; DSM account expiry ${input.expiresOn} (last day)` : '');
     const summary =
       problems.length === 0
         ? `created ${username} on ${this.name}; ${how}`

@@ -15,3 +15,9 @@ export function isExpired(expired: unknown, now: Date): boolean {
   const today = new Date(now.getFullYear(), now.getMonth(), now.getDate()).getTime();
   return expiryDay < today;
 }
+
+/** "2027-03-30" -> "2027/3/30": DSM wants the day without leading zeros and refuses ISO dates with 3103. */
+export function dsmExpiryDay(isoDay: string): string {
+  const [year, month, day] = isoDay.split('-').map(Number);
+  return `${year}/${month}/${day}`;
+}

@@ -65,8 +65,16 @@ export const createAction: ActionKind = {
   },
 
   apply(backend, step, password) {
-    const { email, displayName, quotaBytes, groups } = step.params;
-    return backend.createUser({ username: step.username, email, displayName, quotaBytes, groups, password });
+    const { email, displayName, quotaBytes, groups, expiresOn } = step.params;
+    return backend.createUser({
+      username: step.username,
+      email,
+      displayName,
+      quotaBytes,
+      groups,
+      password,
+      ...(expiresOn ? { expiresOn } : {}),
+    });
   },
 
   isDone({ params }, current) {

@@ -15,6 +15,10 @@ export interface Draft {
   quota?: string;
   groups?: string[];
   reason?: string;
+  /** `until:<YYYY-MM-DD>` (create, quota): when the change is undone (src/requests/schedule.ts). */
+  until?: string;
+  /** `for:<duration>` (create, quota): how long the change lasts. */
+  duration?: string;
 }
 
 export type ParamsCheck = { ok: true; params: RequestParams } | { ok: false; field: string; message: string };

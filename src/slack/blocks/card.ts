@@ -9,6 +9,7 @@ import { formatBytes } from '../../requests/sizes.js';
 import type { AccountRequest, Step, StepPreview, StepTarget } from '../../requests/types.js';
 import { SLACK_ACTION_ID } from '../block-ids.js';
 import { LIMITS, esc, mention, truncate, when } from '../text.js';
+import { scheduleCancelButton, scheduledLines } from './schedule.js';
 
 type Block = types.KnownBlock;
 
@@ -28,6 +29,7 @@ const STATE_LABEL: Record<AccountRequest['state'], string> = {
   approved: ':white_check_mark: Approved, applying soon',
   applying: ':gear: Applying',
   applied: ':white_check_mark: Applied',
+  scheduled: ':white_check_mark: Applied, with a scheduled step to come',
   failed: ':x: Failed',
   partly_applied: ':warning: Partly applied',
   rejected: ':no_entry: Rejected',
@@ -42,7 +44,8 @@ function describeStep(step: Pick<StepTarget, 'action' | 'username' | 'params'>):
 
 /** The request in words: its one step, or "onboard alice (profile staff)" / "offboard alice". */
 export function describeRequest(request: AccountRequest): string {
-  const only = request.steps.length === 1 ? request.steps[0] : undefined;
+  // A one-action request stays that action when a time limit adds its scheduled undo.
+  const only = request.steps.length === 1 || request.plan === 'single' ? request.steps[0] : undefined;
   if (request.plan === 'single' && only) return describeStep(only);
   if (request.plan === 'onboard') return `onboard ${request.username} (profile ${request.profile ?? '?'})`;
   const deleting = request.steps.some((s) => s.action === 'delete');
@@ -54,9 +57,15 @@ export function backendsOf(request: Pick<AccountRequest, 'steps'>): string {
   return [...new Set(request.steps.map((s) => s.backend))].join(', ');
 }
 
+/** The steps that run once approved (not the scheduled ones). */
+function immediateSteps(request: AccountRequest): Step[] {
+  return request.steps.filter((s) => s.notBefore === undefined);
+}
+
 export function renderCard({ request, backendKinds }: CardInput): SlackMessage {
   const what = esc(describeRequest(request));
-  const only = request.steps.length === 1 ? request.steps[0] : undefined;
+  const immediate = immediateSteps(request);
+  const only = immediate.length === 1 ? immediate[0] : undefined;
   const backendKind = only ? backendKinds?.get(only.backend) : undefined;
   const blocks: Block[] = [
     {
@@ -81,6 +90,11 @@ export function renderCard({ request, backendKinds }: CardInput): SlackMessage {
     if (request.state === 'pending') blocks.push(...previewBlocks(only.preview));
   } else {
     blocks.push(stepsBlock(request, backendKinds));
+  }
+  const scheduled = scheduledLines(request);
+  if (scheduled.length > 0) {
+    const text = `*Time limit* (approved with the request):\n${scheduled.join('\n')}`;
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: fitLines([text], LIMITS.sectionText) } });
   }
 
   blocks.push({
@@ -137,7 +151,7 @@ const STEP_LABEL: Record<Step['state'], string> = {
 
 /** A plan over several backends: one line per step, with its live state while pending, its progress after. */
 function stepsBlock(request: AccountRequest, backendKinds?: ReadonlyMap<string, string>): Block {
-  const lines = request.steps.map((step) => {
+  const lines = immediateSteps(request).map((step) => {
     const kind = backendKinds?.get(step.backend);
     const head = `*${esc(step.backend)}*${kind ? ` (${esc(kind)})` : ''}: ${esc(describeStep(step))}`;
     if (request.state === 'pending') return `${head}\n${stepPreviewLine(step)}`;
@@ -213,7 +227,10 @@ function statusLine(request: AccountRequest): string {
 
 function outcomeText(request: AccountRequest, step: Step): string | undefined {
   switch (request.state) {
+    // Partly applied with one immediate step: its scheduled step failed, and its time-limit line says why.
     case 'applied':
+    case 'scheduled':
+    case 'partly_applied':
       return step.result ? `:white_check_mark: ${esc(step.result.summary)} (${when(step.result.at)})` : undefined;
     case 'failed':
       return step.error
@@ -227,13 +244,15 @@ function outcomeText(request: AccountRequest, step: Step): string | undefined {
 }
 
 function planOutcomeText(request: AccountRequest): string | undefined {
-  const count = (state: Step['state']) => request.steps.filter((s) => s.state === state).length;
+  const steps = immediateSteps(request);
+  const count = (state: Step['state']) => steps.filter((s) => s.state === state).length;
   switch (request.state) {
     case 'applying':
+    case 'scheduled':
     case 'applied':
     case 'failed':
     case 'partly_applied': {
-      const parts = [`${count('applied')} of ${request.steps.length} applied`];
+      const parts = [`${count('applied')} of ${steps.length} applied`];
       if (count('skipped')) parts.push(`${count('skipped')} skipped`);
       if (count('failed')) parts.push(`${count('failed')} failed`);
       const fix =
@@ -291,9 +310,15 @@ function cardButtons(request: AccountRequest): types.Button[] {
         value,
       },
       { type: 'button', action_id: SLACK_ACTION_ID.cancel, text: { type: 'plain_text', text: 'Give up' }, value },
+      ...(waitingAfterApproval(request) ? [scheduleCancelButton(value)] : []),
     ];
   }
-  return [];
+  return waitingAfterApproval(request) ? [scheduleCancelButton(value)] : [];
+}
+
+/** An approved request with a scheduled step still to run: approvers may cancel that step. */
+function waitingAfterApproval(request: AccountRequest): boolean {
+  return request.state !== 'pending' && request.steps.some((s) => s.state === 'pending' && s.notBefore !== undefined);
 }
 
 function capitalise(text: string): string {

@@ -4,6 +4,7 @@ import type { AccountRequest } from '../../requests/types.js';
 import { SLACK_ACTION_ID } from '../block-ids.js';
 import { LIMITS } from '../text.js';
 import { requestLine } from './messages.js';
+import { scheduledListBlocks } from './scheduled-list.js';
 
 type Block = types.KnownBlock;
 
@@ -14,6 +15,8 @@ export function homeView(options: {
   waiting?: AccountRequest[];
   /** How many requests are pending in all (the Home shows the oldest few this approver can still decide). */
   pendingTotal?: number;
+  /** Scheduled steps still to run: all of them for an approver (with Cancel), the person's own otherwise. */
+  scheduled?: { requests: AccountRequest[]; everyone: boolean };
   command: string;
 }): types.HomeView {
   const note = (text: string): Block => ({ type: 'context', elements: [{ type: 'mrkdwn', text }] });
@@ -64,6 +67,11 @@ export function homeView(options: {
       blocks.push(note(`${pendingTotal} requests are pending in all; \`${options.command} pending\` lists them.`));
     }
   }
+  const scheduled = options.scheduled;
+  if (scheduled && scheduled.requests.length > 0) {
+    blocks.push({ type: 'header', text: { type: 'plain_text', text: 'Scheduled' } });
+    blocks.push(...scheduledListBlocks(scheduled.requests, { ...scheduled, canCancel: scheduled.everyone }).blocks);
+  }
   blocks.push({ type: 'header', text: { type: 'plain_text', text: 'Your requests' } });
   if (options.own.length === 0)
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: 'You have not asked for anything yet.' } });
@@ -93,8 +101,12 @@ export function homeView(options: {
     );
   }
   // The requests this Home offers buttons for: a click naming any other is refused (listeners/decide-buttons.ts).
-  // At most 20 waiting + 15 own ids of 9 characters: far below private_metadata's 3000 (docs/slack.md#limits).
-  const offered = [...(options.waiting ?? []), ...options.own.filter((r) => r.state === 'pending')].map((r) => r.id);
+  // At most 20 waiting, 15 own and 20 scheduled ids of 9 characters: far below private_metadata's 3000
+  // (docs/slack.md#limits).
+  const cancellable = scheduled?.everyone ? scheduled.requests.slice(0, 20) : [];
+  const offered = [...(options.waiting ?? []), ...options.own.filter((r) => r.state === 'pending'), ...cancellable].map(
+    (r) => r.id,
+  );
   const private_metadata = homeMetadata(offered);
   // A Home tab holds at most 100 blocks (docs/slack.md#limits): keep the newest, say what was cut.
   if (blocks.length > LIMITS.blocksPerView) {

@@ -6,6 +6,7 @@ import type { AccountRequest, ActionName, Step } from '../../requests/types.js';
 import { OFFBOARD_USAGE, ONBOARD_USAGE } from '../parse.js';
 import { esc, mention, truncate, when, LIMITS } from '../text.js';
 import { backendsOf, describeRequest, describeState } from './card.js';
+import { timeLimitNote } from './schedule.js';
 
 /** Usage of every offered action, each with the backends that can do it. */
 export function helpText(
@@ -27,10 +28,12 @@ export function helpText(
     `• \`${command} cancel <request id>\` withdraw your request`,
     `• \`${command} status <request id>\` where a request stands`,
     `• \`${command} pending\` your open requests, or (approvers) everything waiting`,
+    `• \`${command} scheduled\` time limits still to run (approvers: all of them, with Cancel)`,
     `• \`${command} info <backend> <username>\` (approvers) an account's current state`,
     `• \`${command}\` alone opens a form.`,
     'Sizes: 50GB, 1.5 TB, 500 MiB or unlimited (1 GB = 1024 MB, as Nextcloud and DSM count). ' +
-      'Groups: groups:staff,sales. Quote values with spaces: name:"Alice Smith".',
+      'Groups: groups:staff,sales. Quote values with spaces: name:"Alice Smith". ' +
+      'Time limits (create, onboard, quota): until:2027-03-31 or for:30d (h, d, w).',
   ];
   // Backend names come from the config; a very long list still fits one message (docs/slack.md#limits).
   return truncate(lines.join('\n'), LIMITS.fallbackText);
@@ -42,7 +45,8 @@ export function receiptText(request: AccountRequest): string {
   const what = truncate(`${esc(describeRequest(request))} on *${esc(backendsOf(request))}*`, LIMITS.sectionText);
   return (
     `:inbox_tray: Request *${request.id}* is in: ${what}. It waits for ${approvals}; ` +
-    `you will get a DM when it is decided and when it is done. Cancel it with \`cancel ${request.id}\`.`
+    `you will get a DM when it is decided and when it is done. Cancel it with \`cancel ${request.id}\`.` +
+    timeLimitNote(request)
   );
 }
 
@@ -98,6 +102,9 @@ const AUDIT_ICON: Record<string, string> = {
   'step-applied': ':heavy_check_mark:',
   'step-failed': ':x:',
   'step-skipped': ':heavy_minus_sign:',
+  scheduled: ':calendar:',
+  'schedule-notice': ':calendar:',
+  'schedule-cancelled': ':heavy_multiplication_x:',
 };
 
 /** Entries that are bookkeeping, not news: they update the card but get no audit-channel line or DM. */
@@ -122,12 +129,38 @@ export function auditLine(entry: AuditEntry): string | undefined {
   if ((entry.event === 'rejected' || entry.event === 'requested' || entry.event === 'cancelled') && d.reason)
     detail = `: “${esc(shown(d.reason))}”`;
   if (entry.event === 'retried') detail = ` (attempt ${shown(d.attempt)})`;
+  detail += scheduleDetail(entry);
   const by = entry.actor === 'system' && entry.event !== 'requested' ? '' : ` by ${actor}`;
   return truncate(
     `${AUDIT_ICON[entry.event] ?? '•'} \`${entry.subject}\` ` +
       `*${entry.event}*${by} — ${what}${detail} · #${entry.seq}`,
     LIMITS.sectionText,
   );
+}
+
+/**
+ * What an audit line adds for scheduled steps: when the rest runs, when a scheduled step was due and how late it ran
+ * (after downtime it runs at once and says so), what a notice or a cancel was about.
+ */
+function scheduleDetail(entry: AuditEntry): string {
+  const d = entry.data;
+  const at = typeof d.notBefore === 'string' ? when(d.notBefore) : 'later';
+  if (entry.event === 'scheduled') return `: ${esc(shown(d.summary))}; the rest runs ${at}`;
+  if (entry.event === 'schedule-notice') return `: the requester was told it runs ${at}`;
+  if (entry.event === 'schedule-cancelled') return `: ${shown(d.steps)} scheduled step(s) due ${at} will not run`;
+  if (!entry.event.startsWith('step-') || d.scheduled !== true) return '';
+  const late = typeof d.lateMs === 'number' ? d.lateMs : 0;
+  // The sweep finds a due step within seconds; a minute or more late means AccountDesk was not running.
+  return late >= 60_000 ? ` · scheduled for ${at}, ran ${describeLate(late)} late` : ` · scheduled for ${at}`;
+}
+
+/** "3 h 20 min", "2 days 4 h": how late a scheduled step ran. */
+function describeLate(ms: number): string {
+  const minutes = Math.round(ms / 60_000);
+  const days = Math.floor(minutes / 1440);
+  const hours = Math.floor((minutes % 1440) / 60);
+  const parts = [days ? `${days} day${days === 1 ? '' : 's'}` : '', hours ? `${hours} h` : '', `${minutes % 60} min`];
+  return parts.filter(Boolean).slice(0, 2).join(' ');
 }
 
 /** An audit-data value as text: the domain records strings and numbers; anything else is not shown. */
@@ -151,6 +184,13 @@ function requesterDmText(entry: AuditEntry, request: AccountRequest): string | u
         : undefined;
     case 'applied':
       return `:white_check_mark: Done: ${what}. ${esc(shown(entry.data.summary))}`;
+    case 'scheduled':
+      return (
+        `:white_check_mark: Done: ${what}. ${esc(shown(entry.data.summary))}` +
+        `\nAs approved, the rest runs ${typeof entry.data.notBefore === 'string' ? when(entry.data.notBefore) : 'later'}.`
+      );
+    case 'schedule-cancelled':
+      return `:heavy_multiplication_x: ${mention(entry.actor)} cancelled what was scheduled on ${what}.`;
     case 'failed':
       return `:x: Your request ${what} failed: ${esc(shown(entry.data.error))} An approver can retry it.`;
     case 'partly_applied':

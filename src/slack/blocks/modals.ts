@@ -47,6 +47,19 @@ export interface RequestModalMetadata {
   channel?: string;
 }
 
+/** Values a form opens with (the extension asked for from the DM before a scheduled step). */
+export interface RequestFormPrefill {
+  action: ActionName | FormPlan;
+  backend?: string;
+  profile?: string;
+  email?: string;
+  username: string;
+  quota?: string;
+  /** YYYY-MM-DD for the date picker. */
+  until?: string;
+  reason?: string;
+}
+
 export function requestModal(options: {
   actions: ActionName[];
   /** Onboard (when profiles exist) and offboard, where the policy enables them. */
@@ -54,7 +67,9 @@ export function requestModal(options: {
   profiles?: Profiles;
   backends: { name: string; kind: string }[];
   metadata: RequestModalMetadata;
+  prefill?: RequestFormPrefill;
 }): ModalView {
+  const prefill = options.prefill;
   const profiles = Object.entries(options.profiles ?? {}).slice(0, 100);
   const option = (text: string, value: string): types.PlainTextOption => ({
     text: { type: 'plain_text', text: truncate(text, 75) },
@@ -63,7 +78,14 @@ export function requestModal(options: {
   const textInput = (
     blockId: string,
     label: string,
-    opts: { optional?: boolean; hint?: string; placeholder?: string; multiline?: boolean; maxLength?: number } = {},
+    opts: {
+      optional?: boolean;
+      hint?: string;
+      placeholder?: string;
+      multiline?: boolean;
+      maxLength?: number;
+      initial?: string;
+    } = {},
   ): types.InputBlock => ({
     type: 'input',
     block_id: blockId,
@@ -75,6 +97,7 @@ export function requestModal(options: {
       action_id: INPUT,
       multiline: opts.multiline ?? false,
       max_length: opts.maxLength ?? 256,
+      ...(opts.initial ? { initial_value: opts.initial } : {}),
       ...(opts.placeholder ? { placeholder: { type: 'plain_text', text: opts.placeholder } } : {}),
     },
   });
@@ -97,6 +120,7 @@ export function requestModal(options: {
             ...options.actions.map((a) => option(ACTION_LABEL[a], a)),
             ...(options.plans ?? []).map((p) => option(PLAN_LABEL[p], p)),
           ],
+          ...initialAction(options.actions, options.plans ?? [], prefill?.action, option),
         },
       },
       {
@@ -110,32 +134,78 @@ export function requestModal(options: {
           action_id: INPUT,
           // At most 100 options in a select (docs/slack.md#limits).
           options: options.backends.slice(0, 100).map((b) => option(`${b.name} (${b.kind})`, b.name)),
+          ...initialBackend(options.backends, prefill?.backend, option),
         },
       },
-      textInput(REQUEST_FIELD.username, 'Username', { optional: false, maxLength: 255 }),
+      textInput(REQUEST_FIELD.username, 'Username', { optional: false, maxLength: 255, initial: prefill?.username }),
       textInput(REQUEST_FIELD.email, 'Email (new users)', {
         hint: 'Nextcloud mails the invitation here.',
         placeholder: 'alice@example.com',
+        initial: prefill?.email,
       }),
       textInput(REQUEST_FIELD.displayName, 'Display name (new users)', { maxLength: 64 }),
       textInput(REQUEST_FIELD.quota, 'Quota', {
         hint: 'For new users and quota changes: 50GB, 1.5 TB, 500 MiB or unlimited.',
         placeholder: '50GB',
+        initial: prefill?.quota,
       }),
+      {
+        type: 'input',
+        block_id: REQUEST_FIELD.until,
+        optional: true,
+        label: { type: 'plain_text', text: 'Until (time limit)' },
+        hint: {
+          type: 'plain_text',
+          text: 'New users and onboarding: disabled on this day. Quota changes: the old quota comes back that day.',
+        },
+        element: { type: 'datepicker', action_id: INPUT, ...(prefill?.until ? { initial_date: prefill.until } : {}) },
+      },
       textInput(REQUEST_FIELD.groups, 'Groups', {
         hint: 'New users: comma-separated. Add to / remove from a group: one group.',
         placeholder: 'staff, sales',
       }),
-      ...profileBlocks(profiles, option),
-      textInput(REQUEST_FIELD.reason, 'Why', { multiline: true, maxLength: 500, hint: 'Approvers see this.' }),
+      ...profileBlocks(profiles, option, prefill?.profile),
+      textInput(REQUEST_FIELD.reason, 'Why', {
+        multiline: true,
+        maxLength: 500,
+        hint: 'Approvers see this.',
+        initial: prefill?.reason,
+      }),
     ],
   };
+}
+
+/** The action select's initial option, when the prefill names one the form offers. */
+function initialAction(
+  actions: ActionName[],
+  plans: FormPlan[],
+  action: ActionName | FormPlan | undefined,
+  option: (text: string, value: string) => types.PlainTextOption,
+): { initial_option?: types.PlainTextOption } {
+  if ((actions as string[]).includes(action ?? '')) {
+    return { initial_option: option(ACTION_LABEL[action as ActionName], action as ActionName) };
+  }
+  if ((plans as string[]).includes(action ?? '')) {
+    return { initial_option: option(PLAN_LABEL[action as FormPlan], action as FormPlan) };
+  }
+  return {};
+}
+
+/** The backend select's initial option, when the prefill names one the form offers. */
+function initialBackend(
+  backends: { name: string; kind: string }[],
+  name: string | undefined,
+  option: (text: string, value: string) => types.PlainTextOption,
+): { initial_option?: types.PlainTextOption } {
+  const backend = backends.find((b) => b.name === name);
+  return backend ? { initial_option: option(`${backend.name} (${backend.kind})`, backend.name) } : {};
 }
 
 /** The profile picker for onboarding, with what each profile creates spelled out beneath it. */
 function profileBlocks(
   profiles: [string, Profiles[string]][],
   option: (text: string, value: string) => types.PlainTextOption,
+  initial?: string,
 ): types.KnownBlock[] {
   if (profiles.length === 0) return [];
   const lines = profiles.map(([name, accounts]) => `*${esc(name)}*: ${esc(describeProfile(accounts))}`);
@@ -145,7 +215,14 @@ function profileBlocks(
       block_id: REQUEST_FIELD.profile,
       optional: true,
       label: { type: 'plain_text', text: 'Profile (onboarding)' },
-      element: { type: 'static_select', action_id: INPUT, options: profiles.map(([name]) => option(name, name)) },
+      element: {
+        type: 'static_select',
+        action_id: INPUT,
+        options: profiles.map(([name]) => option(name, name)),
+        ...(profiles.some(([name]) => name === initial)
+          ? { initial_option: option(initial ?? '', initial ?? '') }
+          : {}),
+      },
     },
     {
       type: 'context',

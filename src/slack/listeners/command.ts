@@ -7,6 +7,7 @@ import type { RequestPage } from '../../requests/queries.js';
 import { REQUEST_ACTIONS } from '../../requests/types.js';
 import { infoText, helpText, listText, receiptText, requestLine } from '../blocks/messages.js';
 import { requestModal, type FormPlan } from '../blocks/modals.js';
+import { scheduledListBlocks } from '../blocks/scheduled-list.js';
 import { noSuchRequest, parseCommand, type ParsedCommand } from '../parse.js';
 import { esc, warning } from '../text.js';
 import { failureText, unexpectedFailureText, unexpectedFailureWords, type ListenerDeps } from './shared.js';
@@ -58,6 +59,12 @@ export function registerCommand(app: App, deps: ListenerDeps): void {
     const reply = (text: string) => say(respond, text, deps);
     const user = body.user_id;
     try {
+      if (parsed.kind === 'scheduled') {
+        const { everyone, requests } = await desk.schedules.upcoming(user);
+        const list = scheduledListBlocks(requests, { everyone, canCancel: everyone });
+        await respond({ response_type: 'ephemeral', text: list.text, blocks: list.blocks });
+        return;
+      }
       await answer(parsed, user, reply);
     } catch (err) {
       // Acked already: without this the person would see nothing at all (e.g. Slack refused usergroups.users.list).
@@ -67,7 +74,7 @@ export function registerCommand(app: App, deps: ListenerDeps): void {
   });
 
   async function answer(
-    parsed: Exclude<ParsedCommand, { kind: 'error' | 'modal' }>,
+    parsed: Exclude<ParsedCommand, { kind: 'error' | 'modal' | 'scheduled' }>,
     user: string,
     reply: (text: string) => Promise<void>,
   ): Promise<void> {
@@ -143,13 +150,13 @@ function doctorText(report: string): string {
 }
 
 /** Only the actions the policy enables and at least one backend can do. */
-function offeredActions(deps: ListenerDeps) {
+export function offeredActions(deps: ListenerDeps) {
   const { plans } = deps.desk;
   return REQUEST_ACTIONS.filter((action) => plans.policy.isEnabled(action) && plans.backendsAble(action).length > 0);
 }
 
 /** Onboarding where the policy enables it and profiles exist; offboarding where the policy enables it. */
-function offeredPlans(deps: ListenerDeps): FormPlan[] {
+export function offeredPlans(deps: ListenerDeps): FormPlan[] {
   const { plans } = deps.desk;
   const offered: FormPlan[] = [];
   if (plans.policy.isEnabled('onboard') && Object.keys(plans.profiles).length > 0) offered.push('onboard');
@@ -157,7 +164,7 @@ function offeredPlans(deps: ListenerDeps): FormPlan[] {
   return offered;
 }
 
-function backendsFor(deps: ListenerDeps) {
+export function backendsFor(deps: ListenerDeps) {
   const { plans } = deps.desk;
   return plans.backendNames().map((name) => ({ name, kind: plans.backend(name)!.kind }));
 }

@@ -12,7 +12,7 @@ import { warning } from '../text.js';
 import { publishHome } from './home.js';
 import { failureText, unexpectedFailureText, type ListenerDeps } from './shared.js';
 
-type ButtonArgs = SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs;
+export type ButtonArgs = SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs;
 
 export function registerDecisionButtons(app: App, deps: ListenerDeps): void {
   const { desk, surface } = deps;
@@ -107,7 +107,7 @@ const CARD_REF_WAIT_MS = 2_000;
  * the card of that very request (its channel and message ts, as stored when it was posted), or a Home this app
  * published for the clicker with a button for it (the Home's signed private_metadata lists those).
  */
-async function clickRefusal(args: ButtonArgs, deps: ListenerDeps): Promise<string | undefined> {
+export async function clickRefusal(args: ButtonArgs, deps: ListenerDeps): Promise<string | undefined> {
   const id = args.action.value ?? '';
   const { body } = args;
   const refuse = (why: string) => {
@@ -142,7 +142,7 @@ async function clickRefusal(args: ButtonArgs, deps: ListenerDeps): Promise<strin
  * An answer only the clicker sees: ephemeral through response_url for a message button, a DM for App Home
  * (a Home tab click carries no response_url).
  */
-async function tell(args: ButtonArgs, deps: ListenerDeps, text: string): Promise<void> {
+export async function tell(args: ButtonArgs, deps: ListenerDeps, text: string): Promise<void> {
   try {
     if (args.respond && args.body.response_url) {
       await args.respond({ response_type: 'ephemeral', replace_original: false, text });
@@ -155,7 +155,7 @@ async function tell(args: ButtonArgs, deps: ListenerDeps, text: string): Promise
 }
 
 /** A click on the Home tab changes what it should list: show the person the new state. */
-async function refreshHomeAfterClick(args: ButtonArgs, deps: ListenerDeps): Promise<void> {
+export async function refreshHomeAfterClick(args: ButtonArgs, deps: ListenerDeps): Promise<void> {
   if (args.body.view?.type !== 'home') return;
   await publishHome(deps, args.body.user.id).catch((err) => deps.logger.warn({ err }, 'could not refresh App Home'));
 }

@@ -26,6 +26,7 @@ export async function publishHome(deps: ListenerDeps, user: string): Promise<voi
       ownTotal: own.total,
       waiting,
       ...(pending ? { pendingTotal: pending.total } : {}),
+      scheduled: await desk.schedules.upcoming(user),
       command: deps.command,
     }),
   );

@@ -3,6 +3,7 @@ import { registerCommand } from './command.js';
 import { registerDecisionButtons } from './decide-buttons.js';
 import { registerHome } from './home.js';
 import { registerModals } from './modals.js';
+import { registerScheduleButtons } from './schedule-buttons.js';
 import type { ListenerDeps } from './shared.js';
 
 export type { ListenerDeps } from './shared.js';
@@ -12,4 +13,5 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
   registerDecisionButtons(app, deps);
   registerModals(app, deps);
   registerHome(app, deps);
+  registerScheduleButtons(app, deps);
 }

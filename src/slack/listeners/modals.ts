@@ -156,6 +156,7 @@ function draftFrom(
       displayName: textValue(view, REQUEST_FIELD.displayName),
       profile: selectedValue(view, REQUEST_FIELD.profile) ?? '',
       reason,
+      until: dateValue(view, REQUEST_FIELD.until),
     };
     return { ok: true, draft };
   }
@@ -184,6 +185,7 @@ function draftFrom(
           .filter(Boolean)
       : undefined,
     reason,
+    until: dateValue(view, REQUEST_FIELD.until),
   };
   return { ok: true, draft };
 }
@@ -196,6 +198,11 @@ function fieldBlock(field: string | undefined): string {
 
 function textValue(view: ViewOutput, block: string): string | undefined {
   return view.state.values[block]?.[INPUT]?.value ?? undefined;
+}
+
+/** A date picker's day, YYYY-MM-DD as Slack sends it; undefined when none was picked. */
+function dateValue(view: ViewOutput, block: string): string | undefined {
+  return view.state.values[block]?.[INPUT]?.selected_date ?? undefined;
 }
 
 function selectedValue(view: ViewOutput, block: string): string | undefined {
