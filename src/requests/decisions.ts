@@ -233,9 +233,13 @@ export class Decisions {
   }
 }
 
-/** Offboarding, and any plan with a disable or delete step, asks the approver to type the username first. */
-function isDestructive(request: Pick<AccountRequest, 'steps'>): boolean {
-  return request.steps.some((step) => ACTION_KINDS[step.action].destructive);
+/**
+ * Offboarding, and any plan with a disable or delete step, asks the approver to type the username first. A scheduled
+ * step that undoes the plan's own change (the disable at the end of a time limit) does not: it ends what the
+ * approver is granting.
+ */
+export function isDestructive(request: Pick<AccountRequest, 'steps'>): boolean {
+  return request.steps.some((step) => ACTION_KINDS[step.action].destructive && step.undoes === undefined);
 }
 
 function verbOf(request: AccountRequest): string {

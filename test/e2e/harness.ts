@@ -134,11 +134,18 @@ export interface Desk {
   waitForState(id: string, ...states: AccountRequest['state'][]): Promise<AccountRequest>;
   /** Moves the app's domain clock forward (request times, expiry); Slack and the fakes keep real time. */
   advanceClock(ms: number): void;
+  /** The app's domain clock now (real time plus every advanceClock). */
+  now(): Date;
   /**
    * Everything the app ever sent towards Slack: every Web API call's arguments and every response_url post, as
    * JSON text.
    */
   everythingSentToSlack(): string;
+  /**
+   * Stops the app cleanly, moves the clock forward by `downtimeMs` while it is down, and starts it again on the same
+   * store, config and port (`app` is the new process from then on).
+   */
+  restart(downtimeMs?: number): Promise<void>;
   /** Starts a second replica of the same deployment (same store, Slack and backends) on its own port. */
   startReplica(): Promise<{ app: RunningAccountDesk; client: SignedSlackClient; logs: string[] }>;
   /** The folder holding the config file and the SQLite store. */
@@ -223,13 +230,16 @@ export async function startDesk(
     secrets: loaded.secrets,
     destination: { write: (line: string) => void destination.write(line) },
   });
-  const app = await startAccountDesk(loaded, {
-    logger,
-    publishIntervalMs: 50,
-    sweepIntervalMs: 3_600_000,
-    clock: () => new Date(Date.now() + clockOffsetMs),
-    ...options.appOptions,
-  });
+  const clock = () => new Date(Date.now() + clockOffsetMs);
+  const start = () =>
+    startAccountDesk(loaded, {
+      logger,
+      publishIntervalMs: 50,
+      sweepIntervalMs: 3_600_000,
+      clock,
+      ...options.appOptions,
+    });
+  let app = await start();
   const client = createSignedSlackClient({
     url: `http://127.0.0.1:${port}/slack/events`,
     signingSecret: SIGNING_SECRET,
@@ -296,7 +306,9 @@ export async function startDesk(
     nextcloud,
     dsm,
     nmc,
-    app,
+    get app() {
+      return app;
+    },
     client,
     logs,
     secrets: [...Object.values(SECRETS), SIGNING_SECRET, slack.token],
@@ -391,6 +403,12 @@ export async function startDesk(
     advanceClock(ms) {
       clockOffsetMs += ms;
     },
+    now: clock,
+    async restart(downtimeMs = 0) {
+      await app.stop();
+      clockOffsetMs += downtimeMs;
+      app = await start();
+    },
     everythingSentToSlack() {
       const calls = slack.calls().map((c) => JSON.stringify({ method: c.method, args: c.args }));
       const responses = responseUrls.flatMap((url) => slack.responsesAt(url).map((r) => JSON.stringify(r.body)));
@@ -410,6 +428,8 @@ export async function startDesk(
         logger: replicaLogger,
         publishIntervalMs: 50,
         sweepIntervalMs: 3_600_000,
+        // The same deployment shares one notion of time: a test that moves the clock moves it for every replica.
+        clock,
         ...options.appOptions,
       });
       replicas.push(replica);

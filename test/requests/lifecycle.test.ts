@@ -21,6 +21,10 @@ const LEGAL: ReadonlyArray<[RequestState, RequestState]> = [
   ['applying', 'applied'],
   ['applying', 'partly_applied'],
   ['applying', 'failed'],
+  ['applying', 'scheduled'], // done for now: a scheduled step waits for its time
+  ['scheduled', 'applying'], // a scheduled step falls due
+  ['scheduled', 'scheduled'], // one of several scheduled steps settles
+  ['scheduled', 'applied'], // an approver cancels what was scheduled
   ['failed', 'applying'], // an approver's Retry
   ['failed', 'cancelled'], // given up
   ['partly_applied', 'applying'], // Retry of the failed steps
@@ -29,6 +33,7 @@ const LEGAL: ReadonlyArray<[RequestState, RequestState]> = [
 
 const LEGAL_STEP: ReadonlyArray<[StepState, StepState]> = [
   ['pending', 'applying'],
+  ['pending', 'skipped'], // a scheduled step cancelled by an approver
   ['applying', 'applied'],
   ['applying', 'failed'],
   ['applying', 'skipped'],
@@ -66,6 +71,18 @@ describe('request lifecycle', () => {
     expect(stateAfterSteps(steps('skipped'))).toBe('applied');
     expect(stateAfterSteps(steps('failed', 'skipped'))).toBe('failed');
     expect(stateAfterSteps(steps('applied', 'failed'))).toBe('partly_applied');
+  });
+
+  it('a scheduled step waiting for its time leaves the request scheduled, or failed when nothing it undoes worked', () => {
+    const at = '2027-03-31T00:00:00.000Z';
+    const done = { state: 'applied' } as Step;
+    const waiting = { state: 'pending', notBefore: at } as Step;
+    expect(stateAfterSteps([done, waiting])).toBe('scheduled');
+    expect(stateAfterSteps([{ state: 'pending' } as Step, waiting])).toBe('applying');
+    expect(stateAfterSteps([{ state: 'failed' } as Step, waiting])).toBe('failed');
+    expect(stateAfterSteps([done, { state: 'failed' } as Step, waiting])).toBe('partly_applied');
+    expect(stateAfterSteps([done, { ...waiting, state: 'applied' }])).toBe('applied');
+    expect(refusalFor('scheduled')).toBe('the request is applied and has a scheduled step still to run');
   });
 
   it('explains refusals in words for the person who clicked', () => {

@@ -5,6 +5,7 @@
 import type { types } from '@slack/bolt';
 import type { UserState } from '../../backends/types.js';
 import { ACTION_KINDS } from '../../requests/actions/index.js';
+import { isDestructive } from '../../requests/decisions.js';
 import { formatBytes } from '../../requests/sizes.js';
 import type { AccountRequest, Step, StepPreview, StepTarget } from '../../requests/types.js';
 import { SLACK_ACTION_ID } from '../block-ids.js';
@@ -281,7 +282,7 @@ function decisionText(request: AccountRequest): string | undefined {
 function cardButtons(request: AccountRequest): types.Button[] {
   const value = request.id;
   if (request.state === 'pending') {
-    const destructive = request.steps.some((s) => ACTION_KINDS[s.action].destructive);
+    const destructive = isDestructive(request);
     const blocked = request.steps.some((s) => s.preview?.assessment?.blocker);
     return [
       {

@@ -159,8 +159,9 @@ function describeLate(ms: number): string {
   const minutes = Math.round(ms / 60_000);
   const days = Math.floor(minutes / 1440);
   const hours = Math.floor((minutes % 1440) / 60);
-  const parts = [days ? `${days} day${days === 1 ? '' : 's'}` : '', hours ? `${hours} h` : '', `${minutes % 60} min`];
-  return parts.filter(Boolean).slice(0, 2).join(' ');
+  const parts = [days ? `${days} day${days === 1 ? '' : 's'}` : '', hours ? `${hours} h` : ''].filter(Boolean);
+  if (minutes % 60 || parts.length === 0) parts.push(`${minutes % 60} min`);
+  return parts.slice(0, 2).join(' ');
 }
 
 /** An audit-data value as text: the domain records strings and numbers; anything else is not shown. */
