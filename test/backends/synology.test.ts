@@ -496,6 +496,16 @@ describe('createUser', () => {
     expect(result.summary).toMatch(/created ivy.*BUT quota NOT set/);
     expect(result.after?.exists).toBe(true);
   });
+
+  it("a time-limited account gets DSM's own expiry day as YYYY/M/D (no leading zeros); without one, none is sent", async () => {
+    const { fake, client } = await setup();
+    const result = await client.createUser({ username: 'jo', password: 'Str0ng-Pass!', expiresOn: '2027-03-05' });
+    expect(fake.calls('SYNO.Core.User', 'create')[0]!.params.expired).toBe('2027/3/5');
+    expect(fake.users.get('jo')?.expired).toBe('2027/3/5');
+    expect(result.summary).toContain('DSM account expiry 2027-03-05 (last day)');
+    await client.createUser({ username: 'kim', password: 'Str0ng-Pass!' });
+    expect(fake.calls('SYNO.Core.User', 'create')[1]!.params.expired).toBeUndefined();
+  });
 });
 
 describe('a failed read-back after a change DSM made', () => {
