@@ -202,6 +202,7 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
       // The DM before a scheduled step runs (docs/architecture.md#scheduled-steps): recorded once, posted by the
       // publisher from its audit entry.
       const noticed = await desk.schedules.recordNotices();
+      await desk.schedules.replaceExtended();
       if (noticed > 0) logger.info({ noticed }, 'recorded notices of scheduled steps');
     } finally {
       await liveness.release('sweeper');

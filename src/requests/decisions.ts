@@ -10,9 +10,9 @@ import { ACTION_KINDS } from './actions/index.js';
 import { requestEntry } from './audit-entries.js';
 import type { RequestEvents } from './events.js';
 import { checkReason } from './fields.js';
-import { canMove, RETRYABLE_STATES } from './lifecycle.js';
-import { alreadyDecided, notFound, type DecisionCode } from './outcomes.js';
-import type { PlanBuilder, RequestDraft } from './plans.js';
+import { canMove, isWaiting, RETRYABLE_STATES } from './lifecycle.js';
+import { alreadyDecided, invalid, notFound, type DecisionCode } from './outcomes.js';
+import type { PlanBuilder, PlannedStep, RequestDraft, ValidPlan } from './plans.js';
 import { findRequest } from './queries.js';
 import { newRequestId } from './request-ids.js';
 import type { AccountRequest, ActorId, Failure, Outcome, RequestState } from './types.js';
@@ -51,12 +51,16 @@ export class Decisions {
     const checked = await this.deps.plans.check(draft, requester);
     if (!checked.ok) return checked;
     const { valid } = checked;
+    const extendsId = draft.action === 'offboard' ? undefined : draft.extends;
+    const extension = extendsId ? await this.extension(extendsId, valid, requester) : undefined;
+    if (extension && !extension.ok) return extension;
     const now = this.deps.clock();
     const base: Omit<AccountRequest, 'id' | 'version'> = {
       plan: valid.plan,
       username: valid.username,
       ...(valid.profile ? { profile: valid.profile } : {}),
-      steps: valid.steps.map((step) => ({ ...step, state: 'pending', attempts: 0 })),
+      ...(extension ? { extends: extension.original.id } : {}),
+      steps: (extension?.steps ?? valid.steps).map((step) => ({ ...step, state: 'pending', attempts: 0 })),
       reason: valid.reason,
       requester,
       state: 'pending',
@@ -68,6 +72,36 @@ export class Decisions {
     const request = await this.insertWithFreshId(base);
     this.deps.events.emit(request, 'requested');
     return { ok: true, request };
+  }
+
+  /**
+   * "Ask for more time" on request `originalId`: the requester's own request with a scheduled step still waiting, and
+   * a new end for the same person. A quota revert restores what the original would have restored (the quota before
+   * the first change), not the temporary quota in place now.
+   */
+  private async extension(
+    originalId: string,
+    valid: ValidPlan,
+    requester: ActorId,
+  ): Promise<{ ok: true; original: AccountRequest; steps: PlannedStep[] } | Failure<'invalid'>> {
+    const original = await this.get(originalId);
+    if (!original || original.requester !== requester || !original.steps.some(isWaiting)) {
+      return invalid('until', `${originalId} has no scheduled step of yours left to extend.`);
+    }
+    if (!valid.steps.some((s) => s.notBefore !== undefined) || original.username !== valid.username) {
+      return invalid(
+        'until',
+        `Pick the new last day for ${original.username} (until), later than the one ${original.id} has.`,
+      );
+    }
+    const steps = valid.steps.map((step): PlannedStep => {
+      if (step.action !== 'quota' || step.notBefore === undefined) return step;
+      const before = original.steps.find(
+        (s) => isWaiting(s) && s.action === 'quota' && s.backend === step.backend && s.username === step.username,
+      );
+      return before?.expect ? { ...step, params: { quotaBytes: before.params.quotaBytes ?? null } } : step;
+    });
+    return { ok: true, original, steps };
   }
 
   /**

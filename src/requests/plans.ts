@@ -34,6 +34,8 @@ export interface OnboardDraft {
   until?: string;
   /** `for:<duration>`: the accounts are disabled after that long. */
   duration?: string;
+  /** The request whose time limit this one extends. */
+  extends?: string;
 }
 
 /** `/account offboard <username> [delete] [reason]`. */

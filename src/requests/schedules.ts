@@ -34,7 +34,15 @@ export function nextScheduled(request: AccountRequest): string | undefined {
 }
 
 export class Schedules {
-  constructor(private readonly deps: SchedulesDeps) {}
+  constructor(private readonly deps: SchedulesDeps) {
+    // An approved extension replaces the time limit it extends at once; the sweeper (replaceExtended) is the
+    // backstop when this process stops in between, so a failure here only delays it.
+    deps.events.subscribe((request, change) => {
+      if (change === 'approved' && request.state === 'approved' && request.extends) {
+        void this.replaceExtended().catch(() => undefined);
+      }
+    });
+  }
 
   /**
    * Approved requests with a scheduled step still to run, soonest first: every one for an approver, their own for anyone
@@ -61,6 +69,32 @@ export class Schedules {
         request,
       };
     }
+    return this.cancelWaiting(request.id, actor, {});
+  }
+
+  /**
+   * For every approved extension: cancels the scheduled steps of the request it extends, which its own replace
+   * (audited as a `schedule-cancelled` by AccountDesk, naming the extension). Returns how many it cancelled.
+   */
+  async replaceExtended(): Promise<number> {
+    let replaced = 0;
+    const open = (await Promise.all(ENGINE_STATES.map((s) => this.deps.requests.listByIndex(`state:${s}`)))).flat();
+    for (const extension of open) {
+      if (!extension.extends) continue;
+      const original = await this.deps.requests.get(extension.extends);
+      if (!original?.steps.some(isWaiting)) continue;
+      const result = await this.cancelWaiting(original.id, 'system', { reason: `extended by ${extension.id}` });
+      if (result.ok) replaced++;
+    }
+    return replaced;
+  }
+
+  /** Every waiting scheduled step of `id` -> skipped, with its audit entry, in one commit. */
+  private async cancelWaiting(
+    id: string,
+    actor: ActorId,
+    data: Record<string, unknown>,
+  ): Promise<Outcome<{ request: AccountRequest }, ScheduleCode>> {
     const at = this.deps.clock().toISOString();
     const nothing = (current: AccountRequest): Failure<ScheduleCode> => ({
       ok: false,
@@ -69,7 +103,7 @@ export class Schedules {
       request: current,
     });
     const result = await this.deps.requests.update<Failure<ScheduleCode>>(
-      request.id,
+      id,
       (current) => {
         if (!ENGINE_STATES.includes(current.state) || !current.steps.some(isWaiting))
           return { refuse: nothing(current) };
@@ -90,6 +124,7 @@ export class Schedules {
         requestEntry('schedule-cancelled', next, actor, {
           steps: previous.steps.filter(isWaiting).length,
           notBefore: nextScheduled(previous),
+          ...data,
         }),
       ],
     );

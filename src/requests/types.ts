@@ -130,6 +130,11 @@ export interface AccountRequest {
   expiresAt: string;
   approvalsRequired: number;
   approvals: Vote[];
+  /**
+   * More time for an earlier request: once this one is approved, that request's scheduled steps are cancelled and
+   * this one's run instead (src/requests/schedules.ts).
+   */
+  extends?: string;
   /** Who rejected / cancelled / expired it, when and why. */
   decision?: { by: string; at: string; reason?: string };
 }

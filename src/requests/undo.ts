@@ -36,9 +36,11 @@ export async function rememberBeforeChange(backend: BackendClient, step: Step): 
 
 /** The undo step with what was remembered: it restores `restore` while the backend still shows `expect`. */
 export function withRemembered(undo: Step, remembered: Remembered): Step {
+  // An extension carries the quota to restore over from the request it extends (schedules.ts): keep that one.
+  const restore = undo.params.quotaBytes !== undefined ? undo.params.quotaBytes : remembered.restore;
   return {
     ...undo,
-    params: { ...undo.params, quotaBytes: remembered.restore },
+    params: { ...undo.params, quotaBytes: restore },
     expect: { quotaBytes: remembered.expect },
   };
 }

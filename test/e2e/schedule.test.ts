@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { visibleText } from '../support/slack-fake.js';
-import { APPROVER, REQUESTER, poll, requestIdIn, startDesk, type Desk } from './harness.js';
+import { APPROVER, OUTSIDER, REQUESTER, poll, requestIdIn, startDesk, type Desk } from './harness.js';
 
 const DAY = 86_400_000;
 
@@ -196,6 +196,72 @@ describe('time limits', () => {
     expect(quotaEdits('bob')).toBe(edits + 1);
     expect(desk.auditLines().filter((l) => l.includes('*step-applied*'))).toHaveLength(1);
     expect((await desk.request(id)).steps[1]?.attempts).toBe(1);
+  });
+
+  it('"Ask for more time" in the notice opens a prefilled form; once approved, the new end replaces the old one', async () => {
+    desk = await startDesk();
+    desk.nextcloud.seedUser({ id: 'bob', quota: '10 GB' });
+    const id = requestIdIn(await desk.command(REQUESTER, 'quota cloud bob 20GB for:30d project'));
+    await approve(id);
+    desk.advanceClock(28 * DAY);
+    await desk.app.sweep();
+    await desk.waitForOutboxDrained();
+    const notice = desk.slack.dmsTo(REQUESTER).find((m) => visibleText(m).includes('Coming up'))!;
+
+    // Only the requester may ask; the button opens the form with what to extend filled in.
+    const click = (user: string) =>
+      desk.client.blockAction({
+        userId: user,
+        actionId: 'schedule_extend',
+        value: id,
+        message: { ts: notice.ts, channel: notice.channel },
+        triggerId: desk.slack.issueTriggerId(user),
+        responseUrl: desk.slack.newResponseUrl({ userId: user, channelId: notice.channel, messageTs: notice.ts }),
+      });
+    await click(OUTSIDER);
+    expect(desk.slack.viewsOpenedFor(OUTSIDER)).toHaveLength(0);
+    await click(REQUESTER);
+    const form = await desk.waitForModal(REQUESTER, 'request_modal');
+    const fields = JSON.stringify(form.view.blocks);
+    expect(fields).toContain('"initial_option":{"text":{"type":"plain_text","text":"Change a storage quota"}');
+    expect(fields).toContain('"initial_value":"bob"');
+    expect(fields).toContain('"initial_value":"20 GB"');
+    expect(fields).toContain(`"initial_date":"${(await desk.request(id)).steps[1]!.notBefore!.slice(0, 10)}"`);
+
+    const later = new Date(desk.now().getTime() + 30 * DAY).toISOString().slice(0, 10);
+    await desk.submitView(REQUESTER, 'request_modal', String(form.view.private_metadata), {
+      field_action: { value: { selectedOption: 'quota' } },
+      field_backend: { value: { selectedOption: 'cloud' } },
+      field_username: { value: 'bob' },
+      field_quota: { value: '20 GB' },
+      field_until: { value: { raw: { type: 'datepicker', selected_date: later } } },
+      field_reason: { value: `More time than ${id} gave` },
+    });
+    const extension = await poll(
+      async () => (await desk.app.desk.queries.listPending())[0],
+      () => 'the form made no request',
+    );
+    expect(extension.extends).toBe(id);
+    // The revert restores the quota from before the FIRST change, not the temporary one in place now.
+    expect(extension.steps[1]).toMatchObject({ action: 'quota', params: { quotaBytes: 10 * 1024 ** 3 } });
+    expect(await desk.card(extension.id)).toContain(`More time for *${id}*: approving this replaces its time limit`);
+
+    await approve(extension.id);
+    await desk.app.sweep();
+    // The original is done: its revert will not run (no 'applied' entry of its own: the cancel's entry says why).
+    const original = await desk.request(id);
+    expect(original.state).toBe('applied');
+    expect(original.steps[1]?.state).toBe('skipped');
+    await desk.waitForOutboxDrained();
+    expect(desk.auditLines().join('\n')).toMatch(
+      new RegExp(`\`${id}\` \\*schedule-cancelled\\* — .*will not run \\(extended by ${extension.id}\\)`),
+    );
+
+    await passDueTime(id, 3 * DAY);
+    expect(desk.nextcloud.users.get('bob')?.quota).toBe('20 GB');
+    await passDueTime(extension.id);
+    await desk.waitForState(extension.id, 'applied');
+    expect(desk.nextcloud.users.get('bob')?.quota).toBe('10 GB');
   });
 
   it('/account scheduled: approvers see all with Cancel; a cancel by an approver is audited, others are refused', async () => {

@@ -19,6 +19,8 @@ export interface Draft {
   until?: string;
   /** `for:<duration>` (create, quota): how long the change lasts. */
   duration?: string;
+  /** The request whose time limit this one extends (the form opened from "Ask for more time"). */
+  extends?: string;
 }
 
 export type ParamsCheck = { ok: true; params: RequestParams } | { ok: false; field: string; message: string };

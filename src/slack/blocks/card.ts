@@ -80,6 +80,9 @@ export function renderCard({ request, backendKinds }: CardInput): SlackMessage {
         text: truncate(
           `${mention(request.requester)} asks to *${what}* on *${esc(backendsOf(request))}*` +
             (backendKind ? ` (${esc(backendKind)})` : '') +
+            (request.extends
+              ? `\n:calendar: More time for *${esc(request.extends)}*: approving this replaces its time limit`
+              : '') +
             (request.reason ? `\n>${esc(request.reason).replace(/\n/g, '\n>')}` : ''),
           LIMITS.sectionText,
         ),

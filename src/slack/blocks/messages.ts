@@ -147,7 +147,9 @@ function scheduleDetail(entry: AuditEntry): string {
   const at = typeof d.notBefore === 'string' ? when(d.notBefore) : 'later';
   if (entry.event === 'scheduled') return `: ${esc(shown(d.summary))}; the rest runs ${at}`;
   if (entry.event === 'schedule-notice') return `: the requester was told it runs ${at}`;
-  if (entry.event === 'schedule-cancelled') return `: ${shown(d.steps)} scheduled step(s) due ${at} will not run`;
+  if (entry.event === 'schedule-cancelled') {
+    return `: ${shown(d.steps)} scheduled step(s) due ${at} will not run${d.reason ? ` (${esc(shown(d.reason))})` : ''}`;
+  }
   if (!entry.event.startsWith('step-') || d.scheduled !== true) return '';
   const late = typeof d.lateMs === 'number' ? d.lateMs : 0;
   // The sweep finds a due step within seconds; a minute or more late means AccountDesk was not running.
@@ -191,7 +193,9 @@ function requesterDmText(entry: AuditEntry, request: AccountRequest): string | u
         `\nAs approved, the rest runs ${typeof entry.data.notBefore === 'string' ? when(entry.data.notBefore) : 'later'}.`
       );
     case 'schedule-cancelled':
-      return `:heavy_multiplication_x: ${mention(entry.actor)} cancelled what was scheduled on ${what}.`;
+      return entry.data.reason
+        ? `:calendar: What was scheduled on ${what} will not run: ${esc(shown(entry.data.reason))}.`
+        : `:heavy_multiplication_x: ${mention(entry.actor)} cancelled what was scheduled on ${what}.`;
     case 'failed':
       return `:x: Your request ${what} failed: ${esc(shown(entry.data.error))} An approver can retry it.`;
     case 'partly_applied':

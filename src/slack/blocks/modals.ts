@@ -45,6 +45,8 @@ function describeProfile(accounts: Profiles[string]): string {
 export interface RequestModalMetadata {
   /** Where /account was typed, for the ephemeral receipt. */
   channel?: string;
+  /** The request whose time limit the form extends ("Ask for more time"). */
+  extends?: string;
 }
 
 /** Values a form opens with (the extension asked for from the DM before a scheduled step). */
@@ -237,9 +239,15 @@ function profileBlocks(
  */
 const MAX_CHANNEL_ID = 64;
 function requestMetadata(metadata: RequestModalMetadata): RequestModalMetadata {
-  return metadata.channel !== undefined && metadata.channel.length <= MAX_CHANNEL_ID
-    ? { channel: metadata.channel }
-    : {};
+  return {
+    ...(metadata.channel !== undefined && metadata.channel.length <= MAX_CHANNEL_ID
+      ? { channel: metadata.channel }
+      : {}),
+    // A request id (AD- and six characters); the domain looks it up again on submit.
+    ...(metadata.extends !== undefined && metadata.extends.length <= MAX_CHANNEL_ID
+      ? { extends: metadata.extends }
+      : {}),
+  };
 }
 
 export function rejectModal(request: AccountRequest): ModalView {

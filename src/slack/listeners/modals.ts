@@ -30,6 +30,9 @@ export function registerModals(app: App, deps: ListenerDeps): void {
       return;
     }
     const { draft } = form;
+    // "Ask for more time": the request it extends rides in the sealed metadata this app issued, never in a field.
+    const extendsId = parseMetadata(issued).extends;
+    if (extendsId && draft.action !== 'offboard') draft.extends = extendsId;
     // Check before the ack (inline errors must ride on it), store after it: a slow store must never make Slack
     // show the form as failed for a request that was in fact saved, inviting a duplicate.
     let checked: Awaited<ReturnType<typeof desk.plans.check>>;
@@ -212,7 +215,10 @@ function selectedValue(view: ViewOutput, block: string): string | undefined {
 function parseMetadata(text: string): RequestModalMetadata {
   try {
     const parsed = JSON.parse(text) as RequestModalMetadata;
-    return typeof parsed.channel === 'string' ? { channel: parsed.channel } : {};
+    return {
+      ...(typeof parsed.channel === 'string' ? { channel: parsed.channel } : {}),
+      ...(typeof parsed.extends === 'string' ? { extends: parsed.extends } : {}),
+    };
   } catch {
     return {};
   }

@@ -63,7 +63,7 @@ export function registerScheduleButtons(app: App, deps: ListenerDeps): void {
           plans: offeredPlans(deps),
           profiles: deps.desk.plans.profiles,
           backends: backendsFor(deps),
-          metadata: {},
+          metadata: { extends: request.id },
           prefill: extensionOf(request),
         }),
         user,
@@ -76,13 +76,13 @@ export function registerScheduleButtons(app: App, deps: ListenerDeps): void {
 }
 
 /**
- * The request that asks for more time: the account enabled again (or the quota kept) until a later day. The
- * reason names the original request so approvers cancel its scheduled step when they approve this one.
+ * The request that asks for more time: the account kept enabled (or the quota kept) until a later day. Once it is
+ * approved, the original's scheduled step is cancelled and this one's runs instead (src/requests/schedules.ts).
  */
 function extensionOf(request: AccountRequest): RequestFormPrefill {
   const scheduled = request.steps.find((s) => s.notBefore !== undefined && s.state === 'pending');
   const first = request.steps[0];
-  const reason = `More time than ${request.id} gave: once this is approved, cancel ${request.id}'s scheduled step.`;
+  const reason = `More time than ${request.id} gave`;
   const until = scheduled?.notBefore?.slice(0, 10);
   if (scheduled?.action === 'quota' && first) {
     const quota = first.params.quotaBytes;
