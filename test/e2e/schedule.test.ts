@@ -277,8 +277,40 @@ describe('time limits', () => {
     expect(all).toContain('Scheduled steps');
     expect(all).toMatch(new RegExp(`${id}.*set the quota of bob back to 10 GB on cloud <!date`));
 
+    // App Home lists them too: the approver with Cancel, the requester their own without.
+    const home = async (user: string) => {
+      const published = desk.slack.calls('views.publish').length;
+      await desk.client.appHomeOpened(user);
+      await desk.slack.waitFor(() => desk.slack.calls('views.publish').length > published, 5_000);
+      return JSON.stringify(desk.slack.homeViewFor(user)?.blocks ?? []);
+    };
+    const approverHome = await home(APPROVER);
+    expect(approverHome).toContain('set the quota of bob back to 10 GB on cloud');
+    expect(approverHome).toContain('"action_id":"schedule_cancel"');
+    const requesterHome = await home(REQUESTER);
+    expect(requesterHome).toContain('Your scheduled steps');
+    expect(requesterHome).not.toContain('"action_id":"schedule_cancel"');
+
     const refused = await desk.clickAnswer(REQUESTER, 'schedule_cancel', id);
     expect(refused).toContain('Only approvers can cancel a scheduled step');
+    expect((await desk.request(id)).state).toBe('scheduled');
+
+    // The ephemeral `/account scheduled` list has no stored message to match a click against: the approver check
+    // alone guards it, so a requester clicking there is refused the same way.
+    const fromList = async (user: string) => {
+      const responseUrl = desk.slack.newResponseUrl({ userId: user, channelId: 'C0GENERAL' });
+      await desk.client.blockAction({
+        userId: user,
+        actionId: 'schedule_cancel',
+        value: id,
+        message: { ts: '1700000000.000100', channel: 'C0GENERAL' },
+        ephemeral: true,
+        responseUrl,
+      });
+      const answer = await desk.slack.waitFor(() => desk.slack.responsesAt(responseUrl)[0], 5_000);
+      return visibleText(answer.body);
+    };
+    expect(await fromList(REQUESTER)).toContain('Only approvers can cancel a scheduled step');
     expect((await desk.request(id)).state).toBe('scheduled');
 
     const cancelled = await desk.clickAnswer(APPROVER, 'schedule_cancel', id);

@@ -87,6 +87,8 @@ export interface BlockActionInput {
   elementType?: string;
   /** The message holding the button (approval cards). */
   message?: { ts: string; channel: string; text?: string; blocks?: unknown[] };
+  /** The message is an ephemeral one (a command's answer), as Slack's container.is_ephemeral says. */
+  ephemeral?: boolean;
   /** The view holding the button (modals, the Home tab). */
   view?: { id: string; callbackId?: string; privateMetadata?: string; type?: 'modal' | 'home' };
   triggerId?: string;
@@ -254,7 +256,7 @@ export function createSignedSlackClient(options: SignedSlackClientOptions): Sign
         return postPayload(
           {
             ...base,
-            container: { type: 'message', message_ts: ts, channel_id: channel, is_ephemeral: false },
+            container: { type: 'message', message_ts: ts, channel_id: channel, is_ephemeral: input.ephemeral ?? false },
             channel: { id: channel, name: 'channel' },
             message: {
               type: 'message',
