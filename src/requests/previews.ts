@@ -55,7 +55,8 @@ export class Previews {
   /** Re-reads when the stored preview is older than PREVIEW_MAX_AGE_MS (a card re-rendered for a vote). */
   refreshIfStale(request: AccountRequest): void {
     if (request.state !== 'pending') return;
-    const oldest = Math.min(...request.steps.map((s) => (s.preview ? Date.parse(s.preview.at) : 0)));
+    const read = request.steps.filter((s) => s.notBefore === undefined);
+    const oldest = Math.min(...read.map((s) => (s.preview ? Date.parse(s.preview.at) : 0)));
     if (this.deps.clock().getTime() - oldest >= PREVIEW_MAX_AGE_MS) this.refresh(request.id);
   }
 
@@ -93,7 +94,10 @@ export class Previews {
   private async take(id: string): Promise<void> {
     const request = await this.deps.requests.get(id);
     if (!request || request.state !== 'pending') return;
-    const previews = await Promise.all(request.steps.map((step) => this.read(step)));
+    // A scheduled step acts later on what the plan's other steps change now: today's state says nothing about it.
+    const previews = await Promise.all(
+      request.steps.map((step) => (step.notBefore === undefined ? this.read(step) : Promise.resolve(undefined))),
+    );
     const result = await this.deps.requests.update<string>(
       id,
       (current) => {

@@ -113,6 +113,11 @@ describe('time limits', () => {
     const id = requestIdIn(
       await desk.command(REQUESTER, `create cloud carl carl@example.com 5GB until:${dayAhead(30)} intern`),
     );
+    // The card reads only what runs now: the scheduled disable of a user not yet created is no blocker.
+    const pending = await desk.cardParts(id);
+    expect(pending.preview).toContain('user does not exist');
+    expect(pending.preview).not.toContain('Cannot apply');
+    expect(pending.buttons.map((b) => b.label)).toEqual(['Approve', 'Reject…']);
     await approve(id);
     expect(desk.nextcloud.users.get('carl')?.enabled).toBe(true);
     expect((await desk.cardParts(id)).outcome).toMatch(/created carl/);
