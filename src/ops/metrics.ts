@@ -133,7 +133,9 @@ export class Metrics {
       this.decisionSeconds.observe({ action, decision: state }, seconds(Date.parse(request.createdAt), atMs));
     }
     const approvedAt = request.approvals.at(-1)?.at;
-    if (state === 'applied' && approvedAt) {
+    // A plan with a time limit is applied, as far as the approval goes, when only its scheduled steps are left.
+    const scheduled = request.steps.some((s) => s.notBefore !== undefined);
+    if ((state === 'scheduled' || (state === 'applied' && !scheduled)) && approvedAt) {
       const backend = [...new Set(request.steps.map((s) => s.backend))].join(',');
       this.applySeconds.observe({ action, backend }, seconds(Date.parse(approvedAt), atMs));
     }
@@ -153,7 +155,7 @@ function stateReached(request: AccountRequest, change: RequestChange): string | 
     case 'cancelled':
       return change;
     case 'step-settled':
-      return ['applied', 'failed', 'partly_applied'].includes(request.state) ? request.state : undefined;
+      return ['applied', 'scheduled', 'failed', 'partly_applied'].includes(request.state) ? request.state : undefined;
     default:
       return undefined;
   }

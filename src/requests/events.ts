@@ -8,7 +8,16 @@ import type { AccountRequest } from './types.js';
 
 /** What happened, in the words of the audit log. */
 export type RequestChange =
-  'requested' | 'approved' | 'rejected' | 'cancelled' | 'expired' | 'retried' | 'previewed' | 'step-settled';
+  | 'requested'
+  | 'approved'
+  | 'rejected'
+  | 'cancelled'
+  | 'expired'
+  | 'retried'
+  | 'previewed'
+  | 'step-settled'
+  /** A scheduled step's notice recorded, or its cancel: news for Slack, no change of the request's own state. */
+  | 'schedule-changed';
 
 export type ChangeListener = (request: AccountRequest, change: RequestChange) => void;
 

@@ -129,7 +129,7 @@ export class Schedules {
       ],
     );
     if (!result.ok) return 'notFound' in result ? notFound(id) : result.refusal;
-    this.deps.events.emit(result.record, 'cancelled');
+    this.deps.events.emit(result.record, 'schedule-changed');
     return { ok: true, request: result.record };
   }
 
@@ -161,7 +161,7 @@ export class Schedules {
       );
       if (result.ok) {
         noticed++;
-        this.deps.events.emit(result.record, 'step-settled');
+        this.deps.events.emit(result.record, 'schedule-changed');
       }
     }
     return noticed;
