@@ -102,7 +102,7 @@ export function lastDayBefore(at: Date): string {
 }
 
 /** "30 days", "12 hours", "2 weeks": a duration in words for messages. */
-export function describeDuration(ms: number): string {
+function describeDuration(ms: number): string {
   const [unit, size] = ms % UNIT_MS.w === 0 ? ['week', UNIT_MS.w] : ms % DAY === 0 ? ['day', DAY] : ['hour', HOUR];
   const count = Math.round(ms / size);
   return `${count} ${unit}${count === 1 ? '' : 's'}`;
