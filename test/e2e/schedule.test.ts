@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { visibleText } from '../support/slack-fake.js';
-import { APPROVER, OUTSIDER, REQUESTER, poll, requestIdIn, startDesk, type Desk } from './harness.js';
+import { APPROVER, APPROVER2, OUTSIDER, REQUESTER, poll, requestIdIn, startDesk, type Desk } from './harness.js';
 
 const DAY = 86_400_000;
 
@@ -120,6 +120,10 @@ describe('time limits', () => {
     expect(pending.buttons.map((b) => b.label)).toEqual(['Approve', 'Reject…']);
     await approve(id);
     expect(desk.nextcloud.users.get('carl')?.enabled).toBe(true);
+    // A late click on the old Approve button says where the request stands.
+    expect(await desk.clickAnswer(APPROVER2, 'request_approve', id)).toContain(
+      'and is applied, with a scheduled step still to come',
+    );
     expect((await desk.cardParts(id)).outcome).toMatch(/created carl/);
     await passDueTime(id);
     await desk.waitForState(id, 'applied');

@@ -49,9 +49,15 @@ function alreadyDecidedText(request: AccountRequest): string {
   switch (request.state) {
     case 'approved':
     case 'applying':
-    case 'applied': {
+    case 'applied':
+    case 'scheduled': {
       const by = lastVote ? `${mention(lastVote.by)} ${when(lastVote.at)}` : 'an approver';
-      const applied = request.state === 'applied' ? ' and is applied' : '';
+      const applied =
+        request.state === 'applied'
+          ? ' and is applied'
+          : request.state === 'scheduled'
+            ? ' and is applied, with a scheduled step still to come'
+            : '';
       return `${request.id} was already approved by ${by}${applied}. Nothing more to do.`;
     }
     case 'rejected':
