@@ -235,14 +235,11 @@ export class ApplyEngine {
     const backend = this.deps.backends.get(step.backend);
     const kind = ACTION_KINDS[step.action];
     // Undoing an earlier step, or changing something a later step undoes: docs/architecture.md#scheduled-steps.
-    const undoIndex = request.steps.findIndex((s) => s.undoes === index);
-    let remembered: Remembered | undefined;
     try {
       if (step.undoes !== undefined && backend) {
         const skip = await reasonToSkipUndo(backend, step, request.steps[step.undoes]);
         if (skip) return { state: 'skipped', summary: `${step.action} ${step.username} not undone: ${skip}` };
       }
-      if (undoIndex >= 0 && backend && !step.checkFirst) remembered = await rememberBeforeChange(backend, step);
     } catch (err) {
       return { state: 'failed', ...backendFailure(err) };
     }
@@ -253,6 +250,14 @@ export class ApplyEngine {
         const summary = `${step.username} ${kind.done}: already in place when retried (read from ${step.backend})`;
         return { state: 'applied', summary: summary + unseenPasswordNote(step, backend) };
       }
+    }
+    // Read just before the change (after a Retry's read-back found it not in place): what the undo restores.
+    const undoIndex = request.steps.findIndex((s) => s.undoes === index);
+    let remembered: Remembered | undefined;
+    try {
+      if (undoIndex >= 0 && backend) remembered = await rememberBeforeChange(backend, step);
+    } catch (err) {
+      return { state: 'failed', ...backendFailure(err) };
     }
     const password =
       step.action === 'create' && makesPassword(backend)

@@ -150,6 +150,29 @@ describe('time limits', () => {
     expect(desk.auditLines().join('\n')).toMatch(/\*step-applied\* — quota bob on cloud .*quota.*· scheduled for/);
   });
 
+  it('a temporary quota whose current value cannot be read is not changed: nothing could restore it', async () => {
+    desk = await startDesk();
+    desk.nextcloud.seedUser({ id: 'bob', quota: '10 GB' });
+    const id = requestIdIn(await desk.command(REQUESTER, 'quota cloud bob 20GB for:30d'));
+    await desk.card(id);
+    const edits = quotaEdits('bob');
+    desk.nextcloud.failNext('getUser', 'maintenance', { times: 3 });
+    await desk.click(APPROVER, 'request_approve', id);
+    const failed = await desk.waitForState(id, 'failed');
+    expect(failed.steps[0]?.state).toBe('failed');
+    expect(failed.steps[1]?.state).toBe('pending');
+    expect(quotaEdits('bob')).toBe(edits);
+    expect(desk.nextcloud.users.get('bob')?.quota).toBe('10 GB');
+    // Retry once the server answers again: read, change, and the revert is scheduled as before.
+    await desk.click(APPROVER, 'request_retry', id);
+    const retried = await desk.waitForState(id, 'scheduled');
+    expect(desk.nextcloud.users.get('bob')?.quota).toBe('20 GB');
+    expect(retried.steps[1]).toMatchObject({
+      params: { quotaBytes: 10 * 1024 ** 3 },
+      expect: { quotaBytes: 20 * 1024 ** 3 },
+    });
+  });
+
   it('a quota changed by hand in between is left alone, and the audit says why', async () => {
     desk = await startDesk();
     desk.nextcloud.seedUser({ id: 'bob', quota: '10 GB' });
