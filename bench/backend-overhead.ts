@@ -2,16 +2,19 @@
  * What the Nextcloud client adds on top of raw undici: NextcloudClient.getUser (envelope parsing, status mapping,
  * quota decoding) against a raw undici Pool GET of the same OCS URL, same fake Nextcloud, same run.
  *
- *   npx tsx bench/backend-overhead.ts [calls=3000] [concurrency=20]
+ * Raw and client alternate over the rounds (`--rounds`, 3 by default; `--quick` makes 500 calls a round).
+ *
+ *   npx tsx bench/backend-overhead.ts [calls=3000] [concurrency=20] [--rounds 3] [--quick]
  */
 import { Pool } from 'undici';
 import { createNextcloudClient } from '../src/backends/nextcloud/client.js';
 import { nextcloudConfigSchema } from '../src/backends/nextcloud/config.js';
 import { startFakeNextcloud } from '../test/fakes/nextcloud.js';
-import { drive, row } from './stats.js';
+import { benchOptions, drive, formatSpread, row, saveFigures, spread, type RunStats } from './stats.js';
 
-const total = Number(process.argv[2] ?? 3000);
-const concurrency = Number(process.argv[3] ?? 20);
+const options = benchOptions();
+const total = Number(options.positional[0] ?? (options.quick ? 500 : 3000));
+const concurrency = Number(options.positional[1] ?? 20);
 
 async function main(): Promise<void> {
   const fake = await startFakeNextcloud({ adminUser: 'admin', adminPassword: 'bench-app-password' });
@@ -41,25 +44,33 @@ async function main(): Promise<void> {
     if (!state.exists) throw new Error('unexpected answer');
   };
 
-  let last: { raw: Awaited<ReturnType<typeof drive>>; client: Awaited<ReturnType<typeof drive>> } | undefined;
-  for (let round = 0; round < 2; round++) {
+  const rounds: { raw: RunStats; client: RunStats }[] = [];
+  for (let round = 0; round < options.rounds; round++) {
+    // Warm both paths up, then measure them one after the other, the order flipped every round.
     await drive(300, concurrency, rawGet);
-    const rawStats = await drive(total, concurrency, rawGet);
     await drive(300, concurrency, clientGet);
-    const clientStats = await drive(total, concurrency, clientGet);
-    last = { raw: rawStats, client: clientStats };
+    const first = round % 2 === 0 ? rawGet : clientGet;
+    const second = round % 2 === 0 ? clientGet : rawGet;
+    const firstStats = await drive(total, concurrency, first);
+    const secondStats = await drive(total, concurrency, second);
+    const measured =
+      round % 2 === 0 ? { raw: firstStats, client: secondStats } : { raw: secondStats, client: firstStats };
+    rounds.push(measured);
+    console.log(`round ${round + 1}: ${row('raw undici GET', measured.raw)}`);
+    console.log(`round ${round + 1}: ${row('NextcloudClient.getUser', measured.client)}`);
   }
+  const over = (pick: (r: { raw: RunStats; client: RunStats }) => number) => formatSpread(spread(rounds.map(pick)), 2);
   console.log(
-    `Nextcloud getUser against the fake, ${total} calls at concurrency ${concurrency} (second of two rounds):`,
+    `Nextcloud getUser against the fake, ${total} calls at concurrency ${concurrency}, median (min-max) over ` +
+      `${rounds.length} round(s):`,
   );
-  console.log(row('raw undici GET', last!.raw));
-  console.log(row('NextcloudClient.getUser', last!.client));
+  console.log(`raw undici GET           p50 ${over((r) => r.raw.p50)} ms  p99 ${over((r) => r.raw.p99)} ms`);
+  console.log(`NextcloudClient.getUser  p50 ${over((r) => r.client.p50)} ms  p99 ${over((r) => r.client.p99)} ms`);
   console.log(
-    `ratio client / raw undici: p50 ` +
-      `${(last!.client.p50 / last!.raw.p50).toFixed(2)}x  p99 ` +
-      `${(last!.client.p99 / last!.raw.p99).toFixed(2)}x  throughput ` +
-      `${(last!.client.perSecond / last!.raw.perSecond).toFixed(2)}x`,
+    `ratio client / raw undici, same round: p50 ${over((r) => r.client.p50 / r.raw.p50)}x  ` +
+      `p99 ${over((r) => r.client.p99 / r.raw.p99)}x  throughput ${over((r) => r.client.perSecond / r.raw.perSecond)}x`,
   );
+  saveFigures('backend-overhead', { calls: total, concurrency, rounds });
   await Promise.all([client.close(), raw.close(), fake.close()]);
 }
 

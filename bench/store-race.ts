@@ -1,5 +1,5 @@
 /**
- * The claim race, printable: `npx tsx bench/store-race.ts [rounds]`.
+ * The claim race, printable: `npx tsx bench/store-race.ts [rounds=1000] [--quick]` (--quick: 200 rounds).
  *
  * Per engine (a temp SQLite file; Redis at REDIS_URL, or a private redis-server on a free loopback port):
  *   1. two store instances (two connections) race `rounds` times: each round both try to move one fresh record
@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openStore, type RecordStore, type Store, type VersionedRecord } from '../src/store/index.js';
+import { benchOptions, saveFigures } from './stats.js';
 
 export interface Claimable extends VersionedRecord {
   state: 'approved' | 'applying';
@@ -261,6 +262,7 @@ async function startRedis(): Promise<{ url: string; stop: () => void }> {
 async function main(rounds: number): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'accountdesk-race-'));
   const redis = await startRedis();
+  const figures: Record<string, unknown> = { rounds };
   try {
     for (const [engine, url] of [
       ['sqlite', `sqlite://${join(dir, 'race.sqlite')}`],
@@ -283,7 +285,9 @@ async function main(rounds: number): Promise<void> {
       console.log(auditLine('audit, 2 connections', audit));
       console.log(line('claims, 2 processes', processes.claims));
       console.log(auditLine('audit, 2 processes', processes.audit));
+      figures[engine] = { inProcess, audit, processes };
     }
+    saveFigures('store-race', figures);
   } finally {
     redis.stop();
     await rm(dir, { recursive: true, force: true });
@@ -294,6 +298,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   if (process.argv[2] === '--worker') {
     await runWorker(process.argv[3] ?? '', process.argv[4] ?? '', process.argv[5] ?? 'worker');
   } else {
-    await main(Number(process.argv[2] ?? 1000));
+    // `npm run bench` passes every bench --rounds and --quick; the race's own rounds are its first argument.
+    const options = benchOptions();
+    await main(Number(options.positional[0] ?? (options.quick ? 200 : 1000)));
   }
 }
