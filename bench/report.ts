@@ -74,7 +74,7 @@ if (hot) {
   const concurrency = `at concurrency ${sizes.concurrency}`;
   rows.push(
     [
-      `\`/account help\`, ${count(sizes.help)} ${concurrency}: ack p50 / p99`,
+      `\`/account help\`, ${count(sizes.help)} ${concurrency} (\`bench/hot-path.ts\`): ack p50 / p99`,
       pair('bare', 'help.ackP50Ms', 'help.ackP99Ms'),
       pair('bot', 'help.ackP50Ms', 'help.ackP99Ms'),
       ratioPair('help.ackP50Ms', 'help.ackP99Ms'),
@@ -136,7 +136,8 @@ const backend = results.benches['backend-overhead'];
 if (backend) {
   const over = (pick: (r: { raw: RunStats; client: RunStats }) => number) => spread(backend.rounds.map(pick));
   rows.push([
-    `\`getUser\` against the fake Nextcloud, ${count(backend.calls)} at concurrency ${backend.concurrency}: p50 / p99`,
+    `\`getUser\` against the fake Nextcloud, ${count(backend.calls)} at concurrency ${backend.concurrency} ` +
+      `(\`bench/backend-overhead.ts\`): p50 / p99`,
     `raw undici GET: ${duration(over((r) => r.raw.p50))} / ${duration(over((r) => r.raw.p99))}`,
     `\`NextcloudClient.getUser\`: ${duration(over((r) => r.client.p50))} / ${duration(over((r) => r.client.p99))}`,
     `${ratio(over((r) => r.client.p50 / r.raw.p50))} / ${ratio(over((r) => r.client.p99 / r.raw.p99))}`,
@@ -157,7 +158,7 @@ if (race) {
     )
     .join('; ');
   rows.push([
-    `claim race approved -> applying, ${count(race.rounds)} rounds`,
+    `claim race approved -> applying, ${count(race.rounds)} rounds (\`bench/store-race.ts\`)`,
     '-',
     `rounds with exactly one winner: ${won}`,
     '-',

@@ -6,18 +6,19 @@
  * http.server.request.start diagnostics channel fires as the request line is read, before the body); it counts
  * the cards in the approvals channel after every chat.postMessage and remembers when the count last grew.
  *
- *   forked by bench/hot-path.ts: node --import tsx bench/processes/fake-slack.ts
+ *   forked by bench/hot-path.ts: node --import tsx bench/processes/fake-slack.ts <approvals channel> <usergroup>
+ *   <its member> (the approvers group of config/local-fakes.yaml)
  */
 import { subscribe } from 'node:diagnostics_channel';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { APPROVALS, GROUP_APPROVER } from '../../test/e2e/harness.js';
 import { startFakeSlack } from '../../test/support/slack-fake.js';
 import { answerParent } from './ipc.js';
 
 /** Wall-clock milliseconds with sub-millisecond precision, comparable across processes of one machine. */
 const now = () => performance.timeOrigin + performance.now();
 
-const slack = await startFakeSlack({ usergroups: { S0ITADMINS: [GROUP_APPROVER] } });
+const [approvals = '', usergroup = '', member = ''] = process.argv.slice(2);
+const slack = await startFakeSlack({ usergroups: { [usergroup]: [member] } });
 
 /** response_url path -> when the first post to it arrived. */
 const firstPostAt = new Map<string, number>();
@@ -32,7 +33,7 @@ subscribe('http.server.request.start', (message) => {
 subscribe('http.server.response.finish', (message) => {
   const { request } = message as { request: IncomingMessage; response: ServerResponse };
   if (request.url !== '/api/chat.postMessage') return;
-  const count = slack.messagesIn(APPROVALS).length;
+  const count = slack.messagesIn(approvals).length;
   if (count > cards) {
     cards = count;
     lastCardAt = now();
