@@ -8,7 +8,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchOptions } from './stats.js';
@@ -24,6 +24,9 @@ const args = process.argv.slice(2);
 const options = benchOptions(args);
 const figuresDir = mkdtempSync(join(tmpdir(), 'accountdesk-bench-results-'));
 const started = Date.now();
+// Taken before the run: the code measured is the code at the start.
+const commit = gitCommit();
+const loadAtStart = loadavg()[0]!;
 
 let failed = 0;
 for (const [file, what] of benches) {
@@ -53,8 +56,10 @@ const results = {
     ramGiB: Math.round((totalmem() / 1024 ** 3) * 10) / 10,
     node: process.version,
     platform: `${process.platform} ${process.arch}`,
+    /** The 1-minute load average before and after the run: how much else the machine was doing. */
+    loadAverage: { start: loadAtStart, end: loadavg()[0]! },
   },
-  commit: gitCommit(),
+  commit,
   rounds: options.rounds,
   quick: options.quick,
   failed,

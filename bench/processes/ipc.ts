@@ -16,7 +16,7 @@ type Answer = { id: number; ok: true; value: unknown } | { id: number; ok: false
 
 type ChildMessage = { ready: unknown } | Answer;
 
-/** What a child answers; `stop` is always there (it ends the process after answering). */
+/** The questions a child answers, by name (`stop` is answered by answerParent itself). */
 export type Handlers = Record<string, (args: never) => unknown>;
 
 /** In a child: announce `ready` and answer the parent's questions until it asks `stop` or goes away. */
@@ -24,10 +24,10 @@ export function answerParent(ready: unknown, handlers: Handlers, stop: () => Pro
   const send = (message: ChildMessage) => process.send?.(message);
   process.on('message', (question: Question) => {
     if (question.ask === 'stop') {
-      void stop().finally(() => {
+      void stop()
+        .catch((err: unknown) => console.error('stopping failed:', err))
         // Exit only once the answer is written to the channel.
-        process.send?.({ id: question.id, ok: true, value: null } satisfies Answer, () => process.exit(0));
-      });
+        .then(() => process.send?.({ id: question.id, ok: true, value: null } satisfies Answer, () => process.exit(0)));
       return;
     }
     const handler = handlers[question.ask] as ((args: unknown) => unknown) | undefined;
