@@ -5,12 +5,13 @@
  * so nothing measured shares its event loop. Baseline and subject alternate over the rounds, the order flipped
  * every round so that a busy machine's drift hits both alike; every ratio is taken within one round.
  *
- *   1. `help`, at concurrency 50: ack p50/p99, throughput, the app process's CPU time per command, and when the
- *      answer reached the person (in the ack, or posted to the response_url).
- *   2. a burst of `create` commands from distinct users: ack p50/p99; the requester's receipt (sent -> the fake
- *      Slack receives it); the last card posted after the last ack; every request stored, every card posted.
- *   4. with those requests open: `pending` (as an approver, who sees them all) beside `help`, reply p50.
- *   3. in a fresh app process, mixed commands: the app's RSS and JS heap half-way and at the end.
+ * In the order run, on one app process:
+ *   - `help`, at concurrency 50: ack p50/p99, throughput, the app process's CPU time per command, and when the
+ *     answer reached the person (in the ack, or posted to the response_url);
+ *   - a burst of `create` commands from distinct users: ack p50/p99; the requester's receipt (sent -> the fake
+ *     Slack receives it); the last card posted after the last ack; every request stored, every card posted;
+ *   - with those requests open: `pending` (as an approver, who sees them all) beside `help`, reply p50;
+ * then on a fresh app process, mixed commands: the app's RSS and JS heap half-way and at the end.
  *
  *   npx tsx bench/hot-path.ts [--rounds 3] [--quick]
  */
@@ -235,6 +236,15 @@ const replyFigure = (replies: (number | null)[]) =>
     50,
   );
 
+/** What a scenario gets: the rig, the running app and a client signing commands for it; where it writes. */
+interface Scenario {
+  rig: Rig;
+  app: BenchChild<{ port: number }>;
+  client: SignedSlackClient;
+  figures: Figures;
+  problems: string[];
+}
+
 async function measure(subject: Subject, round: number): Promise<SubjectRun> {
   const figures: Figures = {};
   const problems: string[] = [];
@@ -246,98 +256,111 @@ async function measure(subject: Subject, round: number): Promise<SubjectRun> {
   };
   const rig = await Rig.start(subject);
   try {
-    const { app, client } = await rig.startApp('store');
-    const usage = () => app.ask<ProcessUsage>('usage');
-    const helps = (n: number) => rig.commands(Array<string>(n).fill(REQUESTER), Array<string>(n).fill('help'));
-
-    // 1. help.
-    await sendAll(client, await helps(sizes.warmup), sizes.concurrency);
-    const helpCommands = await helps(sizes.help);
-    const before = await usage();
-    const started = now();
-    const helpSent = await sendAll(client, helpCommands, sizes.concurrency);
-    const helpWallMs = now() - started;
-    const after = await usage();
-    const helpAcks = helpSent.map((s) => s.ackMs);
-    figures['help.ackP50Ms'] = p(helpAcks, 50);
-    figures['help.ackP99Ms'] = p(helpAcks, 99);
-    figures['help.perSecond'] = (sizes.help / helpWallMs) * 1000;
-    figures['help.cpuMsPerCommand'] = (after.cpuMicros - before.cpuMicros) / 1000 / sizes.help;
-    if (subject === 'bot') {
-      const replies = await rig.replyMs(helpCommands, helpSent);
-      figures['help.replyP50Ms'] = replyFigure(replies);
-      const unanswered = replies.filter((r) => r === null).length;
-      if (unanswered > 0) problems.push(`${unanswered} of ${sizes.help} help commands got no answer`);
-    }
+    const first = { rig, ...(await rig.startApp('store')), figures, problems };
+    await helpScenario(first);
     phaseDone('help');
-
-    // 2. a create burst, distinct users.
-    const creators = Array.from({ length: sizes.creates }, (_, i) => `U0C${String(i).padStart(6, '0')}`);
-    const createCommands = await rig.commands(
-      creators,
-      creators.map((_, i) => `create cloud bench${i} bench${i}@example.com 10GB load test ${round}`),
-    );
-    const createSent = await sendAll(client, createCommands, sizes.concurrency);
-    const lastAckAt = Math.max(...createSent.map((s) => s.sentAt + s.ackMs));
-    const createAcks = createSent.map((s) => s.ackMs);
-    figures['create.ackP50Ms'] = p(createAcks, 50);
-    figures['create.ackP99Ms'] = p(createAcks, 99);
+    const stored = await createBurst(first, round);
+    phaseDone('create');
     if (subject === 'bot') {
-      const receipts = await rig.replyMs(createCommands, createSent);
-      const received = receipts.filter((r): r is number => r !== null);
-      figures['create.receiptP50Ms'] = p(received, 50);
-      figures['create.receiptP99Ms'] = p(received, 99);
-      if (received.length < sizes.creates)
-        problems.push(`${sizes.creates - received.length} of ${sizes.creates} requesters got no receipt`);
-      const cards = await waitForCards(rig, sizes.creates);
-      figures['create.cards'] = cards.cards;
-      figures['create.lastCardAfterLastAckMs'] = cards.lastCardAt === null ? null : cards.lastCardAt - lastAckAt;
-      if (cards.cards !== sizes.creates) problems.push(`${cards.cards} of ${sizes.creates} cards were posted`);
-      const stored = await app.ask<number>('requestsStored');
-      figures['create.stored'] = stored;
-      if (stored !== sizes.creates) problems.push(`${stored} of ${sizes.creates} requests were stored`);
-      phaseDone('create');
-
-      // 4. pending with those requests open, help beside it.
-      const mixedUsers = Array.from({ length: sizes.pendingEach * 2 }, (_, i) => (i % 2 ? REQUESTER : APPROVER));
-      const pendingCommands = await rig.commands(
-        mixedUsers,
-        mixedUsers.map((_, i) => (i % 2 ? 'help' : 'pending')),
-      );
-      const pendingSent = await sendAll(client, pendingCommands, sizes.pendingConcurrency);
-      const replies = await rig.replyMs(pendingCommands, pendingSent);
-      figures['pending.openRequests'] = stored;
-      figures['pending.pendingReplyP50Ms'] = replyFigure(replies.filter((_, i) => i % 2 === 0));
-      figures['pending.helpReplyP50Ms'] = replyFigure(replies.filter((_, i) => i % 2 === 1));
-      const unanswered = replies.filter((r) => r === null).length;
-      if (unanswered > 0) problems.push(`${unanswered} of the pending/help commands got no answer`);
+      await pendingScenario(first, stored);
       phaseDone('pending');
-    } else phaseDone('create');
-    await app.stop();
-
-    // 3. mixed commands, in a fresh process.
-    const fresh = await rig.startApp('mixed');
-    const mixed = await mixedCommands(rig, sizes.mixed);
-    const half = Math.floor(mixed.length / 2);
-    const mixedStarted = now();
-    const firstHalf = await sendAll(fresh.client, mixed.slice(0, half), sizes.concurrency);
-    const atHalf = await fresh.app.ask<ProcessUsage>('usage');
-    const secondHalf = await sendAll(fresh.client, mixed.slice(half), sizes.concurrency);
-    const atEnd = await fresh.app.ask<ProcessUsage>('usage');
-    figures['mixed.perSecond'] = (mixed.length / (now() - mixedStarted)) * 1000;
-    const mixedAcks = [...firstHalf, ...secondHalf].map((s) => s.ackMs);
-    figures['mixed.ackP50Ms'] = p(mixedAcks, 50);
-    figures['mixed.ackP99Ms'] = p(mixedAcks, 99);
-    figures['mixed.rssAtHalfMiB'] = toMiB(atHalf.rssBytes);
-    figures['mixed.rssAtEndMiB'] = toMiB(atEnd.rssBytes);
-    figures['mixed.heapAtHalfMiB'] = toMiB(atHalf.heapUsedBytes);
-    figures['mixed.heapAtEndMiB'] = toMiB(atEnd.heapUsedBytes);
-    await fresh.app.stop();
+    }
+    await first.app.stop();
+    await mixedScenario({ rig, ...(await rig.startApp('mixed')), figures, problems });
     phaseDone('mixed');
   } finally {
     await rig.stop();
   }
   return { figures, problems, seconds };
+}
+
+/** `help` at concurrency 50 (after a warm-up): acks, throughput, the app's CPU per command, when answers arrive. */
+async function helpScenario({ rig, app, client, figures, problems }: Scenario): Promise<void> {
+  const helps = (n: number) => rig.commands(Array<string>(n).fill(REQUESTER), Array<string>(n).fill('help'));
+  await sendAll(client, await helps(sizes.warmup), sizes.concurrency);
+  const commands = await helps(sizes.help);
+  const before = await app.ask<ProcessUsage>('usage');
+  const started = now();
+  const sent = await sendAll(client, commands, sizes.concurrency);
+  const wallMs = now() - started;
+  const after = await app.ask<ProcessUsage>('usage');
+  const acks = sent.map((s) => s.ackMs);
+  figures['help.ackP50Ms'] = p(acks, 50);
+  figures['help.ackP99Ms'] = p(acks, 99);
+  figures['help.perSecond'] = (sizes.help / wallMs) * 1000;
+  figures['help.cpuMsPerCommand'] = (after.cpuMicros - before.cpuMicros) / 1000 / sizes.help;
+  if (rig.subject === 'bare') return;
+  const replies = await rig.replyMs(commands, sent);
+  figures['help.replyP50Ms'] = replyFigure(replies);
+  const unanswered = replies.filter((r) => r === null).length;
+  if (unanswered > 0) problems.push(`${unanswered} of ${sizes.help} help commands got no answer`);
+}
+
+/**
+ * A burst of creates, each from a user of its own: acks; then (AccountDesk) the receipts, the cards, the requests
+ * stored, which it returns.
+ */
+async function createBurst({ rig, app, client, figures, problems }: Scenario, round: number): Promise<number> {
+  const creators = Array.from({ length: sizes.creates }, (_, i) => `U0C${String(i).padStart(6, '0')}`);
+  const commands = await rig.commands(
+    creators,
+    creators.map((_, i) => `create cloud bench${i} bench${i}@example.com 10GB load test ${round}`),
+  );
+  const sent = await sendAll(client, commands, sizes.concurrency);
+  const lastAckAt = Math.max(...sent.map((s) => s.sentAt + s.ackMs));
+  const acks = sent.map((s) => s.ackMs);
+  figures['create.ackP50Ms'] = p(acks, 50);
+  figures['create.ackP99Ms'] = p(acks, 99);
+  if (rig.subject === 'bare') return 0;
+
+  const receipts = (await rig.replyMs(commands, sent)).filter((r): r is number => r !== null);
+  figures['create.receiptP50Ms'] = p(receipts, 50);
+  figures['create.receiptP99Ms'] = p(receipts, 99);
+  if (receipts.length < sizes.creates)
+    problems.push(`${sizes.creates - receipts.length} of ${sizes.creates} requesters got no receipt`);
+  const cards = await waitForCards(rig, sizes.creates);
+  figures['create.cards'] = cards.cards;
+  figures['create.lastCardAfterLastAckMs'] = cards.lastCardAt === null ? null : cards.lastCardAt - lastAckAt;
+  if (cards.cards !== sizes.creates) problems.push(`${cards.cards} of ${sizes.creates} cards were posted`);
+  const stored = await app.ask<number>('requestsStored');
+  figures['create.stored'] = stored;
+  if (stored !== sizes.creates) problems.push(`${stored} of ${sizes.creates} requests were stored`);
+  return stored;
+}
+
+/** With the burst's requests open: `pending` as an approver (who sees them all) alternating with `help`. */
+async function pendingScenario({ rig, client, figures, problems }: Scenario, open: number): Promise<void> {
+  const users = Array.from({ length: sizes.pendingEach * 2 }, (_, i) => (i % 2 ? REQUESTER : APPROVER));
+  const commands = await rig.commands(
+    users,
+    users.map((_, i) => (i % 2 ? 'help' : 'pending')),
+  );
+  const replies = await rig.replyMs(commands, await sendAll(client, commands, sizes.pendingConcurrency));
+  figures['pending.openRequests'] = open;
+  figures['pending.pendingReplyP50Ms'] = replyFigure(replies.filter((_, i) => i % 2 === 0));
+  figures['pending.helpReplyP50Ms'] = replyFigure(replies.filter((_, i) => i % 2 === 1));
+  const unanswered = replies.filter((r) => r === null).length;
+  if (unanswered > 0) problems.push(`${unanswered} of the pending/help commands got no answer`);
+}
+
+/** Mixed commands on a fresh process: acks, throughput, and the process's memory half-way and at the end. */
+async function mixedScenario({ rig, app, client, figures }: Scenario): Promise<void> {
+  const mixed = await mixedCommands(rig, sizes.mixed);
+  const half = Math.floor(mixed.length / 2);
+  const started = now();
+  const firstHalf = await sendAll(client, mixed.slice(0, half), sizes.concurrency);
+  const atHalf = await app.ask<ProcessUsage>('usage');
+  const secondHalf = await sendAll(client, mixed.slice(half), sizes.concurrency);
+  const atEnd = await app.ask<ProcessUsage>('usage');
+  figures['mixed.perSecond'] = (mixed.length / (now() - started)) * 1000;
+  const acks = [...firstHalf, ...secondHalf].map((s) => s.ackMs);
+  figures['mixed.ackP50Ms'] = p(acks, 50);
+  figures['mixed.ackP99Ms'] = p(acks, 99);
+  figures['mixed.rssAtHalfMiB'] = toMiB(atHalf.rssBytes);
+  figures['mixed.rssAtEndMiB'] = toMiB(atEnd.rssBytes);
+  figures['mixed.heapAtHalfMiB'] = toMiB(atHalf.heapUsedBytes);
+  figures['mixed.heapAtEndMiB'] = toMiB(atEnd.heapUsedBytes);
+  await app.stop();
 }
 
 /** Mixed traffic, ten commands a cycle: a create (a new user each time), help x4, typos x2, status, pending x2. */
