@@ -14,8 +14,16 @@ type Figures = Record<string, number | null>;
 
 interface Results {
   date: string;
-  machine: { cpuModel: string; cpus: number; ramGiB: number; node: string; platform: string };
+  machine: {
+    cpuModel: string;
+    cpus: number;
+    ramGiB: number;
+    node: string;
+    platform: string;
+    loadAverage?: { start: number; end: number };
+  };
   commit: string;
+  durationSeconds?: number;
   rounds: number;
   quick: boolean;
   benches: {
@@ -25,6 +33,12 @@ interface Results {
     };
     'backend-overhead'?: { calls: number; concurrency: number; rounds: { raw: RunStats; client: RunStats }[] };
     'store-race'?: Record<string, unknown> & { rounds: number };
+    'store-hot-path'?: {
+      writes: number;
+      concurrency: number;
+      readers: number;
+      rounds: Record<'old' | 'new', { readP50: number; readP99: number; onceP50: number }[]>;
+    };
   };
 }
 
@@ -41,10 +55,10 @@ if (!existsSync(file)) {
 const results = JSON.parse(readFileSync(file, 'utf8')) as Results;
 
 const count = (n: number) => n.toLocaleString('en-US');
-/** Milliseconds as people read them: "340 ms", or "6.3 s" from a second up. */
+/** Milliseconds as people read them: "340 ms", or "6.3 s" when the median is a second or more. */
 const duration = (s: Spread | null) => {
   if (!s) return '-';
-  if (s.max < 1000) return `${formatSpread(s, s.max < 10 ? 1 : 0)} ms`;
+  if (s.median < 1000) return `${formatSpread(s, s.median < 10 ? 1 : 0)} ms`;
   return `${formatSpread({ median: s.median / 1000, min: s.min / 1000, max: s.max / 1000 }, 1)} s`;
 };
 const ratio = (s: Spread | null) => (s ? `${formatSpread(s, 2)}x` : '-');
@@ -72,6 +86,10 @@ if (hot) {
       : values.map((v) => `${v ?? 0} of ${count(expected)}`).join(', ');
   };
   const concurrency = `at concurrency ${sizes.concurrency}`;
+  const requestsOpen = () => {
+    const open = of('bot', 'pending.openRequests');
+    return open && open.min === open.max ? count(open.median) : formatSpread(open, 0);
+  };
   rows.push(
     [
       `\`/account help\`, ${count(sizes.help)} ${concurrency} (\`bench/hot-path.ts\`): ack p50 / p99`,
@@ -111,14 +129,15 @@ if (hot) {
       '-',
     ],
     [
-      `\`pending\` as an approver with ${formatSpread(of('bot', 'pending.openRequests'), 0)} open requests, ` +
+      `\`pending\` as an approver with ${requestsOpen()} open requests, ` +
         `${sizes.pendingEach} beside as many \`help\`: reply p50`,
       '-',
       `${duration(of('bot', 'pending.pendingReplyP50Ms'))} (help ${duration(of('bot', 'pending.helpReplyP50Ms'))})`,
       '-',
     ],
     [
-      `${count(sizes.mixed)} mixed commands (a fresh process): RSS at ${count(sizes.mixed / 2)} / ${count(sizes.mixed)}`,
+      `${count(sizes.mixed)} mixed commands (a fresh process): ` +
+        `RSS at ${count(sizes.mixed / 2)} / ${count(sizes.mixed)}`,
       `${mib(of('bare', 'mixed.rssAtHalfMiB'))} / ${mib(of('bare', 'mixed.rssAtEndMiB'))}`,
       `${mib(of('bot', 'mixed.rssAtHalfMiB'))} / ${mib(of('bot', 'mixed.rssAtEndMiB'))}`,
       ratioPair('mixed.rssAtHalfMiB', 'mixed.rssAtEndMiB'),
@@ -165,13 +184,46 @@ if (race) {
   ]);
 }
 
+const storeHotPath = results.benches['store-hot-path'];
+if (storeHotPath) {
+  const { old, new: current } = storeHotPath.rounds;
+  type Field = 'readP50' | 'readP99' | 'onceP50';
+  const of = (form: typeof old, field: Field) => spread(form.map((r) => r[field]));
+  const ratioOf = (field: Field) => spread(current.map((r, i) => r[field] / old[i]![field]));
+  const figures = (form: typeof old) =>
+    `read p50 ${duration(of(form, 'readP50'))}, p99 ${duration(of(form, 'readP99'))}; ` +
+    `\`once()\` p50 ${duration(of(form, 'onceP50'))}`;
+  rows.push([
+    `SQLite hot path, ${count(storeHotPath.writes)} audited inserts at concurrency ${storeHotPath.concurrency} ` +
+      `with ${storeHotPath.readers} readers (\`bench/store-hot-path.ts\`)`,
+    `one connection for everything, fsynced once-keys: ${figures(old)}`,
+    `reads on their own WAL connection, once-keys without an fsync: ${figures(current)}`,
+    `read ${ratio(ratioOf('readP50'))} p50, ${ratio(ratioOf('readP99'))} p99; once ${ratio(ratioOf('onceP50'))} p50`,
+  ]);
+}
+
 const { machine } = results;
-console.log(
+const heading =
   `Measured ${results.date.slice(0, 16).replace('T', ' ')} UTC on ${machine.cpus} x ${machine.cpuModel}, ` +
-    `${machine.ramGiB} GiB RAM, Node ${machine.node} (${machine.platform}), commit ${results.commit}; ` +
-    `${results.rounds} rounds, bare Bolt and AccountDesk alternating; median (lowest-highest round)` +
-    `${results.quick ? '; --quick sizes, a smoke run, not figures to quote' : ''}:\n`,
-);
+  `${machine.ramGiB} GiB RAM, Node ${machine.node} (${machine.platform}), commit ${results.commit}` +
+  (machine.loadAverage ? `, 1-minute load average ${machine.loadAverage.start.toFixed(1)} at the start` : '') +
+  (results.durationSeconds ? `; the whole run took ${Math.round(results.durationSeconds / 60)} min` : '') +
+  `; ${results.rounds} rounds, bare Bolt and AccountDesk alternating; median (lowest-highest round)` +
+  `${results.quick ? '; --quick sizes, a smoke run, not figures to quote' : ''}:`;
+console.log(`${wrap(heading, 120)}\n`);
 console.log('| what | bare Bolt app (only acks) | AccountDesk | ratio |');
 console.log('|---|---|---|---|');
 for (const row of rows) console.log(`| ${row.join(' | ')} |`);
+
+/** Breaks a paragraph into lines of at most `width` characters, between words (the README keeps to 120 columns). */
+function wrap(text: string, width: number): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  return [...lines, line].join('\n');
+}

@@ -1,6 +1,6 @@
 /**
  * The store's hot path on SQLite, the older form against the current one in the same run:
- * `npx tsx bench/store-hot-path.ts [rounds=3] [writes=400]`.
+ * `npx tsx bench/store-hot-path.ts [writes=400] [--rounds 3] [--quick]` (--quick: 100 writes).
  *
  *   old: every statement through one connection's FIFO queue, and once-keys and leases fsynced like any commit;
  *   new: reads on a second connection (WAL readers beside the one writer), once-keys and leases written with
@@ -22,10 +22,11 @@ import { openSqliteEngine, type SqliteEngineOptions } from '../src/store/engines
 import { keyLayout } from '../src/store/keys.js';
 import { insertionOrder, recordStore } from '../src/store/records.js';
 import type { VersionedRecord } from '../src/store/types.js';
-import { percentile } from './stats.js';
+import { benchOptions, percentile, saveFigures } from './stats.js';
 
-const rounds = Number(process.argv[2] ?? 3);
-const writes = Number(process.argv[3] ?? 400);
+const options = benchOptions();
+const rounds = options.rounds;
+const writes = Number(options.positional[0] ?? (options.quick ? 100 : 400));
 const WRITE_CONCURRENCY = 20;
 const READERS = 4;
 const READ_EVERY_MS = 5;
@@ -157,6 +158,7 @@ async function main(): Promise<void> {
         `${(now / old).toFixed(2).padStart(8)}`,
     );
   }
+  saveFigures('store-hot-path', { writes, concurrency: WRITE_CONCURRENCY, readers: READERS, rounds: results });
 }
 
 await main();
