@@ -16,6 +16,7 @@ import { passwordText } from './slack/blocks/messages.js';
 import { SlackDirectory } from './slack/directory.js';
 import { registerListeners } from './slack/listeners/index.js';
 import { AuditPublisher, type CardRecord } from './slack/publisher.js';
+import { ReminderDelivery } from './slack/reminders.js';
 import { SlackSurface } from './slack/surface.js';
 import { Liveness } from './liveness.js';
 import { openStore, type Store } from './store/index.js';
@@ -35,6 +36,8 @@ export interface RunningAccountDesk {
   healthPort?: number;
   /** Runs one expiry pass and one engine sweep now (timers run them every minute and every few seconds). */
   sweep(): Promise<void>;
+  /** Records the reminders and escalations due now (a timer does it every minute); the outbox delivers them. */
+  remind(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -47,6 +50,8 @@ export interface StartOptions {
   /** How often the engine looks for approved work and interrupted steps (default 5 s). */
   engineSweepIntervalMs?: number;
   publishIntervalMs?: number;
+  /** How often every replica looks for requests due a reminder or an escalation (default 1 minute). */
+  reminderIntervalMs?: number;
   /** The domain's clock (request times, expiry); default the system clock. Tests move it to expire requests. */
   clock?: () => Date;
   /** How long this process counts as alive after its last heartbeat (a third of it between heartbeats). */
@@ -137,6 +142,7 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
     surface,
     logger,
     intervalMs: options.publishIntervalMs,
+    consumers: [new ReminderDelivery({ desk, cards, surface, logger })],
   });
   const doctor = async () =>
     formatReport(
@@ -224,6 +230,16 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
       })
       .catch((err) => logger.error({ err }, 'engine sweep failed'))
       .finally(() => (engineSweeping = undefined)));
+  // Every replica looks: each reminder is one compare-and-swap on its request, so only one of them records it.
+  let reminding: Promise<void> | undefined;
+  const runReminders = () =>
+    (reminding ??= desk.reminders
+      .sendDue()
+      .then(({ reminded, escalated }) => {
+        if (reminded + escalated > 0) logger.info({ reminded, escalated }, 'reminders recorded');
+      })
+      .catch((err) => logger.error({ err }, 'reminder pass failed'))
+      .finally(() => (reminding = undefined)));
   const sweepBoth = async () => {
     await Promise.all([runSweep(), runEngineSweep()]);
   };
@@ -249,6 +265,10 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
   // next engine sweep runs: within about instanceTtlMs + this interval, by its successor or any other replica.
   const engineSweeper = setInterval(engineSweepInBackground, options.engineSweepIntervalMs ?? 5_000);
   engineSweeper.unref();
+  // A minute is well inside any reminder interval (at least a minute, in the config's own minutes).
+  const reminderTicker = setInterval(() => void runReminders(), options.reminderIntervalMs ?? 60_000);
+  reminderTicker.unref();
+  void runReminders();
 
   return {
     desk,
@@ -258,15 +278,18 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
     anchor,
     ...(healthPort === undefined ? {} : { healthPort }),
     sweep: sweepBoth,
+    remind: runReminders,
     async stop() {
       // First stop taking clicks, so no new apply starts while the rest shuts down.
       await app.stop().catch((err) => logger.warn({ err }, 'Bolt did not stop cleanly'));
       await ops.stop();
       clearInterval(sweeper);
       clearInterval(engineSweeper);
+      clearInterval(reminderTicker);
       directory.stop();
       await sweeping;
       await engineSweeping;
+      await reminding;
       // Applies already talking to a backend finish and record their outcome before the store closes; anything
       // cut off harder than this (SIGKILL, the 15 s deadline in main.ts) is reconciled by reading the backend.
       await desk.engine.idle();

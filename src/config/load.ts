@@ -12,7 +12,8 @@ import { POLICY_NAMES, type PolicyName } from '../requests/types.js';
 import { ACTION_KINDS } from '../requests/actions/index.js';
 import type { PaceSettings } from '../requests/pacing.js';
 import type { Profiles } from '../requests/plans.js';
-import { configFileSchema, envSchema, type ActionPolicyInput } from './schema.js';
+import type { ReminderPolicy } from '../requests/reminders.js';
+import { configFileSchema, envSchema, type ActionPolicyInput, type RemindersInput } from './schema.js';
 
 export interface SlackSettings {
   mode: 'socket' | 'http';
@@ -118,6 +119,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       }
     }
   }
+  const policyInput = config.policy as {
+    defaults: {
+      approvals: number;
+      expiresAfter: number;
+      maxAhead?: number;
+      noticeBefore?: number;
+      reminders: RemindersInput;
+    };
+  } & Partial<Record<PolicyName, ActionPolicyInput>>;
+  // Each entry that sets reminders of its own is checked with the defaults it inherits, and the defaults once.
+  for (const name of ['defaults', ...POLICY_NAMES.filter((n) => policyInput[n]?.reminders !== undefined)] as const) {
+    const merged =
+      name === 'defaults'
+        ? mergedReminders(undefined, policyInput.defaults.reminders)
+        : mergedReminders(policyInput[name]?.reminders, policyInput.defaults.reminders);
+    if (merged?.escalateAfter !== undefined && !merged.escalateTo) {
+      problems.push(
+        `${e.CONFIG_FILE}: policy.${name}.reminders.escalateAfter is set but there is nobody to escalate to: ` +
+          'add escalateTo (users, a channel, or both).',
+      );
+    }
+  }
   for (const [profile, accounts] of Object.entries(config.profiles)) {
     if (Object.keys(accounts).length === 0)
       problems.push(`${e.CONFIG_FILE}: profiles.${profile} names no backend; give it at least one account.`);
@@ -134,9 +157,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
-  const policyInput = config.policy as {
-    defaults: { approvals: number; expiresAfter: number; maxAhead?: number; noticeBefore?: number };
-  } & Partial<Record<PolicyName, ActionPolicyInput>>;
   const actions = Object.fromEntries(
     POLICY_NAMES.map((name): [PolicyName, ActionPolicy] => {
       const own = policyInput[name];
@@ -157,6 +177,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
             backends: r.backends,
             profiles: r.profiles,
           })),
+          ...reminderPolicy(mergedReminders(own?.reminders, policyInput.defaults.reminders)),
         },
       ];
     }),
@@ -213,6 +234,40 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
 }
 
+/** Reminders when the policy entry gives none: 4 hours after the request, no escalation. */
+const DEFAULT_REMIND_AFTER_MS = 4 * 3_600_000;
+
+type RemindersObject = Exclude<RemindersInput, 'none'>;
+
+/** An action's own reminder keys over the defaults' (`none` in either switches them off); undefined = off. */
+function mergedReminders(own: RemindersInput | undefined, defaults: RemindersInput): RemindersObject | undefined {
+  if (own === 'none' || (own === undefined && defaults === 'none')) return undefined;
+  return { ...(defaults === 'none' ? {} : defaults), ...own };
+}
+
+function reminderPolicy(input: RemindersObject | undefined): { reminders?: ReminderPolicy } {
+  if (!input) return {};
+  const afterMs = input.after ?? DEFAULT_REMIND_AFTER_MS;
+  return {
+    reminders: {
+      afterMs,
+      ...(input.escalateTo
+        ? { escalation: { afterMs: input.escalateAfter ?? afterMs, to: input.escalateTo } }
+        : {}),
+      ...(input.businessHours
+        ? {
+            businessHours: {
+              days: input.businessHours.days,
+              fromMinute: input.businessHours.from,
+              toMinute: input.businessHours.to,
+              timeZone: input.businessHours.timeZone,
+            },
+          }
+        : {}),
+    },
+  };
+}
+
 function readConfigFile(path: string): unknown {
   let text: string;
   try {
@@ -245,6 +300,8 @@ function describeIssues(error: z.ZodError, prefix: string, isEnv: boolean): stri
         `spelling against config/accountdesk.example.yaml`;
     } else if (issue.code === 'invalid_union' && path.startsWith('backends.')) {
       message = 'kind must be one of nextcloud, nmcuser_oidc, user_oidc, synology (and the fields must fit that kind)';
+    } else if (issue.code === 'invalid_union' && path.endsWith('.reminders')) {
+      message = 'must be none, or settings such as { after: 4h } (see config/accountdesk.example.yaml)';
     } else if (issue.code === 'invalid_key') {
       // A record key that fails its rule (a profile named "Bad Name"): zod 4 nests the rule's own words inside.
       message = issue.issues.map((inner) => inner.message).join('; ');

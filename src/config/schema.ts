@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { backendConfigSchema } from '../backends/registry.js';
 import { parseDuration } from '../requests/schedule.js';
+import { isKnownTimeZone, WEEKDAYS } from '../requests/business-hours.js';
 import { parseQuota } from '../requests/sizes.js';
 import { POLICY_NAMES } from '../requests/types.js';
 
@@ -74,6 +75,36 @@ const pace = z.strictObject({
   minIntervalMs: z.number().int('must be a whole number').min(0).max(600_000).default(0),
 });
 
+/** "09:00" -> 540 (minutes after midnight); "24:00" is the end of the day. */
+const timeOfDay = z
+  .string()
+  .regex(/^(([01]\d|2[0-3]):[0-5]\d|24:00)$/, 'must be a time of day such as 09:00 or 17:30 (24-hour clock)')
+  .transform((text) => Number.parseInt(text.slice(0, 2), 10) * 60 + Number.parseInt(text.slice(3), 10));
+
+/** Only the time inside these hours counts towards a reminder (requests/business-hours.ts). */
+const businessHours = z
+  .strictObject({
+    days: z.array(z.enum(WEEKDAYS)).min(1, 'name at least one day').default(['mon', 'tue', 'wed', 'thu', 'fri']),
+    from: timeOfDay,
+    to: timeOfDay,
+    timeZone: z.string().refine(isKnownTimeZone, 'must be an IANA time zone such as Europe/Paris or UTC'),
+  })
+  .refine((hours) => hours.from < hours.to, { message: 'must be later than from', path: ['to'] });
+
+/** `none`, or when to remind the approvers of an undecided request and whom to escalate it to after that. */
+const reminders = z.union([
+  z.literal('none'),
+  z.strictObject({
+    after: duration.optional(),
+    escalateAfter: duration.optional(),
+    escalateTo: z
+      .strictObject({ users: z.array(slackUserId).default([]), channel: slackChannelId.optional() })
+      .refine((to) => to.users.length > 0 || to.channel !== undefined, 'name users, a channel, or both')
+      .optional(),
+    businessHours: businessHours.optional(),
+  }),
+]);
+
 const actionPolicy = z.strictObject({
   enabled: z.boolean().optional(),
   approvals: approvals.optional(),
@@ -81,6 +112,7 @@ const actionPolicy = z.strictObject({
   rules: z.array(rule).default([]),
   maxAhead: timeLimit.optional(),
   noticeBefore: timeLimit.optional(),
+  reminders: reminders.optional(),
 });
 
 export const configFileSchema = z.strictObject({
@@ -104,11 +136,12 @@ export const configFileSchema = z.strictObject({
           expiresAfter: duration.default(72 * 3_600_000),
           maxAhead: timeLimit.optional(),
           noticeBefore: timeLimit.optional(),
+          reminders: reminders.default({}),
         })
-        .default({ approvals: 1, expiresAfter: 72 * 3_600_000 }),
+        .default({ approvals: 1, expiresAfter: 72 * 3_600_000, reminders: {} }),
       ...Object.fromEntries(POLICY_NAMES.map((name) => [name, actionPolicy.optional()])),
     })
-    .default({ defaults: { approvals: 1, expiresAfter: 72 * 3_600_000 } }),
+    .default({ defaults: { approvals: 1, expiresAfter: 72 * 3_600_000, reminders: {} } }),
   backends: z
     .record(
       z
@@ -135,6 +168,7 @@ export const configFileSchema = z.strictObject({
 });
 
 export type ActionPolicyInput = z.infer<typeof actionPolicy>;
+export type RemindersInput = z.infer<typeof reminders>;
 
 /** The environment: only names and shapes; values of secrets are never echoed in an error. */
 export const envSchema = z.object({

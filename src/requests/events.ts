@@ -17,7 +17,9 @@ export type RequestChange =
   | 'previewed'
   | 'step-settled'
   /** A scheduled step's notice recorded, or its cancel: news for Slack, no change of the request's own state. */
-  | 'schedule-changed';
+  | 'schedule-changed'
+  | 'reminded'
+  | 'escalated';
 
 export type ChangeListener = (request: AccountRequest, change: RequestChange) => void;
 

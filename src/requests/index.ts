@@ -7,6 +7,7 @@
  *   previews.ts   the live read of each step's backend for the approval card, stored with the request
  *   queries.ts    status, lists, `/account info`
  *   schedules.ts  scheduled steps: what is coming, an approver's cancel, the notice before one runs
+ *   reminders.ts  when an undecided request's approvers are reminded, and when it is escalated
  *   lifecycle.ts  the state machine every module asks
  */
 import type { Logger } from 'pino';
@@ -20,6 +21,7 @@ import { PlanBuilder, type Profiles } from './plans.js';
 import type { ApprovalPolicy } from './policy.js';
 import { Previews } from './previews.js';
 import { Queries } from './queries.js';
+import { Reminders } from './reminders.js';
 import { Schedules } from './schedules.js';
 import type { AccountRequest } from './types.js';
 
@@ -47,6 +49,7 @@ export interface RequestDesk {
   queries: Queries;
   schedules: Schedules;
   events: RequestEvents;
+  reminders: Reminders;
 }
 
 export function createRequestDesk(deps: RequestDeskDeps): RequestDesk {
@@ -61,6 +64,7 @@ export function createRequestDesk(deps: RequestDeskDeps): RequestDesk {
     schedules: new Schedules({ requests, policy: deps.policy, events, clock }),
     decisions: new Decisions({ requests, plans, events, logger, clock, ...(deps.newId ? { newId: deps.newId } : {}) }),
     previews: new Previews({ requests, backends, events, logger, clock, timeoutMs: deps.previewTimeoutMs }),
+    reminders: new Reminders({ requests, policy: deps.policy, events, logger, clock }),
     engine: new ApplyEngine({
       requests,
       backends,

@@ -5,6 +5,7 @@
  * (docs/architecture.md#rules-the-request-modules-keep), and start-up warns about it.
  */
 import { DEFAULT_MAX_AHEAD_MS, DEFAULT_NOTICE_BEFORE_MS } from './schedule.js';
+import type { ReminderPolicy } from './reminders.js';
 import type { AccountRequest, ActorId, PolicyName, RequestParams, StepTarget } from './types.js';
 
 export interface PeopleSelector {
@@ -32,6 +33,8 @@ export interface ActionPolicy {
   maxAheadMs?: number;
   /** How long before a scheduled step the requester gets a DM (default DEFAULT_NOTICE_BEFORE_MS). */
   noticeBeforeMs?: number;
+  /** When and whom to remind of a request nobody decided (reminders.ts); unset: no reminders. */
+  reminders?: ReminderPolicy;
 }
 
 export interface PolicySettings {

@@ -137,6 +137,8 @@ export interface AccountRequest {
   extends?: string;
   /** Who rejected / cancelled / expired it, when and why. */
   decision?: { by: string; at: string; reason?: string };
+  /** When the approvers were reminded of it, and when it was escalated (requests/reminders.ts). */
+  reminders?: { remindedAt?: string; escalatedAt?: string };
 }
 
 /** Someone acting: a user id as the chat surface knows it. */

@@ -4,6 +4,7 @@
  *   audit-channel  one line per entry in the audit channel
  *   cards          posts the approval card for a new request, updates it in place after every other event
  *   requester-dm   tells the requester when their request is decided, applied or failed
+ * and any consumers passed in (reminders.ts: reminders in the card's thread, escalations).
  * A consumer advances its cursor only after Slack accepted the entry, so a Slack outage delays a line and never
  * loses it. One replica at a time runs the loop (a lease in the store), so two replicas do not post twice.
  */
@@ -29,6 +30,8 @@ export interface PublisherDeps {
   logger: Logger;
   /** How often the loop looks for new entries even without a kick. */
   intervalMs?: number;
+  /** Consumers run after the three built-in ones, each with its own cursor (e.g. reminders.ts). */
+  consumers?: OutboxConsumer[];
 }
 
 /** Where a request's approval card was posted. */
@@ -40,7 +43,8 @@ export interface CardRecord {
   ref: string;
 }
 
-interface Consumer {
+export interface OutboxConsumer {
+  /** Also the name of its cursor in the store. */
   name: string;
   handle(entry: AuditEntry, batch: AuditEntry[]): Promise<void>;
   /** Errors after which the entry is skipped rather than retried (the recipient cannot receive it, ever). */
@@ -69,7 +73,7 @@ const UNREACHABLE_RECIPIENT = new Set([
 const CARD_GONE = new Set(['message_not_found', 'cant_update_message']);
 
 export class AuditPublisher {
-  private readonly consumers: Consumer[];
+  private readonly consumers: OutboxConsumer[];
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private again = false;
@@ -82,6 +86,7 @@ export class AuditPublisher {
       { name: 'audit-channel', handle: (entry) => this.postAuditLine(entry) },
       { name: 'cards', handle: (entry, batch) => this.refreshCard(entry, batch), skippable: CARD_GONE },
       { name: 'requester-dm', handle: (entry) => this.notifyRequester(entry), skippable: UNREACHABLE_RECIPIENT },
+      ...(deps.consumers ?? []),
     ];
   }
 
@@ -139,7 +144,7 @@ export class AuditPublisher {
     }
   }
 
-  private async drainConsumer(consumer: Consumer): Promise<void> {
+  private async drainConsumer(consumer: OutboxConsumer): Promise<void> {
     for (;;) {
       const from = await this.deps.cursors.get(consumer.name);
       const batch = await this.deps.audit.readAfter(from, BATCH);

@@ -51,6 +51,22 @@ export class SlackSurface {
     });
   }
 
+  /** A reply in the card's thread (chat.postMessage with thread_ts, docs/slack.md#posting-messages). */
+  async replyToCard(cardRef: string, text: string): Promise<void> {
+    const { channel, ts } = parseCardRef(cardRef);
+    await this.client.chat.postMessage({ channel, thread_ts: ts, text, unfurl_links: false });
+  }
+
+  /** A link to the card that opens it in Slack (chat.getPermalink needs no scope). */
+  async cardLink(cardRef: string): Promise<string | undefined> {
+    const { channel, ts } = parseCardRef(cardRef);
+    return (await this.client.chat.getPermalink({ channel, message_ts: ts })).permalink;
+  }
+
+  async postTo(channel: string, text: string): Promise<void> {
+    await this.client.chat.postMessage({ channel, text, unfurl_links: false });
+  }
+
   /** A DM from the app; `blocks` (with `text` as the notification fallback) for a message with buttons. */
   async dm(user: string, text: string, blocks?: types.KnownBlock[]): Promise<void> {
     await this.client.chat.postMessage({

@@ -39,7 +39,7 @@ export const SECRETS = {
 };
 
 /** The audit-log consumers of the outbox, by the cursor name each keeps in the store (src/slack/publisher.ts). */
-const OUTBOX_CONSUMERS = ['audit-channel', 'cards', 'requester-dm'];
+const OUTBOX_CONSUMERS = ['audit-channel', 'cards', 'requester-dm', 'reminders'];
 
 /** The parts of config/local-fakes.yaml a test points at its own fakes or replaces. */
 interface LocalFakesConfig {
@@ -236,6 +236,7 @@ export async function startDesk(
       logger,
       publishIntervalMs: 50,
       sweepIntervalMs: 3_600_000,
+      reminderIntervalMs: 3_600_000,
       clock,
       ...options.appOptions,
     });
@@ -430,6 +431,7 @@ export async function startDesk(
         sweepIntervalMs: 3_600_000,
         // The same deployment shares one notion of time: a test that moves the clock moves it for every replica.
         clock,
+        reminderIntervalMs: 3_600_000,
         ...options.appOptions,
       });
       replicas.push(replica);

@@ -105,6 +105,8 @@ const AUDIT_ICON: Record<string, string> = {
   scheduled: ':calendar:',
   'schedule-notice': ':calendar:',
   'schedule-cancelled': ':heavy_multiplication_x:',
+  reminded: ':hourglass:',
+  escalated: ':rotating_light:',
 };
 
 /** Entries that are bookkeeping, not news: they update the card but get no audit-channel line or DM. */
