@@ -58,6 +58,39 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
   'policy.<action>.rules[].backends': 'The rule applies to these backends only.',
   'policy.<action>.rules[].approvals': 'Approvals needed when the rule applies.',
   'policy.<action>.rules[].profiles': 'The rule applies to onboardings with these profiles only (policy.onboard).',
+  'policy.defaults.reminders':
+    'When to remind the approvers of a request nobody decided, in a reply under its card, and whom to escalate it ' +
+    'to after that; `none`: no reminders. Unset: a reminder after 4h, no escalation.',
+  'policy.defaults.reminders.after':
+    'Time after the request before the reminder (30m, 4h, 2d), counting business hours only when they are set; ' +
+    '4h when unset.',
+  'policy.defaults.reminders.escalateAfter':
+    'Time after the reminder before the request is escalated (same units; default: the same as after). Needs ' +
+    'escalateTo.',
+  'policy.defaults.reminders.escalateTo': 'Who gets the escalation: users (a DM each), a channel, or both.',
+  'policy.defaults.reminders.escalateTo.users': 'Slack user IDs (U...) that get the escalation as a DM.',
+  'policy.defaults.reminders.escalateTo.channel':
+    'ID of a channel (C... or G...) the escalation is posted in; the app must be a member.',
+  'policy.defaults.reminders.businessHours':
+    'Count only the time inside these hours towards after and escalateAfter (a request sent on Friday evening ' +
+    'is reminded on Monday). Unset: every hour counts.',
+  'policy.defaults.reminders.businessHours.days': 'Working days: sun, mon, tue, wed, thu, fri, sat.',
+  'policy.defaults.reminders.businessHours.from': 'Opening time, 24-hour clock ("09:00"); quote it in YAML.',
+  'policy.defaults.reminders.businessHours.to': 'Closing time ("17:30"; "24:00" for midnight); later than from.',
+  'policy.defaults.reminders.businessHours.timeZone': 'IANA time zone of those hours (Europe/Paris, UTC).',
+  'policy.<action>.reminders':
+    "This action's reminders: `none` switches them off; keys left out come from policy.defaults.reminders.",
+  'policy.<action>.reminders.after': 'As policy.defaults.reminders.after, for this action.',
+  'policy.<action>.reminders.escalateAfter': 'As policy.defaults.reminders.escalateAfter, for this action.',
+  'policy.<action>.reminders.escalateTo': 'As policy.defaults.reminders.escalateTo, for this action.',
+  'policy.<action>.reminders.escalateTo.users': 'As policy.defaults.reminders.escalateTo.users, for this action.',
+  'policy.<action>.reminders.escalateTo.channel': 'As policy.defaults.reminders.escalateTo.channel, for this action.',
+  'policy.<action>.reminders.businessHours': 'As policy.defaults.reminders.businessHours, for this action.',
+  'policy.<action>.reminders.businessHours.days': 'As policy.defaults.reminders.businessHours.days, for this action.',
+  'policy.<action>.reminders.businessHours.from': 'As policy.defaults.reminders.businessHours.from, for this action.',
+  'policy.<action>.reminders.businessHours.to': 'As policy.defaults.reminders.businessHours.to, for this action.',
+  'policy.<action>.reminders.businessHours.timeZone':
+    'As policy.defaults.reminders.businessHours.timeZone, for this action.',
   profiles:
     'Onboarding profiles: profile name -> backend name -> the account a person of that kind gets there ' +
     '(`staff: { cloud: { groups: [staff], quota: 10GB } }`).',

@@ -251,9 +251,7 @@ function reminderPolicy(input: RemindersObject | undefined): { reminders?: Remin
   return {
     reminders: {
       afterMs,
-      ...(input.escalateTo
-        ? { escalation: { afterMs: input.escalateAfter ?? afterMs, to: input.escalateTo } }
-        : {}),
+      ...(input.escalateTo ? { escalation: { afterMs: input.escalateAfter ?? afterMs, to: input.escalateTo } } : {}),
       ...(input.businessHours
         ? {
             businessHours: {

@@ -129,7 +129,9 @@ function walk(node: JsonSchema, prefix: string, descriptions: Record<string, str
       default: child.default,
       meaning: `${meaning ?? ''}${grouped ? ` (\`<action>\`: ${siblings.join(', ')})` : ''}`,
     });
-    const inner = child.type === 'array' ? child.items : child;
+    // `none` or an object (policy reminders): the object's keys are listed below the key.
+    const inner =
+      child.type === 'array' ? child.items : ((child.anyOf ?? child.oneOf)?.find((a) => a.properties) ?? child);
     if (inner?.properties) {
       const below = `${grouped ? `${prefix}.<action>` : key}${child.type === 'array' ? '[]' : ''}`;
       rows.push(...walk(inner, below, descriptions, missing));

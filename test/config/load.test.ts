@@ -85,6 +85,8 @@ describe('loadConfig: a valid file', () => {
       approvals: 1,
       expiresAfterMs: 72 * 3_600_000,
       rules: [],
+      // Approvers are reminded of an undecided request after 4 hours unless the config says otherwise.
+      reminders: { afterMs: 4 * 3_600_000 },
     });
     // Deleting removes files: off unless the file turns it on.
     expect(config.policy.actions.delete.enabled).toBe(false);
