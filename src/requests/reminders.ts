@@ -124,7 +124,7 @@ export class Reminders {
 }
 
 /** The policy entry a request was submitted under: its plan's for onboard and offboard, else its action's. */
-export function policyNameOf(request: Pick<AccountRequest, 'plan' | 'steps'>): PolicyName {
+function policyNameOf(request: Pick<AccountRequest, 'plan' | 'steps'>): PolicyName {
   if (request.plan === 'onboard' || request.plan === 'offboard') return request.plan;
   return (request.steps[0] as Step).action;
 }
