@@ -49,6 +49,11 @@ export interface OutboxConsumer {
   handle(entry: AuditEntry, batch: AuditEntry[]): Promise<void>;
   /** Errors after which the entry is skipped rather than retried (the recipient cannot receive it, ever). */
   skippable?: ReadonlySet<string>;
+  /**
+   * The entries it acts on, when only a few: the others are passed over without a Slack call or a lease renewal,
+   * so a consumer added to a deployment with a long log catches up in seconds (docs/architecture.md#the-outbox).
+   */
+  wants?(entry: AuditEntry): boolean;
 }
 
 const LEASE = 'slack-publisher';
@@ -152,6 +157,10 @@ export class AuditPublisher {
       let at = from;
       let leaseLost = false;
       for (const entry of batch) {
+        if (consumer.wants && !consumer.wants(entry)) {
+          at = entry.seq;
+          continue;
+        }
         // Renewed before each entry: one Slack call (10 s timeout, 2 retries) fits in the lease, so a slow pass
         // does not overlap another replica's.
         if (!(await this.deps.leases.acquire(LEASE, LEASE_MS))) {

@@ -33,8 +33,12 @@ export class ReminderDelivery implements OutboxConsumer {
 
   constructor(private readonly deps: ReminderDeliveryDeps) {}
 
+  wants(entry: AuditEntry): boolean {
+    return entry.event === 'reminded' || entry.event === 'escalated';
+  }
+
   async handle(entry: AuditEntry): Promise<void> {
-    if (entry.event !== 'reminded' && entry.event !== 'escalated') return;
+    if (!this.wants(entry)) return;
     const request = await this.deps.desk.queries.get(entry.subject);
     // Decided while the entry waited in the outbox: a reminder now would only be noise.
     if (!request || request.state !== 'pending') return;
