@@ -69,15 +69,10 @@ export class Reminders {
     const policy = this.policyOf(request);
     if (!policy) return undefined;
     const { remindedAt, escalatedAt } = request.reminders ?? {};
-    if (!remindedAt) {
-      return workingMsBetween(new Date(request.createdAt), now, policy.businessHours) >= policy.afterMs
-        ? 'reminded'
-        : undefined;
-    }
+    if (!remindedAt)
+      return hasWorked(request.createdAt, now, policy.afterMs, policy.businessHours) ? 'reminded' : undefined;
     if (escalatedAt || !policy.escalation) return undefined;
-    return workingMsBetween(new Date(remindedAt), now, policy.businessHours) >= policy.escalation.afterMs
-      ? 'escalated'
-      : undefined;
+    return hasWorked(remindedAt, now, policy.escalation.afterMs, policy.businessHours) ? 'escalated' : undefined;
   }
 
   private policyOf(request: AccountRequest): ReminderPolicy | undefined {
@@ -121,6 +116,16 @@ export class Reminders {
       mention: { users: users.filter((u) => u !== request.requester && !voted.has(u)), groups },
     };
   }
+}
+
+/**
+ * Whether `ms` of working time have passed since `since`. Working time never exceeds the time elapsed, so the
+ * cheap comparison comes first: counting business hours formats a few dates with Intl for every day in between
+ * (milliseconds for a request weeks old), and the tick asks about every pending request each minute.
+ */
+function hasWorked(since: string, now: Date, ms: number, hours: BusinessHours | undefined): boolean {
+  const start = new Date(since);
+  return now.getTime() - start.getTime() >= ms && workingMsBetween(start, now, hours) >= ms;
 }
 
 /** The policy entry a request was submitted under: its plan's for onboard and offboard, else its action's. */
