@@ -115,7 +115,7 @@ describe('reminders', () => {
     expect(threadOf(d, id)).toHaveLength(1);
   });
 
-  it('stops as soon as the request is decided: no reminder after a cancel, no escalation after an approval', async () => {
+  it('stops once the request is decided: no reminder after a cancel, no escalation after an approval', async () => {
     const d = await start({
       defaults: {
         approvals: 1,

@@ -26,7 +26,8 @@ function summary(request: AccountRequest): string {
 }
 
 function progress(request: AccountRequest): string {
-  return `${request.approvals.length} of ${request.approvalsRequired} approval${request.approvalsRequired === 1 ? '' : 's'}`;
+  const noun = request.approvalsRequired === 1 ? 'approval' : 'approvals';
+  return `${request.approvals.length} of ${request.approvalsRequired} ${noun}`;
 }
 
 export function reminderText(request: AccountRequest, mentions: ReminderMentions): string {
