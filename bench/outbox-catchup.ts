@@ -1,6 +1,7 @@
 /**
  * How long an outbox consumer added to a running deployment takes to catch up on the audit log it finds:
- * `npx tsx bench/outbox-catchup.ts [entries]` (default 20000) on a temp SQLite store.
+ * `npx tsx bench/outbox-catchup.ts [entries]` (default 20000) on a temp SQLite store. Run by hand; not part of
+ * `npm run bench` (bench/run.ts), whose figures file it does not write.
  *
  * Baseline: a consumer that acts on no entry but is handed every one (a lease renewal per entry, as the built-in
  * consumers are). Measured: the reminders consumer (src/slack/reminders.ts), whose `wants` passes over entries it

@@ -18,7 +18,6 @@ const benches = [
   ['backend-overhead.ts', 'Nextcloud client vs raw undici'],
   ['store-race.ts', 'claim and audit races on SQLite and Redis'],
   ['store-hot-path.ts', 'SQLite reads during a write burst and the replay guard, older form vs current'],
-  ['outbox-catchup.ts', 'a new outbox consumer catching up on a long audit log'],
 ] as const;
 
 const args = process.argv.slice(2);
