@@ -45,8 +45,11 @@ describe('slash command answers', () => {
     expect(await desk.app.desk.queries.listForRequester(REQUESTER)).toHaveLength(0);
   });
 
-  it('help lists the actions and the backends', async () => {
-    const help = await desk.command(REQUESTER, 'help');
+  it('help lists the actions and the backends, in the ack itself (no second call to response_url)', async () => {
+    const responseUrl = desk.slack.newResponseUrl({ userId: REQUESTER, channelId: 'C0GENERAL' });
+    const acked = await desk.client.slashCommand({ command: '/account', text: 'help', userId: REQUESTER, responseUrl });
+    expect(acked.json).toMatchObject({ response_type: 'ephemeral' });
+    const help = (acked.json as { text: string }).text;
     for (const verb of ['create', 'disable', 'enable', 'quota', 'delete', 'cancel', 'status', 'pending', 'info'])
       expect(help).toContain(`/account ${verb}`);
     expect(help).toContain(
@@ -54,6 +57,8 @@ describe('slash command answers', () => {
     );
     // Only Nextcloud resends invitations.
     expect(help).toContain('`/account reinvite <backend> <username> [reason]` (cloud)');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(desk.slack.responsesAt(responseUrl)).toHaveLength(0);
   });
 
   it('pending shows one page of each list with how many more there are, and `pending 2` the next', async () => {

@@ -132,6 +132,8 @@ async function startSocketDesk(): Promise<SocketDesk> {
         response_url: responseUrl,
         trigger_id: slack.issueTriggerId(user),
       });
+      // An immediate answer (help, a usage error) rides in the ack; anything else comes through response_url.
+      if (ack.payload?.text) return { ack, answer: visibleText(ack.payload) };
       const posted = await slack.waitFor(() => slack.responsesAt(responseUrl)[0], 5_000);
       return { ack, answer: visibleText(posted.body) };
     },
@@ -214,10 +216,11 @@ describe('AccountDesk in Socket Mode (the default)', () => {
     expect(ready).toMatchObject({ mode: 'socket', msg: 'AccountDesk is ready (Socket Mode)' });
   });
 
-  it('answers /account help: acked on the socket, help text through response_url', async () => {
+  it('answers /account help in the ack on the socket, with no response_url post', async () => {
     const { ack, answer } = await desk.command(REQUESTER, 'help');
-    // The listener acks empty at once and answers with respond() (src/slack/listeners/command.ts).
-    expect(ack.payload ?? {}).toEqual({});
+    // Help needs no store or backend: the listener answers in the ack (src/slack/listeners/command.ts).
+    expect(ack.payload).toMatchObject({ response_type: 'ephemeral' });
+    expect(desk.slack.ephemeralsFor(REQUESTER).filter((e) => e.via === 'response_url')).toHaveLength(0);
     expect(answer).toContain('AccountDesk');
     expect(answer).toContain('/account create');
     expect(answer).toContain('(cloud, nas, sso)');

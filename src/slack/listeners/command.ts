@@ -28,6 +28,12 @@ export function registerCommand(app: App, deps: ListenerDeps): void {
       await ack({ response_type: 'ephemeral', text: warning(parsed.message) });
       return;
     }
+    if (parsed.kind === 'help') {
+      // An answer that needs no store or backend goes in the ack's body: one HTTP exchange instead of a second
+      // call to response_url (docs/slack.md#acknowledge-within-3-seconds).
+      await ack({ response_type: 'ephemeral', text: help(deps) });
+      return;
+    }
     if (parsed.kind === 'modal') {
       // trigger_id is valid 3 s and usable once: open the modal before anything slow
       // (docs/slack.md#modals-and-trigger-ids).
@@ -74,20 +80,11 @@ export function registerCommand(app: App, deps: ListenerDeps): void {
   });
 
   async function answer(
-    parsed: Exclude<ParsedCommand, { kind: 'error' | 'modal' | 'scheduled' }>,
+    parsed: Exclude<ParsedCommand, { kind: 'error' | 'modal' | 'scheduled' | 'help' }>,
     user: string,
     reply: (text: string) => Promise<void>,
   ): Promise<void> {
     switch (parsed.kind) {
-      case 'help':
-        return reply(
-          helpText(
-            command,
-            offeredActions(deps).map((action) => ({ action, backends: deps.desk.plans.backendsAble(action) })),
-            offeredPlans(deps),
-            Object.keys(deps.desk.plans.profiles),
-          ),
-        );
       case 'request': {
         const result = await desk.decisions.submit(parsed.draft, user);
         if (!result.ok) return reply(`${warning(result.message)}\nSee \`${command} help\`.`);
@@ -130,6 +127,17 @@ export function registerCommand(app: App, deps: ListenerDeps): void {
       }
     }
   }
+}
+
+/** The help text for what the policy enables and the backends can do. */
+function help(deps: ListenerDeps): string {
+  const { plans } = deps.desk;
+  return helpText(
+    deps.command,
+    offeredActions(deps).map((action) => ({ action, backends: plans.backendsAble(action) })),
+    offeredPlans(deps),
+    Object.keys(plans.profiles),
+  );
 }
 
 /** The doctor's report as a code block, cut at whole lines to fit one message section. */
