@@ -130,7 +130,10 @@ describe.each(['v1', 'v2'] as const)('Nextcloud client over OCS %s', (version) =
         "created bob on cloud (display name 'Bob B', quota 10 GB, groups staff); Nextcloud mails the invitation to " +
           'bob@example.com itself and does not confirm delivery',
       );
-      expect(result.after).toMatchObject({
+      // One call: the create itself, no read before it (the server checks existence) and none after (unused).
+      expect(fake.requests.map((r) => r.route)).toEqual(['createUser']);
+      expect(result.after).toBeUndefined();
+      expect(await client.getUser('bob')).toMatchObject({
         exists: true,
         email: 'bob@example.com',
         displayName: 'Bob B',
@@ -139,13 +142,12 @@ describe.each(['v1', 'v2'] as const)('Nextcloud client over OCS %s', (version) =
       });
       expect(fake.users.get('bob')?.quota).toBe('10 GB');
       expect(fake.mails).toEqual([{ to: 'bob@example.com', userId: 'bob' }]);
-      expect(callsTo(fake, 'createUser')).toBe(1);
     });
 
-    it('reads back the email as Nextcloud stores it, lower-cased', async () => {
+    it('Nextcloud stores the email lower-cased; an interrupted create is still recognised as ours', async () => {
       const { fake, client } = await start(version);
-      const result = await client.createUser({ username: 'mia', email: 'Mia.Moe@Example.COM' });
-      expect(result.after?.email).toBe('mia.moe@example.com');
+      await client.createUser({ username: 'mia', email: 'Mia.Moe@Example.COM' });
+      expect((await client.getUser('mia')).email).toBe('mia.moe@example.com');
       expect(fake.mails).toEqual([{ to: 'mia.moe@example.com', userId: 'mia' }]);
       // An interrupted create of the same kind is still recognised as ours despite the case change.
       fake.failNext('createUser', 'ambiguous-create');
@@ -168,13 +170,29 @@ describe.each(['v1', 'v2'] as const)('Nextcloud client over OCS %s', (version) =
       expect(fake.requests).toHaveLength(0);
     });
 
-    it('reports an existing user as already_exists without sending the create', async () => {
+    it('reports an existing user (102 to the create) as already_exists with its email; nothing changed', async () => {
       const { fake, client } = await start(version);
       fake.seedUser({ id: 'erin', email: 'erin@old.example' });
       const err = await failure(() => client.createUser({ username: 'erin', email: 'erin@example.com' }));
       expect(err.code).toBe('already_exists');
       expect(err.message).toBe("'erin' already exists on cloud (email erin@old.example): nothing was changed");
-      expect(callsTo(fake, 'createUser')).toBe(0);
+      // The create (refused with 102 before the server does anything) and one read for the email in the message.
+      expect(fake.requests.map((r) => r.route)).toEqual(['createUser', 'getUser']);
+      expect(fake.users.get('erin')?.email).toBe('erin@old.example');
+      expect(fake.mails).toHaveLength(0);
+    });
+
+    it('after a lost answer, does not take over a user that has another email: ambiguous, nothing changed', async () => {
+      const { fake, client } = await start(version);
+      fake.seedUser({ id: 'olga', email: 'olga@old.example' });
+      // The server's 102 is lost on the way back: the read finds a user the request did not describe.
+      fake.failNext('createUser', 'reset');
+      const err = await failure(() => client.createUser({ username: 'olga', email: 'olga@example.com' }));
+      expect(err.code).toBe('ambiguous');
+      expect(err.message).toMatch(/exists there with email olga@old.example, not olga@example.com: check in Nextcloud/);
+      expect(callsTo(fake, 'createUser')).toBe(1);
+      expect(fake.users.get('olga')?.email).toBe('olga@old.example');
+      expect(fake.mails).toHaveLength(0);
     });
 
     it('maps 104 (a group does not exist) to invalid_input and creates nothing', async () => {
@@ -348,8 +366,9 @@ describe.each(['v1', 'v2'] as const)('Nextcloud client over OCS %s', (version) =
       fake.seedUser({ id: 'pat' });
       const result = await client.setQuota('pat', 10 * GB);
       expect(result.summary).toBe('set the quota of pat on cloud to 10 GB');
-      expect(result.after?.quota?.limitBytes).toBe(10 * GB);
       expect(fake.users.get('pat')?.quota).toBe('10 GB');
+      expect(callsTo(fake, 'editUser')).toBe(1);
+      expect(callsTo(fake, 'getUser')).toBe(0); // nothing reads the state after a write that succeeded
     });
 
     it('accepts the server rounding an odd size to one decimal', async () => {
@@ -357,7 +376,8 @@ describe.each(['v1', 'v2'] as const)('Nextcloud client over OCS %s', (version) =
       fake.seedUser({ id: 'pat' });
       const result = await client.setQuota('pat', 3042824);
       expect(fake.users.get('pat')?.quota).toBe('2.9 MB');
-      expect(result.after?.quota?.limitBytes).toBe(3040870);
+      expect(result.summary).toBe('set the quota of pat on cloud to 2.9 MB');
+      expect((await client.getUser('pat')).quota?.limitBytes).toBe(3040870);
     });
 
     it.each([
@@ -387,7 +407,7 @@ describe.each(['v1', 'v2'] as const)('Nextcloud client over OCS %s', (version) =
       const result = await client.setQuota('pat', null);
       expect(fake.users.get('pat')?.quota).toBe('none');
       expect(result.summary).toBe('set the quota of pat on cloud to unlimited');
-      expect(result.after?.quota?.limitBytes).toBeNull();
+      expect((await client.getUser('pat')).quota?.limitBytes).toBeNull();
     });
 
     it('explains when the instance forbids unlimited quotas', async () => {
@@ -412,7 +432,8 @@ describe.each(['v1', 'v2'] as const)('Nextcloud client over OCS %s', (version) =
       fake.seedUser({ id: 'pat' });
       await client.ocs('PUT', '/cloud/users/pat', { body: { key: 'quota', value: '5 GiB' } });
       expect(fake.users.get('pat')?.quota).toBe('5 B');
-      expect((await client.setQuota('pat', 5 * GB)).after?.quota?.limitBytes).toBe(5 * GB);
+      await client.setQuota('pat', 5 * GB);
+      expect((await client.getUser('pat')).quota?.limitBytes).toBe(5 * GB);
       expect(fake.users.get('pat')?.quota).toBe('5 GB');
     });
 
@@ -475,14 +496,14 @@ describe.each(['v1', 'v2'] as const)('Nextcloud client over OCS %s', (version) =
   });
 
   describe('disable / enable', () => {
-    it('disables and enables, reading the state back', async () => {
+    it('disables and enables with one call each', async () => {
       const { fake, client } = await start(version);
       fake.seedUser({ id: 'sam' });
-      const off = await client.disableUser('sam');
-      expect(off).toMatchObject({ summary: 'disabled sam on cloud', after: { enabled: false } });
+      expect(await client.disableUser('sam')).toEqual({ summary: 'disabled sam on cloud' });
       expect(fake.users.get('sam')?.enabled).toBe(false);
-      const on = await client.enableUser('sam');
-      expect(on).toMatchObject({ summary: 'enabled sam on cloud', after: { enabled: true } });
+      expect(await client.enableUser('sam')).toEqual({ summary: 'enabled sam on cloud' });
+      expect(fake.users.get('sam')?.enabled).toBe(true);
+      expect(fake.requests.map((r) => r.route)).toEqual(['disableUser', 'enableUser']);
     });
 
     it('maps 101 for a missing user to not_found', async () => {
@@ -528,9 +549,12 @@ describe.each(['v1', 'v2'] as const)('Nextcloud client over OCS %s', (version) =
       const { fake, client } = await start(version);
       fake.groups.add('staff');
       fake.seedUser({ id: 'uma' });
-      expect((await client.addToGroup('uma', 'staff')).after?.groups).toEqual(['staff']);
+      await client.addToGroup('uma', 'staff');
+      expect(fake.users.get('uma')?.groups).toEqual(['staff']);
       expect((await client.addToGroup('uma', 'staff')).summary).toBe('added uma to group staff on cloud');
-      expect((await client.removeFromGroup('uma', 'staff')).after?.groups).toEqual([]);
+      await client.removeFromGroup('uma', 'staff');
+      expect(fake.users.get('uma')?.groups).toEqual([]);
+      expect(callsTo(fake, 'getUser')).toBe(0);
     });
     it('maps 102 (group missing) and 103 (user missing) to not_found with the right subject', async () => {
       const { fake, client } = await start(version);

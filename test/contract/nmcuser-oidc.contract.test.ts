@@ -12,6 +12,7 @@
  * enable, "5GiB" read as 5 bytes by the server, a create whose quota is below the skeleton files (403, the user
  * exists), delete, and ONE wrong password. Users are named accountdesk-nmc-<random> and deleted in afterAll.
  */
+import type { UserState } from '../../src/backends/types.js';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNmcuserOidcClient } from '../../src/backends/nextcloud-oidc/nmcuser-oidc-client.js';
@@ -89,7 +90,9 @@ describe.skipIf(!configured)(`nmcuser_oidc contract (${env.url ?? 'unset'})`, ()
       displayName: 'AccountDesk NMC',
       quotaBytes: 2 * GB,
     });
-    expect(result.after).toMatchObject({
+    expect(result.summary).toContain(`created ${username}`);
+    const created = await client.getUser(username);
+    expect(created).toMatchObject({
       userId: username,
       exists: true,
       enabled: true,
@@ -97,15 +100,15 @@ describe.skipIf(!configured)(`nmcuser_oidc contract (${env.url ?? 'unset'})`, ()
       displayName: 'AccountDesk NMC',
       quota: { limitBytes: 2 * GB },
     });
-    expect(result.after?.unmanaged).toBeUndefined();
+    expect(created.unmanaged).toBeUndefined();
     expect((await backendFailure(client.createUser({ username }))).code).toBe('already_exists');
   });
 
   it('keeps a disabled user disabled across a quota change, then enables it', async () => {
-    expect((await client.disableUser(username)).after?.enabled).toBe(false);
-    const quota = await client.setQuota(username, 3 * GB);
-    expect(quota.after).toMatchObject({ enabled: false, quota: { limitBytes: 3 * GB } });
-    expect((await client.enableUser(username)).after?.enabled).toBe(true);
+    expect((await stateAfter(client, client.disableUser(username), username))?.enabled).toBe(false);
+    const quota = await stateAfter(client, client.setQuota(username, 3 * GB), username);
+    expect(quota).toMatchObject({ enabled: false, quota: { limitBytes: 3 * GB } });
+    expect((await stateAfter(client, client.enableUser(username), username))?.enabled).toBe(true);
   });
 
   it('reads "5GiB" as 5 bytes: the reason the client only sends units Nextcloud knows', async () => {
@@ -144,3 +147,13 @@ describe.skipIf(!configured)(`nmcuser_oidc contract (${env.url ?? 'unset'})`, ()
     }
   });
 });
+
+/** The user as the server reports it after a write (writes that succeed no longer read back: nothing needs it). */
+async function stateAfter(
+  reader: { getUser(user: string): Promise<UserState> },
+  write: Promise<unknown>,
+  user: string,
+) {
+  await write;
+  return reader.getUser(user);
+}

@@ -14,6 +14,7 @@
  * accountdesk-oidc-<random> and deleted in afterAll, even when a test fails; about 3 user edits are spent from the
  * 50-per-10-minutes budget.
  */
+import type { UserState } from '../../src/backends/types.js';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNextcloudClient } from '../../src/backends/nextcloud/client.js';
@@ -84,9 +85,10 @@ describe.skipIf(!configured)(`user_oidc contract (${env.url ?? 'unset'})`, () =>
       displayName: 'AccountDesk OIDC',
       quotaBytes: GB,
     });
-    const uid = result.after?.userId ?? '';
+    const created = await client.getUser(login);
+    const uid = created.userId;
     expect(result.summary).toContain(`as Nextcloud user ${uid}`);
-    expect(result.after).toMatchObject({
+    expect(created).toMatchObject({
       exists: true,
       enabled: true,
       email: `${login}@example.invalid`,
@@ -94,7 +96,7 @@ describe.skipIf(!configured)(`user_oidc contract (${env.url ?? 'unset'})`, () =>
       quota: { limitBytes: GB },
     });
     // A new home holds Nextcloud's skeleton files (about 20 MB on a default install; less if it was trimmed).
-    expect(result.after?.quota?.usedBytes).toBeGreaterThan(0);
+    expect(created.quota?.usedBytes).toBeGreaterThan(0);
     const raw = await nextcloud.ocs<{ backend: string; lastLogin: number }>('GET', `/cloud/users/${pathSegment(uid)}`);
     expect(raw).toMatchObject({ backend: 'user_oidc', lastLogin: 0 });
   });
@@ -106,9 +108,11 @@ describe.skipIf(!configured)(`user_oidc contract (${env.url ?? 'unset'})`, () =>
   });
 
   it('disables, enables and sets the quota through OCS under the uid', async () => {
-    expect((await client.disableUser(login)).after?.enabled).toBe(false);
-    expect((await client.enableUser(login)).after?.enabled).toBe(true);
-    expect((await client.setQuota(login, 3042824)).after?.quota?.limitBytes).toBe(client.storedQuota(3042824));
+    expect((await stateAfter(client, client.disableUser(login), login))?.enabled).toBe(false);
+    expect((await stateAfter(client, client.enableUser(login), login))?.enabled).toBe(true);
+    expect((await stateAfter(client, client.setQuota(login, 3042824), login))?.quota?.limitBytes).toBe(
+      client.storedQuota(3042824),
+    );
   });
 
   it('will not delete a user that user_oidc does not manage, and leaves it in place', async () => {
@@ -138,3 +142,13 @@ describe.skipIf(!configured)(`user_oidc contract (${env.url ?? 'unset'})`, () =>
     }
   });
 });
+
+/** The user as the server reports it after a write (writes that succeed no longer read back: nothing needs it). */
+async function stateAfter(
+  reader: { getUser(user: string): Promise<UserState> },
+  write: Promise<unknown>,
+  user: string,
+) {
+  await write;
+  return reader.getUser(user);
+}

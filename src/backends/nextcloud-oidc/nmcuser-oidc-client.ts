@@ -131,8 +131,8 @@ class NmcuserOidcClient implements BackendClient {
     if (res.status === 201 || res.status === 200) {
       const answered = parseJsonBody(res.text) as { id?: unknown } | undefined;
       const userId = typeof answered?.id === 'string' ? answered.id : id;
-      const after = await this.readBack(username);
-      return { summary: this.createdSummary(username, userId, input, quota), ...(after ? { after } : {}) };
+      // No read-back: nothing uses it (the card shows the summary), and it would cost a second call.
+      return { summary: this.createdSummary(username, userId, input, quota) };
     }
     if (res.status === 409) {
       throw new BackendError(this.name, 'already_exists', `${username} already exists on ${this.name}`, {
@@ -147,15 +147,13 @@ class NmcuserOidcClient implements BackendClient {
   async disableUser(username: string): Promise<ApplyResult> {
     await this.requireManaged(username, 'disable');
     await this.update(username, { enabled: false }, `disable ${username}`);
-    const after = await this.readBack(username);
-    return { summary: `disabled ${username} on ${this.name}`, ...(after ? { after } : {}) };
+    return { summary: `disabled ${username} on ${this.name}` };
   }
 
   async enableUser(username: string): Promise<ApplyResult> {
     await this.requireManaged(username, 'enable');
     await this.update(username, { enabled: true }, `enable ${username}`);
-    const after = await this.readBack(username);
-    return { summary: `enabled ${username} on ${this.name}`, ...(after ? { after } : {}) };
+    return { summary: `enabled ${username} on ${this.name}` };
   }
 
   async setQuota(username: string, quotaBytes: number | null): Promise<ApplyResult> {
@@ -175,13 +173,11 @@ class NmcuserOidcClient implements BackendClient {
     }
     const quota = this.quotaValue(quotaBytes);
     await this.update(username, { quota, enabled: before.enabled }, action);
-    const after = await this.readBack(username);
     const shown = formatQuota(storedQuotaBytes(quotaBytes));
     return {
       summary:
         `set the quota of ${username} on ${this.name} to ` +
         `${shown}${before.enabled ? '' : ' (user stays disabled)'}`,
-      ...(after ? { after } : {}),
     };
   }
 

@@ -140,7 +140,7 @@ class UserOidcClient implements BackendClient {
         notes.push(`NOT added to group ${group} (${err instanceof Error ? err.message : 'failed'})`);
       }
     }
-    const after = await this.readBack(username);
+    // No read-back: nothing uses it (the card shows the summary), and it would cost another call.
     const parts = [`created ${username} on ${this.name} as Nextcloud user ${uid}, for OpenID Connect login`];
     if (input.quotaBytes !== undefined)
       parts.push(`quota ${formatQuota(this.nextcloud.storedQuota(input.quotaBytes))}`);
@@ -148,7 +148,7 @@ class UserOidcClient implements BackendClient {
     const added = (input.groups ?? []).filter((g) => !notes.some((n) => n.includes(`group ${g} `)));
     if (added.length > 0) parts.push(`groups ${added.join(', ')}`);
     parts.push(...notes);
-    return { summary: parts.join('; '), ...(after ? { after } : {}) };
+    return { summary: parts.join('; ') };
   }
 
   async disableUser(username: string): Promise<ApplyResult> {

@@ -1,7 +1,7 @@
 /**
  * Nextcloud user provisioning over OCS (docs/nextcloud-ocs.md). Users are created without a password so the server
- * mails them an invitation; every write is confirmed by reading the user back, because a create in particular is
- * not atomic on the server.
+ * mails them an invitation. A write whose answer was lost is confirmed by reading the user back (a create in
+ * particular is not atomic on the server); a write that succeeded is not read again: nothing needs that answer.
  */
 import { HttpClient, pathSegment } from '../http.js';
 import { httpOptionsFor } from '../config.js';
@@ -80,17 +80,6 @@ export class NextcloudClient implements BackendClient {
   async createUser(input: CreateUserInput): Promise<ApplyResult> {
     const wanted = this.validateCreate(input);
     const { username } = input;
-    // Knowing the user did not exist before our call is what lets us call a user that exists after an ambiguous
-    // answer ours (docs/nextcloud-ocs.md#creating-a-user: 101 "Bad request" may leave it created).
-    const before = await this.getUser(username);
-    if (before.exists) {
-      throw new BackendError(
-        this.name,
-        'already_exists',
-        `'${username}' already exists on ${this.name}${before.email ? ` (email ${before.email})` : ''}: nothing was ` +
-          `changed`,
-      );
-    }
     const body: Record<string, unknown> = { userid: username, email: wanted.email };
     // displayName is camelCase on addUser (docs/nextcloud-ocs.md#endpoints-used); the server applies it, quota and
     // language as separate internal edits, which do not count against the editUser rate limit.
@@ -99,6 +88,9 @@ export class NextcloudClient implements BackendClient {
     if (wanted.quotaBytes !== undefined) body['quota'] = quotaParam(wanted.quotaBytes);
     if (this.config.language !== undefined) body['language'] = this.config.language;
 
+    // The create goes first, with no read before it: addUser checks that the user does not exist before anything
+    // else and answers 102 if it does (docs/nextcloud-ocs.md#creating-a-user), so a success costs one call and a
+    // user that was there already is refused by the server itself.
     for (let retried = false; ; retried = true) {
       let data: unknown;
       try {
@@ -110,14 +102,13 @@ export class NextcloudClient implements BackendClient {
       }
       // data.id may differ from the requested id when the server generates ids.
       const id = typeof (data as { id?: unknown } | null)?.id === 'string' ? (data as { id: string }).id : username;
-      const after = await this.readBackQuietly(id);
       const assigned = id === username ? '' : ` (Nextcloud assigned the id '${id}')`;
+      // No read-back: nothing uses it (the card shows the outcome's summary), and it would add a second call.
       return {
         summary:
           `created ${id} on ${this.name}${assigned}${describeWanted(wanted)}; Nextcloud mails the invitation to ` +
           `${wanted.email} ` +
           `itself and does not confirm delivery${retried ? ' (succeeded on a second attempt)' : ''}`,
-        ...(after ? { after } : {}),
       };
     }
   }
@@ -138,8 +129,7 @@ export class NextcloudClient implements BackendClient {
       () => this.editUser(username, 'quota', value, shown),
       async () => (await this.getUser(username)).quota?.limitBytes === target,
     );
-    const after = await this.readBackQuietly(username);
-    return { summary: `set the quota of ${username} on ${this.name} to ${shown}`, ...(after ? { after } : {}) };
+    return { summary: `set the quota of ${username} on ${this.name} to ${shown}` };
   }
 
   /** What Nextcloud will report after setQuota(quotaBytes): it rounds to a one-decimal human size. */
@@ -165,8 +155,7 @@ export class NextcloudClient implements BackendClient {
     await this.call('addToGroup', { userId: username, group }, 'POST', `${this.userPath(username)}/groups`, {
       groupid: group,
     });
-    const after = await this.readBackQuietly(username);
-    return { summary: `added ${username} to group ${group} on ${this.name}`, ...(after ? { after } : {}) };
+    return { summary: `added ${username} to group ${group} on ${this.name}` };
   }
 
   async removeFromGroup(username: string, group: string): Promise<ApplyResult> {
@@ -174,8 +163,7 @@ export class NextcloudClient implements BackendClient {
     await this.call('removeFromGroup', { userId: username, group }, 'DELETE', `${this.userPath(username)}/groups`, {
       groupid: group,
     });
-    const after = await this.readBackQuietly(username);
-    return { summary: `removed ${username} from group ${group} on ${this.name}`, ...(after ? { after } : {}) };
+    return { summary: `removed ${username} from group ${group} on ${this.name}` };
   }
 
   async resendInvite(username: string): Promise<ApplyResult> {
@@ -227,9 +215,11 @@ export class NextcloudClient implements BackendClient {
   }
 
   /**
-   * Decides what a failed create means. Definitive refusals are thrown with their meaning; after an ambiguous one
-   * (101 "Bad request", 102, a timeout, a 5xx) the user is read back: if it exists now it is ours (it did not exist
-   * before the call) and whatever the server skipped is applied; if not, the create is tried exactly once more.
+   * Decides what a failed create means. Definitive refusals are thrown with their meaning; 102 on the first attempt
+   * is a user that was there before (the server checks that first), refused with its email. After an ambiguous
+   * answer (101 "Bad request", a timeout, a 5xx) the user is read back: if it does not exist the create is tried
+   * exactly once more; if it does, whether it is ours decides (see isOurs) and whatever the server skipped is
+   * applied.
    */
   private async afterFailedCreate(
     err: unknown,
@@ -239,6 +229,7 @@ export class NextcloudClient implements BackendClient {
   ): Promise<ApplyResult | 'retry'> {
     const ctx: FailureContext = { backend: this.name, op: 'createUser', userId: username };
     const failure = err instanceof OcsFailure ? err : undefined;
+    const existed = failure?.statuscode === 102 && !retried;
     const serverErrorAfterWork =
       failure !== undefined &&
       (failure.statuscode === 101 || failure.statuscode === 102 || failure.code === 'unavailable');
@@ -248,6 +239,7 @@ export class NextcloudClient implements BackendClient {
     try {
       state = await this.getUser(username);
     } catch (readErr) {
+      if (existed) throw this.alreadyExists(username, undefined, err);
       throw new BackendError(
         this.name,
         'ambiguous',
@@ -257,13 +249,15 @@ export class NextcloudClient implements BackendClient {
         { cause: err, retryable: false },
       );
     }
+    if (existed) throw this.alreadyExists(username, state, err);
     if (!state.exists) {
       const generic =
         failure === undefined || failure.code === 'unavailable' || /^bad request$/i.test(failure.ocsMessage);
       if (!retried && generic) return 'retry';
       throw explainFailure(err, ctx);
     }
-    if (retried && failure?.statuscode === 102 && state.email?.toLowerCase() !== wanted.email.toLowerCase()) {
+    const sameEmail = state.email?.toLowerCase() === wanted.email.toLowerCase();
+    if (retried && failure?.statuscode === 102 && !sameEmail) {
       // 102 after our own retry is ours only if it matches what we asked for (docs/nextcloud-ocs.md#creating-a-user).
       throw new BackendError(
         this.name,
@@ -274,7 +268,30 @@ export class NextcloudClient implements BackendClient {
         { cause: err },
       );
     }
+    // An OCS 101 is addUser's own answer, given after its existence check passed: the user is ours. A lost answer
+    // (timeout, reset, 5xx from a proxy) might hide a 102 for a user that was there before: only a user with the
+    // email asked for is taken as ours; anything else is left to a person instead of being "completed".
+    if (failure?.statuscode !== 101 && !sameEmail) {
+      throw new BackendError(
+        this.name,
+        'ambiguous',
+        `creating '${username}' on ${this.name} failed (${describeError(err)}), and '${username}' exists there with ` +
+          `${state.email ? `email ${state.email}` : 'no email'}, not ${wanted.email}: check in Nextcloud whether ` +
+          'it is the account asked for (it may have been there before) before trying again',
+        { cause: err, retryable: false },
+      );
+    }
     return this.completeCreated(state, wanted, err);
+  }
+
+  private alreadyExists(username: string, state: UserState | undefined, err: unknown): BackendError {
+    const email = state?.email ? ` (email ${state.email})` : '';
+    return new BackendError(
+      this.name,
+      'already_exists',
+      `'${username}' already exists on ${this.name}${email}: nothing was changed`,
+      { cause: err, remoteCode: 102 },
+    );
   }
 
   /** Applies what an interrupted create skipped, then says in one line what is true now. */
@@ -356,8 +373,7 @@ export class NextcloudClient implements BackendClient {
       }
       throw err;
     }
-    const after = await this.readBackQuietly(username);
-    return { summary: `${enabled ? 'enabled' : 'disabled'} ${username} on ${this.name}`, ...(after ? { after } : {}) };
+    return { summary: `${enabled ? 'enabled' : 'disabled'} ${username} on ${this.name}` };
   }
 
   private refuseSelf(username: string, verb: string): void {

@@ -222,7 +222,7 @@ class SynologyClient implements BackendClient {
       problems.length === 0
         ? `created ${username} on ${this.name}; ${how}`
         : `created ${username} on ${this.name} (${how}), BUT ${problems.join('; ')}`;
-    return this.withReadBack(username, summary);
+    return this.changed(summary);
   }
 
   async disableUser(username: string): Promise<ApplyResult> {
@@ -230,13 +230,13 @@ class SynologyClient implements BackendClient {
     // Only `expired`: re-sending other fields clobbers settings, and a `disabled` param is ignored
     // (docs/synology-dsm.md#disable-and-enable).
     await this.session.call('SYNO.Core.User', 'set', { name: username, expired: 'now' }, { subject: username });
-    return this.withReadBack(username, `disabled ${username} on ${this.name} (DSM expiry set to now)`);
+    return this.changed(`disabled ${username} on ${this.name} (DSM expiry set to now)`);
   }
 
   async enableUser(username: string): Promise<ApplyResult> {
     this.checkUsername(username);
     await this.session.call('SYNO.Core.User', 'set', { name: username, expired: 'normal' }, { subject: username });
-    return this.withReadBack(username, `enabled ${username} on ${this.name}`);
+    return this.changed(`enabled ${username} on ${this.name}`);
   }
 
   async setQuota(username: string, quotaBytes: number | null): Promise<ApplyResult> {
@@ -244,10 +244,7 @@ class SynologyClient implements BackendClient {
     const mb = this.toMb(quotaBytes);
     await this.writeQuota(username, mb);
     const what = mb === 0 ? 'unlimited' : `${mb} MB`;
-    return this.withReadBack(
-      username,
-      `set the quota of ${username} on ${this.name} (${this.config.volume}) to ${what}`,
-    );
+    return this.changed(`set the quota of ${username} on ${this.name} (${this.config.volume}) to ${what}`);
   }
 
   /** A first password DSM's strength rules accept (password.ts); AccountDesk passes it to createUser. */
@@ -305,7 +302,7 @@ class SynologyClient implements BackendClient {
     this.checkUsername(username);
     this.checkGroup(group);
     if (sameName(group, EVERYONE_GROUP)) {
-      return this.withReadBack(username, `${username} is in ${EVERYONE_GROUP} already: every DSM user is`);
+      return this.changed(`${username} is in ${EVERYONE_GROUP} already: every DSM user is`);
     }
     const dropped = await this.changeGroups(username, [group], []);
     if (dropped.length > 0) {
@@ -317,7 +314,7 @@ class SynologyClient implements BackendClient {
         { retryable: true },
       );
     }
-    return this.withReadBack(username, `added ${username} to ${group} on ${this.name}`);
+    return this.changed(`added ${username} to ${group} on ${this.name}`);
   }
 
   async removeFromGroup(username: string, group: string): Promise<ApplyResult> {
@@ -336,7 +333,7 @@ class SynologyClient implements BackendClient {
         { retryable: true },
       );
     }
-    return this.withReadBack(username, `removed ${username} from ${group} on ${this.name}`);
+    return this.changed(`removed ${username} from ${group} on ${this.name}`);
   }
 
   /** Logs out and releases the pool. Idempotent: shutdown paths may call it more than once. */
@@ -349,24 +346,11 @@ class SynologyClient implements BackendClient {
   }
 
   /**
-   * The result of a change DSM has made, with the user read back for the approval card. A failed read-back must
-   * not turn that change into a failure: the account (and, on create, its one-time password) exists either way,
-   * so the summary says the state is unknown instead and `after` is left out.
+   * The result of a change DSM has made. The user is not read back: nothing uses that answer (the card shows the
+   * summary), and a DSM read is several calls.
    */
-  private async withReadBack(username: string, summary: string): Promise<ApplyResult> {
-    try {
-      return { summary, after: await this.getUser(username) };
-    } catch (err) {
-      this.logger?.warn(
-        { backend: this.name, user: username, err: messageOf(err) },
-        'DSM: read-back after a change failed',
-      );
-      return {
-        summary:
-          `${summary}; the new state could not be read back from DSM (${messageOf(err)}): ` +
-          `check ${username} in DSM`,
-      };
-    }
+  private changed(summary: string): ApplyResult {
+    return { summary };
   }
 
   /**
