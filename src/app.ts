@@ -111,6 +111,7 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
     app.client,
     { approvals: config.slack.approvalsChannel, audit: config.slack.auditChannel },
     logger,
+    config.slack.postPace,
   );
   const directory = new SlackDirectory(app.client);
   const policy = new ApprovalPolicy(config.policy, directory);

@@ -30,6 +30,10 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
   'slack.command': 'The slash command, exactly as in the Slack app manifest.',
   'slack.approvalsChannel': 'ID (C... or G..., not #name) of the channel where approval cards are posted.',
   'slack.auditChannel': 'ID of the channel that gets one line per event, and the daily audit anchor.',
+  'slack.postsPerSecond':
+    'Messages AccountDesk posts per second to one channel (cards, audit lines, DMs). Slack allows about 1 per ' +
+    'second per channel; more is answered with HTTP 429 and a Retry-After, which AccountDesk then waits out.',
+  'slack.postBurst': 'Messages that may go to one channel at once before the pace above applies (short bursts).',
   approvers: 'Who may approve. Empty: nobody can (requests wait until they expire).',
   'approvers.users': 'Slack user IDs (U...).',
   'approvers.groups': 'Slack user-group IDs (S...); their members count as listed.',

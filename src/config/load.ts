@@ -25,6 +25,8 @@ export interface SlackSettings {
   command: string;
   approvalsChannel: string;
   auditChannel: string;
+  /** The outbox's pace of chat.postMessage per channel (src/slack/post-pacing.ts). */
+  postPace?: { perSecond: number; burst: number };
 }
 
 export interface Config {
@@ -220,6 +222,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       command: config.slack.command,
       approvalsChannel: config.slack.approvalsChannel,
       auditChannel: config.slack.auditChannel,
+      postPace: { perSecond: config.slack.postsPerSecond, burst: config.slack.postBurst },
     },
     storeUrl: e.STORE_URL,
     healthPort: e.HEALTH_PORT,

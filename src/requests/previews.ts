@@ -2,7 +2,9 @@
  * The approval card's live preview: each step's backend read now, beside the change it proposes. Previews are
  * taken here, outside the Slack publisher's loop, and stored with the request (with their time) together with a
  * "previewed" audit entry, so the card is re-rendered from the store like every other change and a slow or dead
- * backend never holds up anyone else's cards, lines or DMs.
+ * backend never holds up anyone else's cards, lines or DMs. Reads run in parallel, a few at a time per backend (so
+ * a hung backend fills only its own slots), behind a per-backend circuit breaker (read-breaker.ts) that answers at
+ * once for a backend whose recent reads failed instead of waiting out its timeouts again.
  */
 import type { Logger } from 'pino';
 import { BackendError, type BackendClient } from '../backends/types.js';
@@ -12,6 +14,8 @@ import { requestEntry } from './audit-entries.js';
 import { asStored } from './backend-view.js';
 import type { RequestEvents } from './events.js';
 import { backendFailure } from './outcomes.js';
+import { Pacer } from './pacing.js';
+import { DEFAULT_BREAKER, ReadBreaker, type BreakerSettings } from './read-breaker.js';
 import { formatBytes } from './sizes.js';
 import type { AccountRequest, Step, StepPreview, StepTarget } from './types.js';
 
@@ -23,6 +27,10 @@ export interface PreviewDeps {
   clock: () => Date;
   /** How long one read may take before the card says "could not read in time". */
   timeoutMs?: number;
+  /** Reads of one backend in flight at once (default READS_PER_BACKEND). */
+  readsPerBackend?: number;
+  /** When a backend's reads are refused at once after failures (default DEFAULT_BREAKER). */
+  breaker?: BreakerSettings;
 }
 
 /** The HTTP layer's own limits allow a read about 45 s with retries; a card should not wait that long. */
@@ -31,10 +39,18 @@ const PREVIEW_TIMEOUT_MS = 10_000;
 /** A pending card re-read when re-rendered, at most this often. */
 const PREVIEW_MAX_AGE_MS = 60_000;
 
+/**
+ * Reads of one backend at once: a burst of requests reads in parallel without flooding a server whose reads cost a
+ * database query each (Nextcloud, docs/nextcloud-ocs.md) or a session-serialised admin API (DSM).
+ */
+const READS_PER_BACKEND = 4;
+
 export class Previews {
   private readonly timeoutMs: number;
   /** Reads in flight per request, so a burst of events takes one preview, not several. */
   private readonly taking = new Map<string, Promise<void>>();
+  /** Per backend name: its read slots and its circuit breaker. */
+  private readonly lanes = new Map<string, { pacer: Pacer; breaker: ReadBreaker }>();
 
   constructor(private readonly deps: PreviewDeps) {
     this.timeoutMs = deps.timeoutMs ?? PREVIEW_TIMEOUT_MS;
@@ -70,13 +86,37 @@ export class Previews {
     const at = this.deps.clock().toISOString();
     const backend = this.deps.backends.get(step.backend);
     if (!backend) return { at, error: `backend "${step.backend}" is no longer in the config` };
+    const lane = this.laneOf(backend.name);
+    // Asked before queueing and again once a slot is free: the breaker may have opened while this read waited.
+    const refusedEarly = lane.breaker.wouldRefuse();
+    if (refusedEarly) return { at, error: `${backend.name}: ${refusedEarly}` };
+    return lane.pacer.run(async () => {
+      const refused = lane.breaker.refusal();
+      if (refused) return { at, error: `${backend.name}: ${refused}` };
+      return this.readNow(step, backend, lane.breaker, at);
+    });
+  }
+
+  private async readNow(
+    step: StepTarget & { skipIfMissing?: boolean },
+    backend: BackendClient,
+    breaker: ReadBreaker,
+    at: string,
+  ): Promise<StepPreview> {
+    let current: NonNullable<StepPreview['current']>;
     try {
-      const current = await withTimeout(
+      current = await withTimeout(
         backend.getUser(step.username),
         this.timeoutMs,
         () =>
           new BackendError(backend.name, 'timeout', `${backend.name} did not answer within ${this.timeoutMs / 1000} s`),
       );
+      breaker.succeeded();
+    } catch (err) {
+      breaker.failed();
+      return { at, error: backendFailure(err).message };
+    }
+    try {
       if (step.skipIfMissing && !current.exists) {
         // Offboarding: no account here is not a blocker, the step is skipped.
         return { at, current, assessment: { change: 'none', noOp: `no account on ${backend.name}: skipped` } };
@@ -89,6 +129,18 @@ export class Previews {
     } catch (err) {
       return { at, error: backendFailure(err).message };
     }
+  }
+
+  private laneOf(backend: string): { pacer: Pacer; breaker: ReadBreaker } {
+    let lane = this.lanes.get(backend);
+    if (!lane) {
+      lane = {
+        pacer: new Pacer({ concurrency: this.deps.readsPerBackend ?? READS_PER_BACKEND, minIntervalMs: 0 }),
+        breaker: new ReadBreaker(this.deps.breaker ?? DEFAULT_BREAKER, () => this.deps.clock().getTime()),
+      };
+      this.lanes.set(backend, lane);
+    }
+    return lane;
   }
 
   private async take(id: string): Promise<void> {

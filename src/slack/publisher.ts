@@ -6,7 +6,9 @@
  *   requester-dm   tells the requester when their request is decided, applied or failed
  * and any consumers passed in (reminders.ts: reminders in the card's thread, escalations).
  * A consumer advances its cursor only after Slack accepted the entry, so a Slack outage delays a line and never
- * loses it. One replica at a time runs the loop (a lease in the store), so two replicas do not post twice.
+ * loses it. One replica at a time runs the loop (a lease in the store), so two replicas do not post twice. The
+ * three consumers run side by side, each in its own order: a card waiting for Slack's per-channel pace
+ * (post-pacing.ts) does not hold back an audit line or a DM.
  */
 import type { Logger } from 'pino';
 import type { RequestDesk } from '../requests/index.js';
@@ -59,6 +61,11 @@ export interface OutboxConsumer {
 const LEASE = 'slack-publisher';
 /** Comfortably longer than one Slack call with the WebClient's 10 s timeout and 2 retries (about 35 s). */
 const LEASE_MS = 60_000;
+/**
+ * The lease is renewed before an entry once this much of it has passed: one Slack call (about 35 s at worst) still
+ * fits in what is left, and a burst of entries does not cost a store write each.
+ */
+const RENEW_AFTER_MS = LEASE_MS / 3;
 const BATCH = 50;
 
 /** Slack errors that no retry will fix for a DM: the person is gone or the app may not write to them. */
@@ -85,6 +92,9 @@ export class AuditPublisher {
   private stopped = false;
   /** Consumers' last error, so a stuck outbox is logged once per cause, not every tick. */
   private readonly lastError = new Map<string, string>();
+  /** When this pass last took or renewed the lease (ms), and the renewal in flight, shared by the consumers. */
+  private leaseAt = 0;
+  private renewing: Promise<boolean> | undefined;
 
   constructor(private readonly deps: PublisherDeps) {
     this.consumers = [
@@ -136,12 +146,9 @@ export class AuditPublisher {
 
   private async drain(): Promise<void> {
     try {
-      for (const consumer of this.consumers) {
-        // Taken (or renewed) before every consumer: a pass slowed by a backend's live preview must not outlive
-        // the lease while another replica starts posting the same entries.
-        if (!(await this.deps.leases.acquire(LEASE, LEASE_MS))) return;
-        await this.drainConsumer(consumer);
-      }
+      this.leaseAt = 0;
+      if (!(await this.holdLease())) return;
+      await Promise.all(this.consumers.map((consumer) => this.drainConsumer(consumer)));
     } finally {
       // Released after every pass, so the lease of a process that died blocks its successor for at most one
       // lease time, and only if it died mid-pass.
@@ -161,9 +168,9 @@ export class AuditPublisher {
           at = entry.seq;
           continue;
         }
-        // Renewed before each entry: one Slack call (10 s timeout, 2 retries) fits in the lease, so a slow pass
-        // does not overlap another replica's.
-        if (!(await this.deps.leases.acquire(LEASE, LEASE_MS))) {
+        // Renewed before an entry once a third of it has passed: one Slack call (10 s timeout, 2 retries) fits in
+        // what is left, so a slow pass does not overlap another replica's.
+        if (!(await this.holdLease())) {
           leaseLost = true;
           break;
         }
@@ -188,6 +195,21 @@ export class AuditPublisher {
       if (!(await this.deps.cursors.advance(consumer.name, from, at))) return;
       if (leaseLost || batch.length < BATCH) return;
     }
+  }
+
+  /** Takes or renews the publisher lease when RENEW_AFTER_MS has passed; false when another replica holds it. */
+  private holdLease(): Promise<boolean> {
+    if (Date.now() - this.leaseAt < RENEW_AFTER_MS) return Promise.resolve(true);
+    this.renewing ??= this.deps.leases
+      .acquire(LEASE, LEASE_MS)
+      .then((held) => {
+        if (held) this.leaseAt = Date.now();
+        return held;
+      })
+      .finally(() => {
+        this.renewing = undefined;
+      });
+    return this.renewing;
   }
 
   private reportStuck(consumer: string, entry: AuditEntry, code: string, err: unknown): void {

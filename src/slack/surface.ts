@@ -2,9 +2,10 @@
  * SlackSurface: the few Web API calls AccountDesk makes, behind names that say what they are for. Everything
  * that talks to Slack outside a listener's ack/respond goes through here.
  */
-import type { types, webApi } from '@slack/bolt';
+import { webApi, type types } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { SlackMessage } from './blocks/card.js';
+import { PostPacer, type PostPaceSettings } from './post-pacing.js';
 import { LIMITS } from './text.js';
 import { ViewSeal } from './view-seal.js';
 
@@ -22,16 +23,29 @@ export class SlackSurface {
   private readonly dmChannels = new Map<string, string>();
   /** Signs every view's private_metadata with a key derived from the bot token, which every replica holds. */
   private readonly seal: ViewSeal;
+  /** chat.postMessage paced per channel (post-pacing.ts). */
+  private readonly posts: PostPacer;
 
   constructor(
     readonly client: WebClient,
     private readonly channels: { approvals: string; audit: string },
     private readonly logger: Logger,
+    postPace?: PostPaceSettings,
   ) {
     this.seal = new ViewSeal(client.token ?? '');
+    this.posts = new PostPacer(postPace);
+    // The WebClient honours a 429's Retry-After itself (it waits, then retries: docs/slack.md#web-api-client); this
+    // also holds back the next posts to that channel until then, instead of sending them into the same limit.
+    client.on(webApi.WebClientEvent.RATE_LIMITED, (retrySec: number, request: { body?: { channel?: unknown } }) => {
+      const channel = request.body?.channel;
+      if (typeof channel !== 'string') return;
+      this.logger.warn({ channel, retrySec }, 'Slack rate-limited posts to a channel: pausing them for Retry-After');
+      this.posts.pause(channel, retrySec * 1000);
+    });
   }
 
   async postCard(message: SlackMessage): Promise<string> {
+    await this.posts.turn(this.channels.approvals);
     const res = await this.client.chat.postMessage({ channel: this.channels.approvals, ...limited(message) });
     return `${res.channel ?? this.channels.approvals}/${res.ts}`;
   }
@@ -43,6 +57,7 @@ export class SlackSurface {
 
   async postAuditLine(text: string): Promise<void> {
     // mrkdwn text, never link_names/parse:full: user text inside is already escaped (docs/slack.md#text-and-escaping).
+    await this.posts.turn(this.channels.audit);
     await this.client.chat.postMessage({
       channel: this.channels.audit,
       text,
@@ -69,12 +84,9 @@ export class SlackSurface {
 
   /** A DM from the app; `blocks` (with `text` as the notification fallback) for a message with buttons. */
   async dm(user: string, text: string, blocks?: types.KnownBlock[]): Promise<void> {
-    await this.client.chat.postMessage({
-      channel: await this.dmChannel(user),
-      text,
-      ...(blocks ? { blocks } : {}),
-      unfurl_links: false,
-    });
+    const channel = await this.dmChannel(user);
+    await this.posts.turn(channel);
+    await this.client.chat.postMessage({ channel, text, ...(blocks ? { blocks } : {}), unfurl_links: false });
   }
 
   /** Visible once, to `user` only, in their DM with the app; Slack keeps no copy in the conversation history. */

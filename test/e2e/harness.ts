@@ -171,6 +171,8 @@ export interface Desk {
 export async function startDesk(
   options: {
     policy?: Record<string, unknown>;
+    /** Merged into the config's slack section (e.g. postsPerSecond). */
+    slack?: Record<string, unknown>;
     /** Replaces the config's approvers. */
     approvers?: { users: string[]; groups: string[] };
     env?: Record<string, string>;
@@ -201,6 +203,7 @@ export async function startDesk(
   config.backends.nas.url = dsm.url;
   config.backends.sso.url = nmc.url;
   if (options.policy) config.policy = { ...config.policy, ...options.policy };
+  if (options.slack) config['slack'] = { ...(config['slack'] as object), ...options.slack };
   if (options.approvers) config.approvers = options.approvers;
   const configFile = join(dir, 'accountdesk.yaml');
   writeFileSync(configFile, stringify(config));
