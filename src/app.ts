@@ -64,6 +64,8 @@ export interface StartOptions {
   outboxStuckAfterMs?: number;
   /** How often the daily audit anchor looks whether it is due (default 10 minutes). */
   anchorCheckIntervalMs?: number;
+  /** How long the card's live read of a backend may take (default 10 s). */
+  previewTimeoutMs?: number;
 }
 
 export async function startAccountDesk(config: Config, options: StartOptions): Promise<RunningAccountDesk> {
@@ -130,6 +132,7 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
       surface.showOnce(request.requester, passwordText(request, step, password)),
     logger,
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.previewTimeoutMs ? { previewTimeoutMs: options.previewTimeoutMs } : {}),
   });
   ops.observeRequests(desk.events);
   const cards = store.records<CardRecord>('cards', () => []);
