@@ -5,12 +5,20 @@
  * Raw and client alternate over the rounds (`--rounds`, 3 by default; `--quick` makes 500 calls a round).
  *
  *   npx tsx bench/backend-overhead.ts [calls=3000] [concurrency=20] [--rounds 3] [--quick]
+ *
+ * Opt-in, against a REAL Nextcloud: NextcloudClient.createUser (what an approval runs: click -> user exists) against
+ * one raw undici POST of the same create, alternating, one write at a time (SQLite Nextclouds lock under parallel
+ * writes, docs/nextcloud-ocs.md). Every user made is deleted again (not timed). Not part of `npm run bench`.
+ *
+ *   BENCH_NEXTCLOUD_URL=http://127.0.0.1:18080 BENCH_NEXTCLOUD_USER=admin \
+ *   BENCH_NEXTCLOUD_PASSWORD_FILE=/path/to/app-password [BENCH_ROUNDS=15] npx tsx bench/backend-overhead.ts
  */
+import { readFileSync } from 'node:fs';
 import { Pool } from 'undici';
 import { createNextcloudClient } from '../src/backends/nextcloud/client.js';
 import { nextcloudConfigSchema } from '../src/backends/nextcloud/config.js';
 import { startFakeNextcloud } from '../test/fakes/nextcloud.js';
-import { benchOptions, drive, formatSpread, row, saveFigures, spread, type RunStats } from './stats.js';
+import { benchOptions, drive, formatSpread, percentile, row, saveFigures, spread, type RunStats } from './stats.js';
 
 const options = benchOptions();
 const total = Number(options.positional[0] ?? (options.quick ? 500 : 3000));
@@ -74,7 +82,90 @@ async function main(): Promise<void> {
   await Promise.all([client.close(), raw.close(), fake.close()]);
 }
 
-main().then(
+/** Creates against a real Nextcloud: the client's createUser vs one raw POST, alternating, medians and spread. */
+async function realCreates(url: string): Promise<void> {
+  const user = process.env['BENCH_NEXTCLOUD_USER'] ?? 'admin';
+  const passwordFile = process.env['BENCH_NEXTCLOUD_PASSWORD_FILE'];
+  const password = passwordFile
+    ? readFileSync(passwordFile, 'utf8').trim()
+    : (process.env['BENCH_NEXTCLOUD_PASSWORD'] ?? '');
+  if (!password)
+    throw new Error('set BENCH_NEXTCLOUD_PASSWORD_FILE (or BENCH_NEXTCLOUD_PASSWORD) to an admin app password');
+  const rounds = Number(process.env['BENCH_ROUNDS'] ?? 15);
+  const config = nextcloudConfigSchema.parse({ kind: 'nextcloud', url, user, secretEnv: 'X', apiVersion: 'v2' });
+  const client = createNextcloudClient('real', config, password);
+  const raw = new Pool(new URL(url).origin);
+  const headers = {
+    authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
+    'ocs-apirequest': 'true',
+    accept: 'application/json',
+    'content-type': 'application/json',
+  };
+  const ocs = async (method: 'POST' | 'DELETE', path: string, body?: object) => {
+    const res = await raw.request({
+      method,
+      path: `/ocs/v2.php${path}?format=json`,
+      headers,
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    const answer = (await res.body.json()) as { ocs: { meta: { statuscode: number; message: string } } };
+    return answer.ocs.meta;
+  };
+  const prefix = `bench${Date.now().toString(36)}`;
+  const timed = async (work: () => Promise<void>) => {
+    const t0 = performance.now();
+    await work();
+    return performance.now() - t0;
+  };
+  const clientMs: number[] = [];
+  const rawMs: number[] = [];
+  for (let round = -1; round < rounds; round++) {
+    // Round -1 warms both paths (connections, opcache) and is not counted; the order alternates every round.
+    const pair = [
+      async () => {
+        const username = `${prefix}c${round + 1}`;
+        const ms = await timed(async () => {
+          await client.createUser({ username, email: `${username}@example.invalid` });
+        });
+        if (round >= 0) clientMs.push(ms);
+        await ocs('DELETE', `/cloud/users/${username}`);
+      },
+      async () => {
+        const username = `${prefix}r${round + 1}`;
+        const ms = await timed(async () => {
+          const meta = await ocs('POST', '/cloud/users', { userid: username, email: `${username}@example.invalid` });
+          if (meta.statuscode !== 200) throw new Error(`raw create answered ${meta.statuscode} ${meta.message}`);
+        });
+        if (round >= 0) rawMs.push(ms);
+        await ocs('DELETE', `/cloud/users/${username}`);
+      },
+    ];
+    if (round % 2 !== 0) pair.reverse();
+    for (const step of pair) await step();
+  }
+  const describe = (ms: number[]) => {
+    const sorted = [...ms].sort((a, b) => a - b);
+    return { p50: percentile(sorted, 50), min: sorted[0]!, max: sorted.at(-1)! };
+  };
+  const c = describe(clientMs);
+  const r = describe(rawMs);
+  console.log(`Nextcloud at ${url}: create one user, ${rounds} alternating rounds, one write at a time:`);
+  const line = (name: string, d: { p50: number; min: number; max: number }) =>
+    `${name.padEnd(34)} median ${d.p50.toFixed(0)} ms  (${d.min.toFixed(0)}-${d.max.toFixed(0)})`;
+  console.log(line('raw undici POST', r));
+  console.log(line('NextcloudClient.createUser', c));
+  // Per round the two creates ran back to back, so their ratio is less exposed to a machine whose load drifts.
+  const paired = describe(clientMs.map((ms, i) => ms / rawMs[i]!));
+  console.log(`ratio client / raw POST (medians): ${(c.p50 / r.p50).toFixed(3)}x`);
+  console.log(
+    `ratio client / raw POST, median of per-round ratios: ${paired.p50.toFixed(3)}x ` +
+      `(${paired.min.toFixed(2)}-${paired.max.toFixed(2)})`,
+  );
+  await Promise.all([client.close(), raw.close()]);
+}
+
+const realUrl = process.env['BENCH_NEXTCLOUD_URL'];
+(realUrl ? realCreates(realUrl) : main()).then(
   () => process.exit(0),
   (err) => {
     console.error(err);
