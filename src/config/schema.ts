@@ -125,8 +125,8 @@ export const configFileSchema = z.strictObject({
     approvalsChannel: slackChannelId,
     auditChannel: slackChannelId,
     /** chat.postMessage per channel: Slack allows about 1 per second with short bursts (docs/slack.md). */
-    postsPerSecond: z.number().positive('must be above 0').max(100).default(1),
-    postBurst: z.number().int('must be a whole number').min(1).max(100).default(3),
+    postsPerSecond: z.number().positive('must be above 0').max(1000).default(1),
+    postBurst: z.number().int('must be a whole number').min(1).max(1000).default(3),
   }),
   approvers: people,
   /** Who may ask for changes. Leave out to let everyone in the workspace ask. */
