@@ -148,7 +148,10 @@ export class AuditPublisher {
     try {
       this.leaseAt = 0;
       if (!(await this.holdLease())) return;
-      await Promise.all(this.consumers.map((consumer) => this.drainConsumer(consumer)));
+      // All settled before the lease is released below, even when one consumer fails (a store error).
+      const outcomes = await Promise.allSettled(this.consumers.map((consumer) => this.drainConsumer(consumer)));
+      const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+      if (failed) throw failed.reason;
     } finally {
       // Released after every pass, so the lease of a process that died blocks its successor for at most one
       // lease time, and only if it died mid-pass.
