@@ -14,7 +14,7 @@ export interface PostPaceSettings {
 }
 
 /** Slack's documented pace for chat.postMessage, with a small burst (docs/slack.md#posting-messages). */
-export const DEFAULT_POST_PACE: PostPaceSettings = { perSecond: 1, burst: 3 };
+const DEFAULT_POST_PACE: PostPaceSettings = { perSecond: 1, burst: 3 };
 
 interface Bucket {
   tokens: number;
