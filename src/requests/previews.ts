@@ -45,6 +45,12 @@ const PREVIEW_MAX_AGE_MS = 60_000;
  */
 const READS_PER_BACKEND = 4;
 
+/**
+ * A plan's steps read different backends: when one is slow, what the others answered is stored after this long, so
+ * their lines on the card do not wait for it (its own line keeps saying it is reading, until it answers).
+ */
+const PARTIAL_AFTER_MS = 1_000;
+
 export class Previews {
   private readonly timeoutMs: number;
   /** Reads in flight per request, so a burst of events takes one preview, not several. */
@@ -147,18 +153,38 @@ export class Previews {
     const request = await this.deps.requests.get(id);
     if (!request || request.state !== 'pending') return;
     // A scheduled step acts later on what the plan's other steps change now: today's state says nothing about it.
-    const previews = await Promise.all(
-      request.steps.map((step) => (step.notBefore === undefined ? this.read(step) : Promise.resolve(undefined))),
-    );
+    const previews: (StepPreview | undefined)[] = request.steps.map(() => undefined);
+    const readNow = request.steps.filter((step) => step.notBefore === undefined);
+    const all = Promise.all(
+      request.steps.map(async (step, i) => {
+        if (step.notBefore === undefined) previews[i] = await this.read(step);
+      }),
+    ).then(() => previews);
+    if (readNow.length > 1) {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), PARTIAL_AFTER_MS)));
+      const first = await Promise.race([all, late]).finally(() => clearTimeout(timer));
+      if (first === 'late' && previews.some(Boolean) && !(await this.store(id, [...previews]))) return;
+    }
+    await this.store(id, await all);
+  }
+
+  /** Stores the previews that are there (undefined: keep the step's current one); false once it is decided. */
+  private async store(id: string, previews: (StepPreview | undefined)[]): Promise<boolean> {
     const result = await this.deps.requests.update<string>(
       id,
       (current) => {
         if (current.state !== 'pending') return { refuse: 'decided' };
-        return { ...current, steps: current.steps.map((s, i): Step => ({ ...s, preview: previews[i] })) };
+        const steps = current.steps.map((s, i): Step => {
+          const preview = previews[i];
+          return preview ? { ...s, preview } : s;
+        });
+        return { ...current, steps };
       },
       (next) => [requestEntry('previewed', next, 'system')],
     );
     if (result.ok) this.deps.events.emit(result.record, 'previewed');
+    return result.ok;
   }
 }
 

@@ -67,6 +67,29 @@ describe('a backend that hangs', () => {
   });
 });
 
+describe('an onboarding over a hung backend and two healthy ones', () => {
+  it("shows the healthy backends' live state on the card while the hung one's line still reads", async () => {
+    const d = (desk = await startDesk({ appOptions: { previewTimeoutMs: 4_000 } }));
+    d.nextcloud.failNext('getUser', 'hang', { times: 1 });
+    const id = requestIdIn(await d.command(REQUESTER, 'onboard dana dana@example.com profile:staff new designer'));
+    // cloud (hung) can only end at the 4 s limit; nas and sso answered and are stored after about 1 s.
+    const card = await poll(
+      () => {
+        const text = cardNow(d, id);
+        return (text.match(/now: /g) ?? []).length === 2 ? text : undefined;
+      },
+      () => `the card never showed the two healthy backends' state: ${cardNow(d, id)}`,
+    );
+    expect(card).toContain('reading the current state');
+    // Then the hung read ends at its limit and its line says so.
+    await poll(
+      () => (cardNow(d, id).includes('did not answer within 4 s') ? true : undefined),
+      () => `the cloud line does not say the read timed out: ${cardNow(d, id)}`,
+    );
+    expect(cardNow(d, id)).not.toContain('reading the current state');
+  });
+});
+
 describe('posting to one channel', () => {
   /** Times (ms) at which each of the first `count` messages appeared in `channel`. */
   async function arrivals(d: Desk, channel: string, count: number, timeoutMs: number): Promise<number[]> {
