@@ -182,7 +182,7 @@ describe.each(['v1', 'v2'] as const)('Nextcloud client over OCS %s', (version) =
       expect(fake.mails).toHaveLength(0);
     });
 
-    it('after a lost answer, does not take over a user that has another email: ambiguous, nothing changed', async () => {
+    it('after a lost answer, does not take over a user with another email: ambiguous, nothing changed', async () => {
       const { fake, client } = await start(version);
       fake.seedUser({ id: 'olga', email: 'olga@old.example' });
       // The server's 102 is lost on the way back: the read finds a user the request did not describe.
