@@ -23,7 +23,7 @@ function cardNow(d: Desk, id: string): string {
 }
 
 describe('a backend that hangs', () => {
-  it("delays only its own cards: the other backend's shows its live state; then the breaker answers at once", async () => {
+  it("delays only its own cards: another backend's shows its state; then the breaker answers at once", async () => {
     const d = (desk = await startDesk({ appOptions: { previewTimeoutMs: 3_000 } }));
     // The next three reads of the Nextcloud ("cloud") never answer.
     d.nextcloud.failNext('getUser', 'hang', { times: 3 });
@@ -122,7 +122,7 @@ describe('posting to one channel', () => {
     for (const id of ids) expect(lines.filter((l) => l.includes(id))).toHaveLength(1);
   });
 
-  it("a 429's Retry-After holds back the channel's next posts until it has passed; each line arrives once", async () => {
+  it("a 429's Retry-After holds back the channel's next posts until it passed; each line arrives once", async () => {
     const d = (desk = await startDesk());
     d.slack.failNext('chat.postMessage', { retryAfter: 1, count: 1 });
     const first = requestIdIn(await d.command(REQUESTER, 'create cloud ann ann@example.com'));
