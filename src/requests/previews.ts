@@ -66,9 +66,9 @@ export class Previews {
   }
 
   /** Takes and stores a fresh preview of a pending request in the background. */
-  refresh(id: string): void {
+  refresh(id: string, options: { onlyIfStale?: boolean } = {}): void {
     if (this.taking.has(id)) return;
-    const work = this.take(id)
+    const work = this.take(id, options.onlyIfStale ?? false)
       .catch((err) => this.deps.logger.warn({ err, request: id }, 'could not store the live preview'))
       .finally(() => this.taking.delete(id));
     this.taking.set(id, work);
@@ -76,10 +76,14 @@ export class Previews {
 
   /** Re-reads when the stored preview is older than PREVIEW_MAX_AGE_MS (a card re-rendered for a vote). */
   refreshIfStale(request: AccountRequest): void {
-    if (request.state !== 'pending') return;
+    if (request.state === 'pending' && this.isStale(request)) this.refresh(request.id, { onlyIfStale: true });
+  }
+
+  /** Whether a step read today has no preview, or one older than PREVIEW_MAX_AGE_MS (scheduled steps are not read). */
+  private isStale(request: AccountRequest): boolean {
     const read = request.steps.filter((s) => s.notBefore === undefined);
     const oldest = Math.min(...read.map((s) => (s.preview ? Date.parse(s.preview.at) : 0)));
-    if (this.deps.clock().getTime() - oldest >= PREVIEW_MAX_AGE_MS) this.refresh(request.id);
+    return this.deps.clock().getTime() - oldest >= PREVIEW_MAX_AGE_MS;
   }
 
   /** Resolves when no preview is being taken (tests, shutdown). */
@@ -149,9 +153,11 @@ export class Previews {
     return lane;
   }
 
-  private async take(id: string): Promise<void> {
+  private async take(id: string, onlyIfStale: boolean): Promise<void> {
     const request = await this.deps.requests.get(id);
     if (!request || request.state !== 'pending') return;
+    // The caller judged staleness on its own copy, which may predate a preview stored since: one read, not two.
+    if (onlyIfStale && !this.isStale(request)) return;
     // A scheduled step acts later on what the plan's other steps change now: today's state says nothing about it.
     const previews: (StepPreview | undefined)[] = request.steps.map(() => undefined);
     const readNow = request.steps.filter((step) => step.notBefore === undefined);

@@ -123,12 +123,20 @@ async function ask(client: ReturnType<typeof createSignedSlackClient>, text: str
   return /AD-[2-9A-HJKMNP-Z]{6}/.exec(visibleText(receipt.body))![0];
 }
 
-/** Clicks a button on the approval card of `id` (a click must come from its own card). */
+/**
+ * Clicks a button on the approval card of `id` (a click must come from its own card: the one the Slack layer
+ * recorded). A kill between Slack's answer to chat.postMessage and the store's record of it leaves that first card
+ * unrecorded, and the restarted process posts the card again (at least once, like every outbox post): the card to
+ * click is the recorded one.
+ */
 async function click(client: ReturnType<typeof createSignedSlackClient>, actionId: string, id: string) {
-  const card = await slack.waitFor(
-    () => slack.messagesIn('C0APPROVALS').find((m) => visibleText(m).includes(`Account request ${id}`)),
+  const cards = store.records<{ id: string; version: number; ref: string }>('cards', () => []);
+  const ref = await poll(
+    async () => (await cards.get(id))?.ref,
+    () => `no card recorded for ${id}`,
     10_000,
   );
+  const card = await slack.waitFor(() => slack.messagesIn('C0APPROVALS').find((m) => ref.endsWith(`/${m.ts}`)), 10_000);
   return client.blockAction({
     userId: APPROVER,
     actionId,
