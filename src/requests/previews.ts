@@ -39,7 +39,9 @@ export class Previews {
   constructor(private readonly deps: PreviewDeps) {
     this.timeoutMs = deps.timeoutMs ?? PREVIEW_TIMEOUT_MS;
     deps.events.subscribe((request, change) => {
-      if (change === 'requested') this.refresh(request.id);
+      // A batch's card shows its rows, not each account's live state: reading thousands of accounts before anyone
+      // approved would load the backend for nothing.
+      if (change === 'requested' && request.plan !== 'batch') this.refresh(request.id);
     });
   }
 
@@ -54,7 +56,7 @@ export class Previews {
 
   /** Re-reads when the stored preview is older than PREVIEW_MAX_AGE_MS (a card re-rendered for a vote). */
   refreshIfStale(request: AccountRequest): void {
-    if (request.state !== 'pending') return;
+    if (request.state !== 'pending' || request.plan === 'batch') return;
     const read = request.steps.filter((s) => s.notBefore === undefined);
     const oldest = Math.min(...read.map((s) => (s.preview ? Date.parse(s.preview.at) : 0)));
     if (this.deps.clock().getTime() - oldest >= PREVIEW_MAX_AGE_MS) this.refresh(request.id);

@@ -10,6 +10,7 @@ import { requestModal, type FormPlan } from '../blocks/modals.js';
 import { scheduledListBlocks } from '../blocks/scheduled-list.js';
 import { noSuchRequest, parseCommand, type ParsedCommand } from '../parse.js';
 import { esc, warning } from '../text.js';
+import { openBatchModal } from './batch.js';
 import { failureText, unexpectedFailureText, unexpectedFailureWords, type ListenerDeps } from './shared.js';
 
 /**
@@ -26,6 +27,11 @@ export function registerCommand(app: App, deps: ListenerDeps): void {
     const parsed = parseCommand(body.text ?? '', command);
     if (parsed.kind === 'error') {
       await ack({ response_type: 'ephemeral', text: warning(parsed.message) });
+      return;
+    }
+    if (parsed.kind === 'batch') {
+      await ack();
+      await openBatchModal(deps, body.trigger_id, body.user_id, body.channel_id, respond);
       return;
     }
     if (parsed.kind === 'modal') {
@@ -74,7 +80,7 @@ export function registerCommand(app: App, deps: ListenerDeps): void {
   });
 
   async function answer(
-    parsed: Exclude<ParsedCommand, { kind: 'error' | 'modal' | 'scheduled' }>,
+    parsed: Exclude<ParsedCommand, { kind: 'error' | 'modal' | 'scheduled' | 'batch' }>,
     user: string,
     reply: (text: string) => Promise<void>,
   ): Promise<void> {
