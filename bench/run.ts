@@ -18,6 +18,7 @@ const benches = [
   ['backend-overhead.ts', 'Nextcloud client vs raw undici'],
   ['store-race.ts', 'claim and audit races on SQLite and Redis'],
   ['store-hot-path.ts', 'SQLite reads during a write burst and the replay guard, older form vs current'],
+  ['batch.ts', 'batches: validate and store, cost per row, rows/s against the backend limit'],
 ] as const;
 
 const args = process.argv.slice(2);

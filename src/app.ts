@@ -52,6 +52,8 @@ export interface StartOptions {
   publishIntervalMs?: number;
   /** How often every replica looks for requests due a reminder or an escalation (default 1 minute). */
   reminderIntervalMs?: number;
+  /** A running batch's card is updated at most this often (default 3 s). */
+  batchCardIntervalMs?: number;
   /** The domain's clock (request times, expiry); default the system clock. Tests move it to expire requests. */
   clock?: () => Date;
   /** How long this process counts as alive after its last heartbeat (a third of it between heartbeats). */
@@ -147,6 +149,7 @@ export async function startAccountDesk(config: Config, options: StartOptions): P
     logger,
     intervalMs: options.publishIntervalMs,
     consumers: [new ReminderDelivery({ desk, cards, surface, logger })],
+    batchCardIntervalMs: options.batchCardIntervalMs,
   });
   const doctor = async () =>
     formatReport(

@@ -95,6 +95,7 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
   'policy.<action>.reminders.businessHours.to': 'As policy.defaults.reminders.businessHours.to, for this action.',
   'policy.<action>.reminders.businessHours.timeZone':
     'As policy.defaults.reminders.businessHours.timeZone, for this action.',
+  'policy.<action>.rules[].rowsAbove': 'The rule applies to batches of more than this many rows (policy.batch).',
   profiles:
     'Onboarding profiles: profile name -> backend name -> the account a person of that kind gets there ' +
     '(`staff: { cloud: { groups: [staff], quota: 10GB } }`).',
@@ -114,6 +115,9 @@ export const CONFIG_DESCRIPTIONS: Record<string, string> = {
   'backends.<name>.timeouts.bodyMs': 'Time to wait between body chunks, in milliseconds (default 15000).',
   'backends.<name>.apiVersion': 'OCS endpoint: v2 (real HTTP statuses) or v1 (HTTP 200 with the outcome inside).',
   'backends.<name>.defaultGroups': 'Groups every new user joins besides those requested; they must exist.',
+  'backends.<name>.editLimitWindowMs':
+    "Nextcloud: the window of the server's limit on user edits (50 per 600000 ms); a batch row that meets the " +
+    'limit waits this long. Change it only if the server was changed.',
   'backends.<name>.language': "Language of new users and their invitation mail (en, fr, de_DE); unset: the server's.",
   'backends.<name>.provider': 'OpenID Connect provider identifier, as in Nextcloud > Settings > OpenID Connect.',
   'backends.<name>.defaultQuota': "Quota of new users when the request names none (3GB, none); unset: the API's 3GB.",

@@ -164,7 +164,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       const own = policyInput[name];
       // Onboarding is offered once profiles exist; offboarding disables, which every backend can do.
       const enabledByDefault =
-        name === 'onboard' ? true : name === 'offboard' ? true : ACTION_KINDS[name].enabledByDefault;
+        name === 'onboard' || name === 'offboard' || name === 'batch' ? true : ACTION_KINDS[name].enabledByDefault;
       return [
         name,
         {
@@ -178,6 +178,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
             quotaAboveBytes: r.quotaAbove ?? undefined,
             backends: r.backends,
             profiles: r.profiles,
+            rowsAbove: r.rowsAbove,
           })),
           ...reminderPolicy(mergedReminders(own?.reminders, policyInput.defaults.reminders)),
         },

@@ -60,6 +60,8 @@ const rule = z.strictObject({
   backends: z.array(z.string()).optional(),
   /** The rule applies to onboardings with these profiles only (policy.onboard). */
   profiles: z.array(z.string()).optional(),
+  /** The rule applies to batches of more than this many rows (policy.batch). */
+  rowsAbove: z.number().int('must be a whole number').min(1).optional(),
   approvals,
 });
 

@@ -6,7 +6,7 @@
 import type { AuditLog, Cursors } from '../store/types.js';
 
 /** The cursor names src/slack/publisher.ts advances, one per consumer. */
-const OUTBOX_CONSUMERS = ['audit-channel', 'cards', 'requester-dm', 'reminders'] as const;
+const OUTBOX_CONSUMERS = ['audit-channel', 'cards', 'requester-dm', 'reminders', 'batch-thread'] as const;
 
 export interface OutboxStatus {
   /** Entries the slowest consumer has not posted. */

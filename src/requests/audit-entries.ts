@@ -33,7 +33,7 @@ export function requestEntry(
 
 /** One step of a plan with several steps (a one-step plan records only the request's own entry). */
 export function stepEntry(
-  event: 'step-applied' | 'step-failed' | 'step-skipped',
+  event: 'step-applied' | 'step-failed' | 'step-skipped' | 'step-waiting',
   request: AccountRequest,
   index: number,
   extra: Record<string, unknown> = {},
@@ -52,6 +52,8 @@ export function stepEntry(
       username: step.username,
       ...(step.result ? { summary: step.result.summary } : {}),
       ...(step.error ? { error: step.error.message, code: step.error.code } : {}),
+      ...(step.line !== undefined ? { line: step.line } : {}),
+      ...(step.waitingUntil ? { waitingUntil: step.waitingUntil } : {}),
       ...extra,
     },
   };
@@ -74,4 +76,14 @@ export function planSummary(request: AccountRequest): string {
       return `${step.backend}: ${step.state}`;
     })
     .join('; ');
+}
+
+/** A batch's rows by state: "480 applied, 3 failed, 17 skipped" (states with no row are left out). */
+export function batchCounts(request: Pick<AccountRequest, 'steps'>): string {
+  const counts = new Map<string, number>();
+  for (const step of request.steps) counts.set(step.state, (counts.get(step.state) ?? 0) + 1);
+  return ['applied', 'failed', 'skipped', 'applying', 'pending']
+    .filter((state) => counts.has(state))
+    .map((state) => `${counts.get(state)} ${state}`)
+    .join(', ');
 }

@@ -51,7 +51,7 @@ export class Decisions {
     const checked = await this.deps.plans.check(draft, requester);
     if (!checked.ok) return checked;
     const { valid } = checked;
-    const extendsId = draft.action === 'offboard' ? undefined : draft.extends;
+    const extendsId = draft.action === 'offboard' || draft.action === 'batch' ? undefined : draft.extends;
     const extension = extendsId ? await this.extension(extendsId, valid, requester) : undefined;
     if (extension && !extension.ok) return extension;
     const now = this.deps.clock();
@@ -60,6 +60,7 @@ export class Decisions {
       username: valid.username,
       ...(valid.profile ? { profile: valid.profile } : {}),
       ...(extension ? { extends: extension.original.id } : {}),
+      ...(valid.batch ? { batch: valid.batch } : {}),
       steps: (extension?.steps ?? valid.steps).map((step) => ({ ...step, state: 'pending', attempts: 0 })),
       reason: valid.reason,
       requester,
@@ -123,11 +124,14 @@ export class Decisions {
     }
     const vote = await this.policy.checkVote(request, approver);
     if (!vote.ok) return { ...vote, request };
-    if (isDestructive(request) && confirmation?.trim() !== request.username) {
+    if (isDestructive(request) && confirmation?.trim() !== confirmationOf(request)) {
       return {
         ok: false,
         code: 'confirmation_mismatch',
-        message: `To ${verbOf(request)} this account, type its username exactly: ${request.username}`,
+        message:
+          request.plan === 'batch'
+            ? `To ${verbOf(request)} these accounts, type how many rows the batch has: ${confirmationOf(request)}`
+            : `To ${verbOf(request)} this account, type its username exactly: ${request.username}`,
         field: 'confirmation',
         request,
       };
@@ -277,5 +281,11 @@ export function isDestructive(request: Pick<AccountRequest, 'steps'>): boolean {
 }
 
 function verbOf(request: AccountRequest): string {
+  if (request.plan === 'batch') return request.batch?.action ?? 'change';
   return request.plan === 'single' ? (request.steps[0]?.action ?? 'change') : request.plan;
+}
+
+/** What an approver types to confirm a destructive plan: the username, or for a batch its number of rows. */
+export function confirmationOf(request: Pick<AccountRequest, 'plan' | 'username' | 'steps'>): string {
+  return request.plan === 'batch' ? String(request.steps.length) : request.username;
 }

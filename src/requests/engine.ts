@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import { BackendError, type BackendClient } from '../backends/types.js';
 import type { RecordStore } from '../store/types.js';
 import { ACTION_KINDS } from './actions/index.js';
-import { planSummary, requestEntry, stepEntry } from './audit-entries.js';
+import { batchCounts, planSummary, requestEntry, stepEntry } from './audit-entries.js';
 import { asStored, makesPassword, unseenPasswordNote } from './backend-view.js';
 import type { RequestEvents } from './events.js';
 import {
@@ -70,7 +70,9 @@ type StepOutcome =
   /** `remember`: what the plan's scheduled undo of this step restores (read before the change, undo.ts). */
   | { state: 'applied'; summary: string; remember?: { index: number; remembered: Remembered } }
   | { state: 'skipped'; summary: string }
-  | ({ state: 'failed' } & StepFailure);
+  | ({ state: 'failed' } & StepFailure)
+  /** A batch row the backend's rate limit refused: pending again, tried once the window ends (`until`). */
+  | { state: 'pending'; until: string };
 
 export class ApplyEngine {
   private readonly interruptedAfterMs: number;
@@ -130,7 +132,7 @@ export class ApplyEngine {
       }
     }
     // Scheduled steps that are not due yet are left alone: a sweep never claims (or spins on) them.
-    const withPending = open.filter((r) => r.steps.some((s) => isDue(s, new Date(now))));
+    const withPending = open.filter((r) => !r.batch?.paused && r.steps.some((s) => isDue(s, new Date(now))));
     for (const request of withPending) {
       started++;
       void this.drive(request.id).catch((err) =>
@@ -159,7 +161,9 @@ export class ApplyEngine {
           // lost answer (timeout, maintenance, ambiguous) the change may be in place: read before sending again.
           return { ...step, state: 'pending', checkFirst: step.error ? OUTCOME_UNKNOWN.has(step.error.code) : false };
         });
-        return { ...current, state: 'applying', steps };
+        // A Retry is an approver saying "go": a batch paused before its last rows ended runs again.
+        const batch = current.batch ? { batch: { ...current.batch, paused: undefined } } : {};
+        return { ...current, ...batch, state: 'applying', steps };
       },
       (next, previous) => [
         requestEntry('retried', next, approver, {
@@ -181,14 +185,23 @@ export class ApplyEngine {
   }
 
   private async runPendingSteps(id: string): Promise<AccountRequest | undefined> {
-    const request = await this.deps.requests.get(id);
-    if (!request || !ENGINE_STATES.includes(request.state)) return request;
-    const now = this.deps.clock();
-    const pending = [...request.steps.entries()].filter(([, step]) => isDue(step, now));
-    await Promise.all(
-      pending.map(([index, step]) => this.pacerFor(step.backend).run(() => this.runStep(request.id, index))),
-    );
-    return this.deps.requests.get(id);
+    // Rounds: a batch row the backend's rate limit sent back to pending runs again in the next round, after the
+    // pacer's hold. A paused batch claims nothing (the claim refuses), so its round ends at once.
+    for (;;) {
+      const request = await this.deps.requests.get(id);
+      if (!request || !ENGINE_STATES.includes(request.state) || request.batch?.paused) return request;
+      const now = this.deps.clock();
+      const pending = [...request.steps.entries()].filter(([, step]) => isDue(step, now));
+      if (pending.length === 0) return request;
+      for (const [, step] of pending) {
+        // Set by an earlier round or another process: the backend's window is still closed.
+        if (step.waitingUntil) this.pacerFor(step.backend).holdUntil(Date.parse(step.waitingUntil));
+      }
+      const deferred = await Promise.all(
+        pending.map(([index, step]) => this.pacerFor(step.backend).run(() => this.runStep(request.id, index))),
+      );
+      if (!deferred.includes(true)) return this.deps.requests.get(id);
+    }
   }
 
   private pacerFor(backendName: string): Pacer {
@@ -202,13 +215,17 @@ export class ApplyEngine {
     return pacer;
   }
 
-  /** Claims step `index` (exactly one caller wins, across replicas), runs it and records the outcome. */
-  private async runStep(id: string, index: number): Promise<void> {
+  /**
+   * Claims step `index` (exactly one caller wins, across replicas), runs it and records the outcome. True when the
+   * backend's rate limit sent it back to pending (it runs again in the next round).
+   */
+  private async runStep(id: string, index: number): Promise<boolean> {
     const claimedAt = this.deps.clock().toISOString();
     const claim = await this.deps.requests.update<string>(id, (current) => {
       const step = current.steps[index];
       if (!step || !canMoveStep(step.state, 'applying')) return { refuse: 'taken' };
       if (!isDue(step, new Date(claimedAt))) return { refuse: 'not due' };
+      if (current.batch?.paused || current.batch?.cancelled) return { refuse: 'paused' };
       if (!ENGINE_STATES.includes(current.state) || !canMove(current.state, 'applying')) return { refuse: 'moved' };
       const steps = current.steps.map((s, i): Step =>
         i === index
@@ -219,14 +236,18 @@ export class ApplyEngine {
               applyingBy: this.deps.instance?.id,
               attempts: s.attempts + 1,
               error: undefined,
+              waitingUntil: undefined,
             }
           : s,
       );
       return { ...current, state: 'applying', steps };
     });
-    if (!claim.ok) return;
+    if (!claim.ok) return false;
+    const step = claim.record.steps[index] as Step;
     const outcome = await this.run(claim.record, index);
+    if (outcome.state === 'pending') this.pacerFor(step.backend).holdUntil(Date.parse(outcome.until));
     await this.settle(id, index, claimedAt, outcome);
+    return outcome.state === 'pending';
   }
 
   /** Calls the backend for claimed step `index`. Never throws: every failure becomes the step's outcome. */
@@ -276,6 +297,13 @@ export class ApplyEngine {
       };
     } catch (err) {
       const failure = backendFailure(err);
+      const waitMs = err instanceof BackendError && err.code === 'rate_limited' ? err.retryAfterMs : undefined;
+      if (request.plan === 'batch' && waitMs !== undefined) {
+        // A rate limit refuses before doing any work (docs/nextcloud-ocs.md#rate-limit-on-user-edits): the row is
+        // not failed, it waits out the window with the rest of the backend's queue.
+        const until = new Date(this.deps.clock().getTime() + waitMs).toISOString();
+        return { state: 'pending', until };
+      }
       if (step.skipIfMissing && failure.code === 'not_found') {
         return { state: 'skipped', summary: `${step.username} does not exist on ${step.backend}` };
       }
@@ -319,16 +347,25 @@ export class ApplyEngine {
           state: outcome.state,
           applyingSince: undefined,
           applyingBy: undefined,
-          checkFirst: undefined,
+          ...(outcome.state === 'pending'
+            ? // The call was refused before any work: this attempt does not count.
+              { attempts: step.attempts - 1, waitingUntil: outcome.until }
+            : { checkFirst: undefined }),
           ...(outcome.state === 'failed'
             ? { error: { at, code: outcome.code, message: outcome.message, retryable: outcome.retryable } }
-            : { result: { at, summary: outcome.summary }, error: undefined }),
+            : outcome.state === 'pending'
+              ? {}
+              : { result: { at, summary: outcome.summary }, error: undefined }),
         };
+        // A batch cancelled while this row ran: the row's outcome stands, and the request ends once nothing runs.
+        if (settled.state === 'pending' && current.batch?.cancelled) {
+          Object.assign(settled, { state: 'skipped', result: { at, summary: 'not applied: the batch was cancelled' } });
+        }
         const remember = outcome.state === 'applied' ? outcome.remember : undefined;
         const steps = current.steps.map((s, i) =>
           i === index ? settled : remember?.index === i ? withRemembered(s, remember.remembered) : s,
         );
-        const state = stateAfterSteps(steps);
+        const state = stateAfterSteps(steps, current.batch?.cancelled !== undefined);
         if (!canMove(current.state, state)) return { refuse: 'moved on' };
         return { ...current, steps, state };
       },
@@ -409,15 +446,18 @@ function settleEntries(
   // A scheduled step always gets its own line (it is announced when it runs); the others when there are several.
   const immediate = request.steps.filter((s) => s.notBefore === undefined).length;
   if (step.notBefore !== undefined || immediate > 1) {
-    entries.push(stepEntry(`step-${step.state}` as 'step-applied', request, index, stepData));
+    const event = step.state === 'pending' ? 'step-waiting' : (`step-${step.state}` as 'step-applied');
+    entries.push(stepEntry(event, request, index, stepData));
   }
   const waiting = request.steps.filter(isWaiting);
   if (request.state === 'applying' || (step.notBefore !== undefined && waiting.length > 0)) return entries;
+  // A batch's outcome is its counts: one line per row would be thousands of lines (the rows have their own entries).
+  const summary = request.plan === 'batch' ? batchCounts(request) : planSummary(request);
   if (request.state === 'scheduled') {
     // The plan is applied as far as it can be today; what is left runs at its time.
     entries.push(
       requestEntry('scheduled', request, 'system', {
-        summary: planSummary(request),
+        summary,
         notBefore: waiting[0]?.notBefore,
         ...extra,
       }),
@@ -425,15 +465,17 @@ function settleEntries(
     return entries;
   }
   const single = immediate === 1 && step.notBefore === undefined;
-  if (request.state === 'applied') {
-    entries.push(requestEntry('applied', request, 'system', { summary: planSummary(request), ...extra }));
+  if (request.state === 'cancelled') {
+    entries.push(requestEntry('stopped', request, 'system', { summary, ...extra }));
+  } else if (request.state === 'applied') {
+    entries.push(requestEntry('applied', request, 'system', { summary, ...extra }));
   } else if (request.state === 'failed' && single) {
     entries.push(
       requestEntry('failed', request, 'system', { error: step.error?.message, code: step.error?.code, ...extra }),
     );
   } else {
     const event = request.state === 'failed' ? 'failed' : 'partly_applied';
-    entries.push(requestEntry(event, request, 'system', { error: planSummary(request), ...extra }));
+    entries.push(requestEntry(event, request, 'system', { error: summary, ...extra }));
   }
   return entries;
 }

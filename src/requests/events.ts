@@ -19,7 +19,9 @@ export type RequestChange =
   /** A scheduled step's notice recorded, or its cancel: news for Slack, no change of the request's own state. */
   | 'schedule-changed'
   | 'reminded'
-  | 'escalated';
+  | 'escalated'
+  | 'paused'
+  | 'resumed';
 
 export type ChangeListener = (request: AccountRequest, change: RequestChange) => void;
 

@@ -11,6 +11,7 @@
  *   lifecycle.ts  the state machine every module asks
  */
 import type { Logger } from 'pino';
+import { BatchControls } from './batch-controls.js';
 import type { BackendClient } from '../backends/types.js';
 import type { RecordStore } from '../store/types.js';
 import { Decisions } from './decisions.js';
@@ -39,12 +40,16 @@ export interface RequestDeskDeps {
   interruptedAfterMs?: number;
   instance?: EngineDeps['instance'];
   previewTimeoutMs?: number;
+  /** The most rows one batch takes (default MAX_BATCH_ROWS in batch.ts). */
+  maxBatchRows?: number;
 }
 
 export interface RequestDesk {
   plans: PlanBuilder;
   decisions: Decisions;
   engine: ApplyEngine;
+  /** Pause, Resume and Cancel of a running batch (approvers). */
+  batches: BatchControls;
   previews: Previews;
   queries: Queries;
   schedules: Schedules;
@@ -55,28 +60,30 @@ export interface RequestDesk {
 export function createRequestDesk(deps: RequestDeskDeps): RequestDesk {
   const clock = deps.clock ?? (() => new Date());
   const events = new RequestEvents();
-  const plans = new PlanBuilder(deps.backends, deps.policy, deps.profiles ?? {}, clock);
+  const plans = new PlanBuilder(deps.backends, deps.policy, deps.profiles ?? {}, clock, deps.maxBatchRows);
   const { requests, backends, logger } = deps;
+  const engine = new ApplyEngine({
+    requests,
+    backends,
+    policy: deps.policy,
+    events,
+    deliverPassword: deps.deliverPassword,
+    logger,
+    clock,
+    generatePassword: deps.generatePassword,
+    interruptedAfterMs: deps.interruptedAfterMs,
+    instance: deps.instance,
+    pacing: deps.pacing,
+  });
   return {
     plans,
     events,
+    engine,
+    batches: new BatchControls({ requests, policy: deps.policy, events, engine, clock }),
     queries: new Queries(requests, plans),
     schedules: new Schedules({ requests, policy: deps.policy, events, clock }),
     decisions: new Decisions({ requests, plans, events, logger, clock, ...(deps.newId ? { newId: deps.newId } : {}) }),
     previews: new Previews({ requests, backends, events, logger, clock, timeoutMs: deps.previewTimeoutMs }),
     reminders: new Reminders({ requests, policy: deps.policy, events, logger, clock }),
-    engine: new ApplyEngine({
-      requests,
-      backends,
-      policy: deps.policy,
-      events,
-      deliverPassword: deps.deliverPassword,
-      logger,
-      clock,
-      generatePassword: deps.generatePassword,
-      interruptedAfterMs: deps.interruptedAfterMs,
-      instance: deps.instance,
-      pacing: deps.pacing,
-    }),
   };
 }

@@ -8,16 +8,19 @@
  *   applying -> applying | applied | scheduled | partly_applied | failed   (decided by the steps: stateAfterSteps)
  *   scheduled -> applying (a scheduled step falls due) | scheduled | applied (an approver cancels what was scheduled)
  *   failed | partly_applied -> applying (an approver's Retry of the failed steps) | cancelled (Give up)
+ *   approved | applying -> cancelled               (a batch cancelled by an approver, once nothing runs)
  *
  * Steps move pending -> applying -> applied | failed | skipped, and failed -> pending on Retry; a scheduled step
- * (one with `notBefore`) waits as pending until it is due, and pending -> skipped when an approver cancels it.
+ * (one with `notBefore`) waits as pending until it is due, and pending -> skipped when an approver cancels it. A
+ * batch's rows also move applying -> pending (the backend's rate limit: tried again after its window) and
+ * pending -> skipped (the batch was cancelled).
  */
 import type { AccountRequest, RequestState, Step, StepState } from './types.js';
 
 const ALLOWED: Record<RequestState, readonly RequestState[]> = {
   pending: ['pending', 'approved', 'rejected', 'expired', 'cancelled'],
-  approved: ['applying'],
-  applying: ['applying', 'applied', 'scheduled', 'partly_applied', 'failed'],
+  approved: ['applying', 'cancelled'],
+  applying: ['applying', 'applied', 'scheduled', 'partly_applied', 'failed', 'cancelled'],
   scheduled: ['applying', 'scheduled', 'applied'],
   failed: ['applying', 'cancelled'],
   partly_applied: ['applying', 'cancelled'],
@@ -29,7 +32,7 @@ const ALLOWED: Record<RequestState, readonly RequestState[]> = {
 
 const STEP_ALLOWED: Record<StepState, readonly StepState[]> = {
   pending: ['applying', 'skipped'],
-  applying: ['applied', 'failed', 'skipped'],
+  applying: ['applied', 'failed', 'skipped', 'pending'],
   failed: ['pending'],
   applied: [],
   skipped: [],
@@ -79,10 +82,12 @@ export function isDue(step: Step, now: Date): boolean {
  * The request's state once its steps have moved: still applying while any step runs or waits to run now; failed
  * when nothing was applied; partly applied when some steps were and some failed; otherwise `scheduled` while a
  * scheduled step waits for its time (everything else is done: the request is applied as far as it can be today),
- * and `applied` when every step is applied or skipped.
+ * and `applied` when every step is applied or skipped. A cancelled batch ends `cancelled` once its last running
+ * row settled (the applied rows stay applied).
  */
-export function stateAfterSteps(steps: readonly Step[]): RequestState {
+export function stateAfterSteps(steps: readonly Step[], cancelled = false): RequestState {
   if (steps.some((s) => s.state === 'applying' || (s.state === 'pending' && !isWaiting(s)))) return 'applying';
+  if (cancelled) return 'cancelled';
   const settled = steps.filter((s) => !isWaiting(s));
   if (settled.every((s) => s.state === 'applied' || s.state === 'skipped')) {
     return steps.some(isWaiting) ? 'scheduled' : 'applied';

@@ -26,6 +26,7 @@ export const DEFAULT_PACE: Record<BackendKind, PaceSettings> = {
 export class Pacer {
   private running = 0;
   private lastStart = Number.NEGATIVE_INFINITY;
+  private heldUntil = Number.NEGATIVE_INFINITY;
   private readonly waiting: (() => void)[] = [];
   private timer: NodeJS.Timeout | undefined;
 
@@ -37,6 +38,20 @@ export class Pacer {
   /** Calls waiting for their turn (a gauge for operators). */
   get queued(): number {
     return this.waiting.length;
+  }
+
+  /**
+   * Starts nothing before `until` (epoch ms): the backend said it refuses calls until then (a rate limit's window).
+   * Calls already running finish; a later hold never shortens an earlier one.
+   */
+  holdUntil(until: number): void {
+    if (until <= this.heldUntil) return;
+    this.heldUntil = until;
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    this.pump();
   }
 
   async run<T>(task: () => Promise<T>): Promise<T> {
@@ -54,7 +69,7 @@ export class Pacer {
 
   private pump(): void {
     if (this.timer || this.waiting.length === 0 || this.running >= this.settings.concurrency) return;
-    const wait = this.lastStart + this.settings.minIntervalMs - this.now();
+    const wait = Math.max(this.lastStart + this.settings.minIntervalMs, this.heldUntil) - this.now();
     if (wait > 0) {
       this.timer = setTimeout(() => {
         this.timer = undefined;

@@ -6,11 +6,12 @@
  */
 import type { BackendClient } from '../backends/types.js';
 import { ACTION_KINDS, type Draft } from './actions/index.js';
+import { MAX_BATCH_ROWS, checkBatchRows, describeInvalidRows, type BatchDraft, type InvalidRow } from './batch.js';
 import { checkReason, checkUsername } from './fields.js';
 import { invalid } from './outcomes.js';
 import type { ApprovalPolicy } from './policy.js';
 import { lastDayBefore, resolveTimeLimit } from './schedule.js';
-import type { ActorId, Outcome, PlanKind, PolicyName, RequestParams, StepTarget } from './types.js';
+import type { ActorId, BatchInfo, Outcome, PlanKind, PolicyName, RequestParams, StepTarget } from './types.js';
 
 /** What one profile gives a person on one backend. */
 export interface ProfileAccount {
@@ -47,7 +48,7 @@ export interface OffboardDraft {
   reason?: string;
 }
 
-export type RequestDraft = Draft | OnboardDraft | OffboardDraft;
+export type RequestDraft = Draft | OnboardDraft | OffboardDraft | BatchDraft;
 
 /** A plan that passed every check: what `submit` stores. */
 export interface ValidPlan {
@@ -57,7 +58,10 @@ export interface ValidPlan {
   username: string;
   profile?: string;
   reason: string;
-  steps: PlannedStep[];
+  steps: (PlannedStep & { line?: number })[];
+  batch?: BatchInfo;
+  /** Batches: the rows left out (line number and why), for the requester's receipt. */
+  invalidRows?: InvalidRow[];
 }
 
 /** A step as planned: what it changes, and for a scheduled step when it runs and which step it undoes. */
@@ -82,6 +86,8 @@ export class PlanBuilder {
     readonly policy: ApprovalPolicy,
     readonly profiles: Profiles,
     private readonly clock: () => Date = () => new Date(),
+    /** The most rows one batch takes (MAX_BATCH_ROWS; benchmarks raise it to measure beyond). */
+    private readonly maxBatchRows = MAX_BATCH_ROWS,
   ) {}
 
   backend(name: string): BackendClient | undefined {
@@ -120,6 +126,9 @@ export class PlanBuilder {
       case 'offboard':
         checked = this.offboard(draft, reason.value);
         break;
+      case 'batch':
+        // A batch has no time limit: its rows are changed once, as the CSV says.
+        return this.batch(draft, reason.value);
       default:
         checked = this.single(draft, reason.value);
     }
@@ -257,6 +266,39 @@ export class PlanBuilder {
       );
     }
     return { ok: true, valid: { plan: 'offboard', policy: 'offboard', username, reason, steps } };
+  }
+
+  /** One step per valid CSV row; invalid rows are refused unless the requester chose to leave them out. */
+  private batch(draft: BatchDraft, reason: string): Checked {
+    const backend = this.backends.get(draft.backend);
+    if (!backend)
+      return draft.backend.trim() === '' ? invalid('backend', 'Pick a backend.') : this.unknownBackend(draft.backend);
+    if (!this.policy.isEnabled(draft.rowAction)) {
+      return invalid('action', `"${draft.rowAction}" requests are turned off in the AccountDesk config.`);
+    }
+    const checked = checkBatchRows(draft.csv, draft.rowAction, backend, this.maxBatchRows);
+    if ('problem' in checked) return invalid('csv', checked.problem);
+    const { valid, invalid: bad } = checked;
+    if (valid.length === 0) return invalid('csv', `No row is valid:\n${describeInvalidRows(bad)}`);
+    if (bad.length > 0 && !draft.skipInvalid) {
+      return invalid(
+        'csv',
+        `${valid.length} rows are valid, ${bad.length} are not:\n${describeInvalidRows(bad)}\n` +
+          'Fix them, or tick "Submit only the valid rows".',
+      );
+    }
+    return {
+      ok: true,
+      valid: {
+        plan: 'batch',
+        policy: 'batch',
+        username: `${valid.length} accounts`,
+        reason,
+        steps: valid,
+        batch: { action: draft.rowAction, ...(bad.length > 0 ? { skippedRows: bad.length } : {}) },
+        invalidRows: bad,
+      },
+    };
   }
 
   private unknownBackend(name: string): Checked {

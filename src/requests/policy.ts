@@ -21,6 +21,8 @@ export interface ContentRule {
   backends?: string[];
   /** Applies to onboardings with these profiles only. */
   profiles?: string[];
+  /** Applies to batches of more than this many rows (policy.batch). */
+  rowsAbove?: number;
   approvals: number;
 }
 
@@ -64,10 +66,17 @@ export class ApprovalPolicy {
   }
 
   /** The highest count among the action's base and every content rule that matches. */
-  approvalsRequired(name: PolicyName, backend: string | undefined, params: RequestParams, profile?: string): number {
+  approvalsRequired(
+    name: PolicyName,
+    backend: string | undefined,
+    params: RequestParams,
+    profile?: string,
+    rows?: number,
+  ): number {
     const policy = this.settings.actions[name];
     let required = policy.approvals;
     for (const rule of policy.rules) {
+      if (rule.rowsAbove !== undefined && (rows === undefined || rows <= rule.rowsAbove)) continue;
       if (rule.backends && (backend === undefined || !rule.backends.includes(backend))) continue;
       if (rule.profiles && (profile === undefined || !rule.profiles.includes(profile))) continue;
       if (rule.quotaAboveBytes !== undefined) {
@@ -102,10 +111,13 @@ export class ApprovalPolicy {
         ),
       );
     // A plan's own rules match on its profile; rules naming backends or quotas belong to the actions' policies.
+    // A batch's own rules match on its size (rowsAbove) and its backend.
     const own =
       plan.policy === 'onboard' || plan.policy === 'offboard'
         ? this.approvalsRequired(plan.policy, undefined, {}, plan.profile)
-        : 1;
+        : plan.policy === 'batch'
+          ? this.approvalsRequired('batch', plan.steps[0]?.backend, {}, undefined, plan.steps.length)
+          : 1;
     return Math.max(own, ...perStep);
   }
 

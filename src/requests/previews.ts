@@ -61,7 +61,9 @@ export class Previews {
   constructor(private readonly deps: PreviewDeps) {
     this.timeoutMs = deps.timeoutMs ?? PREVIEW_TIMEOUT_MS;
     deps.events.subscribe((request, change) => {
-      if (change === 'requested') this.refresh(request.id);
+      // A batch's card shows its rows, not each account's live state: reading thousands of accounts before anyone
+      // approved would load the backend for nothing.
+      if (change === 'requested' && request.plan !== 'batch') this.refresh(request.id);
     });
   }
 
@@ -76,7 +78,8 @@ export class Previews {
 
   /** Re-reads when the stored preview is older than PREVIEW_MAX_AGE_MS (a card re-rendered for a vote). */
   refreshIfStale(request: AccountRequest): void {
-    if (request.state === 'pending' && this.isStale(request)) this.refresh(request.id, { onlyIfStale: true });
+    if (request.state !== 'pending' || request.plan === 'batch') return;
+    if (this.isStale(request)) this.refresh(request.id, { onlyIfStale: true });
   }
 
   /** Whether a step read today has no preview, or one older than PREVIEW_MAX_AGE_MS (scheduled steps are not read). */

@@ -28,13 +28,14 @@ export type RequestState = (typeof STATES)[number];
 
 /**
  * What a request asks for as a whole. `single` is one action on one backend (what `/account create ...` makes);
- * `onboard` creates a person's accounts from a profile; `offboard` disables (or deletes) them everywhere.
+ * `onboard` creates a person's accounts from a profile; `offboard` disables (or deletes) them everywhere; `batch`
+ * applies one action to many accounts on one backend, a step per row of a CSV (batch.ts).
  */
-export const PLAN_KINDS = ['single', 'onboard', 'offboard'] as const;
+export const PLAN_KINDS = ['single', 'onboard', 'offboard', 'batch'] as const;
 export type PlanKind = (typeof PLAN_KINDS)[number];
 
 /** What the policy names: every action, and the plans that are more than one action. */
-export const POLICY_NAMES = [...REQUEST_ACTIONS, 'onboard', 'offboard'] as const;
+export const POLICY_NAMES = [...REQUEST_ACTIONS, 'onboard', 'offboard', 'batch'] as const;
 export type PolicyName = (typeof POLICY_NAMES)[number];
 
 /** A step's own progress once the request is approved (docs/architecture.md#requests-as-plans). */
@@ -88,6 +89,13 @@ export interface Step extends StepTarget {
   skipIfMissing?: boolean;
   /** A Retry after an answer was lost: read the backend before sending the call again. */
   checkFirst?: boolean;
+  /** Batches: the row's line in the CSV the requester gave (1 = the header line). */
+  line?: number;
+  /**
+   * Set when the backend's rate limit sent the step back to pending: not before this time (ISO). The card says
+   * "waiting for <backend>'s rate limit until ..." meanwhile.
+   */
+  waitingUntil?: string;
   result?: { at: string; summary: string };
   error?: { at: string; code: string; message: string; retryable: boolean };
   preview?: StepPreview;
@@ -139,6 +147,18 @@ export interface AccountRequest {
   decision?: { by: string; at: string; reason?: string };
   /** When the approvers were reminded of it, and when it was escalated (requests/reminders.ts). */
   reminders?: { remindedAt?: string; escalatedAt?: string };
+  /** Batches only: the action every row carries, and the approvers' Pause / Cancel (batch-controls.ts). */
+  batch?: BatchInfo;
+}
+
+export interface BatchInfo {
+  action: ActionName;
+  /** Rows the requester gave that failed validation and were left out, for the card ("3 rows left out"). */
+  skippedRows?: number;
+  /** While set, the engine claims no new row; rows already running finish. */
+  paused?: { by: string; at: string };
+  /** Set by Cancel: the rows still pending were skipped; the request ends `cancelled` once nothing runs. */
+  cancelled?: { by: string; at: string };
 }
 
 /** Someone acting: a user id as the chat surface knows it. */

@@ -10,12 +10,27 @@ export const SLACK_ACTION_ID = {
   scheduleCancel: 'schedule_cancel',
   /** The requester, in the DM before a scheduled step, asks for more time (opens a prefilled request form). */
   scheduleExtend: 'schedule_extend',
+  /** A running batch (approvers): stop claiming rows, go on, or skip the rows left. */
+  pauseBatch: 'batch_pause',
+  resumeBatch: 'batch_resume',
+  cancelBatch: 'batch_cancel',
 } as const;
 
 export const VIEW = {
   request: 'request_modal',
   reject: 'reject_modal',
   confirm: 'confirm_modal',
+  batch: 'batch_modal',
+} as const;
+
+/** Blocks of the batch modal (`/account batch`). */
+export const BATCH_FIELD = {
+  backend: 'batch_backend',
+  action: 'batch_action',
+  csv: 'batch_csv',
+  file: 'batch_file',
+  skipInvalid: 'batch_skip_invalid',
+  reason: 'batch_reason',
 } as const;
 
 /** Blocks of the request modal: one per field, so inline errors land on the right input. */

@@ -10,6 +10,7 @@ import { ECHO_MAX, truncate, unescapeSlack } from './text.js';
 export type ParsedCommand =
   | { kind: 'help' }
   | { kind: 'modal' }
+  | { kind: 'batch' }
   | { kind: 'request'; draft: RequestDraft }
   | { kind: 'cancel'; id: string }
   | { kind: 'status'; id: string }
@@ -76,6 +77,10 @@ export function parseCommand(rawText: string, command: string): ParsedCommand {
   }
   if (verb === 'scheduled' && args.length === 0) return { kind: 'scheduled' };
   if (verb === 'doctor' && args.length === 0) return { kind: 'doctor' };
+  if (verb === 'batch') {
+    if (args.length > 0) return { kind: 'error', message: `Usage: \`${command} batch\` opens the batch form.` };
+    return { kind: 'batch' };
+  }
   if (verb === 'cancel' || verb === 'status') {
     if (args.length !== 1)
       return {

@@ -1,9 +1,10 @@
 /**
  * The outbox: everything Slack learns about a request after the click that caused it comes from the durable
- * audit log. Three consumers read it in order, each with its own cursor in the store:
+ * audit log. Four consumers read it in order, each with its own cursor in the store:
  *   audit-channel  one line per entry in the audit channel
  *   cards          posts the approval card for a new request, updates it in place after every other event
  *   requester-dm   tells the requester when their request is decided, applied or failed
+ *   batch-thread   a batch's full list of rows, then its results and CSV report, in the card's thread
  * and any consumers passed in (reminders.ts: reminders in the card's thread, escalations).
  * A consumer advances its cursor only after Slack accepted the entry, so a Slack outage delays a line and never
  * loses it. One replica at a time runs the loop (a lease in the store), so two replicas do not post twice. The
@@ -13,6 +14,8 @@
 import type { Logger } from 'pino';
 import type { RequestDesk } from '../requests/index.js';
 import type { AuditEntry, AuditLog, Cursors, RecordStore } from '../store/types.js';
+import { CardThrottle } from './batch-progress.js';
+import { BatchThread } from './batch-thread.js';
 import { renderCard } from './blocks/card.js';
 import { auditLine, requesterDm } from './blocks/messages.js';
 import { scheduleNoticeMessage } from './blocks/scheduled-list.js';
@@ -34,6 +37,8 @@ export interface PublisherDeps {
   intervalMs?: number;
   /** Consumers run after the three built-in ones, each with its own cursor (e.g. reminders.ts). */
   consumers?: OutboxConsumer[];
+  /** A running batch's card is updated at most this often (batch-progress.ts). Default 3 s. */
+  batchCardIntervalMs?: number;
 }
 
 /** Where a request's approval card was posted. */
@@ -95,12 +100,16 @@ export class AuditPublisher {
   /** When this pass last took or renewed the lease (ms), and the renewal in flight, shared by the consumers. */
   private leaseAt = 0;
   private renewing: Promise<boolean> | undefined;
+  private readonly batchCards: CardThrottle;
 
   constructor(private readonly deps: PublisherDeps) {
+    this.batchCards = new CardThrottle(deps.batchCardIntervalMs ?? 3_000);
+    const thread = new BatchThread(deps);
     this.consumers = [
       { name: 'audit-channel', handle: (entry) => this.postAuditLine(entry) },
       { name: 'cards', handle: (entry, batch) => this.refreshCard(entry, batch), skippable: CARD_GONE },
       { name: 'requester-dm', handle: (entry) => this.notifyRequester(entry), skippable: UNREACHABLE_RECIPIENT },
+      { name: 'batch-thread', handle: (entry) => thread.handle(entry), skippable: CARD_GONE },
       ...(deps.consumers ?? []),
     ];
   }
@@ -140,6 +149,7 @@ export class AuditPublisher {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    this.batchCards.stop();
     await this.idle();
     await this.deps.leases.release(LEASE);
   }
@@ -245,8 +255,11 @@ export class AuditPublisher {
     if (batch.some((later) => later.seq > entry.seq && later.subject === entry.subject)) return;
     const request = await this.deps.desk.queries.get(entry.subject);
     if (!request) return;
-    const card = renderCard({ request, backendKinds: this.deps.backendKinds });
     const posted = await this.deps.cards.get(request.id);
+    // A row settling is progress, held back to the throttle's pace; a click (pause, cancel) shows at once.
+    const progress = entry.event.startsWith('step-');
+    if (posted && progress && this.batchCards.defer(request, () => this.renderLater(request.id))) return;
+    const card = renderCard({ request, backendKinds: this.deps.backendKinds });
     if (posted) {
       await this.deps.surface.updateCard(posted.ref, card);
     } else {
@@ -257,7 +270,22 @@ export class AuditPublisher {
     if (entry.event !== 'previewed') this.deps.desk.previews.refreshIfStale(request);
   }
 
+  /** A running batch's card, from what is stored now, after an update the throttle held back. */
+  private renderLater(id: string): void {
+    if (this.stopped) return;
+    void (async () => {
+      const request = await this.deps.desk.queries.get(id);
+      const posted = await this.deps.cards.get(id);
+      if (!request || !posted || this.batchCards.defer(request, () => this.renderLater(id))) return;
+      await this.deps.surface.updateCard(posted.ref, renderCard({ request, backendKinds: this.deps.backendKinds }));
+    })().catch((err) =>
+      this.deps.logger.warn({ err, request: id }, 'could not update the batch card; the next row will'),
+    );
+  }
+
   private async notifyRequester(entry: AuditEntry): Promise<void> {
+    // Steps are never DM'd (the request's own entries are): no need to read a batch's thousands of rows for them.
+    if (entry.event.startsWith('step-')) return;
     const request = await this.deps.desk.queries.get(entry.subject);
     if (!request) return;
     if (entry.event === 'schedule-notice') {

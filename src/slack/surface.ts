@@ -55,6 +55,46 @@ export class SlackSurface {
     await this.client.chat.update({ channel, ts, ...limited(message) });
   }
 
+  /** A reply in the thread of a card (a batch's full list and results). */
+  async postInThread(cardRef: string, text: string): Promise<void> {
+    const { channel, ts } = parseCardRef(cardRef);
+    await this.client.chat.postMessage({ channel, thread_ts: ts, text, unfurl_links: false, unfurl_media: false });
+  }
+
+  /**
+   * Uploads a text file into the thread of a card: files.getUploadURLExternal, the bytes POSTed to the URL it
+   * gives, then files.completeUploadExternal shares it (docs/slack.md#uploading-files).
+   */
+  async uploadToThread(cardRef: string, file: { name: string; title: string; content: string }): Promise<void> {
+    const { channel, ts } = parseCardRef(cardRef);
+    const bytes = Buffer.from(file.content, 'utf8');
+    const target = await this.client.files.getUploadURLExternal({ filename: file.name, length: bytes.length });
+    if (!target.upload_url || !target.file_id) throw new Error('files.getUploadURLExternal gave no upload_url');
+    const posted = await fetch(target.upload_url, { method: 'POST', body: bytes });
+    if (!posted.ok) throw new Error(`uploading ${file.name} to Slack answered HTTP ${posted.status}`);
+    await this.client.files.completeUploadExternal({
+      files: [{ id: target.file_id, title: file.title }],
+      channel_id: channel,
+      thread_ts: ts,
+    });
+  }
+
+  /**
+   * The text of a file a person gave the app (a modal's file input). Its address is asked of files.info, never
+   * taken from the submission, so the bot token is only ever sent to where Slack itself says the file lives.
+   */
+  async readFile(fileId: string, maxBytes: number): Promise<{ name: string; text: string }> {
+    const info = await this.client.files.info({ file: fileId });
+    const url = info.file?.url_private_download ?? info.file?.url_private;
+    if (!url) throw new Error(`Slack gave no download address for file ${fileId}`);
+    if ((info.file?.size ?? 0) > maxBytes) {
+      throw new FileTooLarge(`The file is larger than ${Math.round(maxBytes / 1024)} KB.`);
+    }
+    const response = await fetch(url, { headers: { authorization: `Bearer ${this.client.token ?? ''}` } });
+    if (!response.ok) throw new Error(`downloading the file from Slack answered HTTP ${response.status}`);
+    return { name: info.file?.name ?? fileId, text: await response.text() };
+  }
+
   async postAuditLine(text: string): Promise<void> {
     // mrkdwn text, never link_names/parse:full: user text inside is already escaped (docs/slack.md#text-and-escaping).
     await this.posts.turn(this.channels.audit);
@@ -146,4 +186,9 @@ export function slackErrorCode(err: unknown): string | undefined {
   if (data?.error) return data.error;
   const code = (err as { code?: string }).code;
   return code === 'slack_webapi_rate_limited_error' ? 'ratelimited' : code;
+}
+
+/** A file bigger than the app takes: said to the person as it is. */
+export class FileTooLarge extends Error {
+  override readonly name = 'FileTooLarge';
 }

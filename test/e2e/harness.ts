@@ -12,7 +12,7 @@ import { startAccountDesk, type RunningAccountDesk, type StartOptions } from '..
 import { loadConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/log.js';
 import type { AccountRequest } from '../../src/requests/types.js';
-import { startFakeNextcloud, type FakeNextcloud } from '../fakes/nextcloud.js';
+import { startFakeNextcloud, type FakeNextcloud, type FakeNextcloudOptions } from '../fakes/nextcloud.js';
 import { startFakeNmcuserOidc, type FakeNmcuserOidc } from '../fakes/nmcuser-oidc.js';
 import { startFakeDsm, type FakeDsm } from '../fakes/synology.js';
 import { freePort } from '../support/net.js';
@@ -39,7 +39,7 @@ export const SECRETS = {
 };
 
 /** The audit-log consumers of the outbox, by the cursor name each keeps in the store (src/slack/publisher.ts). */
-const OUTBOX_CONSUMERS = ['audit-channel', 'cards', 'requester-dm', 'reminders'];
+const OUTBOX_CONSUMERS = ['audit-channel', 'cards', 'requester-dm', 'reminders', 'batch-thread'];
 
 /** The parts of config/local-fakes.yaml a test points at its own fakes or replaces. */
 interface LocalFakesConfig {
@@ -182,6 +182,10 @@ export async function startDesk(
     slackFaults?: [method: string, fault: Parameters<FakeSlack['failNext']>[1]][];
     /** More start options for the app (and its replicas), e.g. outboxStuckAfterMs. */
     appOptions?: Partial<StartOptions>;
+    /** Options of the fake Nextcloud, e.g. a short editLimit window. */
+    nextcloud?: Partial<FakeNextcloudOptions>;
+    /** Last changes to the config file before it is written (e.g. the cloud backend's editLimitWindowMs). */
+    editConfig?: (config: LocalFakesConfig) => void;
   } = {},
 ): Promise<Desk> {
   let clockOffsetMs = 0;
@@ -189,7 +193,11 @@ export async function startDesk(
   const responseUrls: string[] = [];
   const slack = await startFakeSlack({ usergroups: { S0ITADMINS: [GROUP_APPROVER] } });
   for (const [method, fault] of options.slackFaults ?? []) slack.failNext(method, fault);
-  const nextcloud = await startFakeNextcloud({ adminUser: 'admin', adminPassword: SECRETS.NEXTCLOUD_APP_PASSWORD });
+  const nextcloud = await startFakeNextcloud({
+    adminUser: 'admin',
+    adminPassword: SECRETS.NEXTCLOUD_APP_PASSWORD,
+    ...options.nextcloud,
+  });
   const dsm = await startFakeDsm({ account: 'accountdesk', password: SECRETS.DSM_PASSWORD, joinPollsUntilFinished: 1 });
   const nmc = await startFakeNmcuserOidc({
     adminUser: 'admin',
@@ -205,6 +213,7 @@ export async function startDesk(
   if (options.policy) config.policy = { ...config.policy, ...options.policy };
   if (options.slack) config['slack'] = { ...(config['slack'] as object), ...options.slack };
   if (options.approvers) config.approvers = options.approvers;
+  options.editConfig?.(config);
   const configFile = join(dir, 'accountdesk.yaml');
   writeFileSync(configFile, stringify(config));
 

@@ -55,12 +55,15 @@ describe('the Slack app manifests', () => {
   it('ask for exactly the scopes the app uses', () => {
     // chat:write: cards, audit lines, DMs, ephemeral messages; im:write: conversations.open for DMs;
     // usergroups:read: usergroups.users.list for approver groups; commands: the slash command; users:read,
-    // channels:read, groups:read: the doctor's users.info and conversations.info (approvers exist, bot in channels).
+    // channels:read, groups:read: the doctor's users.info and conversations.info (approvers exist, bot in channels);
+    // files:read, files:write: a batch's CSV file (files.info) and its CSV report (the external upload).
     for (const manifest of [socket, http]) {
       expect([...manifest.oauth_config.scopes.bot].sort()).toEqual([
         'channels:read',
         'chat:write',
         'commands',
+        'files:read',
+        'files:write',
         'groups:read',
         'im:write',
         'usergroups:read',

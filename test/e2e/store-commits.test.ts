@@ -9,11 +9,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { REQUESTER, requestIdIn, startDesk, type Desk } from './harness.js';
 
 /**
- * Measured: the request with its "requested" entry, its "previewed" entry, the card record, and up to eight cursor
- * moves (four outbox consumers, the reminders one since src/slack/reminders.ts; they run side by side, so a lone
- * create takes two passes: its entry, its preview's).
+ * Measured: the request with its "requested" entry, its "previewed" entry, the card record, and up to ten cursor
+ * moves (five outbox consumers: audit lines, cards, DMs, reminders since src/slack/reminders.ts, batch threads
+ * since docs/architecture.md#batches; they run side by side, so a lone create takes two passes: its entry, its
+ * preview's).
  */
-const DURABLE_WRITES_PER_CREATE = 11;
+const DURABLE_WRITES_PER_CREATE = 13;
 
 describe('durable commits per /account create', () => {
   let desk: Desk | undefined;

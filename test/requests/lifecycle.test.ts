@@ -17,6 +17,8 @@ const LEGAL: ReadonlyArray<[RequestState, RequestState]> = [
   ['pending', 'expired'],
   ['pending', 'cancelled'],
   ['approved', 'applying'], // the engine claims the first step
+  ['approved', 'cancelled'], // a batch cancelled before its first row ran
+  ['applying', 'cancelled'], // a batch cancelled: its last running row settled
   ['applying', 'applying'], // a step settles while others wait
   ['applying', 'applied'],
   ['applying', 'partly_applied'],
@@ -37,6 +39,8 @@ const LEGAL_STEP: ReadonlyArray<[StepState, StepState]> = [
   ['applying', 'applied'],
   ['applying', 'failed'],
   ['applying', 'skipped'],
+  ['applying', 'pending'], // a batch row that met the backend's rate limit: tried again after the window
+  ['pending', 'skipped'], // a batch row left out by Cancel
   ['failed', 'pending'], // Retry
 ];
 
@@ -71,6 +75,8 @@ describe('request lifecycle', () => {
     expect(stateAfterSteps(steps('skipped'))).toBe('applied');
     expect(stateAfterSteps(steps('failed', 'skipped'))).toBe('failed');
     expect(stateAfterSteps(steps('applied', 'failed'))).toBe('partly_applied');
+    expect(stateAfterSteps(steps('applied', 'skipped'), true)).toBe('cancelled');
+    expect(stateAfterSteps(steps('applied', 'applying'), true)).toBe('applying');
   });
 
   it('a scheduled step waiting for its time leaves the request scheduled, or failed when nothing it undoes worked', () => {

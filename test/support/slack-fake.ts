@@ -100,6 +100,17 @@ export interface RecordedResponse {
   body: Record<string, unknown>;
 }
 
+/** A file in the fake workspace: one a test gave a person to attach, or one the app uploaded. */
+export interface FakeFile {
+  id: string;
+  name: string;
+  content: string;
+  title?: string;
+  /** Where files.completeUploadExternal shared it. */
+  channel?: string;
+  threadTs?: string;
+}
+
 export interface FakeSlack {
   /** Base URL for the WebClient: ends with '/api/'. */
   readonly apiUrl: string;
@@ -133,6 +144,13 @@ export interface FakeSlack {
   removeBotFrom(channel: string): void;
   /** Makes the next `count` calls of `method` fail ('response_url' targets the response_url endpoint). */
   failNext(method: string, fault?: Fault): void;
+  /**
+   * A file a person uploaded (e.g. through a modal's file_input): files.info describes it and its url_private
+   * serves `content` to the bot token only.
+   */
+  seedFile(name: string, content: string): FakeFile;
+  /** Files the app uploaded (files.getUploadURLExternal, the upload, files.completeUploadExternal). */
+  uploadedFiles(): FakeFile[];
   /** Polls `predicate` until it returns a truthy value (returned) or throws after timeoutMs. */
   waitFor<T>(predicate: () => T | undefined | null | false, timeoutMs?: number): Promise<T>;
   close(): Promise<void>;
@@ -159,7 +177,7 @@ const RESPONSE_URL_USES = 5;
 const RESPONSE_URL_TTL_MS = 30 * 60 * 1000;
 
 /** Arguments @slack/web-api JSON-encodes into form strings (any non-scalar value); decoded back for inspection. */
-const JSON_ARGS = new Set(['blocks', 'attachments', 'view', 'metadata', 'unfurls', 'user_auth_blocks']);
+const JSON_ARGS = new Set(['blocks', 'attachments', 'view', 'metadata', 'unfurls', 'user_auth_blocks', 'files']);
 
 class SlackApiError extends Error {
   constructor(
@@ -200,8 +218,11 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     'users:read',
     'channels:read',
     'groups:read',
+    'files:read',
+    'files:write',
   ];
   const channelsWithoutBot = new Set<string>();
+  const files = new Map<string, FakeFile & { uploaded: boolean; shared: boolean }>();
   let tsCounter = 0;
   let idCounter = 0;
 
@@ -286,6 +307,47 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       const { text, blocks } = messageContent(args);
       ephemerals.push({ channel: resolveChannel(channel), user, text, blocks, via: 'chat.postEphemeral' });
       return { message_ts: nextTs() };
+    },
+
+    // docs.slack.dev/reference/methods/files.info: url_private needs the token in an Authorization header.
+    'files.info': (args) => {
+      const file = files.get(requireString(args, 'file', 'file_not_found'));
+      if (!file) throw new SlackApiError('file_not_found');
+      const url = `${baseUrl}/files-pri/${file.id}/${encodeURIComponent(file.name)}`;
+      return {
+        file: {
+          id: file.id,
+          name: file.name,
+          size: Buffer.byteLength(file.content),
+          url_private: url,
+          url_private_download: `${url}?download=1`,
+        },
+      };
+    },
+
+    // docs.slack.dev/reference/methods/files.getUploadURLExternal: filename and length (bytes) are required.
+    'files.getUploadURLExternal': (args) => {
+      const name = requireString(args, 'filename', 'invalid_arguments');
+      if (!/^\d+$/.test(typeof args.length === 'string' || typeof args.length === 'number' ? String(args.length) : ''))
+        throw new SlackApiError('invalid_arguments', ['length is required']);
+      const id = nextId('F');
+      files.set(id, { id, name, content: '', uploaded: false, shared: false });
+      return { upload_url: `${baseUrl}/upload/${id}`, file_id: id };
+    },
+
+    // docs.slack.dev/reference/methods/files.completeUploadExternal: shares uploaded files, in a thread with thread_ts.
+    'files.completeUploadExternal': (args) => {
+      const list = Array.isArray(args.files) ? (args.files as { id?: unknown; title?: unknown }[]) : [];
+      if (list.length === 0) throw new SlackApiError('invalid_arguments', ['files is required']);
+      for (const entry of list) {
+        const file = typeof entry.id === 'string' ? files.get(entry.id) : undefined;
+        if (!file?.uploaded) throw new SlackApiError('file_not_found');
+        file.shared = true;
+        if (typeof entry.title === 'string') file.title = entry.title;
+        if (typeof args.channel_id === 'string') file.channel = args.channel_id;
+        if (typeof args.thread_ts === 'string') file.threadTs = args.thread_ts;
+      }
+      return { files: list.map((f) => ({ id: f.id })) };
     },
 
     'chat.getPermalink': (args) => {
@@ -498,6 +560,21 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const raw = await readBody(req);
     const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const fileId = /^\/(?:files-pri|upload)\/(F[A-Z0-9]+)/.exec(path)?.[1];
+    const file = fileId ? files.get(fileId) : undefined;
+    if (req.method === 'GET' && path.startsWith('/files-pri/')) {
+      // Without the bot token Slack answers a login page, never the file.
+      if (req.headers.authorization !== `Bearer ${token}` || !file?.uploaded) {
+        return send(res, { status: 302, body: '', headers: { location: 'https://fake-team.slack.test/?redir=login' } });
+      }
+      return send(res, { status: 200, body: file.content, headers: { 'content-type': 'text/csv' } });
+    }
+    if (req.method === 'POST' && path.startsWith('/upload/')) {
+      if (!file || file.uploaded) return send(res, { status: 404, body: 'no such upload' });
+      file.content = raw;
+      file.uploaded = true;
+      return send(res, { status: 200, body: `OK - ${Buffer.byteLength(raw)}` });
+    }
     if (req.method !== 'POST') return send(res, { status: 405, body: { ok: false, error: 'method_not_allowed' } });
     if (path.startsWith('/response/')) {
       return send(res, handleResponseUrl(`${baseUrl}${path}`, parseJsonObject(raw) ?? {}));
@@ -551,6 +628,15 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     failNext(method, fault = {}) {
       faults.set(method, { ...fault, count: fault.count ?? 1 });
     },
+    seedFile(name, content) {
+      const id = nextId('F');
+      files.set(id, { id, name, content, uploaded: true, shared: false });
+      return { id, name, content };
+    },
+    uploadedFiles: () =>
+      [...files.values()]
+        .filter((f) => f.shared)
+        .map(({ id, name, content, title, channel, threadTs }) => ({ id, name, content, title, channel, threadTs })),
     async waitFor<T>(predicate: () => T | undefined | null | false, timeoutMs = 2000): Promise<T> {
       const deadline = Date.now() + timeoutMs;
       for (;;) {

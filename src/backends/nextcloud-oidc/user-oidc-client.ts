@@ -14,7 +14,7 @@ import type { ApplyResult, BackendClient, Capability, CreateUserInput, UserState
 import { createNextcloudClient } from '../nextcloud/client.js';
 import type { NextcloudClient } from '../nextcloud/client.js';
 import type { NextcloudConfig } from '../nextcloud/config.js';
-import { isLostAnswer, OcsFailure } from '../nextcloud/ocs.js';
+import { EDIT_WINDOW_MS, isLostAnswer, OcsFailure } from '../nextcloud/ocs.js';
 import { formatQuota } from '../nextcloud/nextcloud-quota.js';
 import type { UserOidcConfig } from './user-oidc-config.js';
 import { assertAddressableId, deriveUserOidcUid } from './oidc-user-ids.js';
@@ -37,6 +37,8 @@ export function createUserOidcClient(
 function provisioningConfig(config: UserOidcConfig): NextcloudConfig {
   return {
     kind: 'nextcloud',
+    // The stock limit on user edits (docs/nextcloud-ocs.md#rate-limit-on-user-edits).
+    editLimitWindowMs: EDIT_WINDOW_MS,
     url: config.url,
     user: config.user,
     secretEnv: config.secretEnv,

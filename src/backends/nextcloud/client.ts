@@ -52,6 +52,7 @@ export class NextcloudClient implements BackendClient {
       secret,
       secretEnv: config.secretEnv,
       apiVersion: config.apiVersion,
+      editLimitWindowMs: config.editLimitWindowMs,
     });
   }
 

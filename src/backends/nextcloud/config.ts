@@ -20,6 +20,12 @@ export const nextcloudConfigSchema = z.strictObject({
    * default. An unknown code makes Nextcloud answer an error AFTER creating the user
    * (docs/nextcloud-ocs.md#creating-a-user).
    */
+  /**
+   * The window of Nextcloud's limit on user edits (50 per 600 s per admin account,
+   * docs/nextcloud-ocs.md#rate-limit-on-user-edits): how long a batch waits after the server's 429, which names no
+   * time. Change it only if the server's own limit was changed.
+   */
+  editLimitWindowMs: z.number().int('must be a whole number').min(1_000).max(86_400_000).default(600_000),
   language: z
     .string()
     .regex(/^[a-z]{2,3}(_[A-Za-z]{2,4})?$/, 'must be a language code such as "en", "fr" or "de_DE"')

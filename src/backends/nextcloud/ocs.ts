@@ -67,7 +67,7 @@ export function isLostAnswer(err: unknown): boolean {
 /**
  * Editing users is limited to 50 calls per 600 s per admin account (docs/nextcloud-ocs.md#rate-limit-on-user-edits).
  */
-const EDIT_WINDOW_MS = 600_000;
+export const EDIT_WINDOW_MS = 600_000;
 /**
  * Nextcloud blocks an address for up to 30 minutes after about 11 bad logins (docs/nextcloud-ocs.md#login-throttling).
  */
@@ -80,6 +80,11 @@ export interface OcsTransportOptions {
   /** The env var holding the secret: error messages name it, never the value. */
   secretEnv: string;
   apiVersion: OcsApiVersion;
+  /**
+   * How long a 429 without Retry-After lasts: editUser's limit window (600 s on a stock server; an admin can change
+   * it, and tests shorten it). Default EDIT_WINDOW_MS.
+   */
+  editLimitWindowMs?: number;
 }
 
 export class OcsTransport {
@@ -270,7 +275,11 @@ export class OcsTransport {
             `limit ` +
             `with 'ratelimit.protection.enabled' => false in config.php.`
         : `${backend} is rate limiting AccountDesk: try again in ${Math.ceil(hinted / 1000)} s`,
-      { status: response.status, remoteCode: 429, retryAfterMs: hinted ?? EDIT_WINDOW_MS },
+      {
+        status: response.status,
+        remoteCode: 429,
+        retryAfterMs: hinted ?? this.opts.editLimitWindowMs ?? EDIT_WINDOW_MS,
+      },
     );
   }
 }

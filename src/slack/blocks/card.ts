@@ -11,6 +11,7 @@ import type { AccountRequest, Step, StepPreview, StepTarget } from '../../reques
 import { SLACK_ACTION_ID } from '../block-ids.js';
 import { LIMITS, esc, mention, truncate, when } from '../text.js';
 import { scheduleCancelButton, scheduledLines } from './schedule.js';
+import { describeBatch, renderBatchCard } from './batch.js';
 
 type Block = types.KnownBlock;
 
@@ -18,6 +19,8 @@ export interface CardInput {
   request: AccountRequest;
   /** Backend name -> kind ("cloud" -> "nextcloud"), for the "on cloud (nextcloud)" line. */
   backendKinds?: ReadonlyMap<string, string>;
+  /** Now, for a batch's "waiting for cloud's rate limit until ..." (epoch ms; default the wall clock). */
+  now?: number;
 }
 
 export interface SlackMessage {
@@ -47,6 +50,7 @@ function describeStep(step: Pick<StepTarget, 'action' | 'username' | 'params'>):
 export function describeRequest(request: AccountRequest): string {
   // A one-action request stays that action when a time limit adds its scheduled undo.
   const only = request.steps.length === 1 || request.plan === 'single' ? request.steps[0] : undefined;
+  if (request.plan === 'batch') return describeBatch(request);
   if (request.plan === 'single' && only) return describeStep(only);
   if (request.plan === 'onboard') return `onboard ${request.username} (profile ${request.profile ?? '?'})`;
   const deleting = request.steps.some((s) => s.action === 'delete');
@@ -63,7 +67,10 @@ function immediateSteps(request: AccountRequest): Step[] {
   return request.steps.filter((s) => s.notBefore === undefined);
 }
 
-export function renderCard({ request, backendKinds }: CardInput): SlackMessage {
+export function renderCard({ request, backendKinds, now }: CardInput): SlackMessage {
+  if (request.plan === 'batch') {
+    return renderBatchCard(request, now ?? Date.now(), backendKinds?.get(request.steps[0]?.backend ?? ''));
+  }
   const what = esc(describeRequest(request));
   const immediate = immediateSteps(request);
   const only = immediate.length === 1 ? immediate[0] : undefined;

@@ -107,6 +107,9 @@ const AUDIT_ICON: Record<string, string> = {
   'schedule-cancelled': ':heavy_multiplication_x:',
   reminded: ':hourglass:',
   escalated: ':rotating_light:',
+  paused: ':double_vertical_bar:',
+  resumed: ':arrow_forward:',
+  stopped: ':heavy_multiplication_x:',
 };
 
 /** Entries that are bookkeeping, not news: they update the card but get no audit-channel line or DM. */
@@ -119,11 +122,16 @@ const QUIET_EVENTS = new Set(['previewed']);
 export function auditLine(entry: AuditEntry): string | undefined {
   if (QUIET_EVENTS.has(entry.event)) return undefined;
   const d = entry.data;
+  // A batch's rows stay in the log, but the channel gets the batch's own lines: thousands of rows would drown it.
+  if (d.plan === 'batch' && entry.event.startsWith('step-')) return undefined;
   const what = `${esc(shown(d.action))} ${esc(shown(d.username))} on ${esc(shown(d.backend))}`;
   const actor = entry.actor === 'system' ? 'AccountDesk' : mention(entry.actor);
   let detail = '';
   if (entry.event === 'approved') detail = ` (${shown(d.approvals)}/${shown(d.required)})`;
-  if (entry.event === 'applied' || entry.event === 'step-applied' || entry.event === 'step-skipped')
+  if (
+    ['applied', 'step-applied', 'step-skipped', 'paused', 'resumed', 'stopped'].includes(entry.event) ||
+    (entry.event === 'cancelled' && d.plan === 'batch')
+  )
     detail = `: ${esc(shown(d.summary))}`;
   if (entry.event === 'failed' || entry.event === 'partly_applied' || entry.event === 'step-failed')
     detail = `: ${esc(shown(d.error))}`;
@@ -212,6 +220,11 @@ function requesterDmText(entry: AuditEntry, request: AccountRequest): string | u
       );
     case 'expired':
       return `:alarm_clock: Your request ${what} expired: nobody decided in time. Ask again if it is still needed.`;
+    case 'stopped':
+      return (
+        `:heavy_multiplication_x: Your batch ${what} was cancelled by an approver: ` +
+        `${esc(shown(entry.data.summary))}.`
+      );
     case 'cancelled':
       return entry.actor === request.requester
         ? undefined

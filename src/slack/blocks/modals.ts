@@ -269,9 +269,12 @@ export function confirmModal(request: AccountRequest): ModalView {
     submit: 'Approve',
     intro:
       `:warning: This will *${esc(describeRequest(request))}* on ` +
-      `*${esc(backendsOf(request))}*. Type the username to confirm.`,
+      `*${esc(backendsOf(request))}*. ` +
+      (request.plan === 'batch'
+        ? `Type the number of rows (${request.steps.length}) to confirm.`
+        : 'Type the username to confirm.'),
     inputBlock: CONFIRM_USERNAME_BLOCK,
-    inputLabel: 'Username',
+    inputLabel: request.plan === 'batch' ? 'Number of rows' : 'Username',
     input: { multiline: false, max_length: 255 },
   });
 }

@@ -10,6 +10,7 @@ import { requestModal, type FormPlan } from '../blocks/modals.js';
 import { scheduledListBlocks } from '../blocks/scheduled-list.js';
 import { noSuchRequest, parseCommand, type ParsedCommand } from '../parse.js';
 import { esc, warning } from '../text.js';
+import { openBatchModal } from './batch.js';
 import { failureText, unexpectedFailureText, unexpectedFailureWords, type ListenerDeps } from './shared.js';
 
 /**
@@ -32,6 +33,11 @@ export function registerCommand(app: App, deps: ListenerDeps): void {
       // An answer that needs no store or backend goes in the ack's body: one HTTP exchange instead of a second
       // call to response_url (docs/slack.md#acknowledge-within-3-seconds).
       await ack({ response_type: 'ephemeral', text: help(deps) });
+      return;
+    }
+    if (parsed.kind === 'batch') {
+      await ack();
+      await openBatchModal(deps, body.trigger_id, body.user_id, body.channel_id, respond);
       return;
     }
     if (parsed.kind === 'modal') {
@@ -80,7 +86,7 @@ export function registerCommand(app: App, deps: ListenerDeps): void {
   });
 
   async function answer(
-    parsed: Exclude<ParsedCommand, { kind: 'error' | 'modal' | 'scheduled' | 'help' }>,
+    parsed: Exclude<ParsedCommand, { kind: 'error' | 'modal' | 'scheduled' | 'help' | 'batch' }>,
     user: string,
     reply: (text: string) => Promise<void>,
   ): Promise<void> {

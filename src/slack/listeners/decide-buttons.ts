@@ -80,7 +80,7 @@ export function registerDecisionButtons(app: App, deps: ListenerDeps): void {
  * Home showed, then runs the handler with that request id; if it throws (Slack or the store failed underneath), the
  * clicker is told in words instead of seeing nothing happen.
  */
-function guarded(
+export function guarded(
   deps: ListenerDeps,
   handler: (args: ButtonArgs, requestId: string) => Promise<void>,
 ): (args: ButtonArgs) => Promise<void> {

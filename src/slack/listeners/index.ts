@@ -1,4 +1,5 @@
 import type { App } from '@slack/bolt';
+import { registerBatch } from './batch.js';
 import { registerCommand } from './command.js';
 import { registerDecisionButtons } from './decide-buttons.js';
 import { registerHome } from './home.js';
@@ -14,4 +15,5 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
   registerModals(app, deps);
   registerHome(app, deps);
   registerScheduleButtons(app, deps);
+  registerBatch(app, deps);
 }

@@ -3,6 +3,7 @@
  * (response_action: 'errors', docs/slack.md#acknowledge-within-3-seconds).
  */
 import type { App, SlackViewMiddlewareArgs, ViewOutput } from '@slack/bolt';
+import { confirmationOf } from '../../requests/decisions.js';
 import type { RequestDraft } from '../../requests/plans.js';
 import { REQUEST_ACTIONS, type ActionName, type Failure } from '../../requests/types.js';
 import { receiptText } from '../blocks/messages.js';
@@ -32,7 +33,7 @@ export function registerModals(app: App, deps: ListenerDeps): void {
     const { draft } = form;
     // "Ask for more time": the request it extends rides in the sealed metadata this app issued, never in a field.
     const extendsId = parseMetadata(issued).extends;
-    if (extendsId && draft.action !== 'offboard') draft.extends = extendsId;
+    if (extendsId && draft.action !== 'offboard' && draft.action !== 'batch') draft.extends = extendsId;
     // Check before the ack (inline errors must ride on it), store after it: a slow store must never make Slack
     // show the form as failed for a request that was in fact saved, inviting a duplicate.
     let checked: Awaited<ReturnType<typeof desk.plans.check>>;
@@ -93,9 +94,11 @@ export function registerModals(app: App, deps: ListenerDeps): void {
       body.user.id,
       () => desk.decisions.approve(id, body.user.id, textValue(view, CONFIRM_USERNAME_BLOCK) ?? ''),
       (failure) =>
-        failure.code === 'confirmation_mismatch'
-          ? `That is not the username. Type ${failure.request?.username ?? 'it'} exactly.`
-          : undefined,
+        failure.code !== 'confirmation_mismatch'
+          ? undefined
+          : failure.request?.plan === 'batch'
+            ? `That is not the number of rows. Type ${confirmationOf(failure.request)}.`
+            : `That is not the username. Type ${failure.request?.username ?? 'it'} exactly.`,
     );
   });
 }
