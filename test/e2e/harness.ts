@@ -1,7 +1,8 @@
 /**
  * Starts the whole AccountDesk in HTTP mode exactly as `npm start` would (loadConfig -> startAccountDesk), with
- * config/local-fakes.yaml pointed at fakes on loopback: a fake Slack Web API (SLACK_API_URL), a fake Nextcloud,
- * a fake DSM and a fake nmcuser_oidc. Requests reach the app signed exactly as Slack signs them.
+ * config/local-fakes.yaml pointed at fakes on loopback: a fake Slack Web API (SLACK_API_URL), a fake Nextcloud
+ * (with user_oidc's routes mounted on it), a fake DSM and a fake nmcuser_oidc. Requests reach the app signed exactly
+ * as Slack signs them.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +16,7 @@ import type { AccountRequest } from '../../src/requests/types.js';
 import { startFakeNextcloud, type FakeNextcloud, type FakeNextcloudOptions } from '../fakes/nextcloud.js';
 import { startFakeNmcuserOidc, type FakeNmcuserOidc } from '../fakes/nmcuser-oidc.js';
 import { startFakeDsm, type FakeDsm } from '../fakes/synology.js';
+import { mountFakeUserOidc, type FakeUserOidc } from '../fakes/user-oidc.js';
 import { freePort } from '../support/net.js';
 import {
   createSignedSlackClient,
@@ -43,7 +45,8 @@ const OUTBOX_CONSUMERS = ['audit-channel', 'cards', 'requester-dm', 'reminders',
 
 /** The parts of config/local-fakes.yaml a test points at its own fakes or replaces. */
 interface LocalFakesConfig {
-  backends: Record<'cloud' | 'nas' | 'sso', { url: string; [setting: string]: unknown }>;
+  backends: Record<'cloud' | 'nas' | 'sso', { url: string; [setting: string]: unknown }> &
+    Partial<Record<'oidc', { url: string; [setting: string]: unknown }>>;
   policy: Record<string, unknown>;
   approvers?: { users: string[]; groups: string[] };
   [section: string]: unknown;
@@ -53,6 +56,20 @@ interface LocalFakesConfig {
 export function readLocalFakesConfig(): LocalFakesConfig {
   return parse(readFileSync(new URL('../../config/local-fakes.yaml', import.meta.url), 'utf8')) as LocalFakesConfig;
 }
+
+/**
+ * The `oidc` backend a test adds with startDesk({ userOidc: true }): user_oidc is an app on a Nextcloud server, so it
+ * is the fake Nextcloud with user_oidc's routes, the same admin and password as `cloud`. Not in
+ * config/local-fakes.yaml, because the tests that list or count the backends (help, modal, doctor, offboard) are
+ * written for cloud, nas and sso.
+ */
+const USER_OIDC_BACKEND = {
+  kind: 'user_oidc',
+  user: 'admin',
+  secretEnv: 'NEXTCLOUD_APP_PASSWORD',
+  providerId: 1,
+  providerIdentifier: 'Keycloak',
+};
 
 /** An approval card taken apart as an approver reads it (src/slack/blocks/card.ts builds it). */
 export interface CardParts {
@@ -103,6 +120,8 @@ export interface Desk {
   nextcloud: FakeNextcloud;
   dsm: FakeDsm;
   nmc: FakeNmcuserOidc;
+  /** user_oidc's provisioning routes on the fake Nextcloud: the `oidc` backend, when the test asked for it. */
+  userOidc: FakeUserOidc;
   app: RunningAccountDesk;
   client: SignedSlackClient;
   /** Every log line the app wrote. */
@@ -186,6 +205,8 @@ export async function startDesk(
     nextcloud?: Partial<FakeNextcloudOptions>;
     /** Last changes to the config file before it is written (e.g. the cloud backend's editLimitWindowMs). */
     editConfig?: (config: LocalFakesConfig) => void;
+    /** Adds the `oidc` backend (kind user_oidc, on the fake Nextcloud) after the three of config/local-fakes.yaml. */
+    userOidc?: boolean;
   } = {},
 ): Promise<Desk> {
   let clockOffsetMs = 0;
@@ -204,12 +225,15 @@ export async function startDesk(
     adminPassword: SECRETS.NMC_PASSWORD,
     providers: [{ id: 1, identifier: 'keycloak' }],
   });
+  // The provider USER_OIDC_BACKEND names (providerId 1, providerIdentifier Keycloak).
+  const userOidc = mountFakeUserOidc(nextcloud, [{ id: 1, identifier: 'Keycloak' }]);
 
   const dir = mkdtempSync(join(tmpdir(), 'accountdesk-e2e-'));
   const config = readLocalFakesConfig();
   config.backends.cloud.url = nextcloud.url;
   config.backends.nas.url = dsm.url;
   config.backends.sso.url = nmc.url;
+  if (options.userOidc) config.backends.oidc = { ...USER_OIDC_BACKEND, url: nextcloud.url };
   if (options.policy) config.policy = { ...config.policy, ...options.policy };
   if (options.slack) config['slack'] = { ...(config['slack'] as object), ...options.slack };
   if (options.approvers) config.approvers = options.approvers;
@@ -319,6 +343,7 @@ export async function startDesk(
     nextcloud,
     dsm,
     nmc,
+    userOidc,
     get app() {
       return app;
     },

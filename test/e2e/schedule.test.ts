@@ -2,7 +2,8 @@
  * Time limits (issue 8): `until:` / `for:` on create, onboard and quota become scheduled steps of the approved plan.
  * The clock is moved (harness advanceClock), never waited for: a contract ends, a temporary quota goes back, a
  * quota changed by hand is left alone, downtime across the due time, two replicas, an approver's cancel, and the
- * words a bad date gets. config/local-fakes.yaml's profile `staff`: cloud (Nextcloud), nas (DSM), sso (nmcuser_oidc).
+ * words a bad date gets. config/local-fakes.yaml's profile `staff`: cloud (Nextcloud), nas (DSM), sso (nmcuser_oidc);
+ * the user_oidc kind is the harness's `oidc` backend (startDesk({ userOidc: true })).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { visibleText } from '../support/slack-fake.js';
@@ -130,6 +131,46 @@ describe('time limits', () => {
     expect(desk.nextcloud.users.get('carl')?.enabled).toBe(false);
     await desk.waitForOutboxDrained();
     expect(desk.auditLines().join('\n')).toMatch(/\*step-applied\* — disable carl on cloud .*scheduled for/);
+  });
+
+  it('user_oidc create with until: its Nextcloud user disabled on its day, audited, DM sent before', async () => {
+    desk = await startDesk({ userOidc: true });
+    const until = dayAhead(20);
+    const receipt = await desk.command(REQUESTER, `create oidc erin erin@example.com 5GB until:${until} contractor`);
+    expect(receipt).toMatch(/Time limit: disable erin on oidc <!date\^\d+\^/);
+    const id = requestIdIn(receipt);
+    expect(await desk.card(id)).toContain('disable erin on oidc <!date^');
+    await approve(id);
+
+    // user_oidc derives the Nextcloud uid from the login (uidMode unique): the account AccountDesk must disable.
+    const uid = desk.userOidc.uidFor(1, 'erin');
+    expect(desk.userOidc.oidcUsers.get(uid)).toMatchObject({ providerId: 1, sub: 'erin' });
+    expect(desk.nextcloud.users.get(uid)).toMatchObject({ enabled: true, email: 'erin@example.com' });
+
+    // Three days before (the default notice): the DM naming the disable, before anything is disabled.
+    desk.advanceClock(17.5 * DAY);
+    await desk.app.sweep();
+    await desk.waitForOutboxDrained();
+    const notices = desk.dms(REQUESTER).filter((text) => text.includes('Coming up'));
+    expect(notices).toHaveLength(1);
+    expect(notices[0]).toContain('will disable erin on oidc');
+    expect(desk.nextcloud.users.get(uid)?.enabled).toBe(true);
+
+    await passDueTime(id);
+    await desk.waitForState(id, 'applied');
+    await desk.waitForOutboxDrained();
+    expect(desk.nextcloud.users.get(uid)?.enabled).toBe(false);
+    // Disabled, not deleted: the user_oidc mapping and the account stay, so an extension can enable it again.
+    expect(desk.userOidc.oidcUsers.has(uid)).toBe(true);
+    const lines = desk.auditLines();
+    const disabled = lines.findIndex((l) =>
+      new RegExp(
+        `\\*step-applied\\* — disable erin on oidc .*\\(Nextcloud user ${uid}\\).*· scheduled for <!date`,
+      ).test(l),
+    );
+    expect(disabled).toBeGreaterThanOrEqual(0);
+    expect(lines.findIndex((l) => l.includes('*schedule-notice*'))).toBeLessThan(disabled);
+    expect(desk.dms(REQUESTER).at(-1)).toMatch(/Done: .*create erin/);
   });
 
   it('a temporary quota goes back to the value read when it was applied', async () => {
