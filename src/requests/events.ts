@@ -4,6 +4,7 @@
  * consumer also polls the store, so a notice lost with a crash, or one that happened in another replica, delays
  * work and never loses it.
  */
+import { AsyncResource } from 'node:async_hooks';
 import type { AccountRequest } from './types.js';
 
 /** What happened, in the words of the audit log. */
@@ -27,6 +28,12 @@ export type ChangeListener = (request: AccountRequest, change: RequestChange) =>
 
 export class RequestEvents {
   private readonly listeners: ChangeListener[] = [];
+  /**
+   * Listeners run in the async context this object was made in (start-up), not the emitter's: the work a notice
+   * sets off (previews, cards, the engine) is background work, even when a person's Slack request emitted it, so
+   * its store writes do not take that request's foreground lane (src/store/write-priority.ts).
+   */
+  private readonly home = new AsyncResource('RequestEvents');
 
   subscribe(listener: ChangeListener): void {
     this.listeners.push(listener);
@@ -36,7 +43,7 @@ export class RequestEvents {
     for (const listener of this.listeners) {
       // A listener's failure is its own: it must not stop the others or the caller's transition.
       try {
-        listener(request, change);
+        this.home.runInAsyncScope(listener, null, request, change);
       } catch {
         /* listeners log their own errors */
       }

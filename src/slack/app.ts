@@ -13,6 +13,7 @@ import {
 import type { Logger } from 'pino';
 import type { SlackSettings } from '../config/load.js';
 import type { Coordination } from '../store/types.js';
+import { asForeground } from '../store/write-priority.js';
 import { observingFetch } from './api-errors.js';
 import { httpConnection, SocketModeSupervisor, type SlackConnection } from './connection.js';
 import { refuseReplays, signedRequestProperties } from './replay.js';
@@ -125,6 +126,9 @@ export function createSlackApp({
     });
   }
   connections.set(app, connection);
+  // A person waits on every request Slack sends: its store writes (the replay guard's included) go ahead of the
+  // background work queued for the one SQLite writer (src/store/write-priority.ts).
+  app.use(({ next }) => asForeground(next));
   // Before every listener: refuse replayed and out-of-window requests (docs/slack.md#signatures-and-replays).
   app.use(refuseReplays(coordination));
   app.error((error) => {

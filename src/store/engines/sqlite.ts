@@ -5,7 +5,7 @@
  *   value TEXT). Index memberships live in one extra table, keyed for ordered range reads.
  * - Two connections per process. The WRITER runs every write; a statement another task sent between our BEGIN
  *   and COMMIT would silently join (or be rolled back with) our transaction, so everything on it goes through one
- *   FIFO queue. The READER runs the plain reads (get, getMany, index ranges and counts): in WAL mode a reader sees
+ *   queue, one task at a time (a person's writes ahead of background ones: ../write-priority.ts). The READER runs the plain reads (get, getMany, index ranges and counts): in WAL mode a reader sees
  *   the last committed state and neither waits for nor blocks the one writer (https://sqlite.org/wal.html), so a
  *   listing no longer queues behind a burst of commits. A read started after a commit resolved sees that commit:
  *   each autocommit SELECT takes a fresh snapshot. Reads inside a transaction (the compare-and-swap checks) stay
@@ -25,7 +25,7 @@ import { dirname } from 'node:path';
 import KeyvSqlite from '@keyv/sqlite';
 import type { Logger } from '../../log.js';
 import type { AtomicBatch, Engine } from '../engine.js';
-import { SerialQueue } from '../queue.js';
+import { WriterQueue } from '../write-priority.js';
 import { StoreError } from '../types.js';
 import { keyvOver, readThrough } from './keyv.js';
 
@@ -89,7 +89,7 @@ export async function openSqliteEngine(options: SqliteEngineOptions): Promise<En
   };
   const adapter = openAdapter();
   const direct = adapter.query as Query;
-  const connection = new SerialQueue();
+  const connection = new WriterQueue();
   adapter.query = (sql: string, ...params: unknown[]) => connection.run(() => direct(sql, ...params));
   const query: Query = (sql, ...params) => connection.run(() => direct(sql, ...params));
   const separateReads = (options.reads ?? 'separate') === 'separate';
