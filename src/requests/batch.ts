@@ -2,7 +2,8 @@
  * Batches: one action on one backend for many accounts, given as CSV rows (a header line names the columns). Each
  * row is checked on its own, exactly as a single request would be (the action's checkParams, the backend's
  * username rules), so the requester learns every bad line with its number and why, and can submit the rest.
- * Nothing is stored here; a valid batch becomes a plan with one step per row (plans.ts).
+ * Nothing is stored here; a valid batch becomes a plan with one step per row (plans.ts). An onboarding batch
+ * (`onboard`) is checked by plans.ts row by row as single onboardings, over the table read here.
  */
 import type { BackendClient } from '../backends/types.js';
 import { ACTION_KINDS, type Draft } from './actions/index.js';
@@ -13,9 +14,20 @@ import type { ActionName, StepTarget } from './types.js';
 export const BATCH_ACTIONS = ['create', 'disable', 'enable', 'quota'] as const satisfies readonly ActionName[];
 export type BatchAction = (typeof BATCH_ACTIONS)[number];
 
+/** What the batch form offers: the actions above on one backend, or onboarding people with a profile. */
+export const BATCH_ROW_ACTIONS = [...BATCH_ACTIONS, 'onboard'] as const;
+export type BatchRowAction = (typeof BATCH_ROW_ACTIONS)[number];
+
 /** Columns a header may name (case-insensitive; "display name", "displayname" and "name" are the same column). */
-export const BATCH_COLUMNS = ['username', 'email', 'quota', 'displayname', 'groups'] as const;
-type Column = (typeof BATCH_COLUMNS)[number];
+export const BATCH_COLUMNS = ['username', 'email', 'quota', 'displayname', 'groups', 'profile'] as const;
+export type BatchColumn = (typeof BATCH_COLUMNS)[number];
+type Column = BatchColumn;
+
+/** Columns only one kind of batch takes: a profile names quota and groups itself; only onboarding has profiles. */
+const NOT_FOR: Record<'onboard' | 'single', readonly Column[]> = {
+  onboard: ['quota', 'groups'],
+  single: ['profile'],
+};
 
 const COLUMN_ALIASES: Record<string, Column> = {
   username: 'username',
@@ -28,6 +40,7 @@ const COLUMN_ALIASES: Record<string, Column> = {
   name: 'displayname',
   groups: 'groups',
   group: 'groups',
+  profile: 'profile',
 };
 
 /**
@@ -40,7 +53,9 @@ export const MAX_BATCH_ROWS = 2_000;
 export interface BatchDraft {
   action: 'batch';
   backend: string;
-  rowAction: BatchAction;
+  rowAction: BatchRowAction;
+  /** Onboarding: the profile for every row that has no profile column of its own. */
+  profile?: string;
   csv: string;
   reason?: string;
   /** Submit the valid rows even when some are invalid (the requester saw the invalid ones and said so). */
@@ -100,6 +115,70 @@ export function parseCsvLines(text: string): { line: number; fields: string[] }[
   return rows;
 }
 
+/** One row of a batch's CSV under its header: its line number and its cells by column. */
+export interface BatchRow {
+  line: number;
+  /** The cell in `column`, undefined when the header has no such column or the cell is empty. */
+  cell: (column: Column) => string | undefined;
+}
+
+/**
+ * Reads the header and the non-blank rows of `csv` for a batch of `action`: a problem with the table as a whole
+ * (no username column, a column this kind of batch does not take, no rows, too many), or its rows; a row with more
+ * fields than the header names is returned among the invalid rows.
+ */
+export function readBatchTable(
+  csv: string,
+  action: BatchRowAction,
+  maxRows = MAX_BATCH_ROWS,
+): { rows: BatchRow[]; invalid: InvalidRow[] } | CsvProblem {
+  const parsed = parseCsvLines(csv);
+  if ('problem' in parsed) return parsed;
+  const [header, ...body] = parsed;
+  const columns = (header?.fields ?? []).map((name) => COLUMN_ALIASES[name.toLowerCase().replace(/[\s_-]/g, '')]);
+  const unknown = (header?.fields ?? []).filter((_, i) => columns[i] === undefined);
+  if (!columns.includes('username')) {
+    return {
+      problem:
+        'The first line must name the columns, with at least "username": e.g. ' +
+        (action === 'onboard' ? '`username,email,profile`.' : '`username,email,quota,display name,groups`.'),
+    };
+  }
+  if (unknown.length > 0) {
+    return { problem: `Line 1 names unknown columns: ${unknown.join(', ')}. Known: ${BATCH_COLUMNS.join(', ')}.` };
+  }
+  const refused = NOT_FOR[action === 'onboard' ? 'onboard' : 'single'].filter((column) => columns.includes(column));
+  if (refused.length > 0) {
+    return {
+      problem:
+        action === 'onboard'
+          ? `Line 1 names ${refused.join(', ')}: an onboarding takes them from the profile. Remove the column.`
+          : `Line 1 names ${refused.join(', ')}: only an onboarding batch takes a profile. Remove the column.`,
+    };
+  }
+  const nonBlank = body.filter((row) => row.fields.some((f) => f !== ''));
+  if (nonBlank.length === 0) return { problem: 'There are no rows under the header line.' };
+  if (nonBlank.length > maxRows) {
+    return { problem: `${nonBlank.length} rows is more than ${maxRows}, the most one batch takes: split it.` };
+  }
+  const rows: BatchRow[] = [];
+  const invalid: InvalidRow[] = [];
+  for (const row of nonBlank) {
+    if (row.fields.length > columns.length) {
+      invalid.push({ line: row.line, reason: `${row.fields.length} fields, but the header names ${columns.length}` });
+      continue;
+    }
+    rows.push({
+      line: row.line,
+      cell: (column) => {
+        const value = row.fields[columns.indexOf(column)];
+        return value === undefined || value === '' ? undefined : value;
+      },
+    });
+  }
+  return { rows, invalid };
+}
+
 /**
  * Checks every row of `csv` for `action` on `backend`. Rows that cannot become a step are returned with their line
  * number and why; a duplicate username keeps its first row (one account cannot be changed twice in one batch).
@@ -110,47 +189,21 @@ export function checkBatchRows(
   backend: BackendClient,
   maxRows = MAX_BATCH_ROWS,
 ): CheckedRows | CsvProblem {
-  const parsed = parseCsvLines(csv);
-  if ('problem' in parsed) return parsed;
-  const [header, ...body] = parsed;
-  const columns = (header?.fields ?? []).map((name) => COLUMN_ALIASES[name.toLowerCase().replace(/[\s_-]/g, '')]);
-  const unknown = (header?.fields ?? []).filter((_, i) => columns[i] === undefined);
-  if (!columns.includes('username')) {
-    return {
-      problem:
-        'The first line must name the columns, with at least "username": e.g. ' +
-        '`username,email,quota,display name,groups`.',
-    };
-  }
-  if (unknown.length > 0) {
-    return { problem: `Line 1 names unknown columns: ${unknown.join(', ')}. Known: ${BATCH_COLUMNS.join(', ')}.` };
-  }
-  const rows = body.filter((row) => row.fields.some((f) => f !== ''));
-  if (rows.length === 0) return { problem: 'There are no rows under the header line.' };
-  if (rows.length > maxRows) {
-    return { problem: `${rows.length} rows is more than ${maxRows}, the most one batch takes: split it.` };
-  }
+  const table = readBatchTable(csv, action, maxRows);
+  if ('problem' in table) return table;
   const kind = ACTION_KINDS[action];
   const valid: CheckedRows['valid'] = [];
-  const invalid: InvalidRow[] = [];
+  const invalid: InvalidRow[] = [...table.invalid];
   const firstLineOf = new Map<string, number>();
-  for (const row of rows) {
-    if (row.fields.length > columns.length) {
-      invalid.push({ line: row.line, reason: `${row.fields.length} fields, but the header names ${columns.length}` });
-      continue;
-    }
-    const cell = (column: Column): string | undefined => {
-      const value = row.fields[columns.indexOf(column)];
-      return value === undefined || value === '' ? undefined : value;
-    };
+  for (const { line, cell } of table.rows) {
     const username = checkUsername(backend, cell('username') ?? '');
     if (!username.ok) {
-      invalid.push({ line: row.line, reason: username.message });
+      invalid.push({ line, reason: username.message });
       continue;
     }
     const seen = firstLineOf.get(username.value.toLowerCase());
     if (seen !== undefined) {
-      invalid.push({ line: row.line, reason: `${username.value} is already on line ${seen}` });
+      invalid.push({ line, reason: `${username.value} is already on line ${seen}` });
       continue;
     }
     const groups = cell('groups')
@@ -167,12 +220,14 @@ export function checkBatchRows(
     };
     const params = kind.checkParams(draft, backend);
     if (!params.ok) {
-      invalid.push({ line: row.line, reason: params.message });
+      invalid.push({ line, reason: params.message });
       continue;
     }
-    firstLineOf.set(username.value.toLowerCase(), row.line);
-    valid.push({ backend: backend.name, action, username: username.value, params: params.params, line: row.line });
+    firstLineOf.set(username.value.toLowerCase(), line);
+    valid.push({ backend: backend.name, action, username: username.value, params: params.params, line });
   }
+  // Rows too long for the header were found first; the requester reads them in line order.
+  invalid.sort((a, b) => a.line - b.line);
   return { valid, invalid };
 }
 

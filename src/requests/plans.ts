@@ -6,7 +6,14 @@
  */
 import type { BackendClient } from '../backends/types.js';
 import { ACTION_KINDS, type Draft } from './actions/index.js';
-import { MAX_BATCH_ROWS, checkBatchRows, describeInvalidRows, type BatchDraft, type InvalidRow } from './batch.js';
+import {
+  MAX_BATCH_ROWS,
+  checkBatchRows,
+  describeInvalidRows,
+  readBatchTable,
+  type BatchDraft,
+  type InvalidRow,
+} from './batch.js';
 import { checkReason, checkUsername } from './fields.js';
 import { invalid } from './outcomes.js';
 import type { ApprovalPolicy } from './policy.js';
@@ -270,6 +277,7 @@ export class PlanBuilder {
 
   /** One step per valid CSV row; invalid rows are refused unless the requester chose to leave them out. */
   private batch(draft: BatchDraft, reason: string): Checked {
+    if (draft.rowAction === 'onboard') return this.onboardBatch(draft, reason);
     const backend = this.backends.get(draft.backend);
     if (!backend)
       return draft.backend.trim() === '' ? invalid('backend', 'Pick a backend.') : this.unknownBackend(draft.backend);
@@ -279,14 +287,8 @@ export class PlanBuilder {
     const checked = checkBatchRows(draft.csv, draft.rowAction, backend, this.maxBatchRows);
     if ('problem' in checked) return invalid('csv', checked.problem);
     const { valid, invalid: bad } = checked;
-    if (valid.length === 0) return invalid('csv', `No row is valid:\n${describeInvalidRows(bad)}`);
-    if (bad.length > 0 && !draft.skipInvalid) {
-      return invalid(
-        'csv',
-        `${valid.length} rows are valid, ${bad.length} are not:\n${describeInvalidRows(bad)}\n` +
-          'Fix them, or tick "Submit only the valid rows".',
-      );
-    }
+    const refused = refuseInvalidRows(valid.length, bad, draft.skipInvalid);
+    if (refused) return refused;
     return {
       ok: true,
       valid: {
@@ -301,9 +303,82 @@ export class PlanBuilder {
     };
   }
 
+  /**
+   * Onboarding many people: every row is checked as `/account onboard` would check it (profile, username on each
+   * of the profile's backends, email), and becomes that profile's create steps, each carrying the row's line.
+   */
+  private onboardBatch(draft: BatchDraft, reason: string): Checked {
+    if (!this.policy.isEnabled('onboard')) {
+      return invalid('action', '"onboard" requests are turned off in the AccountDesk config.');
+    }
+    const table = readBatchTable(draft.csv, 'onboard', this.maxBatchRows);
+    if ('problem' in table) return invalid('csv', table.problem);
+    const steps: ValidPlan['steps'] = [];
+    const bad: InvalidRow[] = [...table.invalid];
+    const profiles = new Set<string>();
+    const firstLineOf = new Map<string, number>();
+    for (const { line, cell } of table.rows) {
+      const profile = cell('profile') ?? draft.profile ?? '';
+      const person = this.onboard(
+        {
+          action: 'onboard',
+          username: cell('username') ?? '',
+          email: cell('email'),
+          displayName: cell('displayname'),
+          profile,
+        },
+        reason,
+      );
+      if (!person.ok) {
+        bad.push({ line, reason: person.message });
+        continue;
+      }
+      const seen = firstLineOf.get(person.valid.username.toLowerCase());
+      if (seen !== undefined) {
+        bad.push({ line, reason: `${person.valid.username} is already on line ${seen}` });
+        continue;
+      }
+      firstLineOf.set(person.valid.username.toLowerCase(), line);
+      profiles.add(profile);
+      steps.push(...person.valid.steps.map((step) => ({ ...step, line })));
+    }
+    bad.sort((a, b) => a.line - b.line);
+    const refused = refuseInvalidRows(firstLineOf.size, bad, draft.skipInvalid);
+    if (refused) return refused;
+    return {
+      ok: true,
+      valid: {
+        plan: 'batch',
+        policy: 'batch',
+        username: `${firstLineOf.size} people`,
+        reason,
+        steps,
+        batch: {
+          action: 'onboard',
+          profiles: [...profiles].sort(),
+          ...(bad.length > 0 ? { skippedRows: bad.length } : {}),
+        },
+        invalidRows: bad,
+      },
+    };
+  }
+
   private unknownBackend(name: string): Checked {
     return invalid('backend', `There is no backend named "${name}". Known: ${this.backendNames().join(', ')}.`);
   }
+}
+
+/** A batch with no valid row, or with invalid rows the requester did not choose to leave out, is refused. */
+function refuseInvalidRows(validRows: number, bad: readonly InvalidRow[], skipInvalid?: boolean): Checked | undefined {
+  if (validRows === 0) return invalid('csv', `No row is valid:\n${describeInvalidRows(bad)}`);
+  if (bad.length > 0 && !skipInvalid) {
+    return invalid(
+      'csv',
+      `${validRows} rows are valid, ${bad.length} are not:\n${describeInvalidRows(bad)}\n` +
+        'Fix them, or tick "Submit only the valid rows".',
+    );
+  }
+  return undefined;
 }
 
 /**

@@ -96,7 +96,8 @@ export class ApprovalPolicy {
   planApprovals(plan: {
     policy: PolicyName;
     profile?: string;
-    steps: readonly (StepTarget & { undoes?: number })[];
+    steps: readonly (StepTarget & { undoes?: number; line?: number })[];
+    batch?: { action: string; profiles?: string[] };
   }): number {
     // A create that sets a quota also needs what that quota would need as a quota change (the quota rules). A
     // scheduled step that undoes another is approved with it: it asks for nothing of its own.
@@ -116,9 +117,12 @@ export class ApprovalPolicy {
       plan.policy === 'onboard' || plan.policy === 'offboard'
         ? this.approvalsRequired(plan.policy, undefined, {}, plan.profile)
         : plan.policy === 'batch'
-          ? this.approvalsRequired('batch', plan.steps[0]?.backend, {}, undefined, plan.steps.length)
+          ? this.approvalsRequired('batch', plan.steps[0]?.backend, {}, undefined, batchRows(plan.steps))
           : 1;
-    return Math.max(own, ...perStep);
+    // A batch of onboardings needs at least what one onboarding with each of its profiles needs (policy.onboard).
+    const onboardings = plan.batch?.action === 'onboard' ? (plan.batch.profiles ?? []) : [];
+    const perProfile = onboardings.map((profile) => this.approvalsRequired('onboard', undefined, {}, profile));
+    return Math.max(own, ...perStep, ...perProfile);
   }
 
   /** How far ahead a time limit on a `name` request may reach. */
@@ -197,4 +201,9 @@ export class ApprovalPolicy {
     }
     return false;
   }
+}
+
+/** A batch's rows: an onboarding row gives one step per backend of its profile, all with the row's line. */
+function batchRows(steps: readonly { line?: number }[]): number {
+  return new Set(steps.map((step, index) => step.line ?? `step ${index}`)).size;
 }

@@ -152,7 +152,10 @@ export interface AccountRequest {
 }
 
 export interface BatchInfo {
-  action: ActionName;
+  /** What every row does; `onboard`: each row is a person given a profile's accounts (one create per backend). */
+  action: ActionName | 'onboard';
+  /** Onboarding batches: the profiles the rows name, for the policy's rules per profile and for the card. */
+  profiles?: string[];
   /** Rows the requester gave that failed validation and were left out, for the card ("3 rows left out"). */
   skippedRows?: number;
   /** While set, the engine claims no new row; rows already running finish. */

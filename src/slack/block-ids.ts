@@ -27,6 +27,7 @@ export const VIEW = {
 export const BATCH_FIELD = {
   backend: 'batch_backend',
   action: 'batch_action',
+  profile: 'batch_profile',
   csv: 'batch_csv',
   file: 'batch_file',
   skipInvalid: 'batch_skip_invalid',

@@ -16,7 +16,7 @@ import { startFakeNextcloud, type FakeNextcloud } from '../fakes/nextcloud.js';
 import { freePort } from '../support/net.js';
 import { createSignedSlackClient } from '../support/slack-client.js';
 import { startFakeSlack, visibleText, type FakeSlack, type FakeView } from '../support/slack-fake.js';
-import { APPROVALS, APPROVER, REQUESTER, poll, requestIdIn, startDesk, type Desk } from './harness.js';
+import { APPROVALS, APPROVER, APPROVER2, REQUESTER, poll, requestIdIn, startDesk, type Desk } from './harness.js';
 
 /** Types `/account batch` and returns the form the app opened. */
 async function openBatchForm(desk: Desk, user = REQUESTER): Promise<FakeView> {
@@ -36,6 +36,8 @@ async function openBatchForm(desk: Desk, user = REQUESTER): Promise<FakeView> {
 interface BatchForm {
   backend?: string;
   action: string;
+  /** The form's profile, for onboarding rows without a profile column. */
+  profile?: string;
   csv?: string;
   fileId?: string;
   skipInvalid?: boolean;
@@ -48,6 +50,7 @@ async function submitBatch(desk: Desk, form: BatchForm, user = REQUESTER) {
   const answer = (await desk.submitView(user, 'batch_modal', String(view.view.private_metadata), {
     batch_backend: { value: { selectedOption: form.backend ?? 'cloud' } },
     batch_action: { value: { selectedOption: form.action } },
+    ...(form.profile ? { batch_profile: { value: { selectedOption: form.profile } } } : {}),
     batch_csv: { value: form.csv ?? '' },
     batch_file: {
       value: { raw: { type: 'file_input', files: form.fileId ? [{ id: form.fileId, name: 'rows.csv' }] : [] } },
@@ -132,6 +135,69 @@ describe('batches', () => {
     // No backend was touched before an approval.
     expect(desk.nextcloud.requests.filter((r) => r.method !== 'GET')).toHaveLength(0);
   });
+
+  it(
+    'onboarding 3 people with a profile on two backends: a bad profile row comes back with its line; one card, ' +
+      'one approval (at least policy.onboard), each account created once',
+    async () => {
+      desk = await startDesk({
+        policy: { onboard: { approvals: 2 } },
+        editConfig: (config) => {
+          config['profiles'] = {
+            ...(config['profiles'] as object),
+            interns: { cloud: { groups: ['staff'], quota: '1GB' }, sso: { quota: '1GB' } },
+          };
+        },
+      });
+      desk.nextcloud.groups.add('staff');
+      const form = await openBatchForm(desk);
+      expect(JSON.stringify(form.view.blocks)).toContain('Onboard people (accounts from a profile)');
+      const csv = [
+        'username,email,profile',
+        'kim,kim@example.com,interns',
+        'lou,lou@example.com,',
+        'max,max@example.com,interns',
+        'ned,ned@example.com,contractors',
+      ].join('\n');
+      // Onboarding needs no backend: the profile names them; the form's profile covers line 3.
+      const refused = await submitBatch(desk, { backend: '', action: 'onboard', profile: 'interns', csv });
+      expect(refused.errors?.batch_csv).toContain('3 rows are valid, 1 are not');
+      expect(refused.errors?.batch_csv).toContain(
+        'line 5: There is no profile named "contractors". Known: staff, interns.',
+      );
+      const quotaColumn = await submitBatch(desk, { action: 'onboard', csv: 'username,quota\nkim,1GB' });
+      expect(quotaColumn.errors?.batch_csv).toMatch(/names quota: an onboarding takes them from the profile/);
+
+      const accepted = await submitBatch(desk, { action: 'onboard', profile: 'interns', csv, skipInvalid: true });
+      expect(accepted.response_action).toBeUndefined();
+      const text = await receipt(desk);
+      expect(text).toContain('onboard 3 people, 6 accounts (batch)');
+      expect(text).toContain('line 5: There is no profile named "contractors"');
+      const id = requestIdIn(text);
+      const card = await desk.card(id);
+      expect(card).toContain('asks to *onboard 3 people, 6 accounts (batch)* on *cloud*, *sso*');
+      expect(card).toContain('*Profiles:* interns');
+      expect(card).toContain('line 3: sso: create lou');
+      // policy.onboard asks for 2 approvals; a batch alone would need 1.
+      expect(card).toContain('approvals 0 of 2');
+      expect(desk.slack.messagesIn(APPROVALS).filter((m) => !m.threadTs)).toHaveLength(1);
+
+      await desk.click(APPROVER, 'request_approve', id);
+      expect((await desk.request(id)).state).toBe('pending');
+      await desk.click(APPROVER2, 'request_approve', id);
+      const done = await desk.waitForState(id, 'applied', 'failed', 'partly_applied');
+      expect(done.state).toBe('applied');
+      expect(count(done, 'applied')).toBe(6);
+      for (const name of ['kim', 'lou', 'max']) {
+        expect(desk.nextcloud.users.get(name)).toMatchObject({ email: `${name}@example.com`, groups: ['staff'] });
+        expect(desk.nmc.users.has(name)).toBe(true);
+      }
+      expect(desk.nextcloud.users.has('ned')).toBe(false);
+      // Each account was created exactly once: one create call per person per backend.
+      expect(desk.nextcloud.requests.filter((r) => r.route === 'createUser')).toHaveLength(3);
+      expect(desk.nmc.requests.filter((r) => r.method === 'POST')).toHaveLength(3);
+    },
+  );
 
   it('a CSV with no username column, or no rows, is refused as a whole', async () => {
     desk = await startDesk();

@@ -64,7 +64,10 @@ describe('batch CSV', () => {
   it('refuses a CSV as a whole when it cannot be read as rows', () => {
     expect(checkBatchRows('email\nann@example.com', 'disable', cloud)).toMatchObject({ problem: /username/ });
     expect(checkBatchRows('username,colour\nann,red', 'disable', cloud)).toMatchObject({
-      problem: 'Line 1 names unknown columns: colour. Known: username, email, quota, displayname, groups.',
+      problem: 'Line 1 names unknown columns: colour. Known: username, email, quota, displayname, groups, profile.',
+    });
+    expect(checkBatchRows('username,profile\nann,staff', 'disable', cloud)).toMatchObject({
+      problem: /only an onboarding batch takes a profile/,
     });
     expect(checkBatchRows(`username\n${'u\n'.repeat(3)}`, 'disable', cloud, 2)).toMatchObject({
       problem: '3 rows is more than 2, the most one batch takes: split it.',

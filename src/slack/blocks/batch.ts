@@ -5,7 +5,7 @@
 import type { types } from '@slack/bolt';
 import { batchCounts } from '../../requests/audit-entries.js';
 import { ACTION_KINDS } from '../../requests/actions/index.js';
-import { BATCH_ACTIONS, BATCH_COLUMNS } from '../../requests/batch.js';
+import { BATCH_COLUMNS, BATCH_ROW_ACTIONS } from '../../requests/batch.js';
 import { formatBytes } from '../../requests/sizes.js';
 import type { AccountRequest, Step } from '../../requests/types.js';
 import { BATCH_FIELD, INPUT, SLACK_ACTION_ID, VIEW } from '../block-ids.js';
@@ -19,14 +19,20 @@ const CARD_ROWS = 10;
 /** A thread message's text stays well inside what Slack renders in full (docs/slack.md#limits). */
 const THREAD_CHUNK = 3_500;
 
-const ACTION_TITLE: Record<(typeof BATCH_ACTIONS)[number], string> = {
+const ACTION_TITLE: Record<(typeof BATCH_ROW_ACTIONS)[number], string> = {
   create: 'Create accounts',
   disable: 'Disable accounts',
   enable: 'Re-enable accounts',
   quota: 'Change quotas',
+  onboard: 'Onboard people (accounts from a profile)',
 };
 
-export function batchModal(options: { backends: { name: string; kind: string }[]; channel?: string }): types.ModalView {
+export function batchModal(options: {
+  backends: { name: string; kind: string }[];
+  /** The configured onboarding profiles; none: the form has no profile field. */
+  profiles?: string[];
+  channel?: string;
+}): types.ModalView {
   const option = (text: string, value: string): types.PlainTextOption => ({
     text: { type: 'plain_text', text: truncate(text, 75) },
     value,
@@ -42,7 +48,10 @@ export function batchModal(options: { backends: { name: string; kind: string }[]
       {
         type: 'input',
         block_id: BATCH_FIELD.backend,
+        // Optional for Slack so an onboarding can leave it empty; the other actions are refused without it.
+        optional: true,
         label: { type: 'plain_text', text: 'Where' },
+        hint: { type: 'plain_text', text: 'Not for onboarding: each profile names its backends.' },
         element: {
           type: 'static_select',
           action_id: INPUT,
@@ -56,9 +65,10 @@ export function batchModal(options: { backends: { name: string; kind: string }[]
         element: {
           type: 'static_select',
           action_id: INPUT,
-          options: BATCH_ACTIONS.map((a) => option(ACTION_TITLE[a], a)),
+          options: BATCH_ROW_ACTIONS.map((a) => option(ACTION_TITLE[a], a)),
         },
       },
+      ...profileBlock(options.profiles ?? []),
       {
         type: 'input',
         block_id: BATCH_FIELD.csv,
@@ -106,10 +116,40 @@ export function batchModal(options: { backends: { name: string; kind: string }[]
   };
 }
 
-/** "create 200 accounts" */
+/** Onboarding batches: one profile for every row that names none (a `profile` column overrides it). */
+function profileBlock(profiles: string[]): Block[] {
+  if (profiles.length === 0) return [];
+  return [
+    {
+      type: 'input',
+      block_id: BATCH_FIELD.profile,
+      optional: true,
+      label: { type: 'plain_text', text: 'Profile (onboarding)' },
+      hint: { type: 'plain_text', text: 'For every row without a profile column of its own.' },
+      element: {
+        type: 'static_select',
+        action_id: INPUT,
+        options: profiles
+          .slice(0, 100)
+          .map((name) => ({ text: { type: 'plain_text', text: truncate(name, 75) }, value: name })),
+      },
+    },
+  ];
+}
+
+/** "create 200 accounts", "onboard 3 people, 6 accounts" */
 export function describeBatch(request: AccountRequest): string {
   const action = request.batch?.action ?? request.steps[0]?.action ?? 'change';
+  if (action === 'onboard') {
+    const people = new Set(request.steps.map((s) => s.line ?? s.username)).size;
+    return `onboard ${people} people, ${request.steps.length} accounts (batch)`;
+  }
   return `${action} ${request.steps.length} accounts (batch)`;
+}
+
+/** The backends a batch's steps touch, in the order of the rows: one, or an onboarding profile's several. */
+function backendsOf(request: AccountRequest): string[] {
+  return [...new Set(request.steps.map((s) => s.backend))];
 }
 
 /** Quotas the rows set or give, in total: what an approver weighs before saying yes to a quota batch. */
@@ -146,8 +186,15 @@ function progressLine(request: AccountRequest, now: number): string {
   return parts.join(' · ');
 }
 
-function rowLine(step: Step): string {
-  return `line ${step.line ?? '?'}: ${esc(ACTION_KINDS[step.action].describe(step))}`;
+function rowLine(step: Step, withBackend = false): string {
+  const where = withBackend ? `${esc(step.backend)}: ` : '';
+  return `line ${step.line ?? '?'}: ${where}${esc(ACTION_KINDS[step.action].describe(step))}`;
+}
+
+/** The rows as listed on the card and in the thread: an onboarding's steps name their backend (one row, several). */
+function rowLines(request: AccountRequest, steps: readonly Step[] = request.steps): string[] {
+  const withBackend = request.batch?.action === 'onboard';
+  return steps.map((step) => rowLine(step, withBackend));
 }
 
 const STATE_LABEL: Record<AccountRequest['state'], string> = {
@@ -164,18 +211,20 @@ const STATE_LABEL: Record<AccountRequest['state'], string> = {
 };
 
 export function renderBatchCard(request: AccountRequest, now: number, backendKind?: string): SlackMessage {
-  const backend = request.steps[0]?.backend ?? '?';
+  const backends = backendsOf(request);
+  const backend = backends.join(', ') || '?';
   const lines = [
-    `${mention(request.requester)} asks to *${esc(describeBatch(request))}* on *${esc(backend)}*` +
-      (backendKind ? ` (${esc(backendKind)})` : '') +
+    `${mention(request.requester)} asks to *${esc(describeBatch(request))}* on *${backends.map(esc).join('*, *') || '?'}*` +
+      (backendKind && backends.length === 1 ? ` (${esc(backendKind)})` : '') +
       (request.reason ? `\n>${esc(request.reason).replace(/\n/g, '\n>')}` : ''),
   ];
+  if (request.batch?.profiles?.length) lines.push(`*Profiles:* ${request.batch.profiles.map(esc).join(', ')}`);
   const quota = quotaTotal(request.steps);
   if (quota) lines.push(`*Quota:* ${quota}`);
   if (request.batch?.skippedRows) {
     lines.push(`${request.batch.skippedRows} invalid rows of the CSV were left out by the requester.`);
   }
-  const first = request.steps.slice(0, CARD_ROWS).map(rowLine);
+  const first = rowLines(request, request.steps.slice(0, CARD_ROWS));
   const hidden = request.steps.length - CARD_ROWS;
   const more = hidden > 0 ? `\n…and ${hidden} more in the thread` : '';
   const blocks: Block[] = [
@@ -272,7 +321,7 @@ function chunks(header: string, lines: string[]): string[] {
 
 /** Every row, for the card's thread when the batch is posted. */
 export function batchRowsMessages(request: AccountRequest): string[] {
-  return chunks(`*All ${request.steps.length} rows of ${request.id}:*`, request.steps.map(rowLine));
+  return chunks(`*All ${request.steps.length} rows of ${request.id}:*`, rowLines(request));
 }
 
 /** The results once nothing runs: counts, then each failed row with its line and the backend's words. */

@@ -5,7 +5,7 @@
  * (src/slack/batch-thread.ts).
  */
 import type { App, BlockAction, ButtonAction, RespondFn, ViewOutput } from '@slack/bolt';
-import { BATCH_ACTIONS, MAX_BATCH_ROWS, describeInvalidRows, type BatchDraft } from '../../requests/batch.js';
+import { BATCH_ROW_ACTIONS, MAX_BATCH_ROWS, describeInvalidRows, type BatchDraft } from '../../requests/batch.js';
 import { batchModal } from '../blocks/batch.js';
 import { receiptText } from '../blocks/messages.js';
 import { BATCH_FIELD, INPUT, SLACK_ACTION_ID, VIEW } from '../block-ids.js';
@@ -27,7 +27,11 @@ export async function openBatchModal(
   const { plans } = deps.desk;
   const backends = plans.backendNames().map((name) => ({ name, kind: plans.backend(name)!.kind }));
   try {
-    await deps.surface.openView(triggerId, batchModal({ backends, channel }), user);
+    await deps.surface.openView(
+      triggerId,
+      batchModal({ backends, profiles: Object.keys(plans.profiles), channel }),
+      user,
+    );
   } catch (err) {
     deps.logger.warn({ err }, 'could not open the batch form');
     await respond({
@@ -109,9 +113,10 @@ async function batchDraftFrom(view: ViewOutput, deps: ListenerDeps): Promise<For
   const values = view.state.values;
   const backend = values[BATCH_FIELD.backend]?.[INPUT]?.selected_option?.value ?? '';
   const action = values[BATCH_FIELD.action]?.[INPUT]?.selected_option?.value ?? '';
-  if (!(BATCH_ACTIONS as readonly string[]).includes(action)) {
-    return { ok: false, block: BATCH_FIELD.action, message: `Pick one of: ${BATCH_ACTIONS.join(', ')}.` };
+  if (!(BATCH_ROW_ACTIONS as readonly string[]).includes(action)) {
+    return { ok: false, block: BATCH_FIELD.action, message: `Pick one of: ${BATCH_ROW_ACTIONS.join(', ')}.` };
   }
+  const profile = values[BATCH_FIELD.profile]?.[INPUT]?.selected_option?.value;
   const pasted = values[BATCH_FIELD.csv]?.[INPUT]?.value ?? '';
   const files = (values[BATCH_FIELD.file]?.[INPUT] as { files?: { id?: unknown }[] } | undefined)?.files ?? [];
   const fileId = typeof files[0]?.id === 'string' ? files[0].id : undefined;
@@ -138,6 +143,7 @@ async function batchDraftFrom(view: ViewOutput, deps: ListenerDeps): Promise<For
       action: 'batch',
       backend,
       rowAction: action as BatchDraft['rowAction'],
+      ...(profile ? { profile } : {}),
       csv,
       reason: values[BATCH_FIELD.reason]?.[INPUT]?.value ?? undefined,
       skipInvalid: skip.some((o) => o.value === 'skip'),
