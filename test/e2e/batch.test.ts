@@ -3,18 +3,16 @@
  * applied by the engine's paced queue, Nextcloud's limit on user edits waited out (never a failed row), live
  * progress on the card, Pause / Resume / Cancel, and the results and a CSV report in the card's thread.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { AccountRequest } from '../../src/requests/types.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { startFakeNextcloud, type FakeNextcloud } from '../fakes/nextcloud.js';
-import { freePort } from '../support/net.js';
-import { createSignedSlackClient } from '../support/slack-client.js';
+import { startChildApp } from './child-process.js';
 import { startFakeSlack, visibleText, type FakeSlack, type FakeView } from '../support/slack-fake.js';
 import { APPROVALS, APPROVER, APPROVER2, REQUESTER, poll, requestIdIn, startDesk, type Desk } from './harness.js';
 
@@ -398,46 +396,8 @@ describe('a batch survives a crash', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function startProcess(extraEnv: Record<string, string> = {}) {
-    const port = await freePort();
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', fileURLToPath(new URL('./child-app.ts', import.meta.url))],
-      {
-        env: {
-          PATH: process.env.PATH,
-          SLACK_BOT_TOKEN: slack.token,
-          SLACK_MODE: 'http',
-          SLACK_SIGNING_SECRET: SIGNING_SECRET,
-          SLACK_API_URL: slack.apiUrl,
-          PORT: String(port),
-          CONFIG_FILE: join(dir, 'accountdesk.yaml'),
-          STORE_URL: `sqlite://${join(dir, 'store.sqlite')}`,
-          NC_PASSWORD,
-          TEST_INSTANCE_TTL_MS: '1000',
-          ...extraEnv,
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    children.push(child);
-    let output = '';
-    child.stdout.on('data', (chunk) => (output += String(chunk)));
-    child.stderr.on('data', (chunk) => (output += String(chunk)));
-    await poll(
-      () => {
-        if (child.exitCode !== null) throw new Error(`AccountDesk exited: ${output}`);
-        return output.includes('AccountDesk is ready') || undefined;
-      },
-      () => `AccountDesk did not get ready: ${output}`,
-      20_000,
-    );
-    const client = createSignedSlackClient({
-      url: `http://127.0.0.1:${port}/slack/events`,
-      signingSecret: SIGNING_SECRET,
-      slack,
-    });
-    return { child, client };
+  function startProcess(extraEnv: Record<string, string> = {}) {
+    return startChildApp({ slack, signingSecret: SIGNING_SECRET, dir, ncPassword: NC_PASSWORD, children, extraEnv });
   }
 
   const killed = 'killed after its 30th request commit: the next process finishes the batch, each account created once';

@@ -3,17 +3,16 @@
  * by reading the backend, never by running the call again blindly). AccountDesk runs as a child
  * process against fakes that live in the test process; the test kills it mid-call and starts another.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { AccountRequest } from '../../src/requests/types.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { startFakeNextcloud, type FakeNextcloud } from '../fakes/nextcloud.js';
-import { freePort } from '../support/net.js';
+import { startChildApp } from './child-process.js';
 import { poll } from './harness.js';
 import { createSignedSlackClient } from '../support/slack-client.js';
 import { startFakeSlack, visibleText, type FakeSlack } from '../support/slack-fake.js';
@@ -71,49 +70,8 @@ async function expectEveryEntryPosted(): Promise<void> {
 }
 
 /** Starts AccountDesk as a process; resolves with its signed client once it logs that it is ready. */
-async function startProcess(extraEnv: Record<string, string> = {}) {
-  const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', fileURLToPath(new URL('./child-app.ts', import.meta.url))],
-    {
-      env: {
-        PATH: process.env.PATH,
-        SLACK_BOT_TOKEN: slack.token,
-        SLACK_MODE: 'http',
-        SLACK_SIGNING_SECRET: SIGNING_SECRET,
-        SLACK_API_URL: slack.apiUrl,
-        PORT: String(port),
-        CONFIG_FILE: join(dir, 'accountdesk.yaml'),
-        STORE_URL: `sqlite://${join(dir, 'store.sqlite')}`,
-        NC_PASSWORD,
-        TEST_INSTANCE_TTL_MS: '1000',
-        ...extraEnv,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  children.push(child);
-  let output = '';
-  child.stdout.on('data', (chunk) => (output += String(chunk)));
-  child.stderr.on('data', (chunk) => (output += String(chunk)));
-  await poll(
-    () => {
-      if (child.exitCode !== null) throw new Error(`AccountDesk exited: ${output}`);
-      return output.includes('AccountDesk is ready') || undefined;
-    },
-    () => `AccountDesk did not get ready: ${output}`,
-    20_000,
-  );
-  return {
-    child,
-    client: createSignedSlackClient({
-      url: `http://127.0.0.1:${port}/slack/events`,
-      signingSecret: SIGNING_SECRET,
-      slack,
-    }),
-    output: () => output,
-  };
+function startProcess(extraEnv: Record<string, string> = {}) {
+  return startChildApp({ slack, signingSecret: SIGNING_SECRET, dir, ncPassword: NC_PASSWORD, children, extraEnv });
 }
 
 async function ask(client: ReturnType<typeof createSignedSlackClient>, text: string): Promise<string> {
