@@ -287,20 +287,10 @@ export class PlanBuilder {
     const checked = checkBatchRows(draft.csv, draft.rowAction, backend, this.maxBatchRows);
     if ('problem' in checked) return invalid('csv', checked.problem);
     const { valid, invalid: bad } = checked;
-    const refused = refuseInvalidRows(valid.length, bad, draft.skipInvalid);
-    if (refused) return refused;
-    return {
-      ok: true,
-      valid: {
-        plan: 'batch',
-        policy: 'batch',
-        username: `${valid.length} accounts`,
-        reason,
-        steps: valid,
-        batch: { action: draft.rowAction, ...(bad.length > 0 ? { skippedRows: bad.length } : {}) },
-        invalidRows: bad,
-      },
-    };
+    return batchPlan({ count: valid.length, noun: 'accounts', steps: valid, batch: { action: draft.rowAction } }, bad, {
+      reason,
+      skipInvalid: draft.skipInvalid,
+    });
   }
 
   /**
@@ -343,24 +333,11 @@ export class PlanBuilder {
       steps.push(...person.valid.steps.map((step) => ({ ...step, line })));
     }
     bad.sort((a, b) => a.line - b.line);
-    const refused = refuseInvalidRows(firstLineOf.size, bad, draft.skipInvalid);
-    if (refused) return refused;
-    return {
-      ok: true,
-      valid: {
-        plan: 'batch',
-        policy: 'batch',
-        username: `${firstLineOf.size} people`,
-        reason,
-        steps,
-        batch: {
-          action: 'onboard',
-          profiles: [...profiles].sort(),
-          ...(bad.length > 0 ? { skippedRows: bad.length } : {}),
-        },
-        invalidRows: bad,
-      },
-    };
+    const batch: BatchInfo = { action: 'onboard', profiles: [...profiles].sort() };
+    return batchPlan({ count: firstLineOf.size, noun: 'people', steps, batch }, bad, {
+      reason,
+      skipInvalid: draft.skipInvalid,
+    });
   }
 
   private unknownBackend(name: string): Checked {
@@ -368,17 +345,35 @@ export class PlanBuilder {
   }
 }
 
-/** A batch with no valid row, or with invalid rows the requester did not choose to leave out, is refused. */
-function refuseInvalidRows(validRows: number, bad: readonly InvalidRow[], skipInvalid?: boolean): Checked | undefined {
-  if (validRows === 0) return invalid('csv', `No row is valid:\n${describeInvalidRows(bad)}`);
+/**
+ * A batch's plan from its checked rows. A batch with no valid row, or with invalid rows the requester did not
+ * choose to leave out, is refused.
+ */
+function batchPlan(
+  valid: { count: number; noun: 'accounts' | 'people'; steps: ValidPlan['steps']; batch: BatchInfo },
+  bad: InvalidRow[],
+  { reason, skipInvalid }: { reason: string; skipInvalid?: boolean },
+): Checked {
+  if (valid.count === 0) return invalid('csv', `No row is valid:\n${describeInvalidRows(bad)}`);
   if (bad.length > 0 && !skipInvalid) {
     return invalid(
       'csv',
-      `${validRows} rows are valid, ${bad.length} are not:\n${describeInvalidRows(bad)}\n` +
+      `${valid.count} rows are valid, ${bad.length} are not:\n${describeInvalidRows(bad)}\n` +
         'Fix them, or tick "Submit only the valid rows".',
     );
   }
-  return undefined;
+  return {
+    ok: true,
+    valid: {
+      plan: 'batch',
+      policy: 'batch',
+      username: `${valid.count} ${valid.noun}`,
+      reason,
+      steps: valid.steps,
+      batch: { ...valid.batch, ...(bad.length > 0 ? { skippedRows: bad.length } : {}) },
+      invalidRows: bad,
+    },
+  };
 }
 
 /**

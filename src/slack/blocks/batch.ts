@@ -11,6 +11,7 @@ import type { AccountRequest, Step } from '../../requests/types.js';
 import { BATCH_FIELD, INPUT, SLACK_ACTION_ID, VIEW } from '../block-ids.js';
 import { LIMITS, esc, mention, truncate, when } from '../text.js';
 import type { SlackMessage } from './card.js';
+import { option } from './modals.js';
 
 type Block = types.KnownBlock;
 
@@ -33,10 +34,6 @@ export function batchModal(options: {
   profiles?: string[];
   channel?: string;
 }): types.ModalView {
-  const option = (text: string, value: string): types.PlainTextOption => ({
-    text: { type: 'plain_text', text: truncate(text, 75) },
-    value,
-  });
   return {
     type: 'modal',
     callback_id: VIEW.batch,
@@ -129,9 +126,7 @@ function profileBlock(profiles: string[]): Block[] {
       element: {
         type: 'static_select',
         action_id: INPUT,
-        options: profiles
-          .slice(0, 100)
-          .map((name) => ({ text: { type: 'plain_text', text: truncate(name, 75) }, value: name })),
+        options: profiles.slice(0, 100).map((name) => option(name, name)),
       },
     },
   ];

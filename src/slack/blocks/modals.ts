@@ -41,7 +41,7 @@ function describeProfile(accounts: Profiles[string]): string {
     .join('; ');
 }
 
-/** What the modal carries between open and submit: only ids (docs/slack.md#modals-and-trigger-ids). */
+/** What the modal carries between open and submit: only ids (docs/slack.md#limits). */
 export interface RequestModalMetadata {
   /** Where /account was typed, for the ephemeral receipt. */
   channel?: string;
@@ -73,10 +73,6 @@ export function requestModal(options: {
 }): ModalView {
   const prefill = options.prefill;
   const profiles = Object.entries(options.profiles ?? {}).slice(0, 100);
-  const option = (text: string, value: string): types.PlainTextOption => ({
-    text: { type: 'plain_text', text: truncate(text, 75) },
-    value,
-  });
   const textInput = (
     blockId: string,
     label: string,
@@ -122,7 +118,7 @@ export function requestModal(options: {
             ...options.actions.map((a) => option(ACTION_LABEL[a], a)),
             ...(options.plans ?? []).map((p) => option(PLAN_LABEL[p], p)),
           ],
-          ...initialAction(options.actions, options.plans ?? [], prefill?.action, option),
+          ...initialAction(options.actions, options.plans ?? [], prefill?.action),
         },
       },
       {
@@ -136,7 +132,7 @@ export function requestModal(options: {
           action_id: INPUT,
           // At most 100 options in a select (docs/slack.md#limits).
           options: options.backends.slice(0, 100).map((b) => option(`${b.name} (${b.kind})`, b.name)),
-          ...initialBackend(options.backends, prefill?.backend, option),
+          ...initialBackend(options.backends, prefill?.backend),
         },
       },
       textInput(REQUEST_FIELD.username, 'Username', { optional: false, maxLength: 255, initial: prefill?.username }),
@@ -166,7 +162,7 @@ export function requestModal(options: {
         hint: 'New users: comma-separated. Add to / remove from a group: one group.',
         placeholder: 'staff, sales',
       }),
-      ...profileBlocks(profiles, option, prefill?.profile),
+      ...profileBlocks(profiles, prefill?.profile),
       textInput(REQUEST_FIELD.reason, 'Why', {
         multiline: true,
         maxLength: 500,
@@ -177,12 +173,16 @@ export function requestModal(options: {
   };
 }
 
+/** One choice of a select menu; Slack cuts an option's text at 75 characters (docs/slack.md#limits). */
+export function option(text: string, value: string): types.PlainTextOption {
+  return { text: { type: 'plain_text', text: truncate(text, 75) }, value };
+}
+
 /** The action select's initial option, when the prefill names one the form offers. */
 function initialAction(
   actions: ActionName[],
   plans: FormPlan[],
   action: ActionName | FormPlan | undefined,
-  option: (text: string, value: string) => types.PlainTextOption,
 ): { initial_option?: types.PlainTextOption } {
   if ((actions as string[]).includes(action ?? '')) {
     return { initial_option: option(ACTION_LABEL[action as ActionName], action as ActionName) };
@@ -197,18 +197,13 @@ function initialAction(
 function initialBackend(
   backends: { name: string; kind: string }[],
   name: string | undefined,
-  option: (text: string, value: string) => types.PlainTextOption,
 ): { initial_option?: types.PlainTextOption } {
   const backend = backends.find((b) => b.name === name);
   return backend ? { initial_option: option(`${backend.name} (${backend.kind})`, backend.name) } : {};
 }
 
 /** The profile picker for onboarding, with what each profile creates spelled out beneath it. */
-function profileBlocks(
-  profiles: [string, Profiles[string]][],
-  option: (text: string, value: string) => types.PlainTextOption,
-  initial?: string,
-): types.KnownBlock[] {
+function profileBlocks(profiles: [string, Profiles[string]][], initial?: string): types.KnownBlock[] {
   if (profiles.length === 0) return [];
   const lines = profiles.map(([name, accounts]) => `*${esc(name)}*: ${esc(describeProfile(accounts))}`);
   return [
